@@ -1,0 +1,3 @@
+from lightning_spectra.callbacks.timing import Timing
+
+__all__ = ["Timing"]

@@ -1,0 +1,107 @@
+"""Training time as the paper measures it, kept apart from everything else a run spends time on.
+
+``train_time_s`` sums, over epochs, the wall clock from the start of each training epoch to the end of its
+last optimiser step, with the device synchronised at both ends: the forward/backward/step work the paper's
+``TrainingProc`` timed. Validation, checkpointing and logging fall outside it and show up in ``fit_time_s``
+(the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
+``time_to_target_s`` say when a monitored metric (by default the validation confidence) first reached its
+target. Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import lightning.pytorch as L
+import psutil
+import torch
+
+from lightning_spectra.run_dir import update_summary
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Timing(L.Callback):
+    """Wall-clock training time, per-epoch times, time and epochs to a target, and peak memory.
+
+    Args:
+        monitor: metric whose first arrival at ``target`` is timed (default: validation confidence).
+        target: value to reach; ``mode`` says whether higher or lower is better.
+    """
+
+    def __init__(self, monitor: str = "val/confidence", target: float = 1.0, mode: str = "max") -> None:
+        self.monitor, self.target, self.mode = monitor, target, mode
+        self.epoch_times: list[float] = []
+        self.train_time = 0.0
+        self.time_to_target: float | None = None
+        self.epochs_to_target: int | None = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.epoch_times, self.train_time = [], 0.0
+        self.time_to_target = self.epochs_to_target = None
+        self._device = pl_module.device
+        if self._device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self._device)
+        _sync(self._device)
+        self._fit_start = time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        _sync(self._device)
+        self._epoch_start = time.perf_counter()
+        self._epoch_end = self._epoch_start
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args) -> None:
+        _sync(self._device)
+        self._epoch_end = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        elapsed = self._epoch_end - self._epoch_start
+        self.epoch_times.append(elapsed)
+        self.train_time += elapsed
+        pl_module.log("time/epoch_s", elapsed, on_epoch=True, rank_zero_only=True)
+        self._check_target(trainer)  # metrics of a validation run at this epoch's end are available now
+
+    def _check_target(self, trainer: L.Trainer) -> None:
+        value = trainer.callback_metrics.get(self.monitor)
+        if self.epochs_to_target is not None or value is None:
+            return
+        reached = float(value) >= self.target if self.mode == "max" else float(value) <= self.target
+        if reached:
+            self.epochs_to_target = trainer.current_epoch + 1
+            self.time_to_target = self.train_time
+
+    def peak_memory_gib(self) -> float:
+        if self._device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self._device) / 2**30
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        return peak / (2**30 if sys.platform == "darwin" else 2**20)
+
+    def results(self) -> dict[str, float | int | None]:
+        return {
+            "train_time_s": self.train_time,
+            "epochs": len(self.epoch_times),
+            "epoch_times_s": self.epoch_times,
+            "fit_time_s": self._fit_time,
+            "process_time_s": time.time() - psutil.Process().create_time(),
+            "epochs_to_target": self.epochs_to_target,
+            "time_to_target_s": self.time_to_target,
+            "target": f"{self.monitor} {'>=' if self.mode == 'max' else '<='} {self.target}",
+            "peak_memory_gib": self.peak_memory_gib(),
+            "memory_allocated_gib": (torch.cuda.memory_allocated(self._device) / 2**30
+                                     if self._device.type == "cuda" else None),
+            "device": str(self._device) if self._device.type != "cuda" else torch.cuda.get_device_name(self._device),
+        }
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        _sync(self._device)
+        self._fit_time = time.perf_counter() - self._fit_start
+        results = self.results()
+        for logger in trainer.loggers:
+            logger.log_metrics({f"time/{k}": v for k, v in results.items()
+                                if isinstance(v, int | float) and not isinstance(v, bool)}, step=trainer.global_step)
+        update_summary(trainer, results)

@@ -1,0 +1,129 @@
+"""The datamodule every spectrum source shares: in-memory splits, full-batch loading, device placement.
+
+Sources (the HED ramp, user files) only have to produce :class:`SpectraSplits`; this class turns them into
+loaders. Training data small enough to fit is moved to the training device once, so a full-batch epoch costs
+no host-to-device copy. Under DDP, Lightning's DistributedSampler shards every split and each batch carries
+its spectra's positions in the series, so metrics can rebuild the time order after gathering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+class InMemorySpectra(Dataset):
+    """Spectra, labels and series positions held as tensors; batches are fetched by one indexing op."""
+
+    def __init__(self, spectra: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor) -> None:
+        self.spectra = torch.as_tensor(spectra, dtype=torch.float32)
+        self.labels = torch.as_tensor(labels, dtype=torch.long)
+        self.positions = torch.arange(len(self.labels))
+        if len(self.spectra) != len(self.labels):
+            raise ValueError(f"{len(self.spectra)} spectra but {len(self.labels)} labels")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.spectra[i], self.labels[i], self.positions[i]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # DataLoader calls this with a whole batch of indices: one gather instead of B Python calls.
+        idx = torch.as_tensor(indices, device=self.spectra.device)
+        return self.spectra[idx], self.labels[idx], self.positions[idx]
+
+    def to(self, device: torch.device) -> InMemorySpectra:
+        self.spectra, self.labels, self.positions = (t.to(device) for t in (self.spectra, self.labels, self.positions))
+        return self
+
+
+def _batch_as_is(batch):
+    return batch
+
+
+@dataclass
+class SpectraSplits:
+    """What a source provides: time-ordered series where order matters (validation, test, predict)."""
+
+    x_axis: np.ndarray
+    train: InMemorySpectra
+    val: InMemorySpectra
+    test: InMemorySpectra
+    class_names: list[str]
+    predict: InMemorySpectra | None = None  # defaults to test
+    names: dict[str, list[str]] = field(default_factory=dict)  # per-split names of spectra (files, rows)
+
+
+class SpectraDataModule(L.LightningDataModule):
+    """Base datamodule: subclasses implement :meth:`build_splits`.
+
+    Args:
+        batch_size: spectra per training batch; ``None`` trains full batch, as the paper does.
+        eval_batch_size: spectra per evaluation batch; ``None`` evaluates each series in one batch
+            (sequence models that attend over the whole series need that).
+        on_device: keep the training set on the training device (GPU) for the whole fit.
+        progress: show progress bars while reading and preprocessing.
+    """
+
+    def __init__(
+        self,
+        batch_size: int | None = None,
+        eval_batch_size: int | None = None,
+        on_device: bool = True,
+        progress: bool = True,
+    ) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.on_device = on_device
+        self.progress = progress
+        self._splits: SpectraSplits | None = None
+
+    def build_splits(self) -> SpectraSplits:
+        raise NotImplementedError
+
+    @property
+    def splits(self) -> SpectraSplits:
+        if self._splits is None:
+            self._splits = self.build_splits()
+        return self._splits
+
+    # Sizes the CLI links into the model.
+    @property
+    def spectrum_length(self) -> int:
+        return int(self.splits.train.spectra.shape[1])
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.splits.class_names)
+
+    @property
+    def x_axis(self) -> list[float]:
+        return [float(v) for v in self.splits.x_axis]
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.splits.class_names)
+
+    def _loader(self, data: InMemorySpectra, batch_size: int | None) -> DataLoader:
+        return DataLoader(data, batch_size=batch_size or len(data), shuffle=False, collate_fn=_batch_as_is)
+
+    def train_dataloader(self) -> DataLoader:
+        train = self.splits.train
+        if self.on_device and self.trainer is not None:
+            train.to(self.trainer.strategy.root_device)
+        return self._loader(train, self.batch_size)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.splits.val, self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.splits.test, self.eval_batch_size)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader(self.splits.predict or self.splits.test, self.eval_batch_size)

@@ -1,0 +1,85 @@
+"""A deterministic stand-in for the HED ramp-compression XRD series, so everything runs with no network.
+
+Physics, in brief: a two-phase sample is compressed while X-ray diffraction patterns are taken in time order.
+Each phase has a set of Bragg reflections; compression shrinks lattice spacings d, so by Bragg's law
+(lambda = 2 d sin theta) every peak moves to higher 2 theta as pressure rises, here linearly with time.
+At the transition index the low-pressure phase converts: its peaks fade out over a few frames while the
+high-pressure phase's peaks (at other angles, broader because of strain) appear. Each frame also has a
+smooth amorphous/air-scatter background, an X-ray intensity that drifts from shot to shot, detector noise,
+and Debye-ring texture that makes individual peak heights jitter. Positions and heights follow the real
+data's description (paper-spec 2.2a): 2 theta from 9.5604 deg in steps of 0.003975 deg (4023 points),
+class-0 peaks up to about 19 counts near bins 1, 2, 3, 8, 9.5, 11, 11.6 of 1.07 deg, class-1 peaks near
+bins 1.3-1.5, 2.5, 3.5-3.8, 4.3. The true transition is known, so boundaries can be scored exactly.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Bump whenever the generator's output changes, so cached ramps from older versions are not reused.
+SIMULATOR_VERSION = 3
+TWO_THETA_START = 9.5604
+TWO_THETA_STEP = 0.003975
+BIN_WIDTH = 1.0717  # degrees; the 15 bins of the paper's binned model over the real axis
+
+# (position in units of BIN_WIDTH, height, FWHM in degrees), read off the real spectra (hed-real-spectra.png).
+LOW_PRESSURE_PEAKS = (
+    (1.1, 19.0, 0.06), (2.05, 5.0, 0.07), (2.9, 17.0, 0.06), (3.8, 1.6, 0.12), (7.8, 6.0, 0.08),
+    (8.05, 3.5, 0.08), (9.4, 0.8, 0.1), (10.9, 1.2, 0.1), (11.6, 2.3, 0.1),
+)
+HIGH_PRESSURE_PEAKS = (
+    (1.4, 7.5, 0.1), (1.55, 5.0, 0.1), (2.5, 3.3, 0.08), (2.62, 3.0, 0.08), (3.5, 16.0, 0.07),
+    (3.8, 11.5, 0.08), (4.3, 1.2, 0.15),
+)
+DETECTOR_EDGE = (14.45, 6.5, 0.05)  # a feature both phases share: it must not drive the decision
+
+
+def two_theta_axis(n_points: int = 4023) -> np.ndarray:
+    """The real data's 2 theta axis (degrees), or a proportionally coarser one for fewer points."""
+    step = TWO_THETA_STEP * (4023 - 1) / max(n_points - 1, 1)
+    return TWO_THETA_START + step * np.arange(n_points)
+
+
+def _pseudo_voigt(x: np.ndarray, centre: np.ndarray, fwhm: float, eta: float = 0.4) -> np.ndarray:
+    """Peak shape of powder diffraction lines: a Gaussian/Lorentzian mix, height 1."""
+    dx = (x[None, :] - centre[:, None]) / fwhm
+    return (1 - eta) * np.exp(-4 * np.log(2) * dx**2) + eta / (1 + 4 * dx**2)
+
+
+def simulate_ramp(
+    n_spectra: int = 349,
+    n_points: int = 4023,
+    transition_index: int = 185,
+    transition_frames: int = 4,
+    shift_degrees: float = 0.12,
+    noise_level: float = 0.12,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(two_theta, intensities (n_spectra, n_points))`` of a simulated ramp, background included.
+
+    Spectrum ``transition_index`` is the first of the high-pressure phase; the low-pressure phase is gone
+    ``transition_frames`` later. Same arguments, same arrays, on every machine.
+    """
+    rng = np.random.default_rng(seed)
+    x = two_theta_axis(n_points)
+    t = np.arange(n_spectra)
+    pressure = t / max(n_spectra - 1, 1)  # 0 -> 1 over the ramp
+    # Share of the sample in the high-pressure phase: over half from the transition on, all of it a few frames later.
+    progress = np.clip((t - transition_index + 1) / transition_frames, 0, 1)
+    converted = (t >= transition_index) * (0.55 + 0.45 * progress)
+
+    spectra = np.zeros((n_spectra, n_points))
+    phases = ((LOW_PRESSURE_PEAKS, 1 - converted), (HIGH_PRESSURE_PEAKS, converted), ((DETECTOR_EDGE,), 1.0))
+    for peaks, share in phases:
+        for position, height, width in peaks:
+            centre = TWO_THETA_START + (position + 0.5) * BIN_WIDTH
+            centre = centre + shift_degrees * pressure * centre / x[-1]  # Bragg: shift grows with angle
+            texture = 1 + 0.06 * rng.standard_normal(n_spectra)
+            spectra += (share * height * texture)[:, None] * _pseudo_voigt(x, centre, width)
+
+    beam = 1 + 0.08 * np.cumsum(rng.standard_normal(n_spectra)) / np.sqrt(n_spectra)  # slow intensity drift
+    u = (x - x[0]) / (x[-1] - x[0])
+    background = 6 + 10 * np.exp(-3 * u) + 4 * np.exp(-((u - 0.55) / 0.25) ** 2)  # air scatter + amorphous hump
+    spectra = (spectra + background[None, :]) * beam[:, None]
+    spectra += noise_level * rng.standard_normal(spectra.shape)
+    return x, spectra

@@ -1,0 +1,25 @@
+"""Weights & Biases without surprises: offline unless this machine holds credentials, never a prompt."""
+
+from __future__ import annotations
+
+import netrc
+import os
+
+
+def wandb_has_credentials() -> bool:
+    """True if an API key is in the environment or in ``~/.netrc`` (where ``wandb login`` puts it)."""
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    try:
+        auth = netrc.netrc(os.environ.get("NETRC")).authenticators("api.wandb.ai")
+    except (FileNotFoundError, netrc.NetrcParseError, OSError):
+        return False
+    return bool(auth and auth[2])
+
+
+def quiet_wandb_without_account() -> None:
+    """Make W&B log offline when there is no account, unless the user chose a mode; silence login prompts."""
+    if "WANDB_MODE" not in os.environ and not wandb_has_credentials():
+        os.environ["WANDB_MODE"] = "offline"
+    os.environ.setdefault("WANDB_SILENT", "true")
+    os.environ.setdefault("WANDB_CONSOLE", "off")

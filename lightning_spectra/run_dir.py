@@ -1,0 +1,47 @@
+"""Where a run keeps its files (summary.json, figures/, predictions), and the summary file itself."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+from lightning.pytorch.utilities import rank_zero_only
+
+from lightning_spectra.data.cache import atomic_write
+
+
+def run_dir(trainer: L.Trainer) -> Path:
+    """The run's own log folder: the first logger's version folder, else the trainer's root folder."""
+    logger = trainer.logger
+    if logger is None:
+        return Path(trainer.default_root_dir)
+    if getattr(logger, "log_dir", None):  # CSVLogger, TensorBoardLogger
+        return Path(logger.log_dir)
+    parts = [logger.save_dir or trainer.default_root_dir, logger.name, logger.version]
+    return Path(*[str(p) for p in parts if p])
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@rank_zero_only
+def update_summary(trainer: L.Trainer, values: dict[str, Any]) -> Path:
+    """Merge ``values`` into the run's ``summary.json`` (written atomically)."""
+    path = run_dir(trainer) / "summary.json"
+    summary = json.loads(path.read_text()) if path.exists() else {}
+    summary.update({k: _plain(v) for k, v in values.items()})
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
+    return path
+
+
+def read_summary(trainer: L.Trainer) -> dict[str, Any]:
+    path = run_dir(trainer) / "summary.json"
+    return json.loads(path.read_text()) if path.exists() else {}
