@@ -55,7 +55,7 @@ class SpectraCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--test_after_fit", type=bool, default=True,
                             help="classify the test series with the final weights when fit ends")
-        for name in ("spectrum_length", "num_classes", "x_axis"):
+        for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def after_fit(self) -> None:

@@ -110,6 +110,12 @@ class SpectraDataModule(L.LightningDataModule):
     def class_names(self) -> list[str]:
         return list(self.splits.class_names)
 
+    def spectrum_names(self, split: str) -> list[str]:
+        """Names of the spectra of a split (file names, table rows), in series order."""
+        if split == "predict" and self.splits.predict is None:
+            split = "test"
+        return list(self.splits.names.get(split, []))
+
     def _loader(self, data: InMemorySpectra, batch_size: int | None) -> DataLoader:
         return DataLoader(data, batch_size=batch_size or len(data), shuffle=False, collate_fn=_batch_as_is)
 

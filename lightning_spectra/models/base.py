@@ -30,6 +30,8 @@ class SpectraClassifier(L.LightningModule):
         weight_decay: Adam L2 weight decay (paper: 2e-5).
         x_axis: the spectra's x values (2 theta, wavenumber); kept in the checkpoint so figures and
             predictions can be drawn and checked on the right axis.
+        class_names: names of the classes (linked from the datamodule), saved with the model so that
+            predictions on new spectra can be reported by name.
     """
 
     #: Name of the submodule whose output the Grad-CAM maps are taken from; ``None`` if the model has none.
@@ -42,6 +44,7 @@ class SpectraClassifier(L.LightningModule):
         lr: float = 2e-3,
         weight_decay: float = 2e-5,
         x_axis: Sequence[float] | None = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if num_classes < 2:
@@ -49,6 +52,9 @@ class SpectraClassifier(L.LightningModule):
         self.save_hyperparameters(ignore=["x_axis"])
         self.spectrum_length = spectrum_length
         self.num_classes = num_classes
+        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+        if len(self.class_names) != num_classes:
+            raise ValueError(f"{len(self.class_names)} class names for {num_classes} classes")
         self.out_features = 1 if num_classes == 2 else num_classes
         axis = torch.as_tensor(x_axis if x_axis is not None else range(spectrum_length), dtype=torch.float64)
         self.register_buffer("x_axis", axis, persistent=True)
