@@ -41,6 +41,7 @@ class HEDDataModule(SpectraDataModule):
         simulated_points: points per simulated spectrum (4023 like the real data; fewer for quick tests).
         simulation_seed: seed of the simulated ramp.
         zenodo_md5: expected MD5 of the archive; by default Zenodo's published checksum is used.
+        zenodo_api: the record API address (a mirror, or a local server in tests).
     """
 
     def __init__(
@@ -59,6 +60,7 @@ class HEDDataModule(SpectraDataModule):
         simulated_points: int = 4023,
         simulation_seed: int = 0,
         zenodo_md5: str | None = None,
+        zenodo_api: str = "https://zenodo.org/api/records/{record}",
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -73,7 +75,7 @@ class HEDDataModule(SpectraDataModule):
         self.pool_stride, self.pool_ranges = pool_stride, [tuple(r) for r in pool_ranges]
         self.noise_copies, self.noise_amplitude = noise_copies, noise_amplitude
         self.simulated_points, self.simulation_seed = simulated_points, simulation_seed
-        self.zenodo_md5 = zenodo_md5
+        self.zenodo_md5, self.zenodo_api = zenodo_md5, zenodo_api
 
     # ------------------------------------------------------------------ the ramp
     def _raw_folder(self) -> Path:
@@ -84,7 +86,7 @@ class HEDDataModule(SpectraDataModule):
 
         root = self.data_dir or self.cache_dir / "zenodo"
         archive = root / HED_ARCHIVE
-        url, md5 = zenodo_file(HED_RECORD, HED_ARCHIVE)
+        url, md5 = zenodo_file(HED_RECORD, HED_ARCHIVE, api=self.zenodo_api)
         download(url, archive, self.zenodo_md5 or md5, progress=self.progress)
         folder = extract_7z(archive, root / "xy")
         xy_dirs = sorted({p.parent for p in folder.rglob("*.xy")})

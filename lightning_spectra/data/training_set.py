@@ -2,10 +2,10 @@
 
 Spec 2.6: every 10th spectrum forms a pool; pool indices 0-15 (class 0) and 20-34 (class 1) are the
 originals (spectra next to the transition are deliberately left out); 50 copies add uniform noise in
-[0, 1/6) to every point. Copy ``n`` is seeded with ``n * 1000`` and NumPy's ``RandomState([seed])`` draws
-exactly the numbers Python's ``random.seed(seed); random.random()`` gave the paper, so the noise is the
-paper's, bit for bit. Each copy starts from the clean originals (the binned notebook's accumulating-noise
-bug is not reproduced).
+[0, 1/6) to every point. Copy ``n`` is seeded with ``n * 1000``, and NumPy's ``RandomState([seed])``
+draws exactly the uniform numbers Python's ``random.seed(seed); random.random()`` gave the paper (only
+the scaling rounds differently: ``u * (1/6)`` rather than ``u / 6``). Each copy starts from the clean
+originals, so the binned notebook's accumulating-noise bug is not reproduced.
 """
 
 from __future__ import annotations

@@ -1,0 +1,31 @@
+"""Shared test set-up: every test gets its own data cache and offline, prompt-free W&B."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CONF = Path(__file__).parent / "conf"
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # One cache per test session: tests share preprocessed ramps but never touch the user's cache.
+    monkeypatch.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+def write_xy(path: Path, x: np.ndarray, y: np.ndarray, header_lines: int = 3) -> Path:
+    """Write a two-column spectrum file with a detector-style header."""
+    header = "".join(f"# header line {i}\n" for i in range(header_lines))
+    path.write_text(header + "".join(f"{a:.6f} {b:.6f}\n" for a, b in zip(x, y, strict=True)))
+    return path
+
+
+def tiny_args(subcommand: str, save_dir: Path, config: str = "cnn_tiny.yaml", *extra: str) -> list[str]:
+    """CLI arguments for a tiny run whose logs go to ``save_dir``."""
+    return [subcommand, "--config", str(CONF / config), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]

@@ -1,0 +1,37 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lightning_spectra.data.cache import atomic_write, cache_key, cached_arrays
+
+
+def test_builds_once_then_reads_from_disk(tmp_path: Path) -> None:
+    calls = []
+
+    def build() -> dict[str, np.ndarray]:
+        calls.append(1)
+        return {"a": np.arange(3.0)}
+
+    first = cached_arrays(tmp_path, "ramp", {"p": 1}, build)
+    second = cached_arrays(tmp_path, "ramp", {"p": 1}, build)
+    np.testing.assert_array_equal(first["a"], second["a"])
+    assert len(calls) == 1
+    cached_arrays(tmp_path, "ramp", {"p": 2}, build)  # other parameters: another entry
+    assert len(calls) == 2 and len(list(tmp_path.glob("ramp-*.npz"))) == 2
+
+
+def test_key_is_order_independent() -> None:
+    assert cache_key({"a": 1, "b": 2}) == cache_key({"b": 2, "a": 1}) != cache_key({"a": 1, "b": 3})
+
+
+def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    target = tmp_path / "x.npz"
+
+    def explode(tmp: Path) -> None:
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        atomic_write(target, explode)
+    assert list(tmp_path.iterdir()) == []

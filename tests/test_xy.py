@@ -1,0 +1,70 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_xy
+
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.xy import read_xy, read_xy_folder, spectrum_files
+
+
+def test_reads_two_columns_and_skips_header_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "a.xy"
+    path.write_text("Detector LAMBDA 2M\nwavelength 0.5 A\n# 2theta I\n10.0 1.5\n\n10.1 2.5\n; note\n10.2 3.5 0.1\n")
+    x, y = read_xy(path)
+    np.testing.assert_allclose(x, [10.0, 10.1, 10.2])
+    np.testing.assert_allclose(y, [1.5, 2.5, 3.5])
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        ("1 2\n3 abc\n", 2, "expected two numbers"),
+        ("1 2\n3 nan\n", 2, "not finite"),
+        ("1 2\n3 inf\n", 2, "not finite"),
+        ("1 2\n3\n", 2, "two columns"),
+    ],
+)
+def test_malformed_lines_name_file_and_line(tmp_path: Path, body: str, line: int, words: str) -> None:
+    path = tmp_path / "bad.xy"
+    path.write_text(body)
+    with pytest.raises(SpectraDataError, match=rf"bad\.xy, line {line}: .*{words}"):
+        read_xy(path)
+
+
+def test_file_without_data_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xy"
+    path.write_text("# only a header\n")
+    with pytest.raises(SpectraDataError, match="empty.xy: no data rows"):
+        read_xy(path)
+
+
+def test_folder_is_read_in_numeric_order(tmp_path: Path) -> None:
+    x = np.linspace(10, 20, 5)
+    for i in (10, 2, 1):
+        write_xy(tmp_path / f"scan_{i}.xy", x, np.full(5, float(i)))
+    axis, spectra, files = read_xy_folder(tmp_path, progress=False)
+    assert [f.name for f in files] == ["scan_1.xy", "scan_2.xy", "scan_10.xy"]
+    np.testing.assert_allclose(spectra[:, 0], [1, 2, 10])
+    np.testing.assert_allclose(axis, x)
+
+
+def test_files_of_different_lengths_are_rejected(tmp_path: Path) -> None:
+    write_xy(tmp_path / "s1.xy", np.arange(5.0), np.ones(5))
+    write_xy(tmp_path / "s2.xy", np.arange(4.0), np.ones(4))
+    with pytest.raises(SpectraDataError, match="s2.xy: has 4 points but s1.xy has 5"):
+        read_xy_folder(tmp_path, progress=False)
+
+
+def test_files_on_different_axes_are_rejected(tmp_path: Path) -> None:
+    write_xy(tmp_path / "s1.xy", np.arange(5.0), np.ones(5))
+    write_xy(tmp_path / "s2.xy", np.arange(5.0) + 0.5, np.ones(5))
+    with pytest.raises(SpectraDataError, match="s2.xy: x axis differs"):
+        read_xy_folder(tmp_path, progress=False)
+
+
+def test_missing_and_empty_folders(tmp_path: Path) -> None:
+    with pytest.raises(SpectraDataError, match="does not exist"):
+        spectrum_files(tmp_path / "nowhere")
+    with pytest.raises(SpectraDataError, match="no spectrum files"):
+        spectrum_files(tmp_path)
