@@ -16,10 +16,11 @@ from lightning.pytorch.cli import LightningCLI
 
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.logging import quiet_wandb_without_account
+from lightning_spectra.logging import quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.models.base import SpectraClassifier
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
+SERIES_ONLY = ("confidence", "boundary", "true_boundary", "epochs_to_target")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
     ("trainable_parameters", "trainable parameters", "{:,}"),
@@ -76,7 +77,11 @@ class SpectraCLI(LightningCLI):
         metrics = {k.removeprefix("test/"): v for k, v in logged.items() if k.startswith("test/")}
         update_summary(self.trainer, metrics)
         if self.trainer.is_global_zero:
-            print_summary(read_summary(self.trainer), run_dir(self.trainer))
+            summary = read_summary(self.trainer)
+            summary_to_wandb(self.trainer.loggers, summary)
+            if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
+                summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
+            print_summary(summary, run_dir(self.trainer))
 
 
 def print_summary(summary: dict, folder) -> None:

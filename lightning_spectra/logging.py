@@ -23,3 +23,13 @@ def quiet_wandb_without_account() -> None:
         os.environ["WANDB_MODE"] = "offline"
     os.environ.setdefault("WANDB_SILENT", "true")
     os.environ.setdefault("WANDB_CONSOLE", "off")
+
+
+def summary_to_wandb(loggers: list, summary: dict) -> None:
+    """Copy a run's summary numbers into the summary of every W&B run it logs to (for dashboards)."""
+    from lightning.pytorch.loggers import WandbLogger
+
+    numbers = {k: v for k, v in summary.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            logger.experiment.summary.update(numbers)

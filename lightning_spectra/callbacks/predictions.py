@@ -23,10 +23,11 @@ class PredictionWriter(BasePredictionWriter):
 
     Args:
         output: CSV path; default ``<run dir>/predictions.csv``.
-        ordered: the spectra form a time-ordered series, so report the state change.
+        ordered: the spectra form a time-ordered series, so report the state change; ``None``: the
+            datamodule's ``ordered`` decides.
     """
 
-    def __init__(self, output: str | None = None, ordered: bool = True) -> None:
+    def __init__(self, output: str | None = None, ordered: bool | None = None) -> None:
         super().__init__(write_interval="epoch")
         self.output, self.ordered = output, ordered
 
@@ -64,7 +65,8 @@ class PredictionWriter(BasePredictionWriter):
         atomic_write(path, write)
         summary = {"predictions_csv": str(path), "predicted_spectra": len(index)}
         message = f"Wrote {len(index)} predictions to {path}"
-        if self.ordered and len(index) > 1:
+        ordered = self.ordered if self.ordered is not None else getattr(datamodule, "ordered", True)
+        if ordered and len(index) > 1:
             change = series_boundary(predicted)
             summary.update(predict_confidence=change.confidence, predict_boundary=change.boundary)
             message += (f"\nPredicted state change after position {change.boundary} "

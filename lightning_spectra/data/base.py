@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_spectra.data.preprocess import Preprocessing
+
 
 class InMemorySpectra(Dataset):
     """Spectra, labels and series positions held as tensors; batches are fetched by one indexing op."""
@@ -62,6 +64,9 @@ class SpectraSplits:
 class SpectraDataModule(L.LightningDataModule):
     """Base datamodule: subclasses implement :meth:`build_splits`.
 
+    ``ordered`` says whether the test and predict spectra form a time series (a ramp, an experiment's
+    sequence of measurements), for which the paper's confidence and boundary mean something.
+
     Args:
         batch_size: spectra per training batch; ``None`` trains full batch, as the paper does.
         eval_batch_size: spectra per evaluation batch; ``None`` evaluates each series in one batch
@@ -84,8 +89,15 @@ class SpectraDataModule(L.LightningDataModule):
         self.progress = progress
         self._splits: SpectraSplits | None = None
 
+    ordered: bool = True
+
     def build_splits(self) -> SpectraSplits:
         raise NotImplementedError
+
+    @staticmethod
+    def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
+        """The preprocessing that saved hyperparameters describe, to treat new spectra (``watch``) alike."""
+        return Preprocessing.from_hparams(hparams)
 
     @property
     def splits(self) -> SpectraSplits:

@@ -22,6 +22,7 @@ import numpy as np
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.preprocess import Preprocessing
 from lightning_spectra.data.training_set import pool_indices, with_noisy_copies
 
 
@@ -71,11 +72,16 @@ class HEDDataModule(SpectraDataModule):
         if source == "directory" and self.data_dir is None:
             raise SpectraDataError("source 'directory' needs --data.data_dir <folder of .xy files>")
         self.transition_index = transition_index
-        self.baseline = {"lam": baseline_lam, "p": baseline_p, "iterations": baseline_iterations}
+        self.preprocessing = self.preprocessing_from_hparams(self.hparams)
         self.pool_stride, self.pool_ranges = pool_stride, [tuple(r) for r in pool_ranges]
         self.noise_copies, self.noise_amplitude = noise_copies, noise_amplitude
         self.simulated_points, self.simulation_seed = simulated_points, simulation_seed
         self.zenodo_md5, self.zenodo_api = zenodo_md5, zenodo_api
+
+    @staticmethod
+    def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
+        """The paper's preprocessing: ALS baseline removal only (the models normalise their inputs)."""
+        return Preprocessing.from_hparams({**hparams, "baseline": "asls", "normalization": "none"})
 
     # ------------------------------------------------------------------ the ramp
     def _raw_folder(self) -> Path:
@@ -96,8 +102,6 @@ class HEDDataModule(SpectraDataModule):
 
     def load_ramp(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """``(two_theta, baseline-corrected spectra, names)`` of the whole ramp, cached on disk."""
-        from lightning_spectra.data.baseline import remove_baseline
-
         if self.source == "simulated":
             from lightning_spectra.data.simulate import SIMULATOR_VERSION, simulate_ramp
 
@@ -118,9 +122,9 @@ class HEDDataModule(SpectraDataModule):
 
         def build() -> dict[str, np.ndarray]:
             x, intensities = raw()
-            return {"x": x, "spectra": remove_baseline(x, intensities, **self.baseline, progress=self.progress)}
+            return {"x": x, "spectra": self.preprocessing(x, intensities, progress=self.progress)}
 
-        arrays = cached_arrays(self.cache_dir, "hed-ramp", {**recipe, "baseline": self.baseline}, build)
+        arrays = cached_arrays(self.cache_dir, "hed-ramp", {**recipe, **self.preprocessing.as_dict()}, build)
         x, spectra = arrays["x"], arrays["spectra"]
         if not 0 < self.transition_index < len(spectra):
             raise SpectraDataError(f"transition_index {self.transition_index} outside a ramp of {len(spectra)} spectra")

@@ -1,0 +1,494 @@
+"""Readers for spectra people already have: tables, NumPy files, folders of ``.xy`` files, UCR/UEA archives.
+
+Every reader returns a :class:`SpectraSource`: the spectra as one ``(N, L)`` array plus, per spectrum, its
+label (when the file has labels), a name for prediction output and where in the file it came from. Keeping
+the place of every spectrum lets later checks (an unknown label in a test file, a wrong length) name the
+file and row at fault instead of an index into an array.
+
+Supported (see ``docs/data-formats.md``):
+
+* CSV/TSV tables (``.csv``, ``.tsv``, ``.tab``): one spectrum per row or per column, optional header whose
+  numeric cells are the x axis, optional label and name columns;
+* NumPy ``.npz`` with ``spectra`` (or ``X``), optional ``labels`` (``y``), ``x_axis`` (``x``), ``names``;
+* a folder of two-column files (``.xy``, ``.dat``, ``.txt``) or a single such file, labels from a small
+  CSV (file name, label);
+* the UCR/UEA archive: ``.ts`` files and the ``<Name>_TRAIN``/``<Name>_TEST`` text files (label first).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
+UCR_SPLIT_NAMES = ("_TRAIN", "_TEST")
+UCR_SUFFIXES = ("", ".tsv", ".txt")
+MISSING_LABELS = {"", "nan", "na", "?"}
+LABEL_HEADERS = {"label", "labels", "class", "target", "y"}
+NAME_HEADERS = {"file", "filename", "file_name", "name", "spectrum", "sample", "id"}
+
+
+@dataclass
+class SpectraSource:
+    """Spectra read from one file or folder, before preprocessing.
+
+    ``where[i]`` is a human-readable place of spectrum ``i`` ("data.csv, row 7"), used in error messages.
+    """
+
+    path: Path
+    spectra: np.ndarray  # (N, L) float64
+    labels: list[str] | None
+    names: list[str]
+    where: list[str]
+    x: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.spectra)
+
+    @property
+    def length(self) -> int:
+        return int(self.spectra.shape[1])
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> SpectraSource:
+        """The spectra at ``indices`` (in that order), with their labels, names and places."""
+        idx = np.asarray(indices, dtype=np.int64)
+        pick = lambda items: [items[i] for i in idx]  # noqa: E731
+        return replace(self, spectra=self.spectra[idx], labels=None if self.labels is None else pick(self.labels),
+                       names=pick(self.names), where=pick(self.where))
+
+
+# ---------------------------------------------------------------------------------------------- small helpers
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def normalise_label(value: object) -> str | None:
+    """A label as a string; integral numbers lose their decimals (``1.0e+00`` -> ``1``); missing -> ``None``.
+
+    UCR files write class labels as floats, NumPy files as integers: normalising makes ``1``, ``1.0`` and
+    ``1.0000000e+00`` one class.
+    """
+    text = str(value).strip()
+    if text.lower() in MISSING_LABELS:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as err:
+        raise SpectraDataError(f"{path}: cannot read file ({err.strerror})") from err
+
+
+def _guess_delimiter(path: Path, text: str) -> str | None:
+    """Tab for ``.tsv``; otherwise the most frequent of tab, ``;`` and ``,`` on the first data line, or
+    ``None`` (runs of whitespace) when none occurs."""
+    if path.suffix.lower() in (".tsv", ".tab"):
+        return "\t"
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    counts = {d: first.count(d) for d in ("\t", ";", ",")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
+
+
+def _split_rows(text: str, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
+    """Cells of every non-blank, non-comment line, and the line numbers they came from."""
+    rows, lines = [], []
+    if delimiter is None:
+        records = ((n, line.split()) for n, line in enumerate(text.splitlines(), start=1))
+    else:
+        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        records = ((reader.line_num, row) for row in reader)
+    for number, row in records:
+        cells = [c.strip() for c in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        rows.append(cells)
+        lines.append(number)
+    return rows, lines
+
+
+def _parse_numbers(cells: np.ndarray, place) -> np.ndarray:
+    """``cells`` (strings) as float64; the first bad or non-finite cell is an error at ``place(i, j)``."""
+    try:
+        values = np.asarray(cells, dtype=np.float64)
+    except ValueError:
+        for (i, j), cell in np.ndenumerate(cells):
+            if not cell:
+                raise SpectraDataError(f"{place(i, j)}: empty cell (missing value or ragged data)") from None
+            if not _is_number(cell):
+                raise SpectraDataError(f"{place(i, j)}: {cell[:40]!r} is not a number") from None
+        raise
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        i, j = bad[0]
+        raise SpectraDataError(f"{place(i, j)}: value is not finite (NaN or inf): {str(cells[i, j])!r}")
+    return values
+
+
+# ---------------------------------------------------------------------------------------------- tables
+def _find_field(header: list[str] | None, key: int | str | None, what: str, path: Path, count: int) -> int | None:
+    """Index of the label/name column given as a 0-based index or a header name; ``None`` if absent."""
+    if key is None:
+        return None
+    if isinstance(key, int):
+        if not 0 <= key < count:
+            raise SpectraDataError(f"{path}: {what} {key} is outside the table's {count} columns (0-based)")
+        return key
+    if header is None:
+        return None
+    lowered = [h.lower() for h in header]
+    return lowered.index(key.lower()) if key.lower() in lowered else None
+
+
+def _detect_header(rows: np.ndarray, keys: Sequence[int | str | None]) -> bool:
+    """Whether the first record is a header: it holds a named label/name column, or text above a number."""
+    first = rows[0]
+    names = {k.lower() for k in keys if isinstance(k, str)}
+    if any(c.lower() in names for c in first):
+        return True
+    if len(rows) < 2:
+        return False  # one line: a spectrum (its text cell is a label or name), unless named as a header above
+    return any(not _is_number(a) and _is_number(b) for a, b in zip(first, rows[1], strict=True))
+
+
+def read_table(
+    path: str | Path,
+    layout: str = "rows",
+    label_column: int | str | None = "label",
+    name_column: int | str | None = None,
+    header: bool | None = None,
+    delimiter: str | None = "auto",
+    labels_required: bool = True,
+) -> SpectraSource:
+    """Read a CSV/TSV table of spectra.
+
+    Args:
+        layout: ``rows`` (one spectrum per row) or ``columns`` (one per column; the file is read transposed,
+            so "column" below means "row" of the file).
+        label_column: header name or 0-based index of the label column; a missing *named* column means the
+            file has no labels (new spectra, or labels in a separate file).
+        name_column: header name or 0-based index of a column naming the spectra; by default the first
+            column names them when it holds text, else they are called ``<file> row <n>``.
+        header: whether the first row is a header; by default it is when it holds the label/name column's
+            name, or text above a number. Header cells of the spectrum columns that are all numbers are the
+            x axis (``label,400,402,404``).
+        delimiter: a delimiter, ``None`` for runs of whitespace, or ``auto``.
+        labels_required: an empty label cell is an error; otherwise (new spectra) the labels are dropped.
+    """
+    path = Path(path)
+    if layout not in ("rows", "columns"):
+        raise SpectraDataError(f"layout must be 'rows' or 'columns', got {layout!r}")
+    text = _read_text(path)
+    rows, lines = _split_rows(text, _guess_delimiter(path, text) if delimiter == "auto" else delimiter)
+    if not rows:
+        raise SpectraDataError(f"{path}: no data rows found")
+    width = len(rows[0])
+    for cells, line in zip(rows, lines, strict=True):
+        if len(cells) != width:
+            raise SpectraDataError(f"{path}, row {line}: has {len(cells)} cells but row {lines[0]} has {width} "
+                                   "(ragged table)")
+    grid = np.asarray(rows, dtype=object).astype(str)
+    keep = np.flatnonzero((grid != "").any(axis=0))  # trailing delimiters leave a wholly empty column
+    grid = grid[:, keep]
+    columns = keep + 1  # 1-based file columns, as a spreadsheet numbers them
+
+    if layout == "columns":
+        grid = grid.T
+
+    def spot(record: int) -> str:
+        """Where a record (one spectrum, or the header) sits in the file, in spreadsheet terms."""
+        return f"row {lines[record]}" if layout == "rows" else f"column {columns[record]}"
+
+    def place(record: int, field: int) -> str:
+        row, column = (lines[record], columns[field]) if layout == "rows" else (lines[field], columns[record])
+        return f"{path}, row {row}, column {column}"
+
+    has_header = _detect_header(grid, (label_column, name_column)) if header is None else header
+    head = list(grid[0]) if has_header else None
+    body = grid[1:] if has_header else grid
+    offset = 1 if has_header else 0
+    if len(body) == 0:
+        raise SpectraDataError(f"{path}: has a header but no spectra")
+
+    label_field = _find_field(head, label_column, "label_column", path, grid.shape[1])
+    name_field = _find_field(head, name_column, "name_column", path, grid.shape[1])
+    if name_field is None and name_column is None and label_field != 0 and not any(_is_number(c) for c in body[:, 0]):
+        name_field = 0  # a first column of text names the spectra
+    if name_field is not None and name_field == label_field:
+        raise SpectraDataError(f"{path}: the label and name columns are the same column")
+    spectrum_fields = [j for j in range(grid.shape[1]) if j not in (label_field, name_field)]
+    if not spectrum_fields:
+        raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
+
+    spectra = _parse_numbers(body[:, spectrum_fields], lambda i, j: place(i + offset, spectrum_fields[j]))
+    x = None
+    if head is not None and all(_is_number(head[j]) for j in spectrum_fields):
+        x = np.asarray([float(head[j]) for j in spectrum_fields])
+    where = [f"{path}, {spot(i + offset)}" for i in range(len(body))]
+    if name_field is not None:
+        names = [str(v) for v in body[:, name_field]]
+    else:
+        names = [f"{path.name} {spot(i + offset)}" for i in range(len(body))]
+
+    labels = None
+    if label_field is not None:
+        labels = [normalise_label(cell) for cell in body[:, label_field]]
+        if None in labels:
+            if labels_required:
+                raise SpectraDataError(f"{place(labels.index(None) + offset, label_field)}: missing label")
+            labels = None
+    return SpectraSource(path=path, spectra=spectra, labels=labels, names=names, where=where, x=x)
+
+
+# ---------------------------------------------------------------------------------------------- UCR / UEA
+def is_ucr_text(path: Path) -> bool:
+    """Whether ``path`` looks like a UCR archive text file: named ``<Problem>_TRAIN``/``_TEST`` (``.tsv``,
+    ``.txt`` or no suffix) and starting with a line of numbers only (a table with a header is not one)."""
+    if not (path.is_file() and path.stem.upper().endswith(UCR_SPLIT_NAMES) and path.suffix.lower() in UCR_SUFFIXES):
+        return False
+    with open(path, errors="replace") as f:
+        first = next((line for line in f if line.strip() and not line.lstrip().startswith("#")), "")
+    return all(_is_number(cell) for cell in first.replace(",", " ").split())
+
+
+def read_ucr_text(path: str | Path) -> SpectraSource:
+    """A UCR ``_TRAIN``/``_TEST`` file: one series per line, the class label first, tab/comma/space separated."""
+    return read_table(path, layout="rows", label_column=0, header=False)
+
+
+def read_ucr_ts(path: str | Path) -> SpectraSource:
+    """A univariate sktime/UEA ``.ts`` file: ``@`` header lines, then ``v1,v2,...,vn:label`` after ``@data``."""
+    path = Path(path)
+    labelled, declared, data_line = False, None, None
+    records: list[tuple[int, str]] = []
+    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if data_line is None:
+            if not line.startswith("@"):
+                raise SpectraDataError(f"{path}, line {number}: expected an @ header line before @data")
+            tag, *value = line.split()
+            tag = tag.lower()
+            flag = value[0].lower() if value else ""
+            if tag == "@data":
+                data_line = number
+            elif tag == "@classlabel":
+                labelled = flag == "true"
+                declared = {normalise_label(v) for v in value[1:]} if labelled else None
+            elif tag == "@univariate" and flag == "false":
+                raise SpectraDataError(f"{path}, line {number}: multivariate series are not supported (one channel)")
+            elif tag == "@timestamps" and flag == "true":
+                raise SpectraDataError(f"{path}, line {number}: series with time stamps are not supported")
+            elif tag == "@targetlabel" and flag == "true":
+                raise SpectraDataError(f"{path}, line {number}: regression targets are not supported, only classes")
+            continue
+        records.append((number, line))
+    if data_line is None:
+        raise SpectraDataError(f"{path}: no @data line; not a .ts file")
+    if not records:
+        raise SpectraDataError(f"{path}: no series after @data (line {data_line})")
+
+    rows, labels = [], []
+    for number, line in records:
+        parts = line.split(":")
+        if labelled:
+            *parts, label_text = parts
+            label = normalise_label(label_text)
+            if label is None:
+                raise SpectraDataError(f"{path}, line {number}: missing label")
+            if declared and label not in declared:
+                raise SpectraDataError(f"{path}, line {number}: label {label!r} is not declared in @classLabel "
+                                       f"({', '.join(sorted(declared))})")
+            labels.append(label)
+        if len(parts) != 1:
+            raise SpectraDataError(f"{path}, line {number}: {len(parts)} dimensions; only univariate series "
+                                   "are supported")
+        values = ["nan" if v.strip() == "?" else v.strip() for v in parts[0].split(",")]  # "?": missing
+        if rows and len(values) != len(rows[0][1]):
+            raise SpectraDataError(f"{path}, line {number}: has {len(values)} values but line {rows[0][0]} has "
+                                   f"{len(rows[0][1])} (series of unequal length)")
+        rows.append((number, values))
+    cells = np.asarray([v for _, v in rows], dtype=object).astype(str)
+    spectra = _parse_numbers(cells, lambda i, j: f"{path}, line {rows[i][0]}, value {j + 1}")
+    return SpectraSource(path=path, spectra=spectra, labels=labels if labelled else None,
+                         names=[f"{path.name} line {n}" for n, _ in rows],
+                         where=[f"{path}, line {n}" for n, _ in rows])
+
+
+# ---------------------------------------------------------------------------------------------- NumPy
+NPZ_KEYS = {"spectra": ("spectra", "X"), "labels": ("labels", "y"), "x": ("x_axis", "x"), "names": ("names",)}
+
+
+def read_npz(path: str | Path) -> SpectraSource:
+    """A ``.npz`` with ``spectra`` (or ``X``) ``(N, L)`` and optional ``labels``/``y``, ``x_axis``/``x``, ``names``."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {}
+            for role, keys in NPZ_KEYS.items():
+                key = next((k for k in keys if k in data.files), None)
+                if key is not None:
+                    arrays[role] = data[key]
+            files = data.files
+    except ValueError as err:  # object arrays (ragged lists, Python objects) need pickle, which we never allow
+        raise SpectraDataError(f"{path}: cannot load without pickle ({err}); save numeric or string arrays") from None
+    except (OSError, EOFError) as err:
+        raise SpectraDataError(f"{path}: not a readable .npz file ({err})") from None
+    if "spectra" not in arrays:
+        raise SpectraDataError(f"{path}: no 'spectra' (or 'X') array; arrays found: {', '.join(files) or 'none'}")
+    spectra = arrays["spectra"]
+    if spectra.ndim != 2:
+        raise SpectraDataError(f"{path}: 'spectra' must be 2-D (spectra, points), got shape {spectra.shape}")
+    n = len(spectra)
+    where = [f"{path}, spectrum {i}" for i in range(n)]
+    if not np.issubdtype(spectra.dtype, np.number):
+        raise SpectraDataError(f"{path}: 'spectra' holds {spectra.dtype}, not numbers")
+    bad = np.argwhere(~np.isfinite(spectra))
+    if len(bad):
+        raise SpectraDataError(f"{where[bad[0][0]]}, point {bad[0][1]}: value is not finite (NaN or inf)")
+    for role in ("labels", "x", "names"):
+        if role in arrays and arrays[role].ndim != 1:
+            raise SpectraDataError(f"{path}: '{role}' must be 1-D, got shape {arrays[role].shape}")
+    labels = None
+    if "labels" in arrays:
+        if len(arrays["labels"]) != n:
+            raise SpectraDataError(f"{path}: {len(arrays['labels'])} labels for {n} spectra")
+        labels = [normalise_label(v) for v in arrays["labels"].tolist()]
+        if None in labels:
+            raise SpectraDataError(f"{where[labels.index(None)]}: missing label")
+    x = arrays.get("x")
+    if x is not None and len(x) != spectra.shape[1]:
+        raise SpectraDataError(f"{path}: x axis has {len(x)} values but spectra have {spectra.shape[1]} points")
+    names = [str(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
+    if len(names) != n:
+        raise SpectraDataError(f"{path}: {len(names)} names for {n} spectra")
+    return SpectraSource(path=path, spectra=spectra.astype(np.float64), labels=labels, names=names, where=where,
+                         x=None if x is None else x.astype(np.float64))
+
+
+# ---------------------------------------------------------------------------------------------- .xy files
+def read_xy_source(path: str | Path, progress: bool = True) -> SpectraSource:
+    """A folder of two-column files sharing one x axis (natural order), or a single two-column file."""
+    path = Path(path)
+    if path.is_dir():
+        x, intensities, files = read_xy_folder(path, progress=progress)
+    else:
+        x, y = read_xy(path)
+        intensities, files = y[None, :], [path]
+    return SpectraSource(path=path, spectra=intensities, labels=None, names=[f.name for f in files],
+                         where=[str(f) for f in files], x=x)
+
+
+# ---------------------------------------------------------------------------------------------- label files
+def read_labels_file(path: str | Path) -> list[tuple[str | None, str, int]]:
+    """``(name or None, label, line)`` per entry of a labels file.
+
+    Two columns are ``name,label`` pairs (a file name with or without its suffix, or a spectrum name); one
+    column lists labels in spectrum order. A first row of column titles (``file,label``) is skipped.
+    """
+    path = Path(path)
+    text = _read_text(path)
+    rows, lines = _split_rows(text, _guess_delimiter(path, text))
+    if rows and (rows[0][-1].lower() in LABEL_HEADERS or rows[0][0].lower() in NAME_HEADERS):
+        rows, lines = rows[1:], lines[1:]
+    if not rows:
+        raise SpectraDataError(f"{path}: no labels found")
+    entries = []
+    for cells, line in zip(rows, lines, strict=True):
+        if len(cells) not in (1, 2) or len(cells) != len(rows[0]):
+            raise SpectraDataError(f"{path}, row {line}: expected 'name,label' (or one label per row), "
+                                   f"got {len(cells)} cells")
+        label = normalise_label(cells[-1])
+        if label is None:
+            raise SpectraDataError(f"{path}, row {line}: missing label")
+        entries.append((cells[0] if len(cells) == 2 else None, label, line))
+    return entries
+
+
+def attach_labels(source: SpectraSource, labels_path: str | Path) -> SpectraSource:
+    """``source`` with labels from ``labels_path``: matched by name, or in order for a one-column file."""
+    labels_path = Path(labels_path)
+    entries = read_labels_file(labels_path)
+    if entries[0][0] is None:
+        if len(entries) != len(source):
+            raise SpectraDataError(f"{labels_path}: {len(entries)} labels for the {len(source)} spectra of "
+                                   f"{source.path}")
+        return replace(source, labels=[label for _, label, _ in entries])
+    by_name: dict[str, tuple[str, int]] = {}
+    for name, label, line in entries:
+        for key in {name, Path(name).stem}:
+            if key in by_name and by_name[key][0] != label:
+                raise SpectraDataError(f"{labels_path}, row {line}: {name!r} is labelled {label!r} here but "
+                                       f"{by_name[key][0]!r} on row {by_name[key][1]}")
+            by_name[key] = (label, line)
+    labels = []
+    for name, where in zip(source.names, source.where, strict=True):
+        found = by_name.get(name) or by_name.get(Path(name).stem)
+        if found is None:
+            raise SpectraDataError(f"{labels_path}: no label for {name!r} ({where})")
+        labels.append(found[0])
+    return replace(source, labels=labels)
+
+
+# ---------------------------------------------------------------------------------------------- dispatch
+def read_spectra(
+    path: str | Path,
+    layout: str = "rows",
+    label_column: int | str | None = "label",
+    name_column: int | str | None = None,
+    header: bool | None = None,
+    labels_path: str | Path | None = None,
+    progress: bool = True,
+    labels_required: bool = True,
+) -> SpectraSource:
+    """Read spectra from any supported file or folder, chosen by its suffix and name.
+
+    Labels come from the file itself (table label column, UCR class, npz ``labels``) or, when it has none,
+    from ``labels_path`` (for a folder of ``.xy`` files, ``labels.csv`` inside it by default). New spectra
+    (``labels_required=False``) may have empty label cells in a table.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if not path.exists():
+        raise SpectraDataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        source = read_xy_source(path, progress=progress)
+        if labels_path is None and labels_required and (path / "labels.csv").is_file():
+            labels_path = path / "labels.csv"
+    elif suffix == ".npz":
+        source = read_npz(path)
+    elif suffix == ".ts":
+        source = read_ucr_ts(path)
+    elif is_ucr_text(path):
+        source = read_ucr_text(path)
+    elif suffix in TABLE_SUFFIXES:
+        source = read_table(path, layout=layout, label_column=label_column, name_column=name_column, header=header,
+                            labels_required=labels_required)
+    elif suffix in SPECTRUM_SUFFIXES:
+        source = read_xy_source(path, progress=progress)
+    else:
+        raise SpectraDataError(
+            f"{path}: unknown spectrum format {suffix or '(no suffix)'!r}; use a folder of .xy files, a table "
+            f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file or a UCR <Name>_TRAIN/_TEST file")
+    if source.labels is None and labels_path is not None:
+        source = attach_labels(source, labels_path)
+    return source

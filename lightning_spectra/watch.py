@@ -1,0 +1,164 @@
+"""Classify new spectrum files as they appear in a folder, while an experiment runs.
+
+    python -m lightning_spectra.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
+
+Loads a checkpoint written by ``train.py`` (model class, weights and class names from it), applies the
+preprocessing saved with its datamodule's hyperparameters and prints one tab-separated line per new file
+(``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
+complete once its size and modification time stay the same for one polling interval, so a detector still
+writing it is not read half-way. ``--once`` classifies what is there and exits; ``--timeout`` stops after a
+while (both make it scriptable and testable).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
+
+
+@dataclass(frozen=True)
+class Prediction:
+    name: str
+    class_name: str | None = None
+    probability: float | None = None
+    error: str | None = None
+
+    def line(self) -> str:
+        if self.error is not None:
+            return f"{self.name}\terror: {self.error}"
+        return f"{self.name}\t{self.class_name}\t{self.probability:.4f}"
+
+
+def _import(class_path: str):
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
+    """The preprocessing the training datamodule applied, from its saved hyperparameters."""
+    class_path = datamodule_hparams.get("_class_path")
+    cls = _import(class_path) if class_path else SpectraDataModule
+    return cls.preprocessing_from_hparams(datamodule_hparams)
+
+
+def load_classifier(ckpt_path: str | Path, device: str = "cpu"):
+    """``(model in eval mode, preprocessing)`` from a checkpoint written by ``train.py``."""
+    ckpt_path = Path(ckpt_path)
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError) as err:
+        raise SpectraDataError(f"{ckpt_path}: cannot load checkpoint ({err})") from None
+    class_path = ckpt.get("hyper_parameters", {}).get("_class_path")
+    if class_path is None:
+        raise SpectraDataError(f"{ckpt_path}: no model class in the checkpoint; use one written by train.py")
+    model = _import(class_path).load_from_checkpoint(ckpt_path, map_location=device, weights_only=True)
+    model.eval()
+    return model, preprocessing_for(ckpt.get("datamodule_hyper_parameters", {}))
+
+
+@torch.no_grad()
+def classify_files(model, preprocessing: Preprocessing, files: Sequence[Path]) -> list[Prediction]:
+    """Predictions for ``files`` in order; a file that cannot be used gets an error instead."""
+    results: dict[int, Prediction] = {}
+    good: list[tuple[int, np.ndarray, np.ndarray]] = []
+    for i, path in enumerate(files):
+        try:
+            x, y = read_xy(path)
+            if len(y) != model.spectrum_length:
+                raise SpectraDataError(f"has {len(y)} points but the model expects {model.spectrum_length}")
+            good.append((i, x, y))
+        except SpectraDataError as err:
+            results[i] = Prediction(path.name, error=str(err))
+    if good:
+        spectra = np.stack([preprocessing(x, y[None, :])[0] for _, x, y in good])
+        batch = torch.as_tensor(spectra, dtype=torch.float32, device=model.device)
+        probabilities = model.probabilities(model(batch)).cpu()
+        for (i, _, _), p in zip(good, probabilities, strict=True):
+            k = int(p.argmax())
+            results[i] = Prediction(files[i].name, model.class_names[k], float(p[k]))
+    return [results[i] for i in range(len(files))]
+
+
+def _spectrum_files(folder: Path) -> list[Path]:
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES),
+                  key=natural_key)
+
+
+def watch(
+    folder: str | Path,
+    model,
+    preprocessing: Preprocessing,
+    interval: float = 1.0,
+    timeout: float | None = None,
+    once: bool = False,
+    new_only: bool = False,
+    emit: Callable[[str], None] = print,
+) -> list[Prediction]:
+    """Poll ``folder`` and classify each complete new file once; returns every prediction made."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SpectraDataError(f"{folder}: folder does not exist")
+    done: set[Path] = set(_spectrum_files(folder)) if new_only else set()
+    sizes: dict[Path, tuple[int, int]] = {}
+    made: list[Prediction] = []
+    state: str | None = None
+    start = time.monotonic()
+    while True:
+        ready = []
+        for path in _spectrum_files(folder):
+            if path in done:
+                continue
+            stat = path.stat()
+            now = (stat.st_size, stat.st_mtime_ns)
+            if once or sizes.get(path) == now:  # unchanged for one interval: the writer has finished
+                ready.append(path)
+            sizes[path] = now
+        for prediction in classify_files(model, preprocessing, ready):
+            emit(prediction.line())
+            if prediction.class_name is not None:
+                if state is not None and prediction.class_name != state:
+                    emit(f"# state change: {state} -> {prediction.class_name} at {prediction.name}")
+                state = prediction.class_name
+            made.append(prediction)
+        done.update(ready)
+        if once or (timeout is not None and time.monotonic() - start >= timeout):
+            return made
+        time.sleep(interval)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.watch", description=__doc__.split("\n")[0])
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
+    parser.add_argument("--folder", required=True, help="folder the new .xy files appear in")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")
+    parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument("--once", action="store_true", help="classify the files there now, then exit")
+    parser.add_argument("--new_only", action="store_true", help="skip files already in the folder at start")
+    parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
+    args = parser.parse_args(argv)
+    try:
+        model, preprocessing = load_classifier(args.ckpt_path, args.device)
+        watch(args.folder, model, preprocessing, interval=args.interval, timeout=args.timeout, once=args.once,
+              new_only=args.new_only, emit=lambda line: print(line, flush=True))
+    except SpectraDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Bring-your-own-spectra datamodule: splits, labels, preprocessing, prediction data, and the CLI end to end."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_args, write_xy
+
+from lightning_spectra.cli import main
+from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.errors import SpectraDataError
+
+CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}  # one Gaussian peak position per class
+
+
+def peak_spectra(n: int, length: int = 240, seed: int = 0, jitter: float = 1.0) -> tuple[np.ndarray, np.ndarray,
+                                                                                             list[str]]:
+    """``n`` spectra cycling through the three classes: a shifted, scaled peak on an offset, plus noise."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(400.0, 800.0, length)
+    labels = [list(CENTRES)[i % 3] for i in range(n)]
+    centres = np.asarray([CENTRES[c] for c in labels]) + jitter * rng.normal(0, 5, n)
+    heights = 1 + jitter * rng.uniform(-0.5, 0.5, n)
+    spectra = heights[:, None] * np.exp(-0.5 * ((x - centres[:, None]) / 15) ** 2)
+    spectra += jitter * (rng.normal(0, 0.05, (n, length)) + rng.uniform(0, 0.3, (n, 1)))
+    return x, spectra, labels
+
+
+def write_table(path: Path, x: np.ndarray, spectra: np.ndarray, labels: list[str] | None) -> Path:
+    with open(path, "w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow((["label"] if labels else ["name"]) + [f"{v:.4f}" for v in x])
+        for i, spectrum in enumerate(spectra):
+            out.writerow([labels[i] if labels else f"new_{i}"] + [f"{v:.6f}" for v in spectrum])
+    return path
+
+
+@pytest.fixture(scope="module")
+def train_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_table(tmp_path_factory.mktemp("data") / "train.csv", *peak_spectra(90))
+
+
+def datamodule(train_path: Path, **kwargs) -> SpectraFilesDataModule:
+    return SpectraFilesDataModule(train_path=str(train_path), progress=False, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- splits
+def test_stratified_split_keeps_file_order_and_every_class(train_csv: Path) -> None:
+    dm = datamodule(train_csv, val_fraction=0.2, test_fraction=0.2, split_seed=3)
+    assert dm.class_names == ["alpha", "beta", "gamma"] and dm.num_classes == 3 and dm.spectrum_length == 240
+    splits = dm.splits
+    rows = {s: [int(n.split()[-1]) for n in dm.spectrum_names(s)] for s in ("train", "val", "test")}
+    assert [len(rows[s]) for s in ("train", "val", "test")] == [54, 18, 18]
+    assert sorted(rows["train"] + rows["val"] + rows["test"]) == list(range(2, 92))  # file rows 2..91
+    assert all(r == sorted(r) for r in rows.values())
+    for split in ("val", "test"):
+        assert torch.bincount(getattr(splits, split).labels).tolist() == [6, 6, 6]
+    assert datamodule(train_csv, split_seed=3).spectrum_names("val") == dm.spectrum_names("val")
+    assert datamodule(train_csv, split_seed=4).spectrum_names("val") != dm.spectrum_names("val")
+    np.testing.assert_allclose(dm.x_axis, np.linspace(400, 800, 240), atol=1e-4)
+
+
+def test_integer_labels_sort_numerically(tmp_path: Path) -> None:
+    x, spectra, _ = peak_spectra(30)
+    labels = [("10", "2", "1")[i % 3] for i in range(30)]
+    dm = datamodule(write_table(tmp_path / "ints.csv", x, spectra, labels))
+    assert dm.class_names == ["1", "2", "10"]
+    labels_by_name = {n: int(y) for split in ("train", "val", "test")
+                      for n, y in zip(dm.spectrum_names(split), getattr(dm.splits, split).labels, strict=True)}
+    assert [labels_by_name[f"ints.csv row {r}"] for r in (2, 3, 4)] == [2, 1, 0]  # "10", "2", "1"
+
+
+def test_given_validation_and_test_files_in_other_formats(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, labels = peak_spectra(12, seed=1)
+    np.savez(tmp_path / "val.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x)
+    folder = tmp_path / "test_scans"
+    folder.mkdir()
+    for i, spectrum in enumerate(spectra[:6]):
+        write_xy(folder / f"scan_{i}.xy", x, spectrum)
+    (folder / "labels.csv").write_text("".join(f"scan_{i},{labels[i]}\n" for i in range(6)))
+    dm = datamodule(train_csv, val_path=str(tmp_path / "val.npz"), test_path=str(folder))
+    assert (len(dm.splits.train), len(dm.splits.val), len(dm.splits.test)) == (90, 12, 6)
+    assert dm.spectrum_names("test") == [f"scan_{i}.xy" for i in range(6)]
+    assert dm.splits.test.labels.tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_a_different_x_axis_is_warned_about(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, labels = peak_spectra(6, seed=1)
+    np.savez(tmp_path / "test.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x + 50)
+    with pytest.warns(UserWarning, match=r"test\.npz: x axis differs from the training data's"):
+        datamodule(train_csv, test_path=str(tmp_path / "test.npz")).build_splits()
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_unknown_label_in_test_file_names_file_and_row(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, labels = peak_spectra(6, seed=2)
+    labels[4] = "delta"
+    test = write_table(tmp_path / "test.csv", x, spectra, labels)
+    with pytest.raises(SpectraDataError, match=r"test\.csv, row 6: label 'delta' is not a class of the training "
+                                               r"data \(alpha, beta, gamma\)"):
+        datamodule(train_csv, test_path=str(test)).build_splits()
+
+
+def test_single_class_and_missing_labels(tmp_path: Path) -> None:
+    x, spectra, _ = peak_spectra(10)
+    one = write_table(tmp_path / "one.csv", x, spectra, ["alpha"] * 10)
+    with pytest.raises(SpectraDataError, match=r"one\.csv: all 10 training spectra have label 'alpha'"):
+        datamodule(one).build_splits()
+    unlabelled = write_table(tmp_path / "unlabelled.csv", x, spectra, None)
+    with pytest.raises(SpectraDataError, match=r"unlabelled\.csv: the training data have no labels"):
+        datamodule(unlabelled).build_splits()
+
+
+def test_too_few_spectra_for_a_validation_split(tmp_path: Path) -> None:
+    x, spectra, labels = peak_spectra(6)
+    with pytest.raises(SpectraDataError, match=r"the val split has 0 spectra; it needs at least 2"):
+        datamodule(write_table(tmp_path / "tiny.csv", x, spectra, labels), val_fraction=0.1).build_splits()
+
+
+def test_bad_options() -> None:
+    with pytest.raises(SpectraDataError, match="val_fraction \\+ test_fraction must be below 1"):
+        SpectraFilesDataModule(train_path="x.csv", val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(SpectraDataError, match="normalization must be one of"):
+        SpectraFilesDataModule(train_path="x.csv", normalization="l1")
+
+
+# ---------------------------------------------------------------------------------------------- prediction data
+def test_predict_split_has_names_no_labels_and_the_same_preprocessing(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, _ = peak_spectra(90)
+    folder = tmp_path / "new"
+    folder.mkdir()
+    for i in (0, 1, 2):
+        write_xy(folder / f"new_{i + 1}.xy", x, spectra[i])
+    dm = datamodule(train_csv, predict_path=str(folder), smoothing_window=9, normalization="standard",
+                    baseline="asls", baseline_lam=1e4)
+    assert dm.spectrum_names("predict") == ["new_1.xy", "new_2.xy", "new_3.xy"]
+    assert dm.splits.predict.labels.tolist() == [-1, -1, -1]
+    everywhere = {n: s for split in ("train", "val", "test")
+                  for n, s in zip(dm.spectrum_names(split), getattr(dm.splits, split).spectra, strict=True)}
+    for i, row in enumerate(everywhere[f"train.csv row {r}"] for r in (2, 3, 4)):  # the same spectra, from train
+        torch.testing.assert_close(dm.splits.predict.spectra[i], row, atol=1e-4, rtol=0)
+    again = datamodule(train_csv, predict_path=str(folder), smoothing_window=9, normalization="standard",
+                       baseline="asls", baseline_lam=1e4)
+    torch.testing.assert_close(again.splits.predict.spectra, dm.splits.predict.spectra)  # from the cache
+
+
+def test_predict_spectra_of_another_length_are_refused(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, _ = peak_spectra(3, length=100)
+    new = write_table(tmp_path / "new.csv", x, spectra, None)
+    with pytest.raises(SpectraDataError, match=r"new\.csv: predict spectra have 100 points but the model expects "
+                                               r"240 \(training data: .*train\.csv\)"):
+        datamodule(train_csv, predict_path=str(new)).build_splits()
+
+
+# ---------------------------------------------------------------------------------------------- the CLI
+def run_folder(save_dir: Path) -> Path:
+    return max((save_dir / "files_tiny").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+@pytest.fixture(scope="module")
+def fitted(train_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    save_dir = tmp_path_factory.mktemp("fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        main(tiny_args("fit", save_dir, "files_tiny.yaml", "--data.init_args.train_path", str(train_csv)))
+    return run_folder(save_dir)
+
+
+def test_three_classes_train_to_high_test_accuracy(fitted: Path) -> None:
+    summary = json.loads((fitted / "summary.json").read_text())
+    assert summary["accuracy"] >= 0.9 and summary["spectra"] == 18
+    ckpt = torch.load(fitted / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert ckpt["hyper_parameters"]["class_names"] == ["alpha", "beta", "gamma"]
+    assert ckpt["datamodule_hyper_parameters"]["normalization"] == "max"
+
+
+def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_path: Path) -> None:
+    x, spectra, labels = peak_spectra(6, seed=7, jitter=0.5)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    for i, spectrum in enumerate(spectra):
+        write_xy(folder / f"scan_{i + 1}.xy", x, spectrum)
+    main(["predict", "--config", str(fitted / "config.yaml"), "--ckpt_path",
+          str(fitted / "checkpoints" / "last.ckpt"), "--data.init_args.predict_path", str(folder),
+          "--trainer.logger.init_args.save_dir", str(tmp_path / "logs")])
+    with open(run_folder(tmp_path / "logs") / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["spectrum"] for r in rows] == [f"scan_{i}.xy" for i in range(1, 7)]
+    assert sum(r["predicted_class"] == label for r, label in zip(rows, labels, strict=True)) >= 5
+    assert all(float(r["probability"]) >= 1 / 3 for r in rows)
+
+
+def test_bad_file_exits_with_code_2_and_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    x, spectra, labels = peak_spectra(12)
+    path = write_table(tmp_path / "bad.csv", x, spectra, labels)
+    lines = path.read_text().splitlines()
+    cells = lines[4].split(",")
+    cells[10] = "nan"
+    lines[4] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(tiny_args("fit", tmp_path, "files_tiny.yaml", "--data.init_args.train_path", str(path)))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {path}, row 5, column 11: value is not finite (NaN or inf): 'nan'"
+    ]

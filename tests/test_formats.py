@@ -1,0 +1,226 @@
+"""Every file format round trip on generated files, and bad input named by file, row and column."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_xy
+
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.formats import normalise_label, read_spectra
+
+X = np.linspace(400.0, 410.0, 6)
+SPECTRA = np.arange(24, dtype=np.float64).reshape(4, 6) / 7.0
+LABELS = ["b", "a", "10", "2"]
+
+
+def write_rows(path: Path, rows: list[list], delimiter: str = ",") -> Path:
+    with open(path, "w", newline="") as f:
+        csv.writer(f, delimiter=delimiter).writerows(rows)
+    return path
+
+
+def labelled_rows() -> list[list]:
+    """``[label, v1, ..., vL]`` per spectrum."""
+    return [[label, *spectrum] for label, spectrum in zip(LABELS, SPECTRA, strict=True)]
+
+
+def assert_source(source, spectra=SPECTRA, labels=LABELS, names=None, x=X) -> None:
+    np.testing.assert_allclose(source.spectra, spectra, rtol=1e-12)
+    assert source.labels == labels
+    if names is not None:
+        assert source.names == names
+    if x is None:
+        assert source.x is None
+    else:
+        np.testing.assert_allclose(source.x, x)
+    assert len(source.where) == len(source.spectra)
+
+
+# ---------------------------------------------------------------------------------------------- tables
+def test_csv_rows_with_x_header_label_and_name_columns(tmp_path: Path) -> None:
+    rows = [["sample", "label", *X]] + [[f"s{i}", *row] for i, row in enumerate(labelled_rows())]
+    source = read_spectra(write_rows(tmp_path / "data.csv", rows), name_column="sample")
+    assert_source(source, names=["s0", "s1", "s2", "s3"])
+    assert source.where[0] == f"{tmp_path / 'data.csv'}, row 2"
+
+
+def test_first_text_column_names_spectra_and_rows_are_named_otherwise(tmp_path: Path) -> None:
+    rows = [["id", "label", *X]] + [[f"s{i}", *row] for i, row in enumerate(labelled_rows())]
+    assert read_spectra(write_rows(tmp_path / "named.csv", rows)).names == ["s0", "s1", "s2", "s3"]
+    rows = [["label", *X], *labelled_rows()]
+    source = read_spectra(write_rows(tmp_path / "plain.csv", rows))
+    assert_source(source, names=[f"plain.csv row {n}" for n in (2, 3, 4, 5)])
+
+
+def test_tsv_columns_layout_with_names_row_label_row_and_x_column(tmp_path: Path) -> None:
+    rows = [["wavenumber", "s0", "s1", "s2", "s3"], ["label", *LABELS]]
+    rows += [[x, *column] for x, column in zip(X, SPECTRA.T, strict=True)]
+    source = read_spectra(write_rows(tmp_path / "data.tsv", rows, "\t"), layout="columns")
+    assert_source(source, names=["s0", "s1", "s2", "s3"])
+    assert source.where[1] == f"{tmp_path / 'data.tsv'}, column 3"
+
+
+def test_headerless_semicolon_table_with_label_index_and_no_x(tmp_path: Path) -> None:
+    rows = [[*row[1:], row[0]] for row in labelled_rows()]
+    source = read_spectra(write_rows(tmp_path / "data.csv", rows, ";"), label_column=6)
+    assert_source(source, x=None)
+
+
+def test_table_without_labels_gets_them_from_a_one_column_file_in_order(tmp_path: Path) -> None:
+    table = write_rows(tmp_path / "new.csv", [list(X), *SPECTRA.tolist()])  # all numbers: say the x row is a header
+    assert read_spectra(table, header=True).labels is None
+    assert len(read_spectra(table)) == 5  # without header=True the x row is a spectrum
+    labels = tmp_path / "labels.csv"
+    labels.write_text("label\n" + "\n".join(LABELS) + "\n")
+    assert_source(read_spectra(table, header=True, labels_path=labels))
+
+
+def test_new_spectra_may_have_empty_labels_and_one_row(tmp_path: Path) -> None:
+    rows = [["label", *X], ["", *SPECTRA[0]], ["a", *SPECTRA[1]]]
+    assert read_spectra(write_rows(tmp_path / "new.csv", rows), labels_required=False).labels is None
+    single = read_spectra(write_rows(tmp_path / "one.csv", [["s9", *SPECTRA[2]]]), labels_required=False)
+    assert single.names == ["s9"] and single.spectra.shape == (1, 6)
+
+
+# ---------------------------------------------------------------------------------------------- npz
+@pytest.mark.parametrize("keys", [("spectra", "labels", "x_axis"), ("X", "y", "x")])
+def test_npz_round_trip(tmp_path: Path, keys: tuple[str, str, str]) -> None:
+    path = tmp_path / "data.npz"
+    np.savez(path, **{keys[0]: SPECTRA, keys[1]: np.asarray(LABELS), keys[2]: X},
+             names=np.asarray(["a", "b", "c", "d"]))
+    assert_source(read_spectra(path), names=["a", "b", "c", "d"])
+
+
+def test_npz_integer_labels_and_default_names(tmp_path: Path) -> None:
+    path = tmp_path / "ints.npz"
+    np.savez(path, spectra=SPECTRA.astype(np.float32), labels=np.asarray([1, 0, 10, 2]))
+    source = read_spectra(path)
+    assert_source(source, spectra=SPECTRA.astype(np.float32), labels=["1", "0", "10", "2"],
+                  names=[f"ints.npz[{i}]" for i in range(4)], x=None)
+
+
+# ---------------------------------------------------------------------------------------------- .xy
+def test_xy_folder_with_labels_csv_inside_and_single_file(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i, s in enumerate(SPECTRA):
+        write_xy(folder / f"scan_{i + 8}.xy", X, s)  # natural order: scan_8 ... scan_11
+    (folder / "labels.csv").write_text("file,label\n" + "".join(f"scan_{i + 8},{lab}\n" for i, lab in
+                                                                  enumerate(LABELS)))
+    source = read_spectra(folder, progress=False)
+    assert_source(source, spectra=np.round(SPECTRA, 6), names=[f"scan_{i}.xy" for i in (8, 9, 10, 11)])
+    single = read_spectra(folder / "scan_9.xy")
+    assert single.names == ["scan_9.xy"] and single.labels is None and single.spectra.shape == (1, 6)
+
+
+def test_xy_folder_labels_file_missing_a_file_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    for i, s in enumerate(SPECTRA[:2]):
+        write_xy(folder / f"scan_{i}.xy", X, s)
+    labels = tmp_path / "my_labels.csv"
+    labels.write_text("scan_0.xy,a\n")
+    with pytest.raises(SpectraDataError, match=r"my_labels\.csv: no label for 'scan_1\.xy'"):
+        read_spectra(folder, labels_path=labels, progress=False)
+
+
+# ---------------------------------------------------------------------------------------------- UCR / UEA
+def test_ucr_ts_round_trip(tmp_path: Path) -> None:
+    body = "".join(",".join(repr(float(v)) for v in row[1:]) + f":{row[0]}\n" for row in labelled_rows())
+    path = tmp_path / "Coffee_TRAIN.ts"
+    path.write_text("# made up\n@problemName Coffee\n@timeStamps false\n@univariate true\n@equalLength true\n"
+                    "@seriesLength 6\n@classLabel true a b 2 10\n@data\n" + body)
+    source = read_spectra(path)
+    assert_source(source, x=None, names=[f"Coffee_TRAIN.ts line {n}" for n in (9, 10, 11, 12)])
+
+
+@pytest.mark.parametrize(("name", "delimiter"), [("Wine_TRAIN.tsv", "\t"), ("Meat_TEST.txt", " "),
+                                                 ("OliveOil_TRAIN", ",")])
+def test_ucr_text_round_trip_with_float_labels(tmp_path: Path, name: str, delimiter: str) -> None:
+    labels = [2, 1, 10, 1]
+    lines = [delimiter.join([f"{label:.7e}", *map(repr, s.tolist())]) for label, s in zip(labels, SPECTRA, strict=True)]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    assert_source(read_spectra(path), labels=["2", "1", "10", "1"], x=None)
+
+
+def test_a_table_named_like_a_ucr_file_is_still_a_table(tmp_path: Path) -> None:
+    rows = [["label", *X], *labelled_rows()]
+    assert_source(read_spectra(write_rows(tmp_path / "mine_TEST.tsv", rows, "\t")))
+
+
+def test_normalised_labels() -> None:
+    assert [normalise_label(v) for v in ("1.0000000e+00", " a ", 3, "2.5", "", "NaN")] == ["1", "a", "3", "2.5",
+                                                                                         None, None]
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def _table(tmp_path: Path, edit) -> Path:
+    rows = [["label", *X], *labelled_rows()]
+    edit(rows)
+    return write_rows(tmp_path / "bad.csv", rows)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r[2].pop(), r"bad\.csv, row 3: has 6 cells but row 1 has 7 \(ragged"),
+        (lambda r: r[3].__setitem__(0, ""), r"bad\.csv, row 4, column 1: missing label"),
+        (lambda r: r[4].__setitem__(3, "nan"), r"bad\.csv, row 5, column 4: value is not finite"),
+        (lambda r: r[2].__setitem__(6, "12,5"), r"bad\.csv, row 3, column 7: '12,5' is not a number"),
+        (lambda r: r[1].__setitem__(2, ""), r"bad\.csv, row 2, column 3: empty cell"),
+    ],
+)
+def test_bad_tables_name_file_row_and_column(tmp_path: Path, edit, message: str) -> None:
+    with pytest.raises(SpectraDataError, match=message):
+        read_spectra(_table(tmp_path, edit))
+
+
+def test_bad_columns_layout_names_the_file_row_and_column(tmp_path: Path) -> None:
+    rows = [["x", "s0", "s1"], ["label", "a", "b"], ["1", "2", "3"], ["2", "4", "inf"]]
+    with pytest.raises(SpectraDataError, match=r"bad\.csv, row 4, column 3: value is not finite"):
+        read_spectra(write_rows(tmp_path / "bad.csv", rows), layout="columns")
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "message"),
+    [
+        ("@univariate false\n@classLabel true a\n@data\n", "1,2:3,4:a\n", r"line 1: multivariate"),
+        ("@classLabel true a b\n@data\n", "1,2,3:a\n1,2,3:c\n", r"line 4: label 'c' is not declared"),
+        ("@classLabel true a b\n@data\n", "1,2,3:a\n1,2:b\n", r"line 4: has 2 values but line 3 has 3"),
+        ("@classLabel true a b\n@data\n", "1,?,3:a\n", r"line 3, value 2: value is not finite"),
+        ("@classLabel true a b\n", "", r"no @data line"),
+    ],
+)
+def test_bad_ts_files_name_the_line(tmp_path: Path, header: str, data: str, message: str) -> None:
+    path = tmp_path / "bad.ts"
+    path.write_text(header + data)
+    with pytest.raises(SpectraDataError, match=rf"bad\.ts.*{message}"):
+        read_spectra(path)
+
+
+def test_bad_npz_files(tmp_path: Path) -> None:
+    np.savez(tmp_path / "nan.npz", spectra=np.where(SPECTRA > 2, np.nan, SPECTRA))
+    with pytest.raises(SpectraDataError, match=r"nan\.npz, spectrum 2, point 3: value is not finite"):
+        read_spectra(tmp_path / "nan.npz")
+    np.savez(tmp_path / "keys.npz", data=SPECTRA)
+    with pytest.raises(SpectraDataError, match=r"keys\.npz: no 'spectra' .*arrays found: data"):
+        read_spectra(tmp_path / "keys.npz")
+    np.savez(tmp_path / "ragged.npz", spectra=np.asarray([[1.0, 2.0], [3.0]], dtype=object))
+    with pytest.raises(SpectraDataError, match=r"ragged\.npz: cannot load without pickle"):
+        read_spectra(tmp_path / "ragged.npz")
+    np.savez(tmp_path / "count.npz", spectra=SPECTRA, labels=np.asarray(LABELS[:3]))
+    with pytest.raises(SpectraDataError, match=r"count\.npz: 3 labels for 4 spectra"):
+        read_spectra(tmp_path / "count.npz")
+
+
+def test_unknown_format_and_missing_path(tmp_path: Path) -> None:
+    (tmp_path / "data.xlsx").write_bytes(b"PK")
+    with pytest.raises(SpectraDataError, match=r"data\.xlsx: unknown spectrum format '\.xlsx'"):
+        read_spectra(tmp_path / "data.xlsx")
+    with pytest.raises(SpectraDataError, match=r"nothing\.csv: no such file or folder"):
+        read_spectra(tmp_path / "nothing.csv")

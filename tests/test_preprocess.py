@@ -1,0 +1,78 @@
+"""The preprocessing pipeline: each step against its reference, the order of steps, and bad settings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.signal import savgol_filter
+
+from lightning_spectra.data.baseline import remove_baseline
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.preprocess import Preprocessing
+
+X = np.linspace(10.0, 30.0, 200)
+RNG = np.random.default_rng(0)
+SPECTRA = np.stack([np.exp(-0.5 * ((X - c) / 0.8) ** 2) * h + 0.02 * X + RNG.normal(0, 0.01, X.size)
+                    for c, h in ((15, 1.0), (20, 3.0), (25, 0.5))])
+
+
+def test_default_is_identity() -> None:
+    steps = Preprocessing()
+    assert steps.is_identity
+    np.testing.assert_array_equal(steps(X, SPECTRA), SPECTRA)
+
+
+def test_normalizations() -> None:
+    peak = Preprocessing(normalization="max")(X, SPECTRA)
+    np.testing.assert_allclose(np.abs(peak).max(axis=1), 1.0)
+    area = Preprocessing(normalization="area")(X[::-1], SPECTRA)  # a falling axis (IR wavenumbers) too
+    np.testing.assert_allclose(np.abs(np.trapezoid(np.abs(area), X, axis=1)), 1.0)
+    snv = Preprocessing(normalization="standard")(X, SPECTRA)
+    np.testing.assert_allclose(snv.mean(axis=1), 0.0, atol=1e-12)
+    np.testing.assert_allclose(snv.std(axis=1), 1.0)
+
+
+def test_flat_spectrum_stays_finite() -> None:
+    for method in ("max", "area", "standard"):
+        out = Preprocessing(normalization=method)(X, np.zeros((1, X.size)))
+        assert np.isfinite(out).all()
+
+
+def test_steps_match_their_references_in_order() -> None:
+    steps = Preprocessing(baseline="asls", baseline_lam=1e4, baseline_p=0.01, baseline_iterations=5,
+                          smoothing_window=11, smoothing_order=3, normalization="max")
+    expected = remove_baseline(X, SPECTRA, lam=1e4, p=0.01, iterations=5, progress=False)
+    expected = savgol_filter(expected, 11, 3, axis=1)
+    expected /= np.abs(expected).max(axis=1, keepdims=True)
+    np.testing.assert_allclose(steps(X, SPECTRA), expected)
+
+
+def test_one_spectrum_and_no_axis() -> None:
+    out = Preprocessing(smoothing_window=5)(None, SPECTRA[0])
+    assert out.shape == (1, X.size)
+    np.testing.assert_allclose(out[0], savgol_filter(SPECTRA[0], 5, 2))
+
+
+def test_round_trip_through_hyperparameters() -> None:
+    steps = Preprocessing(baseline="asls", smoothing_window=7, normalization="area")
+    saved = {**steps.as_dict(), "train_path": "data.csv", "_class_path": "x.Y"}
+    assert Preprocessing.from_hparams(saved) == steps
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"normalization": "l2"}, "normalization must be one of none, max, area, standard"),
+        ({"baseline": "rubberband"}, "baseline must be one of none, asls"),
+        ({"smoothing_window": 3, "smoothing_order": 3}, "larger than smoothing_order"),
+        ({"baseline_iterations": 0}, "baseline_iterations must be at least 1"),
+    ],
+)
+def test_bad_settings(settings: dict, message: str) -> None:
+    with pytest.raises(SpectraDataError, match=message):
+        Preprocessing(**settings)
+
+
+def test_window_longer_than_spectra() -> None:
+    with pytest.raises(SpectraDataError, match="smoothing_window 301 is longer than the spectra"):
+        Preprocessing(smoothing_window=301)(X, SPECTRA)

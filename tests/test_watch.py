@@ -1,0 +1,105 @@
+"""``python -m lightning_spectra.watch``: new files classified as ``predict`` would, one line each."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_args, write_xy
+from test_files import peak_spectra, write_table
+
+from lightning_spectra.cli import main as train_main
+from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.watch import classify_files, load_classifier, main, preprocessing_for, watch
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("watch_data")
+    train = write_table(data / "train.csv", *peak_spectra(60, seed=3))
+    save_dir = tmp_path_factory.mktemp("watch_fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        train_main(tiny_args("fit", save_dir, "files_tiny.yaml", "--data.init_args.train_path", str(train),
+                             "--data.init_args.smoothing_window", "7", "--trainer.max_epochs", "5",
+                             "--test_after_fit", "false"))
+    return next(save_dir.glob("files_tiny/version_*/checkpoints/last.ckpt"))
+
+
+def write_scans(folder: Path, count: int, start: int = 1, seed: int = 11) -> list[str]:
+    folder.mkdir(exist_ok=True)
+    x, spectra, labels = peak_spectra(count, seed=seed, jitter=0.3)
+    for i, spectrum in enumerate(spectra):
+        write_xy(folder / f"scan_{start + i}.xy", x, spectrum)
+    return labels
+
+
+def test_once_prints_one_line_per_file_like_predict(checkpoint: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture) -> None:
+    write_scans(tmp_path, 4)
+    main(["--ckpt_path", str(checkpoint), "--folder", str(tmp_path), "--once"])
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    assert [line[0] for line in lines] == [f"scan_{i}.xy" for i in range(1, 5)]
+
+    # The same spectra through the training datamodule (same preprocessing, from the checkpoint) and model.
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=True)["datamodule_hyper_parameters"]
+    kept = {k: v for k, v in hparams.items() if not k.startswith("_")}
+    dm = SpectraFilesDataModule(**{**kept, "predict_path": str(tmp_path)})
+    model, _ = load_classifier(checkpoint)
+    with torch.no_grad():
+        p = model.probabilities(model(dm.splits.predict.spectra))
+    assert [line[1] for line in lines] == [model.class_names[k] for k in p.argmax(dim=1).tolist()]
+    np.testing.assert_allclose([float(line[2]) for line in lines], p.max(dim=1).values.numpy(), atol=1e-4)
+
+
+def test_files_appearing_later_are_classified_once(checkpoint: Path, tmp_path: Path) -> None:
+    model, steps = load_classifier(checkpoint)
+    write_scans(tmp_path, 2)
+    writer = threading.Timer(0.3, write_scans, (tmp_path, 3, 3, 12))
+    writer.start()
+    lines: list[str] = []
+    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, new_only=True, emit=lines.append)
+    writer.join()
+    assert [p.name for p in made] == ["scan_3.xy", "scan_4.xy", "scan_5.xy"]
+    assert all(p.class_name in model.class_names for p in made)
+    assert sum(not line.startswith("#") for line in lines) == 3
+
+
+def test_a_bad_file_gets_an_error_line_and_watching_goes_on(checkpoint: Path, tmp_path: Path) -> None:
+    model, steps = load_classifier(checkpoint)
+    write_scans(tmp_path, 1)
+    write_xy(tmp_path / "short.xy", np.arange(50.0), np.ones(50))
+    (tmp_path / "broken.xy").write_text("1 2\n3 oops\n")
+    made = classify_files(model, steps, sorted(tmp_path.glob("*.xy")))
+    errors = {p.name: p.error for p in made if p.error}
+    assert errors["short.xy"] == "has 50 points but the model expects 240"
+    assert "broken.xy, line 2: expected two numbers" in errors["broken.xy"]
+    assert [p.name for p in made if p.error is None] == ["scan_1.xy"]
+
+
+def test_missing_folder_exits_with_code_2(checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(checkpoint), "--folder", str(tmp_path / "nowhere"), "--once"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: folder does not exist"
+
+
+def test_preprocessing_from_saved_hyperparameters() -> None:
+    files = {"_class_path": "lightning_spectra.data.SpectraFilesDataModule", "normalization": "area",
+             "smoothing_window": 5, "train_path": "t.csv"}
+    assert preprocessing_for(files) == Preprocessing(normalization="area", smoothing_window=5)
+    hed = {"_class_path": "lightning_spectra.data.HEDDataModule", "baseline_lam": 1e4, "baseline_p": 0.01,
+           "baseline_iterations": 10}
+    assert preprocessing_for(hed) == Preprocessing(baseline="asls", baseline_lam=1e4, baseline_p=0.01)
+
+
+def test_timeout_returns_without_new_files(checkpoint: Path, tmp_path: Path) -> None:
+    model, steps = load_classifier(checkpoint)
+    start = time.monotonic()
+    assert watch(tmp_path, model, steps, interval=0.05, timeout=0.2, emit=lambda line: None) == []
+    assert time.monotonic() - start < 2
