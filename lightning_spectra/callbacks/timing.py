@@ -40,6 +40,8 @@ class Timing(L.Callback):
         self.train_time = 0.0
         self.time_to_target: float | None = None
         self.epochs_to_target: int | None = None
+        self._fit_time: float | None = None  # set when fit ends
+        self._device = torch.device("cpu")
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.epoch_times, self.train_time = [], 0.0

@@ -1,0 +1,259 @@
+"""1D Grad-CAM (Shi et al. 2023) and classic Grad-CAM for spectrum classifiers.
+
+For a target score ``y`` and the activations ``A`` ``(channels K, positions L')`` of the model's
+``attribution_layer``:
+
+- **1D Grad-CAM** (the reference method): ``map = sum_k dy/dA_k * A_k``: no gradient averaging over positions
+  and no ReLU, so the map keeps *where* the gradient is large and evidence *against* the class (negative
+  values). This is gradient x activation summed over channels (captum's ``LayerGradientXActivation``).
+- **Classic Grad-CAM** (Selvaraju et al.): ``alpha_k = mean over positions of dy/dA_k``,
+  ``map = sum_k alpha_k A_k``, ReLU optional (captum's ``LayerGradCam``). Kept for comparison.
+
+Conventions:
+
+- **Target score.** Multi-class models: the logit of the target class. Single-logit (binary) models: the logit
+  ``z`` for class 1 and ``-z`` for class 0, since ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly
+  the negative of the class-1 map. The default target is the class the model predicts (explain the decision
+  that was made).
+- **Layer axes.** A model's ``attribution_layer`` names the submodule whose output is mapped; its
+  ``attribution_axes`` is ``"channels_first"`` (``(N, K, L')``, convolutions; the default when absent) or
+  ``"channels_last"`` (``(N, L', K)``, recurrent/attention layers), which is transposed here.
+- **Upsampling.** Linear interpolation from ``L'`` to the spectrum length with ``align_corners=False``: each
+  layer position stands for an equal-width cell of the spectrum and values sit at cell centres (the same as
+  captum's ``LayerAttribution.interpolate``). Receptive-field offsets of unpadded convolutions (a few points)
+  are not corrected for.
+- **Rows that interact.** With ``model.eval()`` a convolutional model treats every spectrum on its own, so one
+  backward pass of the summed scores gives every row's gradient. Sequence models evaluated on a whole
+  sequence (``sequence_mode`` other than ``"independent"``) let a spectrum's score depend on the other
+  spectra; their maps then take one backward pass per spectrum so that row ``i`` gets ``dy_i/dA_i`` only.
+
+Nothing here needs Lightning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from lightning_spectra.interpret.importance import evaluation_mode, gradient_ready
+
+Axes = Literal["channels_first", "channels_last"]
+
+
+@dataclass
+class GradCAMMaps:
+    """Grad-CAM maps of N spectra, both methods, upsampled to the spectrum length L.
+
+    Attributes:
+        maps: 1D Grad-CAM ``(N, L)``, signed.
+        classic: classic Grad-CAM ``(N, L)`` (ReLU applied only if asked).
+        layer_maps: 1D Grad-CAM at the layer's own resolution ``(N, L')``.
+        target: the class each map explains ``(N,)``.
+        logits: the model's logits ``(N, out_features)``.
+    """
+
+    maps: Tensor
+    classic: Tensor
+    layer_maps: Tensor
+    target: Tensor
+    logits: Tensor
+
+
+def attribution_layer(model: nn.Module, layer: str | None = None, axes: Axes | None = None) -> tuple[nn.Module, Axes]:
+    """The submodule Grad-CAM reads and its axis order, from the arguments or the model's class attributes."""
+    name = layer if layer is not None else getattr(model, "attribution_layer", None)
+    if not name:
+        raise ValueError(f"{type(model).__name__} has no attribution_layer: Grad-CAM needs a positional layer")
+    order = axes or getattr(model, "attribution_axes", None) or "channels_first"
+    if order not in ("channels_first", "channels_last"):
+        raise ValueError(f"attribution_axes must be 'channels_first' or 'channels_last', got {order!r}")
+    return model.get_submodule(name), order
+
+
+def predicted_class(logits: Tensor) -> Tensor:
+    """Predicted class per row: ``z > 0`` for one logit (sigmoid > 0.5, as the paper), else the argmax."""
+    return (logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(dim=1)
+
+
+def class_score(logits: Tensor, target: Tensor) -> Tensor:
+    """The score Grad-CAM differentiates, per row: the target's logit; ``+z``/``-z`` for a single logit."""
+    target = target.to(logits.device).long()
+    if logits.shape[1] == 1:
+        return logits[:, 0] * (2 * target - 1).to(logits.dtype)
+    # A one-hot product rather than gather: same value, and its backward is deterministic on every device.
+    return (logits * F.one_hot(target, logits.shape[1]).to(logits.dtype)).sum(dim=1)
+
+
+def rows_interact(model: nn.Module) -> bool:
+    """Whether, in the model's current mode, one spectrum's output depends on the other spectra of the batch."""
+    if getattr(model, "sequence_mode", "independent") != "independent":
+        return True
+    return model.training and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
+def layer_gradients(
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor | int | None = None,
+    layer: str | None = None,
+    axes: Axes | None = None,
+    per_row: bool | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Activations ``A`` and gradients ``dy/dA`` ``(N, K, L')`` (channels first) of the attribution layer.
+
+    Runs with gradients enabled even under ``torch.inference_mode`` and in the model's *current* mode (see
+    :func:`grad_cam` for the eval-mode wrapper). ``per_row=None`` decides with :func:`rows_interact`.
+
+    Returns:
+        activations, gradients (both detached, float32), target ``(N,)`` and logits ``(N, out_features)``.
+    """
+    module, order = attribution_layer(model, layer, axes)
+    captured: list[Tensor] = []
+
+    def keep_output(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
+        captured.append(output)
+
+    device = next((p.device for p in model.parameters()), x.device)
+    with torch.inference_mode(False), torch.enable_grad():
+        inputs = gradient_ready(x.to(device))  # so A needs a gradient even if the parameters are frozen
+        tokens: list[Tensor] = []
+        handle = module.register_forward_hook(keep_output)
+        split = _capture_tokens(model, tokens)
+        try:
+            logits = model(inputs)
+        finally:
+            handle.remove()
+            if split:
+                del model.to_sequences  # back to the class's method
+        if len(captured) != 1 or not isinstance(captured[0], Tensor):
+            raise RuntimeError(f"attribution layer {type(module).__name__} must return one tensor and run once "
+                               f"per forward pass (ran {len(captured)} times)")
+        activations = captured[0]
+        if activations.shape[0] != len(x):
+            raise RuntimeError(f"attribution layer output {tuple(activations.shape)} does not start with the "
+                               f"{len(x)} spectra of the batch")
+        if target is None:
+            target = predicted_class(logits.detach())
+        elif isinstance(target, int):
+            target = torch.full((len(x),), target, dtype=torch.long)
+        scores = class_score(logits, target)
+        if per_row is None:
+            per_row = rows_interact(model)
+        if per_row:
+            gradients = _per_row_gradients(scores, activations, tokens[0] if len(tokens) == 1 else None)
+        else:
+            (gradients,) = torch.autograd.grad(scores.sum(), activations)
+    activations, gradients = activations.detach(), gradients.detach()
+    if activations.dim() == 2:  # a layer without channels: one channel
+        activations, gradients = activations.unsqueeze(1), gradients.unsqueeze(1)
+    elif order == "channels_last":
+        activations, gradients = activations.transpose(1, 2), gradients.transpose(1, 2)
+    return activations, gradients, target.to(logits.device).long(), logits.detach()
+
+
+def _capture_tokens(model: nn.Module, tokens: list[Tensor]) -> bool:
+    """Record the per-spectrum tokens a sequence model hands to ``to_sequences`` (the package's convention).
+
+    Below that call every row is computed from its own spectrum only, which is what makes
+    :func:`_per_row_gradients` cheap.
+    """
+    original = getattr(model, "to_sequences", None)
+    if not callable(original) or "to_sequences" in vars(model):
+        return False
+
+    def to_sequences(t: Tensor, *args, **kwargs):
+        tokens.append(t)
+        return original(t, *args, **kwargs)
+
+    model.to_sequences = to_sequences
+    return True
+
+
+def _per_row_gradients(scores: Tensor, activations: Tensor, tokens: Tensor | None) -> Tensor:
+    """``dy_i/dA_i`` for every row i when rows interact (``activations`` rows start with i).
+
+    With the per-row tokens ``T`` (row i a function of spectrum i only), ``dy_i/dA_i = dy_i/dT_i . dT_i/dA_i``:
+    N cheap backward passes through the layers that mix rows give the ``dy_i/dT_i``, then ONE backward pass
+    through the per-row encoder with those as output gradients gives every row at once. Without tokens, N
+    full backward passes.
+    """
+    n = len(scores)
+    if tokens is not None and tokens.shape[0] == n and tokens.requires_grad:
+        try:
+            rows = [torch.autograd.grad(scores[i], tokens, retain_graph=True)[0][i] for i in range(n)]
+            (gradients,) = torch.autograd.grad(tokens, activations, grad_outputs=torch.stack(rows),
+                                               retain_graph=True)
+            return gradients
+        except RuntimeError:  # the layer is not below the tokens (or the scores skip them): do it the long way
+            pass
+    rows = [torch.autograd.grad(scores[i], activations, retain_graph=i < n - 1)[0][i] for i in range(n)]
+    return torch.stack(rows)
+
+
+def upsample(maps: Tensor, length: int) -> Tensor:
+    """Layer-resolution maps ``(N, L')`` -> ``(N, length)`` by linear interpolation (``align_corners=False``)."""
+    if maps.shape[-1] == length:
+        return maps
+    return F.interpolate(maps.unsqueeze(1), size=length, mode="linear", align_corners=False).squeeze(1)
+
+
+def grad_cam(
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor | int | None = None,
+    layer: str | None = None,
+    axes: Axes | None = None,
+    relu: bool = False,
+    eval_mode: bool = True,
+    per_row: bool | None = None,
+) -> GradCAMMaps:
+    """1D Grad-CAM and classic Grad-CAM of the spectra ``x`` ``(N, L)`` in one forward pass.
+
+    Args:
+        model: maps ``(N, L)`` to logits; names its layer in ``attribution_layer`` (or pass ``layer``).
+        x: spectra. For sequence models pass the whole series in order, as evaluation does: the maps of
+            a few spectra taken out of their series would explain a different prediction.
+        target: class per spectrum, one class for all, or ``None`` for the predicted class.
+        layer, axes: override the model's ``attribution_layer`` / ``attribution_axes``.
+        relu: apply the ReLU of classic Grad-CAM to ``classic`` (the 1D maps never get one).
+        eval_mode: evaluate with ``model.eval()`` (BatchNorm running statistics, no dropout), then restore.
+        per_row: force (or forbid) one backward pass per spectrum; ``None`` decides from the model.
+    """
+    if eval_mode:
+        with evaluation_mode(model):
+            a, g, target, logits = layer_gradients(model, x, target, layer, axes, per_row)
+    else:
+        a, g, target, logits = layer_gradients(model, x, target, layer, axes, per_row)
+    layer_maps = (g * a).sum(dim=1)
+    classic = (g.mean(dim=2, keepdim=True) * a).sum(dim=1)
+    if relu:
+        classic = classic.clamp_min(0)
+    length = x.shape[-1]
+    return GradCAMMaps(upsample(layer_maps, length), upsample(classic, length), layer_maps, target, logits)
+
+
+def grad_cam_1d(model: nn.Module, x: Tensor, target: Tensor | int | None = None, **kwargs) -> Tensor:
+    """1D Grad-CAM maps ``(N, L)``: ``sum_k dy/dA_k * A_k``, signed, upsampled (see :func:`grad_cam`)."""
+    return grad_cam(model, x, target, **kwargs).maps
+
+
+def grad_cam_classic(
+    model: nn.Module, x: Tensor, target: Tensor | int | None = None, relu: bool = True, **kwargs
+) -> Tensor:
+    """Classic Grad-CAM maps ``(N, L)``: GAP-weighted channel sum, ReLU by default (see :func:`grad_cam`)."""
+    return grad_cam(model, x, target, relu=relu, **kwargs).classic
+
+
+def class_means(values: Tensor, classes: Tensor, num_classes: int) -> Tensor:
+    """Mean of the rows of ``values`` ``(N, L)`` per class ``(num_classes, L)``; NaN rows for absent classes."""
+    classes = classes.to(values.device).long()
+    out = torch.full((num_classes, values.shape[1]), float("nan"), dtype=values.dtype, device=values.device)
+    for c in range(num_classes):
+        rows = values[classes == c]
+        if len(rows):
+            out[c] = rows.mean(dim=0)
+    return out

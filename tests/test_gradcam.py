@@ -1,0 +1,241 @@
+"""1D Grad-CAM against captum as an oracle, and both attribution callbacks in a real fit + test."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import lightning.pytorch as L
+import numpy as np
+import pytest
+import torch
+from captum.attr import LayerAttribution, LayerGradCam, LayerGradientXActivation
+from lightning.pytorch.loggers import CSVLogger
+from torch import nn
+
+from lightning_spectra.callbacks import FeatureImportance, GradCAM, Timing
+from lightning_spectra.data import HEDDataModule
+from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
+from lightning_spectra.models import CNN
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_png(path: Path) -> None:
+    from matplotlib.image import imread
+
+    assert path.read_bytes()[:8] == PNG_SIGNATURE
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
+
+
+def models() -> list[nn.Module]:
+    torch.manual_seed(0)
+    out = [CNN(spectrum_length=256), CNN(spectrum_length=256, num_classes=3)]
+    if importlib.util.find_spec("lightning_spectra.models.resnet") is not None:
+        from lightning_spectra.models.resnet import MSResNet
+
+        out.append(MSResNet(spectrum_length=1024))  # 28 positions at its multi-scale layer
+    return [m.eval() for m in out]
+
+
+@pytest.mark.parametrize("model", models(), ids=lambda m: f"{type(m).__name__}-{m.out_features}")
+def test_matches_captum(model: nn.Module) -> None:
+    torch.manual_seed(3)
+    x = torch.randn(3, model.spectrum_length)
+    layer = model.get_submodule(model.attribution_layer)
+    classes = range(model.out_features) if model.out_features > 1 else [1]
+    for c in classes:
+        captum_target = c if model.out_features > 1 else 0  # a single logit: index 0 is class 1's score
+        ours = grad_cam(model, x, target=c)
+        oracle = LayerGradientXActivation(model, layer).attribute(x, target=captum_target).sum(dim=1)
+        classic = LayerGradCam(model, layer).attribute(x, target=captum_target, relu_attributions=False)
+        torch.testing.assert_close(ours.layer_maps, oracle, rtol=1e-5, atol=1e-7)
+        assert ours.layer_maps.abs().max() > 0
+        up = LayerAttribution.interpolate(oracle.unsqueeze(1), (model.spectrum_length,), "linear").squeeze(1)
+        torch.testing.assert_close(ours.maps, up, rtol=1e-5, atol=1e-7)
+        up_classic = LayerAttribution.interpolate(classic, (model.spectrum_length,), "linear").squeeze(1)
+        torch.testing.assert_close(ours.classic, up_classic, rtol=1e-5, atol=1e-7)
+        relu = grad_cam(model, x, target=c, relu=True).classic  # ReLU at the layer, then upsampled
+        with_relu = LayerGradCam(model, layer).attribute(x, target=captum_target, relu_attributions=True)
+        up_relu = LayerAttribution.interpolate(with_relu, (model.spectrum_length,), "linear").squeeze(1)
+        torch.testing.assert_close(relu, up_relu, rtol=1e-5, atol=1e-7)
+        assert ours.maps.shape == (3, model.spectrum_length)
+
+
+def test_binary_sign_convention_and_predicted_target() -> None:
+    model = models()[0]
+    x = torch.randn(6, 256)
+    one, zero = grad_cam(model, x, target=1), grad_cam(model, x, target=0)
+    torch.testing.assert_close(zero.maps, -one.maps)  # class 0's score is -z
+    default = grad_cam(model, x)
+    predicted = (model(x)[:, 0] > 0).long()
+    assert torch.equal(default.target, predicted)
+    expected = torch.where(predicted[:, None] == 1, one.maps, zero.maps)
+    torch.testing.assert_close(default.maps, expected)
+
+
+def test_inference_mode_and_model_modes() -> None:
+    model = models()[0].train()
+    x = torch.randn(4, 256)
+    with torch.inference_mode():
+        inside = grad_cam(model, x.clone(), target=1)
+    assert model.training and all(m.training for m in model.modules())  # eval for the maps, then restored
+    torch.testing.assert_close(inside.maps, grad_cam(model, x, target=1).maps)
+
+
+class ChannelsLast(nn.Module):
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        return a.transpose(1, 2)
+
+
+class ToyChannelsLast(nn.Module):
+    """conv (channels first) -> transpose (channels last, the Grad-CAM layer) -> head."""
+
+    attribution_layer, attribution_axes = "last", "channels_last"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(1, 3, 5, stride=2)
+        self.last = ChannelsLast()
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(3 * 30, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.last(self.conv(x.unsqueeze(1))).tanh())
+
+
+def test_channels_last_layers_are_transposed() -> None:
+    torch.manual_seed(4)
+    model, x = ToyChannelsLast(), torch.randn(3, 64)
+    last = grad_cam(model, x, target=1)
+    first = grad_cam(model, x, target=1, layer="conv", axes="channels_first")
+    torch.testing.assert_close(last.layer_maps, first.layer_maps)
+    torch.testing.assert_close(last.classic, first.classic)  # GAP over positions, not over channels
+    oracle = LayerGradientXActivation(model, model.conv).attribute(x, target=0).sum(dim=1)
+    torch.testing.assert_close(last.layer_maps, oracle)
+
+
+def test_rows_of_a_sequence_get_their_own_gradient() -> None:
+    pytest.importorskip("lightning_spectra.models.conv_sct_attention")
+    from lightning_spectra.models import ConvSCTAttention
+
+    torch.manual_seed(5)
+    model = ConvSCTAttention(spectrum_length=128, embed_dim=32, temporal_heads=4, temporal_feedforward=64,
+                             dim_feedforward=64).eval()
+    with torch.no_grad():  # open the ReZero gates so that the spectra of the sequence really interact
+        model.temporal.attention_gate.fill_(0.8)
+        model.temporal.feed_forward_gate.fill_(0.5)
+    x = torch.randn(9, 128)
+    a, g, target, _ = layer_gradients(model, x)
+    captured = []
+    handle = model.get_submodule(model.attribution_layer).register_forward_hook(lambda m, i, o: captured.append(o))
+    scores = model(x.clone().requires_grad_())[:, 0] * (2 * target - 1)
+    handle.remove()
+    brute = torch.stack([torch.autograd.grad(scores[i], captured[0], retain_graph=True)[0][i] for i in range(9)])
+    torch.testing.assert_close(g, brute, rtol=1e-5, atol=1e-8)
+    summed = torch.autograd.grad(scores.sum(), captured[0])[0]
+    assert (summed - brute).abs().max() > 1e-4  # the batch-sum shortcut would have been wrong here
+    assert "to_sequences" not in vars(model)
+
+
+def test_no_attribution_layer_and_class_means() -> None:
+    with pytest.raises(ValueError, match="attribution_layer"):
+        grad_cam(nn.Linear(4, 1), torch.randn(2, 4))
+    values = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    means = class_means(values, torch.tensor([0, 0, 2]), 3)
+    torch.testing.assert_close(means[0], torch.tensor([2.0, 3.0]))
+    assert torch.isnan(means[1]).all()
+    torch.testing.assert_close(means[2], torch.tensor([5.0, 6.0]))
+
+
+# ------------------------------------------------------------------------------------------ callbacks
+class ImageLogger(CSVLogger):
+    """A CSV logger that also takes images, the way WandbLogger's ``log_image`` does."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.images: dict[str, list[str]] = {}
+
+    def log_image(self, key: str, images: list, step: int | None = None, **kwargs) -> None:
+        assert all(len(v) == len(images) for v in kwargs.values())
+        self.images[key] = images
+
+
+@pytest.fixture(scope="module")
+def fitted_and_tested(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("attribution")
+    data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(root / "cache"))
+    L.seed_everything(12345)
+    model = CNN(spectrum_length=data.spectrum_length, num_classes=data.num_classes, x_axis=data.x_axis,
+                class_names=data.class_names)
+    importance, gradcam = FeatureImportance(on_test=True), GradCAM(on_test=True, indices=[0, -1, 5000])
+    logger = ImageLogger(root, name="run")
+    trainer = L.Trainer(max_epochs=2, logger=logger, callbacks=[Timing(), importance, gradcam],
+                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                        num_sanity_val_steps=0, log_every_n_steps=1)  # inference_mode=True: the default
+    trainer.fit(model, datamodule=data)
+    fit_maps = gradcam.results["test"]["maps"].copy()
+    trainer.test(model, datamodule=data, verbose=False)
+    return trainer, model, data, importance, gradcam, logger, fit_maps
+
+
+def test_callbacks_write_arrays_figures_and_summary(fitted_and_tested) -> None:
+    trainer, model, data, importance, gradcam, logger, fit_maps = fitted_and_tested
+    folder = Path(logger.log_dir)
+    summary = json.loads((folder / "summary.json").read_text())
+    for split in ("train", "test"):  # train at fit end, test at test end (under inference mode)
+        figures = [Path(p) for p in summary[f"feature_importance_{split}_figures"]]
+        assert len(figures) == 3
+        for png in figures:
+            assert png.parent == folder / "figures"
+            assert_png(png)
+        table = np.genfromtxt(summary[f"feature_importance_{split}_files"]["csv"], delimiter=",", names=True)
+        assert table.dtype.names == ("x", "signed_sum", "mean_square")
+        np.testing.assert_allclose(table["x"], data.x_axis, rtol=1e-6)
+        np.testing.assert_allclose(table["signed_sum"], importance.results[split]["signed_sum"], rtol=1e-6,
+                                   atol=1e-12)
+        assert summary[f"feature_importance_{split}_loss"] > 0
+    for png in summary["gradcam_test_figures"]:
+        assert_png(Path(png))
+    assert set(logger.images) == {"feature_importance/train", "feature_importance/test", "gradcam/test"}
+
+    files = summary["gradcam_test_files"]
+    maps = np.load(files["maps"])
+    assert maps.shape == (349, 512) and np.abs(maps).max() > 0
+    assert Path(files["maps"]).parent == folder / "attribution"
+    np.testing.assert_allclose(maps, fit_maps, rtol=1e-5, atol=1e-6)  # same weights at fit end and test end
+    with open(files["selected_csv"]) as f:
+        header = f.readline().strip().split(",")
+    assert header == ["x", "spectrum[0]", "gradcam[0]", "gradcam_classic[0]",
+                      "spectrum[348]", "gradcam[348]", "gradcam_classic[348]"]  # index 5000 skipped
+    assert summary["gradcam_test_layer"] == "conv3"
+    assert set(summary["gradcam_test_peak_x"]) == set(data.class_names)
+
+
+def test_callback_maps_equal_a_direct_computation(fitted_and_tested) -> None:
+    _, model, data, importance, gradcam, _, _ = fitted_and_tested
+    test = data.splits.test
+    direct = grad_cam(model, test.spectra)
+    np.testing.assert_allclose(gradcam.results["test"]["maps"], direct.maps.numpy(), rtol=1e-5, atol=1e-6)
+    assert (gradcam.results["test"]["target"] == direct.target.numpy()).all()
+    from lightning_spectra.interpret import input_gradient_importance
+
+    signed, _ = input_gradient_importance(model, data.splits.train.spectra, data.splits.train.labels,
+                                          model.loss)
+    np.testing.assert_allclose(importance.results["train"]["signed_sum"], signed.numpy(), rtol=1e-5, atol=1e-10)
+
+
+def test_gradcam_skips_models_without_a_layer(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    class NoLayer(CNN):
+        attribution_layer = None
+
+    data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(tmp_path / "cache"))
+    model = NoLayer(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+    trainer = L.Trainer(max_epochs=1, logger=CSVLogger(tmp_path), callbacks=[GradCAM()], enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0,
+                        limit_val_batches=0)
+    with caplog.at_level("INFO"):
+        trainer.fit(model, datamodule=data)
+    assert "no attribution_layer" in caplog.text
+    assert not (Path(trainer.logger.log_dir) / "figures").exists()

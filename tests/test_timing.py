@@ -1,0 +1,63 @@
+"""The Timing callback in a real (tiny) fit: sane, consistent numbers in the callback and in summary.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning.pytorch as L
+import pytest
+from lightning.pytorch.loggers import CSVLogger
+
+from lightning_spectra.callbacks import Timing
+from lightning_spectra.data import HEDDataModule
+from lightning_spectra.models import CNN
+
+EPOCHS = 3
+
+
+@pytest.fixture(scope="module")
+def timed(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("timing")
+    data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(root / "cache"))
+    L.seed_everything(12345)
+    model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+    reached = Timing(monitor="val/loss", target=1e6, mode="min")  # true after the first validation
+    never = Timing(monitor="val/confidence", target=2.0)  # a confidence cannot exceed 1
+    default = Timing()
+    trainer = L.Trainer(max_epochs=EPOCHS, logger=CSVLogger(root, name="run"), callbacks=[default, reached, never],
+                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
+                        num_sanity_val_steps=0, log_every_n_steps=1)
+    trainer.fit(model, datamodule=data)
+    return trainer, default, reached, never
+
+
+def test_times_are_positive_and_consistent(timed) -> None:
+    _, default, *_ = timed
+    results = default.results()
+    assert results["epochs"] == EPOCHS == len(results["epoch_times_s"])
+    assert all(t > 0 for t in results["epoch_times_s"])
+    assert results["train_time_s"] == pytest.approx(sum(results["epoch_times_s"]))
+    assert 0 < results["train_time_s"] <= results["fit_time_s"] <= results["process_time_s"]
+    assert results["peak_memory_gib"] > 0
+    assert results["device"] == "cpu" and results["memory_allocated_gib"] is None
+
+
+def test_epochs_to_target(timed) -> None:
+    _, default, reached, never = timed
+    assert reached.epochs_to_target == 1
+    assert reached.time_to_target == pytest.approx(reached.epoch_times[0])
+    assert never.epochs_to_target is None and never.time_to_target is None
+    if default.epochs_to_target is not None:  # the tiny CNN usually reaches 100 % confidence, not always
+        assert 1 <= default.epochs_to_target <= EPOCHS
+        assert 0 < default.time_to_target <= default.train_time
+
+
+def test_summary_and_logged_epoch_times(timed) -> None:
+    trainer, default, *_ = timed
+    folder = Path(trainer.logger.log_dir)
+    summary = json.loads((folder / "summary.json").read_text())
+    for key in ("train_time_s", "epochs", "epoch_times_s", "fit_time_s", "process_time_s", "peak_memory_gib"):
+        assert key in summary
+    assert sum(summary["epoch_times_s"]) <= summary["fit_time_s"]
+    assert "time/epoch_s" in (folder / "metrics.csv").read_text().splitlines()[0].split(",")
