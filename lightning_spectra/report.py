@@ -1,0 +1,130 @@
+"""The paper's comparison of all classifiers: one table (Markdown + CSV) and figures from finished runs.
+
+Every run leaves ``summary.json`` in its log folder; the report trains the models it is asked for (or
+collects the newest finished run of each with ``collect=True``) and lays their summaries side by side with
+the paper's own numbers (spec section 7, NVIDIA P100).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
+LABELS = {"binned_fcnn": "Binned FCNN", "fcnn": "FCNN 1D", "cnn": "CNN", "resnet": "ResNet", "lstm": "LSTM",
+          "transformer": "Transformer", "conv_sc_attention": "Conv SC attention",
+          "conv_sct_attention": "Conv SCT attention"}
+# Paper (spec 7): training time in seconds on a P100, epochs, boundary.
+PAPER = {"transformer": (0.449, 30, 184), "lstm": (0.463, 25, 175), "cnn": (0.753, 5, 173),
+         "conv_sc_attention": (1.652, 8, 182), "conv_sct_attention": (1.269, 5, 188), "fcnn": (1.576, 300, 188),
+         "resnet": (8.211, 4, 178), "binned_fcnn": (17.68, 50, None)}
+COLUMNS = ("model", "confidence", "boundary", "true_boundary", "accuracy", "train_time_s", "epochs",
+           "trainable_parameters", "peak_memory_gib", "device", "paper_train_time_s", "paper_boundary", "run_dir")
+
+
+@dataclass
+class Row:
+    name: str
+    summary: dict
+    folder: Path
+
+    def values(self) -> dict:
+        paper = PAPER.get(self.name, (None, None, None))
+        return {"model": LABELS.get(self.name, self.name), **{k: self.summary.get(k) for k in COLUMNS[1:10]},
+                "paper_train_time_s": paper[0], "paper_boundary": paper[2], "run_dir": str(self.folder)}
+
+
+def latest_run(log_root: Path, name: str) -> Path | None:
+    """The newest run folder of ``name`` whose summary has a test result."""
+    runs = [p.parent for p in (log_root / name).glob("version_*/summary.json")
+            if "confidence" in json.loads(p.read_text())]
+    return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
+
+
+def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path:
+    """Train ``configs/<name>.yaml`` in this process and return its run folder."""
+    from lightning_spectra.cli import main
+
+    main(["fit", "--config", str(config_dir / f"{name}.yaml"), "--trainer.logger.init_args.save_dir", str(log_root),
+          *extra])
+    found = latest_run(log_root, name)
+    if found is None:
+        raise RuntimeError(f"{name}: the run left no summary.json with test results under {log_root / name}")
+    return found
+
+
+def _fmt(value, spec: str) -> str:
+    return "–" if value is None else format(value, spec)
+
+
+def markdown_table(rows: list[Row]) -> str:
+    header = ("| model | confidence | boundary (true) | accuracy | train time s | paper s (P100) | epochs | "
+              "parameters | peak memory GiB | device |")
+    lines = [header, "|" + "---|" * 10]
+    for row in rows:
+        v = row.values()
+        lines.append(
+            f"| {v['model']} | {_fmt(v['confidence'], '.2%')} | {_fmt(v['boundary'], '.0f')} "
+            f"({_fmt(v['true_boundary'], '.0f')}) | {_fmt(v['accuracy'], '.2%')} | {_fmt(v['train_time_s'], '.3f')} "
+            f"| {_fmt(v['paper_train_time_s'], '.3f')} | {_fmt(v['epochs'], 'd')} "
+            f"| {_fmt(v['trainable_parameters'], ',d')} | {_fmt(v['peak_memory_gib'], '.2f')} | {v['device'] or '–'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(rows: list[Row], path: Path) -> None:
+    with open(path, "w", newline="") as f:
+        out = csv.DictWriter(f, fieldnames=COLUMNS)
+        out.writeheader()
+        out.writerows(row.values() for row in rows)
+
+
+def comparison_figure(rows: list[Row], path: Path) -> None:
+    """Confidence, training time (ours and the paper's), parameters and memory per model, as in the paper."""
+    from matplotlib.figure import Figure
+
+    names = [LABELS.get(r.name, r.name) for r in rows]
+    v = [r.values() for r in rows]
+    fig = Figure(figsize=(11, 7.5), constrained_layout=True)
+    axes = fig.subplots(2, 2)
+    pos = range(len(rows))
+    axes[0, 0].bar(pos, [100 * (x["confidence"] or 0) for x in v], color="tab:blue")
+    axes[0, 0].set(ylabel="classification confidence (%)", ylim=(0, 105))
+    width = 0.4
+    axes[0, 1].bar([p - width / 2 for p in pos], [x["train_time_s"] or 0 for x in v], width, label="this run")
+    axes[0, 1].bar([p + width / 2 for p in pos], [x["paper_train_time_s"] or 0 for x in v], width,
+                   label="paper (P100)", color="tab:gray")
+    axes[0, 1].set(ylabel="training time (s)", yscale="log")
+    axes[0, 1].legend()
+    axes[1, 0].bar(pos, [(x["trainable_parameters"] or 0) / 1e3 for x in v], color="tab:green")
+    axes[1, 0].set(ylabel="trainable parameters (thousands)", yscale="log")
+    axes[1, 1].bar(pos, [x["peak_memory_gib"] or 0 for x in v], color="tab:red")
+    axes[1, 1].set(ylabel="peak memory (GiB)")
+    for ax in axes.flat:
+        ax.set_xticks(list(pos), names, rotation=30, ha="right")
+    fig.suptitle("Classification result of different models")
+    fig.savefig(path, dpi=150)
+
+
+def build_report(
+    models: list[str],
+    out: Path,
+    log_root: Path = Path("logs"),
+    config_dir: Path = Path("configs"),
+    collect: bool = False,
+    extra: list[str] | None = None,
+) -> list[Row]:
+    """Train (or collect) each model, then write ``comparison.md``, ``comparison.csv`` and figures to ``out``."""
+    rows = []
+    for name in models:
+        folder = latest_run(log_root, name) if collect else None
+        if folder is None:
+            folder = train(name, log_root, config_dir, extra or [])
+        rows.append(Row(name, json.loads((folder / "summary.json").read_text()), folder))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "comparison.md").write_text(markdown_table(rows))
+    write_csv(rows, out / "comparison.csv")
+    comparison_figure(rows, out / "comparison.png")
+    return rows

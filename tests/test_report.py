@@ -1,0 +1,32 @@
+import csv
+import json
+from pathlib import Path
+
+from lightning_spectra.report import build_report, latest_run, markdown_table
+
+
+def fake_run(root: Path, name: str, version: int, **summary) -> Path:
+    folder = root / name / f"version_{version}"
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text(json.dumps(summary))
+    return folder
+
+
+def test_collects_finished_runs_into_table_csv_and_figure(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    fake_run(logs, "cnn", 0, train_time_s=9.0)  # fit that never reached its test: ignored
+    done = fake_run(logs, "cnn", 1, confidence=1.0, boundary=184, true_boundary=184, accuracy=1.0,
+                    train_time_s=45.0, epochs=5, trainable_parameters=23307, peak_memory_gib=4.5, device="cpu")
+    fake_run(logs, "lstm", 0, confidence=0.9656, boundary=172, true_boundary=184, accuracy=0.98,
+             train_time_s=12.5, epochs=25, trainable_parameters=6273391, peak_memory_gib=2.0, device="cpu")
+    assert latest_run(logs, "cnn") == done
+
+    rows = build_report(["cnn", "lstm"], tmp_path / "out", log_root=logs, collect=True)
+    table = (tmp_path / "out" / "comparison.md").read_text()
+    assert "| CNN | 100.00% | 184 (184) | 100.00% | 45.000 | 0.753 | 5 | 23,307 | 4.50 | cpu |" in table
+    assert "| LSTM | 96.56% | 172 (184)" in table
+    with open(tmp_path / "out" / "comparison.csv") as f:
+        records = list(csv.DictReader(f))
+    assert [r["model"] for r in records] == ["CNN", "LSTM"] and records[1]["paper_train_time_s"] == "0.463"
+    assert (tmp_path / "out" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert markdown_table(rows) == table
