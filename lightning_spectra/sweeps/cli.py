@@ -1,0 +1,99 @@
+"""``python sweep.py --sweep sweeps/cnn.yaml --study cnn-lr --n-trials 20 --devices 0,1`` (or ``--cpu-workers 2``).
+
+Creates (or resumes) the study, starts the workers, waits, then prints the best trial(s) and writes their
+configs. The same command run again resumes the study; run on several machines with the same
+``--storage postgresql://...`` it adds their workers to the same study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from lightning_spectra.sweeps.space import SweepSpecError
+from lightning_spectra.sweeps.spec import SweepSpec, load_spec
+from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, is_database_url
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""),
+                                epilog="See docs/sweeps.md.")
+    p.add_argument("--sweep", required=True, help="sweep file (base config, search space, objectives)")
+    p.add_argument("--study", help="study name (default: the sweep file's `study`, else its file name)")
+    p.add_argument("--storage", help="journal file path, or a database URL such as postgresql://user:pw@host/db "
+                                     "(default: <out>/journal.log)")
+    p.add_argument("--n-trials", type=int, help="finished trials the study should have (default: the sweep file's)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--devices", help="GPU ids, one worker each, e.g. 0,1 (default: every visible GPU)")
+    where.add_argument("--cpu-workers", type=int, help="number of CPU workers (no GPU)")
+    p.add_argument("--out", help="output folder: trials/, wandb/, workers/, best config "
+                                 "(default: sweeps/studies/<study>)")
+    p.add_argument("--max-failures", type=int, default=5,
+                   help="a worker stops after this many failed trials in a row (default: 5)")
+    p.add_argument("--heartbeat", type=int, default=DEFAULT_HEARTBEAT_S,
+                   help="database storage: seconds between heartbeats; a trial silent for twice this is retried "
+                        "(default: 60)")
+    p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the launcher for its workers
+    p.add_argument("--accelerator", default="cpu", help=argparse.SUPPRESS)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a sweep (or, with ``--worker-index``, be one of its workers); returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        spec = load_spec(args.sweep)
+        study_name = args.study or spec.study or spec.path.stem
+        n_trials = args.n_trials or spec.n_trials
+        if not n_trials:
+            raise SweepSpecError("give --n-trials or n_trials in the sweep file")
+        out_dir = Path(args.out or Path("sweeps") / "studies" / study_name).resolve()
+        storage = args.storage or str(out_dir / "journal.log")
+        if not is_database_url(storage):
+            storage = str(Path(storage).resolve())
+        if args.worker_index is not None:
+            from lightning_spectra.sweeps.worker import run_worker
+
+            sys.argv = sys.argv[:1]  # LightningCLI warns when it gets args and the process has its own too
+            run_worker(spec, study_name, storage, n_trials, out_dir, args.worker_index, args.accelerator,
+                       args.max_failures, args.heartbeat)
+            return 0
+        return _launch(args, spec, study_name, storage, n_trials, out_dir)
+    except SweepSpecError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+def _launch(args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int,
+            out_dir: Path) -> int:
+    from lightning_spectra.sweeps.budget import TrialBudget
+    from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
+    from lightning_spectra.sweeps.orphans import fail_orphaned_trials
+    from lightning_spectra.sweeps.report import print_report, progress_line, write_best_configs
+    from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, retry_callback
+
+    devices = plan_devices(args.devices, args.cpu_workers)
+    study = create_or_load_study(open_storage(storage, args.heartbeat), study_name, spec)
+    fail_orphaned_trials(study, retry_callback())
+    where = ", ".join(f"GPU {d}" if d is not None else "CPU" for d in devices)
+    print(f"{progress_line(study, n_trials)}; storage {storage}; {len(devices)} worker(s): {where}; "
+          f"logs in {out_dir / 'workers'}", flush=True)
+    worker_args = ["--sweep", str(spec.path.resolve()), "--study", study_name, "--storage", storage,
+                   "--n-trials", str(n_trials), "--out", str(out_dir), "--max-failures", str(args.max_failures),
+                   "--heartbeat", str(args.heartbeat)]
+    done = TrialBudget(n_trials).enough(study)  # nothing to start when the study already has its trials
+    procs = [] if done else start_workers(worker_args, devices, out_dir / "workers")
+    try:
+        codes = wait_for(procs, tick=lambda: print(progress_line(study, n_trials), flush=True))
+    except KeyboardInterrupt:  # the workers got the Ctrl-C too and have stopped; report what there is
+        codes = [130] * len(procs)
+    fail_orphaned_trials(study, retry_callback())  # a worker that died last leaves no one else to do it
+    print_report(spec, study, write_best_configs(spec, study, out_dir), n_trials)
+    crashed = [f"worker {i} (exit {code})" for i, code in enumerate(codes) if code != 0]
+    if crashed:
+        print(f"warning: {', '.join(crashed)} ended early; see {out_dir / 'workers'}. "
+              "Run the same command again to finish the study.", file=sys.stderr)
+        return 1
+    return 0

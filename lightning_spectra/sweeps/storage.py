@@ -1,0 +1,92 @@
+"""Where a study lives: a journal file on one machine, a database (PostgreSQL) for workers on several.
+
+SQLite locks under parallel writers, so the single-machine default is Optuna's append-only journal file
+(``JournalStorage(JournalFileBackend(path))``), which any number of local workers share safely. A value with
+``://`` is a SQLAlchemy database URL (``postgresql://user:pass@host/db``); workers on every machine that
+can reach it join the same study with the same command.
+
+Dead workers: ``RDBStorage`` has Optuna's heartbeat (each running trial writes a timestamp every
+``heartbeat_interval`` seconds; a trial silent for ``grace_period`` is failed by the next worker that starts a
+trial, and ``RetryHeartbeatStaleTrialCallback`` queues a copy with the same parameters). Optuna 5's
+``JournalStorage`` has no heartbeat (optuna/optuna#6615), so on a journal :mod:`.orphans` fails the trials
+of worker processes that no longer exist and hands them to the same retry callback.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lightning_spectra.sweeps.space import SweepSpecError
+
+if TYPE_CHECKING:
+    import optuna
+
+    from lightning_spectra.sweeps.spec import SweepSpec
+
+DEFAULT_HEARTBEAT_S = 60
+MAX_RETRY = 2  # a trial whose worker died is run again at most this often (a config that kills workers stops)
+OBJECTIVES_ATTR = "objectives"
+
+
+def is_database_url(storage: str) -> bool:
+    return "://" in storage
+
+
+def retry_callback() -> optuna.storages.RetryHeartbeatStaleTrialCallback:
+    """Optuna's retry of a trial whose worker died: a WAITING copy with the same parameters.
+
+    (``RetryFailedTrialCallback`` is its deprecated name in Optuna 5.)
+    """
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+
+
+def open_storage(storage: str, heartbeat_interval: int = DEFAULT_HEARTBEAT_S) -> optuna.storages.BaseStorage:
+    """A journal file for a path, an ``RDBStorage`` with heartbeat and retries for a database URL."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    if is_database_url(storage):
+        if storage.startswith("sqlite:///"):  # SQLite creates the file but not its folder
+            Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    storage,
+                    engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None,
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=2 * heartbeat_interval,
+                    heartbeat_stale_trial_callback=retry_callback(),
+                )
+        except ImportError:  # the database driver is an optional install
+            hint = "pip install 'psycopg[binary]' (or psycopg2-binary with postgresql+psycopg2://)"
+            raise SweepSpecError(f"no driver for {storage.split('://')[0]} storage; for PostgreSQL: {hint}") from None
+    path = Path(storage)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def create_or_load_study(storage: optuna.storages.BaseStorage, name: str, spec: SweepSpec,
+                         worker_index: int = 0) -> optuna.Study:
+    """Create the study, or load it when it exists (a re-run resumes); refuse one made for other objectives."""
+    import optuna
+
+    study = optuna.create_study(storage=storage, study_name=name, directions=spec.directions,
+                                sampler=spec.make_sampler(worker_index), pruner=spec.make_pruner(),
+                                load_if_exists=True)
+    recorded = study.user_attrs.get(OBJECTIVES_ATTR)
+    wanted = dict(spec.objectives)
+    directions = [d.name.lower() for d in study.directions]
+    if recorded is None:
+        study.set_user_attr(OBJECTIVES_ATTR, wanted)
+        study.set_user_attr("sweep", str(spec.path))
+    elif list(recorded.items()) != list(wanted.items()) or directions != spec.directions:
+        raise SweepSpecError(f"study {name!r} in this storage optimises {recorded}, not {wanted}; "
+                             "pick another --study name")
+    return study

@@ -1,0 +1,201 @@
+"""Real Optuna sweeps on the tiny CNN: worker processes sharing a journal, a killed worker, a trial that raises,
+a multi-objective study, one offline W&B run per trial, and a best config that trains."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from conftest import CONF, ROOT
+from optuna.trial import TrialState
+
+from lightning_spectra.cli import main as train_main
+from lightning_spectra.sweeps.report import print_report, write_best_configs
+from lightning_spectra.sweeps.spec import load_spec
+from lightning_spectra.sweeps.storage import create_or_load_study, open_storage
+from lightning_spectra.sweeps.worker import run_worker
+
+SWEEP = CONF / "sweep_cnn_tiny.yaml"
+WANDB = Path(sys.executable).parent / "wandb"
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def sweep_file(tmp_path: Path, **changes) -> Path:
+    """The tiny sweep with some keys changed, written to tmp_path (its base config path made absolute)."""
+    spec = {**yaml.safe_load(SWEEP.read_text()), "config": str(CONF / "cnn_tiny.yaml"), **changes}
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))  # objectives keep their order
+    return path
+
+
+def sweep_command(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "sweep.py"), *args]
+
+
+def run_sweep(*args: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(sweep_command(*args), capture_output=True, text=True, timeout=300)
+    print(result.stdout, result.stderr[-3000:])
+    return result
+
+
+def load(out: Path, name: str = "cnn-tiny") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=open_storage(str(out / "journal.log")))
+
+
+def wandb_runs(out: Path) -> dict[str, dict]:
+    """Each offline run as the real W&B client reads it (``wandb leet inspect``), by run name.
+
+    ``--summary`` gives state, config and summary; the run record of the plain ``--json`` dump has the group.
+    """
+    def inspect(*args: str) -> subprocess.Popen:
+        return subprocess.Popen([str(WANDB), "leet", "inspect", "--json", *args], stdout=subprocess.PIPE, text=True)
+
+    calls = [(inspect("--summary", str(d)), inspect(str(d))) for d in sorted((out / "wandb").glob("offline-run-*"))]
+    runs = {}
+    for summary_call, records_call in calls:  # started together: each call is a process of its own
+        summary = json.loads(summary_call.communicate(timeout=60)[0])
+        records = records_call.communicate(timeout=60)[0].splitlines()
+        run_record = next(json.loads(line)["run"] for line in records if '"type":"run"' in line)
+        runs[summary["name"]] = {**summary, "group": run_record.get("run_group")}
+    return runs
+
+
+def test_two_workers_share_a_journal_and_log_one_wandb_run_per_trial(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "sweep"
+    result = run_sweep("--sweep", str(SWEEP), "--cpu-workers", "2", "--n-trials", "4", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "best trial of study cnn-tiny" in result.stdout
+
+    study = load(out)
+    assert [t.state in FINISHED for t in study.trials] == [True] * 4  # exactly the requested count, no failures
+    assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2  # both workers ran trials
+
+    runs = wandb_runs(out)
+    assert sorted(runs) == sorted(f"trial-{t.number}" for t in study.trials)
+    for trial in study.trials:
+        run = runs[f"trial-{trial.number}"]
+        assert run["state"] == "finished" and run["group"] == "cnn-tiny"
+        assert run["summary"]["val/loss"] > 0 and run["summary"]["trainable_parameters"] == 14965
+        assert run["config"]["model"]["init_args"]["lr"] == pytest.approx(trial.params["model.init_args.lr"])
+        if trial.state == TrialState.COMPLETE:
+            assert run["summary"]["val/loss"] == pytest.approx(trial.value)
+            assert run["summary"]["train_time_s"] > 0 and "val/confidence" in run["summary"]
+        else:
+            assert run["summary"]["pruned"] is True
+
+    best = out / "best.yaml"
+    assert yaml.safe_load(best.read_text())["model"]["init_args"]["lr"] == study.best_params["model.init_args.lr"]
+    monkeypatch.chdir(tmp_path)  # the best config logs where the base config does: ./logs/cnn_tiny
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    # unchanged but for the attribution callbacks (figures take seconds); the slow test runs it verbatim
+    train_main(["fit", "--config", str(best), "--trainer.callbacks=[{class_path: lightning_spectra.callbacks.Timing}]"])
+    summary = json.loads(next((tmp_path / "logs" / "cnn_tiny").glob("version_*/summary.json")).read_text())
+    assert summary["epochs"] == study.best_params["trainer.max_epochs"]
+
+
+def _wait_for_a_claimed_trial(out: Path, timeout_s: float = 120) -> optuna.trial.FrozenTrial:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        try:
+            running = load(out).get_trials(states=(TrialState.RUNNING,))
+        except (KeyError, FileNotFoundError):
+            continue  # the launcher has not created the study yet
+        for trial in running:
+            if trial.user_attrs.get("worker", {}).get("trial") == trial.number:
+                return trial
+    raise AssertionError("no trial started")
+
+
+def test_killed_worker_loses_nothing_its_trial_is_retried_and_a_rerun_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    sweep = sweep_file(tmp_path, pruner=None, overrides={"test_after_fit": False, "trainer.max_epochs": 4},
+                       space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}})
+    launcher = subprocess.Popen(sweep_command("--sweep", str(sweep), "--cpu-workers", "2", "--n-trials", "2",
+                                              "--out", str(out)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    victim = _wait_for_a_claimed_trial(out)
+    os.kill(victim.user_attrs["worker"]["pid"], signal.SIGKILL)  # mid-trial, as when a node dies
+    stdout, stderr = launcher.communicate(timeout=300)
+    print(stdout, stderr[-3000:])
+    assert launcher.returncode == 1 and "ended early" in stderr
+
+    study = load(out)
+    killed = study.trials[victim.number]
+    assert killed.state == TrialState.FAIL and "fail_reason" not in killed.user_attrs
+    [retry] = [t for t in study.trials if t.system_attrs.get("failed_trial") == victim.number]
+    assert retry.state == TrialState.COMPLETE and retry.params == killed.params
+    assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
+    done = {t.number: t.value for t in study.get_trials(states=(TrialState.COMPLETE,))}
+    assert len(done) == 2
+
+    result = run_sweep("--sweep", str(sweep), "--cpu-workers", "1", "--n-trials", "3", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    resumed = {t.number: t.value for t in load(out).get_trials(states=(TrialState.COMPLETE,))}
+    assert len(resumed) == 3 and resumed.items() >= done.items()  # earlier trials kept as they were
+
+
+def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    spec = load_spec(sweep_file(tmp_path, pruner=None, space={
+        "model.init_args.lr": {"type": "float", "low": 1e-3, "high": 2e-3},
+        "data.init_args.batch_size": {"type": "categorical", "choices": [-1, None]}}))
+    storage = str(tmp_path / "journal.log")
+    study = create_or_load_study(open_storage(storage), "s", spec)
+    study.enqueue_trial({"model.init_args.lr": 1e-3, "data.init_args.batch_size": -1})  # DataLoader refuses it
+    study.enqueue_trial({"model.init_args.lr": 1e-3, "data.init_args.batch_size": None})
+
+    run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path)
+    failed, complete = load(tmp_path, "s").trials
+    assert failed.state == TrialState.FAIL and "batch_size" in failed.user_attrs["fail_reason"]
+    assert complete.state == TrialState.COMPLETE
+    runs = wandb_runs(tmp_path)
+    assert runs["trial-0"]["exit_code"] == 1 and "batch_size" in runs["trial-0"]["summary"]["fail_reason"]
+    assert runs["trial-1"]["exit_code"] == 0
+
+
+def test_multi_objective_sweep_writes_its_pareto_front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    spec = load_spec(sweep_file(tmp_path, pruner=None,
+                                objectives={"val/confidence": "maximize", "train_time_s": "minimize"}))
+    storage = str(tmp_path / "journal.log")
+    study = create_or_load_study(open_storage(storage), "tradeoff", spec)
+    run_worker(spec, "tradeoff", storage, n_trials=3, out_dir=tmp_path)
+
+    study = load(tmp_path, "tradeoff")
+    assert len(study.get_trials(states=(TrialState.COMPLETE,))) == 3
+    paths = write_best_configs(spec, study, tmp_path)
+    assert sorted(p.name for p in paths) == sorted(f"trial-{t.number}.yaml" for t in study.best_trials)
+    for trial in study.best_trials:
+        assert 0 <= trial.values[0] <= 1 and trial.values[1] > 0
+        assert trial.user_attrs["metrics"]["train_time_s"] == trial.values[1]
+    print_report(spec, study, paths, n_trials=3)
+    assert f"Pareto front ({len(study.best_trials)} trials) of study tradeoff" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_acceptance_eight_trials_on_two_cpu_workers_and_train_py_trains_the_best(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    start = time.monotonic()
+    result = run_sweep("--sweep", str(SWEEP), "--cpu-workers", "2", "--n-trials", "8", "--out", str(out))
+    elapsed = time.monotonic() - start
+    assert result.returncode == 0, result.stderr[-3000:]
+    study = load(out)
+    assert len(study.get_trials(states=FINISHED)) == 8
+    assert len(wandb_runs(out)) == len(study.trials)
+    print(f"8 trials in {elapsed:.0f} s: {8 * 3600 / elapsed:.0f} trials/hour")
+    trained = subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", str(out / "best.yaml")],
+                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert trained.returncode == 0, trained.stderr[-3000:]
