@@ -1,0 +1,55 @@
+"""The paper's LSTM ("MultiLen", spec 4.5): spectra are tokens of sequences, 6,273,391 parameters at 4023 points.
+
+Sequence construction (see :mod:`lightning_spectra.models.transformer` for the shared conventions): training
+batches are cut ``"consecutive"`` (the paper's ``(1581, L) -> (31, 51, L)`` with ``batch_first=True``: 31
+sequences of 51 consecutive rows, which mix spectra and noise copies of both classes); evaluation batches are
+``"independent"`` (every test spectrum is a sequence of length 1, so the recurrence sees no context at test
+time). Hidden and cell states start at zero for every sequence.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from lightning_spectra.models.sequence import (
+    SequenceClassifier,
+    SequenceMode,
+    from_sequences,
+    init_xavier_,
+    spectrum_embedding,
+)
+
+
+class LSTMClassifier(SequenceClassifier):
+    """Spectrum embedding -> 2-layer LSTM -> per-step LayerNorm + Linear.
+
+    Any ``spectrum_length >= 2`` works. Init as the paper: xavier_uniform on Linear weights with bias 0.01; the
+    LSTM keeps PyTorch's default init.
+
+    Args:
+        hidden_size: embedding width and LSTM hidden size (paper 512).
+        num_layers: stacked LSTM layers (paper 2).
+    """
+
+    # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
+    # Grad-CAM has nothing to map; use input-gradient feature importance (spec 6) instead.
+    attribution_layer = None
+
+    def __init__(
+        self,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        train_sequence: SequenceMode = "consecutive",
+        eval_sequence: SequenceMode = "independent",
+        **kwargs,
+    ) -> None:
+        super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
+        self.embedding = spectrum_embedding(self.spectrum_length, hidden_size)
+        self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
+        self.head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, self.out_features))
+        init_xavier_(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        tokens, transposed = self.to_sequences(self.embedding(x))
+        hidden, _ = self.lstm(tokens)
+        return from_sequences(self.head(hidden), transposed)

@@ -1,0 +1,122 @@
+"""The paper's multi-scale 1D ResNet (``MSResNet``, spec 4.4): three residual branches with kernels 3, 5, 7.
+
+294,247 parameters at 4023 points; 2,354,535 with the paper's unused ``Linear(4023 -> 512)``.
+
+Two quirks of the original are kept because they shape the network: the k5 and k7 convolutions use padding
+1 (not "same" padding), so those branches shrink faster, and each block's strided 1x1 shortcut is then longer
+than the block output and is cropped at the *end*. The branches are merged by an element-wise sum after
+average pooling them to one length. The paper's pools (kernels 16, 11, 6, stride 1) were picked by hand for
+4023 points (branch lengths 126, 121, 116 -> 111); here every kernel is computed from the branch lengths:
+the merged length is the shortest branch's length minus 5 and each branch's kernel is its length minus the
+merged length plus 1, which gives exactly 16, 11, 6 -> 111 at 4023 points and works for any length.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from lightning_spectra.models.base import SpectraClassifier
+
+#: The shortest branch is average-pooled with this window (the paper's k7 branch: AvgPool1d(6)).
+SHORTEST_POOL = 6
+
+
+def conv_out(length: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length of a Conv1d or pooling layer."""
+    return (length + 2 * padding - kernel_size) // stride + 1
+
+
+class BasicBlock(nn.Module):
+    """conv(k, stride) -> BN -> ReLU -> conv(k) -> BN, plus a strided 1x1-conv shortcut cropped at the end."""
+
+    def __init__(self, in_channels: int, planes: int, kernel_size: int, stride: int = 2) -> None:
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride
+        self.conv1 = nn.Conv1d(in_channels, planes, kernel_size, stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm1d(planes)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv1d(planes, planes, kernel_size, 1, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm1d(planes)
+        self.shortcut = nn.Sequential(nn.Conv1d(in_channels, planes, 1, stride, bias=False), nn.BatchNorm1d(planes))
+
+    def output_length(self, length: int) -> int:
+        return conv_out(conv_out(length, self.kernel_size, self.stride, 1), self.kernel_size, 1, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        residual = self.shortcut(x)[..., : out.shape[-1]]  # the paper's residual[:, :, :-d]
+        return self.relu(residual + out)
+
+
+class MultiScale(nn.Module):
+    """Three branches of residual blocks (kernels 3, 5, 7), average-pooled to one length and summed.
+
+    Its output ``(B, planes[-1], length)`` is the model's last positional feature map (used for Grad-CAM).
+    """
+
+    def __init__(
+        self, in_channels: int, planes: tuple[int, ...], kernel_sizes: tuple[int, ...], input_length: int
+    ) -> None:
+        super().__init__()
+        branches, lengths = [], []
+        for k in kernel_sizes:
+            blocks, channels, length = [], in_channels, input_length
+            for p in planes:
+                blocks.append(BasicBlock(channels, p, k))
+                channels, length = p, blocks[-1].output_length(length)
+                if length < 1:
+                    raise ValueError(f"input of {input_length} positions is too short for the k{k} branch")
+            branches.append(blocks)
+            lengths.append(length)
+        self.output_length = min(lengths) - SHORTEST_POOL + 1
+        if self.output_length < 1:
+            raise ValueError(f"input of {input_length} positions is too short: branch lengths {lengths}")
+        self.branches = nn.ModuleList(
+            nn.Sequential(*blocks, nn.AvgPool1d(length - self.output_length + 1, stride=1))
+            for blocks, length in zip(branches, lengths, strict=True)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return sum(branch(x) for branch in self.branches)
+
+
+class MSResNet(SpectraClassifier):
+    """LayerNorm -> stem (conv k7/s2, BN, ReLU, max-pool k5/s2) -> three-scale residual branches -> LN -> Linear.
+
+    Default PyTorch init, as the paper. Spectra need at least 501 points (the k7 branch shrinks fastest).
+
+    Args:
+        planes: channels of the three residual stages in each branch (paper 64, 64, 8).
+        kernel_sizes: kernel size of each branch (paper 3, 5, 7).
+        include_unused_layer: also build the paper's ``Linear(spectrum_length -> 512)`` that is never
+            called, only so the trainable-parameter count matches the paper's 2,354,535. It gets no gradient
+            (under DDP this needs ``find_unused_parameters=True``).
+    """
+
+    attribution_layer = "multiscale"
+
+    def __init__(
+        self,
+        planes: tuple[int, int, int] = (64, 64, 8),
+        kernel_sizes: tuple[int, int, int] = (3, 5, 7),
+        include_unused_layer: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(**kwargs)
+        stem_channels = 64
+        self.input_norm = nn.LayerNorm(self.spectrum_length)
+        self.stem = nn.Sequential(
+            nn.Conv1d(1, stem_channels, 7, stride=2, padding=3, bias=False),
+            nn.BatchNorm1d(stem_channels),
+            nn.ReLU(),
+            nn.MaxPool1d(5, stride=2, padding=1),
+        )
+        stem_length = conv_out(conv_out(self.spectrum_length, 7, 2, 3), 5, 2, 1)
+        self.multiscale = MultiScale(stem_channels, tuple(planes), tuple(kernel_sizes), stem_length)
+        features = planes[-1] * self.multiscale.output_length
+        self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(features), nn.Linear(features, self.out_features))
+        self.unused = nn.Linear(self.spectrum_length, 512) if include_unused_layer else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.stem(self.input_norm(x).unsqueeze(1))
+        return self.head(self.multiscale(x))

@@ -1,0 +1,316 @@
+"""Every classifier: shapes, paper parameter counts, seeded reproducibility, that a few steps lower the loss,
+the sequence models' batch conventions, and ``fit`` then ``test`` from the command line for each model."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import tiny_args
+
+from lightning_spectra.cli import main  # what train.py runs
+from lightning_spectra.models import (
+    CNN,
+    FCNN1D,
+    BinnedFCNN,
+    ConvSCAttention,
+    ConvSCTAttention,
+    LSTMClassifier,
+    MSResNet,
+    SequenceClassifier,
+    SpectraClassifier,
+    TransformerClassifier,
+)
+from lightning_spectra.models.sequence import from_sequences, to_sequences
+
+pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
+
+MODELS = [CNN, FCNN1D, MSResNet, LSTMClassifier, TransformerClassifier, ConvSCAttention, ConvSCTAttention, BinnedFCNN]
+SHORT = 600  # a short spectrum every model accepts (MSResNet needs >= 501 points)
+BATCH = 6
+
+
+def build(cls: type[SpectraClassifier], **kwargs) -> SpectraClassifier:
+    """A model for tests: sequence models cut the small test batches into real sequences (groups of 3)."""
+    if issubclass(cls, SequenceClassifier):
+        kwargs.setdefault("sequence_groups", 3)
+    return cls(**kwargs)
+
+
+def toy_batch(n: int = BATCH, length: int = SHORT) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Separable spectra: one Gaussian peak, early for class 0 and late for class 1, on a noisy floor."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 2
+    grid = torch.arange(length, dtype=torch.float32)
+    centres = torch.where(labels == 0, 0.25, 0.75) * length
+    spectra = 10 * torch.exp(-0.5 * ((grid - centres[:, None]) / 8) ** 2)
+    spectra = spectra + 0.3 * torch.rand(n, length, generator=generator)
+    return spectra, labels, torch.arange(n)
+
+
+# ---------------------------------------------------------------------------------------------- every model
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("length", [4023, SHORT])
+@pytest.mark.parametrize("num_classes", [2, 3])
+def test_output_shape(cls: type[SpectraClassifier], length: int, num_classes: int) -> None:
+    torch.manual_seed(0)
+    model = build(cls, spectrum_length=length, num_classes=num_classes)
+    x = torch.randn(BATCH, length).abs()
+    out_features = 1 if num_classes == 2 else num_classes
+    for training in (True, False):
+        model.train(training)
+        with torch.no_grad():
+            logits = model(x)
+        assert logits.shape == (BATCH, out_features)
+        assert torch.isfinite(logits).all()
+
+
+PAPER_PARAMETERS = [
+    (CNN, {}, 23_307),
+    (FCNN1D, {}, 1_204_335),
+    (FCNN1D, {"paper_init": True}, 1_204_335),
+    (MSResNet, {}, 294_247),  # without the paper's unused Linear(4023 -> 512)
+    (MSResNet, {"include_unused_layer": True}, 2_354_535),
+    (LSTMClassifier, {}, 6_273_391),
+    (TransformerClassifier, {}, 1_830_511),
+    (ConvSCAttention, {}, 659_525),
+    (ConvSCTAttention, {}, 1_973_575),  # our design; the paper's (unpublished) model has 1,953,353
+    (BinnedFCNN, {}, 1058 * 15 + 1),
+    (BinnedFCNN, {"bins": 1}, 1_059),
+    (BinnedFCNN, {"bins": 11}, 11_639),
+    (BinnedFCNN, {"bins": 16}, 16_929),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "expected"), PAPER_PARAMETERS, ids=lambda v: getattr(v, "__name__", None))
+def test_paper_parameter_count(cls: type[SpectraClassifier], kwargs: dict, expected: int) -> None:
+    assert cls(spectrum_length=4023, **kwargs).num_trainable_parameters == expected
+
+
+def test_conv_sct_stays_near_the_paper_count() -> None:
+    assert abs(ConvSCTAttention().num_trainable_parameters / 1_953_353 - 1) < 0.02
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_same_seed_same_weights(cls: type[SpectraClassifier]) -> None:
+    torch.manual_seed(123)
+    first = build(cls, spectrum_length=SHORT).state_dict()
+    torch.manual_seed(123)
+    second = build(cls, spectrum_length=SHORT).state_dict()
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), name
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_training_steps_lower_the_loss(cls: type[SpectraClassifier]) -> None:
+    torch.manual_seed(0)
+    kwargs = {"early_stop": False} if cls is BinnedFCNN else {}
+    # A smaller step than the paper's 2e-3: on six spectra the first full-size Adam steps can overshoot.
+    model = build(cls, spectrum_length=SHORT, lr=5e-4, **kwargs)
+    optimizer = model.configure_optimizers()
+    batch = toy_batch()
+    losses = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        loss = model.training_step(batch, 0)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_attribution_layer_is_channels_first_map(cls: type[SpectraClassifier]) -> None:
+    model = build(cls, spectrum_length=SHORT).eval()
+    if cls.attribution_layer is None:
+        return
+    captured = []
+    model.get_submodule(cls.attribution_layer).register_forward_hook(lambda m, i, o: captured.append(o))
+    with torch.no_grad():
+        model(toy_batch()[0])
+    (activation,) = captured
+    assert activation.ndim == 3 and activation.shape[0] == BATCH
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_too_short_spectra_are_refused_or_work(cls: type[SpectraClassifier]) -> None:
+    """Below a model's documented minimum construction fails loudly rather than at the first forward."""
+    minimum = {MSResNet: 501, ConvSCAttention: 27, ConvSCTAttention: 27, CNN: 71}.get(cls)
+    if minimum is None:
+        return
+    build(cls, spectrum_length=minimum)
+    with pytest.raises(ValueError):
+        build(cls, spectrum_length=minimum - 1)
+
+
+# ---------------------------------------------------------------------------------------------- sequences
+def test_sequence_layouts() -> None:
+    rows = torch.arange(12)
+    consecutive, transposed = to_sequences(rows, "consecutive", 3)
+    assert consecutive.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]] and not transposed
+    strided, transposed = to_sequences(rows, "strided", 3)
+    assert strided.tolist() == [[0, 4, 8], [1, 5, 9], [2, 6, 10], [3, 7, 11]] and transposed
+    assert to_sequences(rows, "whole", 3)[0].shape == (1, 12)
+    assert to_sequences(rows, "independent", 3)[0].shape == (12, 1)
+    for mode in ("consecutive", "strided", "whole", "independent"):
+        assert torch.equal(from_sequences(*to_sequences(rows, mode, 3)), rows)
+
+
+def test_paper_strided_sequences_hold_every_training_spectrum_once() -> None:
+    spectrum_of_row = torch.arange(1581) % 31  # 51 blocks of the same 31 spectra
+    sequences, _ = to_sequences(spectrum_of_row, "strided", 31)
+    assert sequences.shape == (51, 31)
+    assert all(sorted(s.tolist()) == list(range(31)) for s in sequences)
+    lstm_sequences, _ = to_sequences(spectrum_of_row, "consecutive", 31)
+    assert lstm_sequences.shape == (31, 51)
+
+
+def test_indivisible_batch_falls_back_to_one_sequence() -> None:
+    with pytest.warns(UserWarning, match="one sequence"):
+        sequences, _ = to_sequences(torch.arange(7), "strided", 3)
+    assert sequences.shape == (1, 7)
+
+
+@pytest.mark.parametrize("cls", [LSTMClassifier, TransformerClassifier, ConvSCTAttention], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("mode", ["consecutive", "strided"])
+def test_sequence_outputs_come_back_in_row_order(cls: type[SequenceClassifier], mode: str) -> None:
+    """Running each sequence alone gives the rows of the batched output at that sequence's rows."""
+    torch.manual_seed(0)
+    model = build(cls, spectrum_length=SHORT, sequence_groups=3, eval_sequence=mode).eval()
+    x = toy_batch()[0]
+    with torch.no_grad():
+        batched = model(x)
+        model.eval_sequence = "whole"
+        for k in range(3 if mode == "consecutive" else 2):
+            rows = torch.arange(2 * k, 2 * k + 2) if mode == "consecutive" else torch.arange(k, BATCH, 2)
+            torch.testing.assert_close(model(x[rows]), batched[rows])
+
+
+def test_lstm_evaluates_every_spectrum_alone() -> None:
+    model = build(LSTMClassifier, spectrum_length=SHORT).eval()
+    x = toy_batch()[0]
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), torch.cat([model(row[None]) for row in x]))
+
+
+def test_paper_sequence_defaults() -> None:
+    lstm, transformer, sct = LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()
+    assert (lstm.train_sequence, lstm.eval_sequence, lstm.sequence_groups) == ("consecutive", "independent", 31)
+    for model in (transformer, sct):
+        assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("strided", "whole", 31)
+
+
+# ---------------------------------------------------------------------------------------------- model details
+def test_resnet_pools_reproduce_the_paper_at_4023() -> None:
+    multiscale = MSResNet().multiscale
+    assert [branch[-1].kernel_size for branch in multiscale.branches] == [(16,), (11,), (6,)]
+    assert multiscale.output_length == 111
+
+
+def test_conv_sc_embedding_reads_500_positions_at_4023() -> None:
+    assert ConvSCAttention().encoder.embedding[0].in_features == 500
+
+
+def test_fcnn_paper_init_centres_weights_on_one() -> None:
+    torch.manual_seed(0)
+    paper = FCNN1D(spectrum_length=SHORT, paper_init=True).blocks[0][0].weight
+    ours = FCNN1D(spectrum_length=SHORT).blocks[0][0].weight
+    assert paper.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert ours.mean().item() == pytest.approx(0.0, abs=0.01)
+
+
+def test_binned_rows_bundle_the_same_offset_of_every_bin() -> None:
+    length, bins = 23, 4  # N2 = 5 rows per spectrum, the last 3 points dropped
+    model = BinnedFCNN(spectrum_length=length, bins=bins, x_axis=[10.0 + 0.5 * i for i in range(length)])
+    x = torch.arange(2 * length, dtype=torch.float32).view(2, length)
+    rows = model.rows(x)
+    assert rows.shape == (2, 5, 2 * bins)
+    for c, ix, b in [(0, 0, 0), (1, 3, 2), (1, 4, 3)]:
+        point = b * 5 + ix
+        assert rows[c, ix, 2 * b].item() == 10.0 + 0.5 * point
+        assert rows[c, ix, 2 * b + 1].item() == x[c, point].item()
+
+
+def test_binned_bin_mlps_are_independent() -> None:
+    model = BinnedFCNN(spectrum_length=SHORT, bins=4).eval()
+    rows = torch.randn(5, 8)
+    changed = rows.clone()
+    changed[:, :2] += 1.0  # bin 0's (theta, I)
+    with torch.no_grad():
+        diff = (model.bin_mlps(changed) - model.bin_mlps(rows)).abs().view(5, 4, 2).sum((0, 2))
+    assert diff[0] > 0 and torch.all(diff[1:] == 0)
+
+
+def test_binned_majority_vote() -> None:
+    model = BinnedFCNN(spectrum_length=SHORT)
+    row_logits = torch.tensor([[1.0, 2.0, -1.0, 3.0], [1.0, -2.0, -1.0, 3.0], [-1.0, -2.0, 1.0, -3.0]])
+    votes = model.vote_logits(row_logits.unsqueeze(-1))
+    assert votes.shape == (3, 1)
+    assert votes[0, 0] > 0  # 3 of 4 rows say class 1
+    assert votes[1, 0] > 0  # a tie goes to class 1, as in the paper
+    assert votes[2, 0] < 0
+    three = BinnedFCNN(spectrum_length=SHORT, num_classes=3)
+    row_logits = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+    assert three.vote_logits(row_logits).argmax(1).item() == 2
+
+
+def test_binned_votes_pass_gradients_to_the_input() -> None:
+    model = BinnedFCNN(spectrum_length=SHORT).eval()
+    x = toy_batch()[0].requires_grad_()
+    model(x).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_binned_early_stop_skips_the_step() -> None:
+    model = BinnedFCNN(spectrum_length=SHORT, stop_accuracy=-1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert model.training_step(toy_batch(), 0) is None
+    model.hparams.early_stop = False
+    assert isinstance(model.training_step(toy_batch(), 0), torch.Tensor)
+
+
+def test_every_model_is_exported() -> None:
+    import lightning_spectra.models as models
+
+    for cls in MODELS:
+        assert getattr(models, cls.__name__) is cls
+        assert issubclass(cls, SpectraClassifier) and isinstance(cls.attribution_layer, str | None)
+
+
+# ---------------------------------------------------------------------------------------------- command line
+CLI_MODELS = {
+    "fcnn": FCNN1D,
+    "resnet": MSResNet,
+    "lstm": LSTMClassifier,
+    "transformer": TransformerClassifier,
+    "conv_sc_attention": ConvSCAttention,
+    "conv_sct_attention": ConvSCTAttention,
+    "binned_fcnn": BinnedFCNN,
+}  # the CNN's command line is covered by test_cli.py
+
+
+def summary_of(save_dir: Path, name: str) -> dict:
+    (folder,) = (save_dir / name).glob("version_*")
+    return json.loads((folder / "summary.json").read_text())
+
+
+@pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")  # pytest's own argv, not ours
+@pytest.mark.filterwarnings("ignore:The dirpath has changed")  # testing a checkpoint from another run: intended
+@pytest.mark.parametrize("name", CLI_MODELS)
+def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
+    """``fit`` (which tests the in-memory model) and ``test`` of the saved checkpoint give the same predictions."""
+    config = f"{name}_tiny.yaml"
+    main(tiny_args("fit", tmp_path / "fit", config))
+    fitted = summary_of(tmp_path / "fit", f"{name}_tiny")
+    assert fitted["model"] == CLI_MODELS[name].__name__ and fitted["spectra"] == 349
+    (ckpt,) = (tmp_path / "fit").glob(f"{name}_tiny/version_*/checkpoints/last.ckpt")
+    main(tiny_args("test", tmp_path / "test", config, "--ckpt_path", str(ckpt)))
+    tested = summary_of(tmp_path / "test", f"{name}_tiny")
+    for key in ("confidence", "boundary", "accuracy"):
+        assert tested[key] == fitted[key], key
+    assert tested["loss"] == pytest.approx(fitted["loss"], rel=1e-5, abs=1e-7)
