@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
 LABELS = {"binned_fcnn": "Binned FCNN", "fcnn": "FCNN 1D", "cnn": "CNN", "resnet": "ResNet", "lstm": "LSTM",
           "transformer": "Transformer", "conv_sc_attention": "Conv SC attention",
@@ -108,6 +110,68 @@ def comparison_figure(rows: list[Row], path: Path) -> None:
     fig.savefig(path, dpi=150)
 
 
+def read_columns(path: Path) -> dict[str, np.ndarray]:
+    """The columns of a CSV the attribution callbacks wrote (header row, then numbers)."""
+    with open(path) as f:
+        header, *rows = list(csv.reader(f))
+    values = np.asarray(rows, dtype=np.float64)
+    return {name: values[:, i] for i, name in enumerate(header)}
+
+
+def _attribution(row: Row, name: str) -> dict[str, np.ndarray] | None:
+    path = row.folder / "attribution" / name
+    return read_columns(path) if path.exists() else None
+
+
+def importance_panels(rows: list[Row], path: Path, scale: str = "linear") -> bool:
+    """The paper's stacked feature-importance figure: reference spectra, then one panel per model."""
+    from matplotlib.figure import Figure
+
+    found = [(r, data) for r in rows if (data := _attribution(r, "feature_importance_train.csv"))]
+    reference = next((d for r in rows if (d := _attribution(r, "gradcam_test_class_mean.csv"))), None)
+    if not found:
+        return False
+    fig = Figure(figsize=(10, 1.6 * (len(found) + 1) + 0.6), constrained_layout=True)
+    axes = fig.subplots(len(found) + 1, 1, sharex=True, squeeze=False)[:, 0]
+    if reference is not None:
+        for key, values in reference.items():
+            if key.startswith("mean_spectrum["):
+                axes[0].plot(reference["x"], values, lw=0.8, label=key[len("mean_spectrum[") : -1])
+        axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].set_title("reference spectra (class means of the test series)", fontsize=9, loc="left")
+    for ax, (row, data) in zip(axes[1:], found, strict=True):
+        ax.plot(data["x"], data["signed_sum"], color="black", lw=0.6)
+        ax.axhline(0, color="red", lw=0.6)
+        if scale == "symlog":
+            ax.set_yscale("symlog", linthresh=max(float(np.abs(data["signed_sum"]).max()) * 1e-3, 1e-12))
+        ax.set_title(f"{LABELS.get(row.name, row.name)}: signed input-gradient importance", fontsize=9, loc="left")
+    axes[-1].set_xlabel("2θ (°)")
+    fig.savefig(path, dpi=130)
+    return True
+
+
+def gradcam_panel(rows: list[Row], path: Path) -> bool:
+    """Class-averaged 1D Grad-CAM maps of every model that has them (the convolutional ones), stacked."""
+    from matplotlib.figure import Figure
+
+    found = [(r, data) for r in rows if (data := _attribution(r, "gradcam_test_class_mean.csv"))]
+    if not found:
+        return False
+    fig = Figure(figsize=(10, 1.8 * len(found) + 0.6), constrained_layout=True)
+    axes = fig.subplots(len(found), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (row, data) in zip(axes, found, strict=True):
+        for key, values in data.items():
+            if key.startswith("gradcam["):
+                ax.plot(data["x"], values, lw=0.8, label=f"explains {key[len('gradcam[') : -1]}")
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_title(f"{LABELS.get(row.name, row.name)}: class-averaged 1D Grad-CAM (test series)", fontsize=9,
+                     loc="left")
+        ax.legend(fontsize=7, loc="upper right")
+    axes[-1].set_xlabel("2θ (°)")
+    fig.savefig(path, dpi=130)
+    return True
+
+
 def build_report(
     models: list[str],
     out: Path,
@@ -116,7 +180,11 @@ def build_report(
     collect: bool = False,
     extra: list[str] | None = None,
 ) -> list[Row]:
-    """Train (or collect) each model, then write ``comparison.md``, ``comparison.csv`` and figures to ``out``."""
+    """Train (or collect) each model, then write ``comparison.md``/``.csv`` and the figures to ``out``.
+
+    Figures: ``comparison.png`` (confidence, time, parameters, memory), ``feature_importance.png`` and
+    ``feature_importance_symlog.png`` (stacked input-gradient panels), ``gradcam.png`` (class-averaged maps).
+    """
     rows = []
     for name in models:
         folder = latest_run(log_root, name) if collect else None
@@ -127,4 +195,7 @@ def build_report(
     (out / "comparison.md").write_text(markdown_table(rows))
     write_csv(rows, out / "comparison.csv")
     comparison_figure(rows, out / "comparison.png")
+    importance_panels(rows, out / "feature_importance.png")
+    importance_panels(rows, out / "feature_importance_symlog.png", scale="symlog")
+    gradcam_panel(rows, out / "gradcam.png")
     return rows

@@ -2,7 +2,9 @@ import csv
 import json
 from pathlib import Path
 
-from lightning_spectra.report import build_report, latest_run, markdown_table
+import numpy as np
+
+from lightning_spectra.report import build_report, latest_run, markdown_table, read_columns
 
 
 def fake_run(root: Path, name: str, version: int, **summary) -> Path:
@@ -30,3 +32,20 @@ def test_collects_finished_runs_into_table_csv_and_figure(tmp_path: Path) -> Non
     assert [r["model"] for r in records] == ["CNN", "LSTM"] and records[1]["paper_train_time_s"] == "0.463"
     assert (tmp_path / "out" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert markdown_table(rows) == table
+    assert not (tmp_path / "out" / "gradcam.png").exists()  # no run left attribution arrays
+
+
+def test_attribution_panels_stack_every_model_that_has_arrays(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    for name in ("cnn", "resnet"):
+        folder = fake_run(logs, name, 0, confidence=1.0)
+        (folder / "attribution").mkdir()
+        x = np.linspace(10, 25, 50)
+        (folder / "attribution" / "feature_importance_train.csv").write_text(
+            "x,signed_sum,mean_square\n" + "".join(f"{v},{np.sin(v)},{v}\n" for v in x))
+        (folder / "attribution" / "gradcam_test_class_mean.csv").write_text(
+            "x,mean_spectrum[a],gradcam[a],mean_spectrum[b],gradcam[b]\n" + "".join(f"{v},1,{v},2,{-v}\n" for v in x))
+    rows = build_report(["cnn", "resnet"], tmp_path / "out", log_root=logs, collect=True)
+    assert read_columns(rows[0].folder / "attribution" / "gradcam_test_class_mean.csv")["gradcam[b]"][0] == -10
+    for figure in ("feature_importance.png", "feature_importance_symlog.png", "gradcam.png"):
+        assert (tmp_path / "out" / figure).read_bytes()[:4] == b"\x89PNG"
