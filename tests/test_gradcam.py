@@ -239,3 +239,16 @@ def test_gradcam_skips_models_without_a_layer(tmp_path: Path, caplog: pytest.Log
         trainer.fit(model, datamodule=data)
     assert "no attribution_layer" in caplog.text
     assert not (Path(trainer.logger.log_dir) / "figures").exists()
+
+
+def test_input_layer_map_is_gradient_times_input() -> None:
+    """No positional layer: the map is taken at the input, where 1D Grad-CAM is captum's InputXGradient."""
+    from captum.attr import InputXGradient
+
+    from lightning_spectra.models import FCNN1D
+
+    torch.manual_seed(0)
+    model, x = FCNN1D(spectrum_length=64).eval(), torch.randn(5, 64)
+    result = grad_cam(model, x, target=1)
+    oracle = InputXGradient(model).attribute(x.clone().requires_grad_(), target=0)
+    torch.testing.assert_close(result.maps, oracle)

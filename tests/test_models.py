@@ -126,7 +126,7 @@ def test_training_steps_lower_the_loss(cls: type[SpectraClassifier]) -> None:
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
 def test_attribution_layer_is_channels_first_map(cls: type[SpectraClassifier]) -> None:
     model = build(cls, spectrum_length=SHORT).eval()
-    if cls.attribution_layer is None:
+    if cls.attribution_layer == "input":  # the spectrum itself: nothing to hook
         return
     captured = []
     model.get_submodule(cls.attribution_layer).register_forward_hook(lambda m, i, o: captured.append(o))
@@ -308,9 +308,36 @@ def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
     main(tiny_args("fit", tmp_path / "fit", config))
     fitted = summary_of(tmp_path / "fit", f"{name}_tiny")
     assert fitted["model"] == CLI_MODELS[name].__name__ and fitted["spectra"] == 349
+    assert fitted["train_time_s"] > 0 and fitted["peak_memory_gib"] > 0 and "epochs_to_target" in fitted
+    (run,) = (tmp_path / "fit").glob(f"{name}_tiny/version_*")
+    for figure in ("feature_importance_train.png", "gradcam_test_spectra.png", "gradcam_test_class_mean.png"):
+        assert (run / "figures" / figure).stat().st_size > 0, figure
+    with open(run / "attribution" / "gradcam_test_class_mean.csv") as f:
+        header = f.readline()
+    assert "gradcam[before transition]" in header and "gradcam[after transition]" in header
     (ckpt,) = (tmp_path / "fit").glob(f"{name}_tiny/version_*/checkpoints/last.ckpt")
     main(tiny_args("test", tmp_path / "test", config, "--ckpt_path", str(ckpt)))
     tested = summary_of(tmp_path / "test", f"{name}_tiny")
     for key in ("confidence", "boundary", "accuracy"):
         assert tested[key] == fitted[key], key
     assert tested["loss"] == pytest.approx(fitted["loss"], rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraClassifier], tmp_path: Path) -> None:
+    import lightning.pytorch as L
+
+    from lightning_spectra.data import HEDDataModule
+
+    def fit() -> dict[str, torch.Tensor]:
+        L.seed_everything(7, verbose=False)
+        data = HEDDataModule(simulated_points=SHORT, noise_copies=1, cache_dir=str(tmp_path), progress=False)
+        model = cls(spectrum_length=data.spectrum_length, num_classes=2, x_axis=data.x_axis)
+        trainer = L.Trainer(max_epochs=2, deterministic=True, logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+        trainer.fit(model, datamodule=data)
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    first, second = fit(), fit()
+    for key in first:
+        torch.testing.assert_close(first[key], second[key], rtol=0, atol=0, msg=key)

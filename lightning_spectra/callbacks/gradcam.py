@@ -45,8 +45,10 @@ class GradCAM(L.Callback):
             end. The default, first and last, shows one spectrum of each class on a phase-transition ramp.
         on_test: also map the test series at the end of every ``test`` run (overwrites the fit-end maps of
             the test split: the test run's weights are the ones that count).
-        target: which class each map explains: ``"predicted"`` (the model's decision, Grad-CAM's usual
-            choice) or ``"label"`` (the true class; falls back to predicted where labels are unknown).
+        target: which class each map explains: ``"label"`` (default: the true class, so the class-averaged
+            maps show what counts as evidence for each class in that class's spectra, even for a model that
+            gets some wrong; falls back to the prediction where labels are unknown) or ``"predicted"`` (the
+            model's decision, Grad-CAM's usual choice).
         relu: apply the ReLU of classic Grad-CAM to the classic maps (the 1D maps never get one).
         dpi: resolution of the PNG figures.
         xlabel: label of the x axis of the figures.
@@ -58,7 +60,7 @@ class GradCAM(L.Callback):
         split: str = "test",
         indices: Sequence[int] = (0, -1),
         on_test: bool = False,
-        target: Literal["predicted", "label"] = "predicted",
+        target: Literal["predicted", "label"] = "label",
         relu: bool = False,
         dpi: int = 150,
         xlabel: str = DEFAULT_XLABEL,

@@ -63,11 +63,22 @@ class GradCAMMaps:
     logits: Tensor
 
 
-def attribution_layer(model: nn.Module, layer: str | None = None, axes: Axes | None = None) -> tuple[nn.Module, Axes]:
-    """The submodule Grad-CAM reads and its axis order, from the arguments or the model's class attributes."""
+INPUT_LAYER = "input"  # attribution_layer name for the spectrum itself
+
+
+def attribution_layer(
+    model: nn.Module, layer: str | None = None, axes: Axes | None = None
+) -> tuple[nn.Module | None, Axes]:
+    """The submodule Grad-CAM reads and its axis order, from the arguments or the model's class attributes.
+
+    ``"input"`` names the spectrum itself (module ``None``): with one channel, 1D Grad-CAM there is
+    gradient x input, the positional map of models whose first layer already mixes the whole spectrum.
+    """
     name = layer if layer is not None else getattr(model, "attribution_layer", None)
     if not name:
         raise ValueError(f"{type(model).__name__} has no attribution_layer: Grad-CAM needs a positional layer")
+    if name == INPUT_LAYER:
+        return None, "channels_first"
     order = axes or getattr(model, "attribution_axes", None) or "channels_first"
     if order not in ("channels_first", "channels_last"):
         raise ValueError(f"attribution_axes must be 'channels_first' or 'channels_last', got {order!r}")
@@ -121,14 +132,17 @@ def layer_gradients(
     with torch.inference_mode(False), torch.enable_grad():
         inputs = gradient_ready(x.to(device))  # so A needs a gradient even if the parameters are frozen
         tokens: list[Tensor] = []
-        handle = module.register_forward_hook(keep_output)
+        handle = module.register_forward_hook(keep_output) if module is not None else None
         split = _capture_tokens(model, tokens)
         try:
             logits = model(inputs)
         finally:
-            handle.remove()
+            if handle is not None:
+                handle.remove()
             if split:
                 del model.to_sequences  # back to the class's method
+        if module is None:
+            captured.append(inputs)
         if len(captured) != 1 or not isinstance(captured[0], Tensor):
             raise RuntimeError(f"attribution layer {type(module).__name__} must return one tensor and run once "
                                f"per forward pass (ran {len(captured)} times)")

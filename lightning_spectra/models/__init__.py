@@ -3,7 +3,7 @@
 To add a model: write ``models/<name>.py`` with a subclass that takes its own keyword arguments plus
 ``**kwargs`` (forwarded to ``super().__init__``), builds its layers from ``self.spectrum_length`` and
 ``self.out_features``, returns logits ``(B, out_features)`` from ``forward`` and sets ``attribution_layer``
-(``None`` if no layer keeps positions along the spectrum). Models that read the spectra of a batch as tokens of
+(``"input"`` if no layer keeps positions along the spectrum). Models that read the spectra of a batch as tokens of
 a sequence subclass :class:`SequenceClassifier` instead. Export the class here, add ``configs/<name>.yaml`` and
 ``tests/conf/<name>_tiny.yaml``, add it to the parametrised lists in ``tests/test_models.py`` with its paper
 parameter count, and describe it in ``docs/models.md``.

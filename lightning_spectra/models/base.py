@@ -34,7 +34,8 @@ class SpectraClassifier(L.LightningModule):
             predictions on new spectra can be reported by name.
     """
 
-    #: Name of the submodule whose output the Grad-CAM maps are taken from; ``None`` if the model has none.
+    #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
+    #: (gradient x input) when no layer keeps positions along the spectrum.
     attribution_layer: str | None = None
 
     def __init__(

@@ -84,7 +84,7 @@ class BinnedFCNN(SpectraClassifier):
 
     # Rows, not spectra, flow through the layers, so no layer output is (spectra, channels, positions);
     # the learned bin weights (``bin_weights``) are this model's own explanation.
-    attribution_layer = None
+    attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
 
     def __init__(
         self,

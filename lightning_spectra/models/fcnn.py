@@ -27,7 +27,7 @@ class FCNN1D(SpectraClassifier):
     """
 
     # The first Linear mixes every point of the spectrum: there is no positional layer for Grad-CAM.
-    attribution_layer = None
+    attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
 
     def __init__(
         self,

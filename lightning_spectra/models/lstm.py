@@ -33,7 +33,7 @@ class LSTMClassifier(SequenceClassifier):
 
     # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
     # Grad-CAM has nothing to map; use input-gradient feature importance (spec 6) instead.
-    attribution_layer = None
+    attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
 
     def __init__(
         self,
