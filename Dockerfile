@@ -4,7 +4,7 @@
 #   docker run --gpus all --rm -v "$PWD/logs:/app/logs" lightning-spectra                       # CNN on the GPU
 #   docker run --gpus all --rm -v "$PWD/logs:/app/logs" lightning-spectra fit --config configs/lstm.yaml \
 #       --trainer.accelerator gpu
-ARG BASE=pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime
+ARG BASE=pytorch/pytorch:2.8.0-cuda12.9-cudnn9-runtime
 FROM ${BASE}
 
 ENV PYTHONUNBUFFERED=1 \
