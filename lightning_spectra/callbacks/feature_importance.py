@@ -7,143 +7,39 @@ for the computation and returned to the CPU afterwards. Only rank zero computes.
 
 Files (see ``docs/interpretation.md``): arrays and CSV tables in ``<run dir>/attribution/``, PNG figures in
 ``<run dir>/figures/``; their paths go into ``summary.json``.
-
-Helpers shared with :mod:`lightning_spectra.callbacks.gradcam` live here too.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
 import numpy as np
-import torch
-from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_spectra.data.cache import atomic_write
-from lightning_spectra.interpret.gradcam import predicted_class
+from lightning_spectra.callbacks.attribution import (
+    DEFAULT_XLABEL,
+    AttributionCallback,
+    class_mean_spectra,
+    known_labels_or_predicted,
+    log_images,
+    on_training_device,
+    output_dirs,
+    split_data,
+    write_array,
+    write_table,
+    x_values,
+)
 from lightning_spectra.interpret.importance import (
     Normalisation,
     SequenceLayout,
-    evaluation_mode,
     input_gradients,
     summarise_gradients,
 )
-from lightning_spectra.run_dir import run_dir, update_summary
-
-DEFAULT_XLABEL = "2θ (°)"
+from lightning_spectra.run_dir import update_summary
 
 
-# ---------------------------------------------------------------------------------------- shared helpers
-def output_dirs(trainer: L.Trainer) -> tuple[Path, Path]:
-    """``(<run dir>/attribution, <run dir>/figures)``: arrays and tables apart from the pictures."""
-    root = run_dir(trainer)
-    return root / "attribution", root / "figures"
-
-
-def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
-    """Spectra ``(N, L)``, labels ``(N,)`` (-1 where unknown) and names of a datamodule split, in stored order."""
-    datamodule = trainer.datamodule
-    splits = getattr(datamodule, "splits", None) if datamodule is not None else None
-    if splits is None:
-        return None
-    data = getattr(splits, split, None)
-    if data is None and split == "predict":
-        data = splits.test
-    if data is None:
-        return None
-    names = datamodule.spectrum_names(split) if hasattr(datamodule, "spectrum_names") else []
-    return data.spectra, data.labels, names
-
-
-def x_values(pl_module: L.LightningModule, length: int) -> np.ndarray:
-    """The model's x axis (2 theta, wavenumber) if it matches the spectra, else point indices."""
-    axis = getattr(pl_module, "x_axis", None)
-    if axis is not None and len(axis) == length:
-        return axis.detach().cpu().numpy().astype(float)
-    return np.arange(length, dtype=float)
-
-
-@contextmanager
-def on_training_device(trainer: L.Trainer, pl_module: L.LightningModule) -> Iterator[torch.device]:
-    """Run on the training device even after Lightning's teardown moved the model to the CPU; move it back."""
-    before = pl_module.device
-    device = trainer.strategy.root_device
-    if device != before:
-        pl_module.to(device)
-    try:
-        yield device
-    finally:
-        if device != before:
-            pl_module.to(before)
-
-
-def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
-    """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
-    with torch.no_grad(), evaluation_mode(pl_module):
-        return pl_module(x.to(pl_module.device)).detach()
-
-
-def known_labels_or_predicted(pl_module: L.LightningModule, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The labels if every spectrum has one (``>= 0``), else the model's own predictions (as the paper's
-    test-set importance used the model's outputs as targets)."""
-    if len(y) and bool((y >= 0).all()):
-        return y
-    rank_zero_info("Some spectra have no label: using the model's predicted classes as targets")
-    return predicted_class(predict(pl_module, x)).to(y.device)
-
-
-def write_array(path: Path, values: np.ndarray) -> Path:
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:  # a file object stops numpy appending ".npy" to the temporary name
-            np.save(f, values)
-
-    atomic_write(path, write)
-    return path
-
-
-def write_table(path: Path, columns: Mapping[str, np.ndarray]) -> Path:
-    """CSV with one row per point of the spectrum: the x axis column first, then ``columns``."""
-    names = list(columns)
-    data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names])
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
-            out = csv.writer(f)
-            out.writerow(names)
-            out.writerows([[f"{v:.9g}" for v in row] for row in data])
-
-    atomic_write(path, write)
-    return path
-
-
-def log_images(trainer: L.Trainer, key: str, paths: Sequence[Path], captions: Sequence[str]) -> None:
-    """Send PNGs to every logger that takes images (WandbLogger's ``log_image``); others keep the files only."""
-    for logger in trainer.loggers:
-        if not hasattr(logger, "log_image"):
-            continue
-        try:
-            logger.log_image(key=key, images=[str(p) for p in paths], caption=list(captions))
-        except Exception as err:  # a logging hiccup must not lose a finished run's other outputs
-            rank_zero_warn(f"could not log {key} images to {type(logger).__name__}: {err}")
-
-
-def class_mean_spectra(x: np.ndarray, classes: np.ndarray, class_names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Mean spectrum of each class present (the reference curves drawn above importance plots)."""
-    references = {}
-    for c, name in enumerate(class_names):
-        rows = x[classes == c]
-        if len(rows):
-            references[f"{name} (mean of {len(rows)})"] = rows.mean(axis=0)
-    return references
-
-
-# ---------------------------------------------------------------------------------------- callback
-class FeatureImportance(L.Callback):
+class FeatureImportance(AttributionCallback):
     """The gradient of the mean loss with respect to the input spectra, summed and squared over a split.
 
     Put it after :class:`~lightning_spectra.callbacks.Timing` in the callback list so that the fit time does
@@ -188,13 +84,6 @@ class FeatureImportance(L.Callback):
         self.heatmap, self.save_gradients, self.linthresh = heatmap, save_gradients, linthresh
         self.dpi, self.xlabel, self.log_images = dpi, xlabel, log_images
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
-
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.run(trainer, pl_module, self.split)
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.on_test:
-            self.run(trainer, pl_module, "test")
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         """Compute, write, draw and log the importance of ``split``; rank zero only."""

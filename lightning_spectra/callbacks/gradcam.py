@@ -19,8 +19,9 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_spectra.callbacks.feature_importance import (
+from lightning_spectra.callbacks.attribution import (
     DEFAULT_XLABEL,
+    AttributionCallback,
     log_images,
     on_training_device,
     output_dirs,
@@ -33,7 +34,7 @@ from lightning_spectra.interpret.gradcam import class_means, grad_cam
 from lightning_spectra.run_dir import update_summary
 
 
-class GradCAM(L.Callback):
+class GradCAM(AttributionCallback):
     """1D Grad-CAM (signed, position-resolved) and classic Grad-CAM of a split, with figures.
 
     Put it after :class:`~lightning_spectra.callbacks.Timing` in the callback list so that the fit time does
@@ -72,13 +73,6 @@ class GradCAM(L.Callback):
         self.target, self.relu = target, relu
         self.dpi, self.xlabel, self.log_images = dpi, xlabel, log_images
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
-
-    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.run(trainer, pl_module, self.split)
-
-    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.on_test:
-            self.run(trainer, pl_module, "test")
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         """Map ``split``, write arrays and figures, log them; rank zero only."""

@@ -1,0 +1,149 @@
+"""What the attribution callbacks share: when they run, where their files go, and how they write and log them.
+
+Attribution needs gradients, which Lightning's validation/test loops switch off (``torch.inference_mode``), so
+the callbacks run at ``on_fit_end`` (after the loops) and, if asked, at ``on_test_end``. Lightning has moved
+the model to the CPU by ``on_fit_end``; it is put back on the training device for the computation and
+returned to the CPU afterwards. Only rank zero computes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+
+from lightning_spectra.data.cache import atomic_write
+from lightning_spectra.interpret.gradcam import predicted_class
+from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.run_dir import run_dir
+
+DEFAULT_XLABEL = "2θ (°)"
+
+
+def output_dirs(trainer: L.Trainer) -> tuple[Path, Path]:
+    """``(<run dir>/attribution, <run dir>/figures)``: arrays and tables apart from the pictures."""
+    root = run_dir(trainer)
+    return root / "attribution", root / "figures"
+
+
+def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+    """Spectra ``(N, L)``, labels ``(N,)`` (-1 where unknown) and names of a datamodule split, in stored order."""
+    datamodule = trainer.datamodule
+    splits = getattr(datamodule, "splits", None) if datamodule is not None else None
+    if splits is None:
+        return None
+    data = getattr(splits, split, None)
+    if data is None and split == "predict":
+        data = splits.test
+    if data is None:
+        return None
+    names = datamodule.spectrum_names(split) if hasattr(datamodule, "spectrum_names") else []
+    return data.spectra, data.labels, names
+
+
+def x_values(pl_module: L.LightningModule, length: int) -> np.ndarray:
+    """The model's x axis (2 theta, wavenumber) if it matches the spectra, else point indices."""
+    axis = getattr(pl_module, "x_axis", None)
+    if axis is not None and len(axis) == length:
+        return axis.detach().cpu().numpy().astype(float)
+    return np.arange(length, dtype=float)
+
+
+@contextmanager
+def on_training_device(trainer: L.Trainer, pl_module: L.LightningModule) -> Iterator[torch.device]:
+    """Run on the training device even after Lightning's teardown moved the model to the CPU; move it back."""
+    before = pl_module.device
+    device = trainer.strategy.root_device
+    if device != before:
+        pl_module.to(device)
+    try:
+        yield device
+    finally:
+        if device != before:
+            pl_module.to(before)
+
+
+def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
+    """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
+    with torch.no_grad(), evaluation_mode(pl_module):
+        return pl_module(x.to(pl_module.device)).detach()
+
+
+def known_labels_or_predicted(pl_module: L.LightningModule, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The labels if every spectrum has one (``>= 0``), else the model's own predictions (as the paper's
+    test-set importance used the model's outputs as targets)."""
+    if len(y) and bool((y >= 0).all()):
+        return y
+    rank_zero_info("Some spectra have no label: using the model's predicted classes as targets")
+    return predicted_class(predict(pl_module, x)).to(y.device)
+
+
+def write_array(path: Path, values: np.ndarray) -> Path:
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object stops numpy appending ".npy" to the temporary name
+            np.save(f, values)
+
+    atomic_write(path, write)
+    return path
+
+
+def write_table(path: Path, columns: Mapping[str, np.ndarray]) -> Path:
+    """CSV with one row per point of the spectrum: the x axis column first, then ``columns``."""
+    names = list(columns)
+    data = np.column_stack([np.asarray(columns[n], dtype=float) for n in names])
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(names)
+            out.writerows([[f"{v:.9g}" for v in row] for row in data])
+
+    atomic_write(path, write)
+    return path
+
+
+def log_images(trainer: L.Trainer, key: str, paths: Sequence[Path], captions: Sequence[str]) -> None:
+    """Send PNGs to every logger that takes images (WandbLogger's ``log_image``); others keep the files only."""
+    for logger in trainer.loggers:
+        if not hasattr(logger, "log_image"):
+            continue
+        try:
+            logger.log_image(key=key, images=[str(p) for p in paths], caption=list(captions))
+        except Exception as err:  # a logging hiccup must not lose a finished run's other outputs
+            rank_zero_warn(f"could not log {key} images to {type(logger).__name__}: {err}")
+
+
+def class_mean_spectra(x: np.ndarray, classes: np.ndarray, class_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Mean spectrum of each class present (the reference curves drawn above importance plots)."""
+    references = {}
+    for c, name in enumerate(class_names):
+        rows = x[classes == c]
+        if len(rows):
+            references[f"{name} (mean of {len(rows)})"] = rows.mean(axis=0)
+    return references
+
+
+# ---------------------------------------------------------------------------------------- callback
+
+
+class AttributionCallback(L.Callback):
+    """Runs :meth:`run` on ``split`` when fit ends and, with ``on_test``, on the test series after each test."""
+
+    split: str
+    on_test: bool
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.run(trainer, pl_module, self.split)
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.on_test:
+            self.run(trainer, pl_module, "test")
+
+    def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
+        raise NotImplementedError
