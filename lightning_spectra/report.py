@@ -46,11 +46,18 @@ def latest_run(log_root: Path, name: str) -> Path | None:
 
 
 def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path:
-    """Train ``configs/<name>.yaml`` in this process and return its run folder."""
-    from lightning_spectra.cli import main
+    """Train ``configs/<name>.yaml`` in its own ``train.py`` process and return its run folder.
 
-    main(["fit", "--config", str(config_dir / f"{name}.yaml"), "--trainer.logger.init_args.save_dir", str(log_root),
-          *extra])
+    One process per model, as a user runs them: peak memory (the process's on CPU) and timings of one model
+    are not inherited by the next.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, str(Path(__file__).resolve().parent.parent / "train.py"), "fit", "--config",
+               str(config_dir / f"{name}.yaml"), "--trainer.logger.init_args.save_dir", str(log_root), *extra]
+    if subprocess.run(command).returncode != 0:
+        raise RuntimeError(f"{name}: training failed ({' '.join(command)})")
     found = latest_run(log_root, name)
     if found is None:
         raise RuntimeError(f"{name}: the run left no summary.json with test results under {log_root / name}")
