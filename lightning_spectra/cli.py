@@ -103,3 +103,7 @@ def main(args: Sequence[str] | None = None) -> None:
     except SpectraDataError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":  # python -m lightning_spectra.cli fit ... works where train.py is not at hand
+    main()

@@ -54,8 +54,8 @@ def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path
     import subprocess
     import sys
 
-    command = [sys.executable, str(Path(__file__).resolve().parent.parent / "train.py"), "fit", "--config",
-               str(config_dir / f"{name}.yaml"), "--trainer.logger.init_args.save_dir", str(log_root), *extra]
+    command = [sys.executable, "-m", "lightning_spectra.cli", "fit", "--config", str(config_dir / f"{name}.yaml"),
+               "--trainer.logger.init_args.save_dir", str(log_root), *extra]
     if subprocess.run(command).returncode != 0:
         raise RuntimeError(f"{name}: training failed ({' '.join(command)})")
     found = latest_run(log_root, name)
