@@ -26,10 +26,15 @@ def quiet_wandb_without_account() -> None:
 
 
 def summary_to_wandb(loggers: list, summary: dict) -> None:
-    """Copy a run's summary numbers into the summary of every W&B run it logs to (for dashboards)."""
+    """Copy a run's summary numbers into the summary of every W&B run it logs to, then finish those runs.
+
+    Finishing matters when several runs share one process (tests, notebooks, sweeps): W&B would otherwise
+    append the next run to this one.
+    """
     from lightning.pytorch.loggers import WandbLogger
 
     numbers = {k: v for k, v in summary.items() if isinstance(v, int | float | str) and not isinstance(v, bool)}
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             logger.experiment.summary.update(numbers)
+            logger.experiment.finish()
