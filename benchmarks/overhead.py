@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 
 import lightning.pytorch as L
@@ -59,6 +60,7 @@ def lightning_fit(
 ) -> tuple[float, float]:
     timing = Timing()
     trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
+                        default_root_dir=tempfile.mkdtemp(prefix="overhead-"),  # its summary.json goes there
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         num_sanity_val_steps=0, limit_val_batches=0, callbacks=[timing])
     start = time.perf_counter()
