@@ -37,7 +37,11 @@ SUMMARY_FIELDS = (
 
 
 class SpectraCLI(LightningCLI):
-    def __init__(self, args: Sequence[str] | None = None, run: bool = True, **kwargs) -> None:
+    def __init__(
+        self, args: Sequence[str] | None = None, run: bool = True, finish_wandb: bool = True, **kwargs
+    ) -> None:
+        """``finish_wandb=False`` leaves W&B runs open for a caller that logs more to them (sweep trials)."""
+        self.finish_wandb = finish_wandb
         # cuBLAS needs this before CUDA starts for deterministic=True; harmless elsewhere.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         quiet_wandb_without_account()
@@ -78,7 +82,7 @@ class SpectraCLI(LightningCLI):
         update_summary(self.trainer, metrics)
         if self.trainer.is_global_zero:
             summary = read_summary(self.trainer)
-            summary_to_wandb(self.trainer.loggers, summary)
+            summary_to_wandb(self.trainer.loggers, summary, finish=self.finish_wandb)
             if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
             print_summary(summary, run_dir(self.trainer))

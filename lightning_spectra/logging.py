@@ -25,11 +25,11 @@ def quiet_wandb_without_account() -> None:
     os.environ.setdefault("WANDB_CONSOLE", "off")
 
 
-def summary_to_wandb(loggers: list, summary: dict) -> None:
+def summary_to_wandb(loggers: list, summary: dict, finish: bool = True) -> None:
     """Copy a run's summary numbers into the summary of every W&B run it logs to, then finish those runs.
 
-    Finishing matters when several runs share one process (tests, notebooks, sweeps): W&B would otherwise
-    append the next run to this one.
+    Finishing matters when several runs share one process (tests, notebooks, the report): W&B would otherwise
+    append the next run to this one. A caller that adds to the run afterwards (a sweep trial) finishes it itself.
     """
     from lightning.pytorch.loggers import WandbLogger
 
@@ -37,4 +37,5 @@ def summary_to_wandb(loggers: list, summary: dict) -> None:
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             logger.experiment.summary.update(numbers)
-            logger.experiment.finish()
+            if finish:
+                logger.experiment.finish()

@@ -121,7 +121,7 @@ class Objective:
         exit_code = 1
         try:
             cli = SpectraCLI(args=self.trial_args(trial.number, params), trainer_defaults={"callbacks": callbacks},
-                             parser_kwargs={"exit_on_error": False})
+                             parser_kwargs={"exit_on_error": False}, finish_wandb=False)  # _finish ends the run
             metrics = {**_numbers(read_summary(cli.trainer)), **final.values}
             values = objective_values(metrics, self.spec.metrics)
             reported = {k: metrics[k] for k in (*REPORTED, *self.spec.metrics) if k in metrics}
