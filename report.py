@@ -25,12 +25,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("reports/paper"))
     parser.add_argument("--log-root", type=Path, default=Path("logs"))
     parser.add_argument("--collect", action="store_true", help="reuse finished runs instead of training")
-    parser.add_argument("--wandb", metavar="PROJECT", nargs="?", const="lightning-spectra-paper",
-                        help="log each run to this W&B project as well")
+    parser.add_argument(
+        "--wandb",
+        metavar="PROJECT",
+        nargs="?",
+        const="lightning-spectra-paper",
+        help="log each run to this W&B project as well",
+    )
     args = parser.parse_args(own)
     if args.wandb:
-        extra = ["--trainer.logger+=lightning.pytorch.loggers.WandbLogger", f"--trainer.logger.project={args.wandb}",
-                 f"--trainer.logger.save_dir={args.log_root}", *extra]
+        extra = [
+            "--trainer.logger+=lightning.pytorch.loggers.WandbLogger",
+            f"--trainer.logger.project={args.wandb}",
+            f"--trainer.logger.save_dir={args.log_root}",
+            *extra,
+        ]
     rows = build_report(args.models, args.out, args.log_root, collect=args.collect, extra=extra)
     print(markdown_table(rows))
     print(f"Report written to {args.out}/")

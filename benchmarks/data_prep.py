@@ -1,6 +1,6 @@
 """Preprocessing time of the 349-spectrum ramp: cold (simulate + baseline removal) and from the cache.
 
-    python benchmarks/data_prep.py
+python benchmarks/data_prep.py
 """
 
 from __future__ import annotations

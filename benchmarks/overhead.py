@@ -24,8 +24,16 @@ from lightning_spectra import models
 from lightning_spectra.callbacks import Timing
 from lightning_spectra.data import HEDDataModule
 
-PAPER_EPOCHS = {"CNN": 5, "FCNN1D": 300, "MSResNet": 4, "LSTMClassifier": 25, "TransformerClassifier": 30,
-                "ConvSCAttention": 8, "ConvSCTAttention": 5, "BinnedFCNN": 50}
+PAPER_EPOCHS = {
+    "CNN": 5,
+    "FCNN1D": 300,
+    "MSResNet": 4,
+    "LSTMClassifier": 25,
+    "TransformerClassifier": 30,
+    "ConvSCAttention": 8,
+    "ConvSCTAttention": 5,
+    "BinnedFCNN": 50,
+}
 
 
 def sync(device: torch.device) -> None:
@@ -59,10 +67,19 @@ def lightning_fit(
     model: models.SpectraClassifier, dm: HEDDataModule, epochs: int, accelerator: str
 ) -> tuple[float, float]:
     timing = Timing()
-    trainer = L.Trainer(max_epochs=epochs, accelerator=accelerator, devices=1, logger=False,
-                        default_root_dir=tempfile.mkdtemp(prefix="overhead-"),  # its summary.json goes there
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        num_sanity_val_steps=0, limit_val_batches=0, callbacks=[timing])
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        accelerator=accelerator,
+        devices=1,
+        logger=False,
+        default_root_dir=tempfile.mkdtemp(prefix="overhead-"),  # its summary.json goes there
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=[timing],
+    )
     start = time.perf_counter()
     trainer.fit(model, datamodule=dm)
     return timing.train_time, time.perf_counter() - start
@@ -79,8 +96,10 @@ def main() -> None:
     dm = HEDDataModule(progress=False)
     x = dm.splits.train.spectra.to(device)
     y = dm.splits.train.labels.to(device)
-    print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, "
-          f"torch {torch.__version__}, lightning {L.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}, "
+        f"torch {torch.__version__}, lightning {L.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"{'model':<24}{'epochs':>7}{'bare s':>10}{'train s':>10}{'fit s':>10}{'train/bare':>12}{'fit/bare':>10}")
     for name in args.models:
         epochs = args.epochs or PAPER_EPOCHS[name]

@@ -58,21 +58,29 @@ class SpectraCLI(LightningCLI):
         )
 
     def add_arguments_to_parser(self, parser) -> None:
-        parser.add_argument("--test_after_fit", type=bool, default=True,
-                            help="classify the test series with the final weights when fit ends")
+        parser.add_argument(
+            "--test_after_fit",
+            type=bool,
+            default=True,
+            help="classify the test series with the final weights when fit ends",
+        )
         for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def after_fit(self) -> None:
-        update_summary(self.trainer, {"model": type(self.model).__name__,
-                                      "trainable_parameters": self.model.num_trainable_parameters})
+        update_summary(
+            self.trainer,
+            {"model": type(self.model).__name__, "trainable_parameters": self.model.num_trainable_parameters},
+        )
         if self.config[self.subcommand].get("test_after_fit", True):
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
         self.report()
 
     def after_test(self) -> None:
-        update_summary(self.trainer, {"model": type(self.model).__name__,
-                                      "trainable_parameters": self.model.num_trainable_parameters})
+        update_summary(
+            self.trainer,
+            {"model": type(self.model).__name__, "trainable_parameters": self.model.num_trainable_parameters},
+        )
         self.report()
 
     def report(self) -> None:

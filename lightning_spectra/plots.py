@@ -119,8 +119,15 @@ def plot_gradient_heatmap(
     top = float(np.nanmax(np.abs(gradients))) or 1.0
     fig = Figure(figsize=(10, 4.5), layout="constrained")
     ax = fig.subplots()
-    image = ax.imshow(gradients, aspect="auto", cmap="seismic", vmin=-top, vmax=top, interpolation="nearest",
-                      extent=(x[0], x[-1], len(gradients) - 0.5, -0.5))
+    image = ax.imshow(
+        gradients,
+        aspect="auto",
+        cmap="seismic",
+        vmin=-top,
+        vmax=top,
+        interpolation="nearest",
+        extent=(x[0], x[-1], len(gradients) - 0.5, -0.5),
+    )
     fig.colorbar(image, ax=ax, label="∂L/∂x")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("spectrum (row)")
@@ -129,8 +136,9 @@ def plot_gradient_heatmap(
     return fig
 
 
-def colored_line(ax, x: np.ndarray, y: np.ndarray, values: np.ndarray, norm: Normalize, cmap: str = DIVERGING,
-                 lw: float = 1.6) -> LineCollection:
+def colored_line(
+    ax, x: np.ndarray, y: np.ndarray, values: np.ndarray, norm: Normalize, cmap: str = DIVERGING, lw: float = 1.6
+) -> LineCollection:
     """Draw ``y(x)`` as segments coloured by ``values`` (one per point; each segment takes its mean)."""
     ax.plot(x, y, color="0.8", lw=0.6, zorder=1)  # keeps the shape visible where the map is near zero (white)
     points = np.column_stack([x, y])
@@ -182,8 +190,16 @@ def plot_gradcam_spectra(
     fig = Figure(figsize=(10, 3.6 * n + 0.4), layout="constrained")
     axes = fig.subplots(2 * n, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2, 1] * n})[:, 0]
     for i in range(n):
-        _mapped_spectrum(fig, axes[2 * i], axes[2 * i + 1], x, spectra[i], maps[i],
-                         None if classic is None else classic[i], titles[i])
+        _mapped_spectrum(
+            fig,
+            axes[2 * i],
+            axes[2 * i + 1],
+            x,
+            spectra[i],
+            maps[i],
+            None if classic is None else classic[i],
+            titles[i],
+        )
     axes[-1].set_xlabel(xlabel)
     if title:
         fig.suptitle(title)
@@ -212,13 +228,21 @@ def plot_gradcam_class_means(
     present = [c for c in range(len(class_names)) if counts[c] > 0 and np.all(np.isfinite(mean_maps[c]))]
     n = len(present)
     fig = Figure(figsize=(10, 3.6 * n + 2.6), layout="constrained")
-    axes = fig.subplots(2 * n + 1, 1, sharex=True, squeeze=False,
-                        gridspec_kw={"height_ratios": [2, 1] * n + [1.6]})[:, 0]
+    axes = fig.subplots(2 * n + 1, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2, 1] * n + [1.6]})[
+        :, 0
+    ]
     for row, c in enumerate(present):
-        _mapped_spectrum(fig, axes[2 * row], axes[2 * row + 1], x, mean_spectra[c], mean_maps[c],
-                         None if classic is None else classic[c],
-                         f"'{class_names[c]}': mean of the {counts[c]} spectra {grouped_by} '{class_names[c]}', "
-                         f"maps for '{class_names[c]}'")
+        _mapped_spectrum(
+            fig,
+            axes[2 * row],
+            axes[2 * row + 1],
+            x,
+            mean_spectra[c],
+            mean_maps[c],
+            None if classic is None else classic[c],
+            f"'{class_names[c]}': mean of the {counts[c]} spectra {grouped_by} '{class_names[c]}', "
+            f"maps for '{class_names[c]}'",
+        )
     overlay = axes[-1]
     for c in present:
         overlay.plot(x, mean_maps[c], lw=0.9, label=class_names[c])

@@ -15,15 +15,42 @@ from pathlib import Path
 import numpy as np
 
 MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
-LABELS = {"binned_fcnn": "Binned FCNN", "fcnn": "FCNN 1D", "cnn": "CNN", "resnet": "ResNet", "lstm": "LSTM",
-          "transformer": "Transformer", "conv_sc_attention": "Conv SC attention",
-          "conv_sct_attention": "Conv SCT attention"}
+LABELS = {
+    "binned_fcnn": "Binned FCNN",
+    "fcnn": "FCNN 1D",
+    "cnn": "CNN",
+    "resnet": "ResNet",
+    "lstm": "LSTM",
+    "transformer": "Transformer",
+    "conv_sc_attention": "Conv SC attention",
+    "conv_sct_attention": "Conv SCT attention",
+}
 # Paper (spec 7): training time in seconds on a P100, epochs, boundary.
-PAPER = {"transformer": (0.449, 30, 184), "lstm": (0.463, 25, 175), "cnn": (0.753, 5, 173),
-         "conv_sc_attention": (1.652, 8, 182), "conv_sct_attention": (1.269, 5, 188), "fcnn": (1.576, 300, 188),
-         "resnet": (8.211, 4, 178), "binned_fcnn": (17.68, 50, None)}
-COLUMNS = ("model", "confidence", "boundary", "true_boundary", "accuracy", "train_time_s", "epochs",
-           "trainable_parameters", "peak_memory_gib", "device", "paper_train_time_s", "paper_boundary", "run_dir")
+PAPER = {
+    "transformer": (0.449, 30, 184),
+    "lstm": (0.463, 25, 175),
+    "cnn": (0.753, 5, 173),
+    "conv_sc_attention": (1.652, 8, 182),
+    "conv_sct_attention": (1.269, 5, 188),
+    "fcnn": (1.576, 300, 188),
+    "resnet": (8.211, 4, 178),
+    "binned_fcnn": (17.68, 50, None),
+}
+COLUMNS = (
+    "model",
+    "confidence",
+    "boundary",
+    "true_boundary",
+    "accuracy",
+    "train_time_s",
+    "epochs",
+    "trainable_parameters",
+    "peak_memory_gib",
+    "device",
+    "paper_train_time_s",
+    "paper_boundary",
+    "run_dir",
+)
 
 
 @dataclass
@@ -34,14 +61,20 @@ class Row:
 
     def values(self) -> dict:
         paper = PAPER.get(self.name, (None, None, None))
-        return {"model": LABELS.get(self.name, self.name), **{k: self.summary.get(k) for k in COLUMNS[1:10]},
-                "paper_train_time_s": paper[0], "paper_boundary": paper[2], "run_dir": str(self.folder)}
+        return {
+            "model": LABELS.get(self.name, self.name),
+            **{k: self.summary.get(k) for k in COLUMNS[1:10]},
+            "paper_train_time_s": paper[0],
+            "paper_boundary": paper[2],
+            "run_dir": str(self.folder),
+        }
 
 
 def latest_run(log_root: Path, name: str) -> Path | None:
     """The newest run folder of ``name`` whose summary has a test result."""
-    runs = [p.parent for p in (log_root / name).glob("version_*/summary.json")
-            if "confidence" in json.loads(p.read_text())]
+    runs = [
+        p.parent for p in (log_root / name).glob("version_*/summary.json") if "confidence" in json.loads(p.read_text())
+    ]
     return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
 
 
@@ -54,8 +87,17 @@ def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "lightning_spectra.cli", "fit", "--config", str(config_dir / f"{name}.yaml"),
-               "--trainer.logger.init_args.save_dir", str(log_root), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "lightning_spectra.cli",
+        "fit",
+        "--config",
+        str(config_dir / f"{name}.yaml"),
+        "--trainer.logger.init_args.save_dir",
+        str(log_root),
+        *extra,
+    ]
     if subprocess.run(command).returncode != 0:
         raise RuntimeError(f"{name}: training failed ({' '.join(command)})")
     found = latest_run(log_root, name)
@@ -69,8 +111,10 @@ def _fmt(value, spec: str) -> str:
 
 
 def markdown_table(rows: list[Row]) -> str:
-    header = ("| model | confidence | boundary (true) | accuracy | train time s | paper s (P100) | epochs | "
-              "parameters | peak memory GiB | device |")
+    header = (
+        "| model | confidence | boundary (true) | accuracy | train time s | paper s (P100) | epochs | "
+        "parameters | peak memory GiB | device |"
+    )
     lines = [header, "|" + "---|" * 10]
     for row in rows:
         v = row.values()
@@ -103,8 +147,13 @@ def comparison_figure(rows: list[Row], path: Path) -> None:
     axes[0, 0].set(ylabel="classification confidence (%)", ylim=(0, 105))
     width = 0.4
     axes[0, 1].bar([p - width / 2 for p in pos], [x["train_time_s"] or 0 for x in v], width, label="this run")
-    axes[0, 1].bar([p + width / 2 for p in pos], [x["paper_train_time_s"] or 0 for x in v], width,
-                   label="paper (P100)", color="tab:gray")
+    axes[0, 1].bar(
+        [p + width / 2 for p in pos],
+        [x["paper_train_time_s"] or 0 for x in v],
+        width,
+        label="paper (P100)",
+        color="tab:gray",
+    )
     axes[0, 1].set(ylabel="training time (s)", yscale="log")
     axes[0, 1].legend()
     axes[1, 0].bar(pos, [(x["trainable_parameters"] or 0) / 1e3 for x in v], color="tab:green")
@@ -171,8 +220,9 @@ def gradcam_panel(rows: list[Row], path: Path) -> bool:
             if key.startswith("gradcam["):
                 ax.plot(data["x"], values, lw=0.8, label=f"explains {key[len('gradcam[') : -1]}")
         ax.axhline(0, color="grey", lw=0.5)
-        ax.set_title(f"{LABELS.get(row.name, row.name)}: class-averaged 1D Grad-CAM (test series)", fontsize=9,
-                     loc="left")
+        ax.set_title(
+            f"{LABELS.get(row.name, row.name)}: class-averaged 1D Grad-CAM (test series)", fontsize=9, loc="left"
+        )
         ax.legend(fontsize=7, loc="upper right")
     axes[-1].set_xlabel("2θ (°)")
     fig.savefig(path, dpi=130)

@@ -93,8 +93,9 @@ def classify_files(model, preprocessing: Preprocessing, files: Sequence[Path]) -
 
 
 def _spectrum_files(folder: Path) -> list[Path]:
-    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES),
-                  key=natural_key)
+    return sorted(
+        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES), key=natural_key
+    )
 
 
 def watch(
@@ -151,8 +152,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         model, preprocessing = load_classifier(args.ckpt_path, args.device)
-        watch(args.folder, model, preprocessing, interval=args.interval, timeout=args.timeout, once=args.once,
-              new_only=args.new_only, emit=lambda line: print(line, flush=True))
+        watch(
+            args.folder,
+            model,
+            preprocessing,
+            interval=args.interval,
+            timeout=args.timeout,
+            once=args.once,
+            new_only=args.new_only,
+            emit=lambda line: print(line, flush=True),
+        )
     except SpectraDataError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -69,14 +69,23 @@ def test_same_seed_gives_identical_weights(fitted: Path, tmp_path: Path) -> None
 
 def _train_py(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), **(env_extra or {})}
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=300)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
 
 
 def test_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:
     epochs = ["--trainer.max_epochs", "4", "--test_after_fit", "false"]
-    killed = _train_py(*tiny_args("fit", tmp_path / "killed", "cnn_tiny.yaml", *epochs,
-                                  "--trainer.callbacks+=probes.KillAtEpoch", "--trainer.callbacks.epoch=2"))
+    killed = _train_py(
+        *tiny_args(
+            "fit",
+            tmp_path / "killed",
+            "cnn_tiny.yaml",
+            *epochs,
+            "--trainer.callbacks+=probes.KillAtEpoch",
+            "--trainer.callbacks.epoch=2",
+        )
+    )
     assert killed.returncode == -9, killed.stderr[-2000:]
     last = run_folder(tmp_path / "killed") / "checkpoints" / "last.ckpt"
     assert torch.load(last, map_location="cpu", weights_only=True)["epoch"] == 1  # epochs 0 and 1 finished
@@ -98,8 +107,17 @@ def test_malformed_folder_exits_with_one_clear_line(tmp_path: Path) -> None:
     lines = bad.read_text().splitlines()
     lines[10] = "12.0 not-a-number"
     bad.write_text("\n".join(lines) + "\n")
-    result = _train_py(*tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--data.init_args.source", "directory",
-                                  "--data.init_args.data_dir", str(folder)))
+    result = _train_py(
+        *tiny_args(
+            "fit",
+            tmp_path,
+            "cnn_tiny.yaml",
+            "--data.init_args.source",
+            "directory",
+            "--data.init_args.data_dir",
+            str(folder),
+        )
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (

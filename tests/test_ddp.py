@@ -10,11 +10,20 @@ from test_cli import _train_py, run_folder
 
 
 def test_two_process_ddp_shards_the_data_and_gathers_the_series(tmp_path: Path) -> None:
-    result = _train_py(*tiny_args(
-        "fit", tmp_path, "cnn_tiny.yaml",
-        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
-        "--trainer.callbacks+=probes.RecordTrainingPositions",
-    ))
+    result = _train_py(
+        *tiny_args(
+            "fit",
+            tmp_path,
+            "cnn_tiny.yaml",
+            "--trainer.strategy",
+            "ddp",
+            "--trainer.devices",
+            "2",
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.callbacks+=probes.RecordTrainingPositions",
+        )
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     folder = run_folder(tmp_path)
     seen = [json.loads((folder / f"seen-rank{r}.json").read_text()) for r in (0, 1)]

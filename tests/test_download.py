@@ -103,7 +103,7 @@ def test_zenodo_source_end_to_end(server: tuple[str, Path], tmp_path: Path) -> N
     files.mkdir()
     x = np.linspace(9.5, 25.5, 64)
     for i in range(1, 21):
-        peak = 10 * np.exp(-((x - (12 if i <= 10 else 18)) / 0.3) ** 2)
+        peak = 10 * np.exp(-(((x - (12 if i <= 10 else 18)) / 0.3) ** 2))
         write_xy(files / f"l2_fe80mg20_ramp_00001_m1_{i:04d}.xy", x, 5 + peak, header_lines=25)
     with py7zr.SevenZipFile(root / HED_ARCHIVE, "w") as z:
         z.writeall(files, arcname="Mg20Fe80O_ramp")
@@ -113,9 +113,17 @@ def test_zenodo_source_end_to_end(server: tuple[str, Path], tmp_path: Path) -> N
     entry = {"key": HED_ARCHIVE, "checksum": f"md5:{md5(data)}", "links": {"self": f"{url}/{HED_ARCHIVE}"}}
     (api / "4424866").write_text(json.dumps({"files": [entry]}))
 
-    dm = HEDDataModule(source="zenodo", data_dir=str(tmp_path / "dl"), cache_dir=str(tmp_path / "cache"),
-                       zenodo_api=url + "/api/records/{record}", transition_index=10, pool_stride=2,
-                       pool_ranges=[(0, 3), (6, 9)], noise_copies=1, progress=False)
+    dm = HEDDataModule(
+        source="zenodo",
+        data_dir=str(tmp_path / "dl"),
+        cache_dir=str(tmp_path / "cache"),
+        zenodo_api=url + "/api/records/{record}",
+        transition_index=10,
+        pool_stride=2,
+        pool_ranges=[(0, 3), (6, 9)],
+        noise_copies=1,
+        progress=False,
+    )
     assert dm.spectrum_length == 64 and dm.num_classes == 2
     splits = dm.splits
     assert splits.test.spectra.shape == (20, 64)

@@ -18,8 +18,9 @@ from lightning_spectra.data.errors import SpectraDataError
 CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}  # one Gaussian peak position per class
 
 
-def peak_spectra(n: int, length: int = 240, seed: int = 0, jitter: float = 1.0) -> tuple[np.ndarray, np.ndarray,
-                                                                                             list[str]]:
+def peak_spectra(
+    n: int, length: int = 240, seed: int = 0, jitter: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``n`` spectra cycling through the three classes: a shifted, scaled peak on an offset, plus noise."""
     rng = np.random.default_rng(seed)
     x = np.linspace(400.0, 800.0, length)
@@ -70,8 +71,11 @@ def test_integer_labels_sort_numerically(tmp_path: Path) -> None:
     labels = [("10", "2", "1")[i % 3] for i in range(30)]
     dm = datamodule(write_table(tmp_path / "ints.csv", x, spectra, labels))
     assert dm.class_names == ["1", "2", "10"]
-    labels_by_name = {n: int(y) for split in ("train", "val", "test")
-                      for n, y in zip(dm.spectrum_names(split), getattr(dm.splits, split).labels, strict=True)}
+    labels_by_name = {
+        n: int(y)
+        for split in ("train", "val", "test")
+        for n, y in zip(dm.spectrum_names(split), getattr(dm.splits, split).labels, strict=True)
+    }
     assert [labels_by_name[f"ints.csv row {r}"] for r in (2, 3, 4)] == [2, 1, 0]  # "10", "2", "1"
 
 
@@ -101,8 +105,11 @@ def test_unknown_label_in_test_file_names_file_and_row(tmp_path: Path, train_csv
     x, spectra, labels = peak_spectra(6, seed=2)
     labels[4] = "delta"
     test = write_table(tmp_path / "test.csv", x, spectra, labels)
-    with pytest.raises(SpectraDataError, match=r"test\.csv, row 6: label 'delta' is not a class of the training "
-                                               r"data \(alpha, beta, gamma\)"):
+    with pytest.raises(
+        SpectraDataError,
+        match=r"test\.csv, row 6: label 'delta' is not a class of the training "
+        r"data \(alpha, beta, gamma\)",
+    ):
         datamodule(train_csv, test_path=str(test)).build_splits()
 
 
@@ -136,24 +143,42 @@ def test_predict_split_has_names_no_labels_and_the_same_preprocessing(tmp_path: 
     folder.mkdir()
     for i in (0, 1, 2):
         write_xy(folder / f"new_{i + 1}.xy", x, spectra[i])
-    dm = datamodule(train_csv, predict_path=str(folder), smoothing_window=9, normalization="standard",
-                    baseline="asls", baseline_lam=1e4)
+    dm = datamodule(
+        train_csv,
+        predict_path=str(folder),
+        smoothing_window=9,
+        normalization="standard",
+        baseline="asls",
+        baseline_lam=1e4,
+    )
     assert dm.spectrum_names("predict") == ["new_1.xy", "new_2.xy", "new_3.xy"]
     assert dm.splits.predict.labels.tolist() == [-1, -1, -1]
-    everywhere = {n: s for split in ("train", "val", "test")
-                  for n, s in zip(dm.spectrum_names(split), getattr(dm.splits, split).spectra, strict=True)}
+    everywhere = {
+        n: s
+        for split in ("train", "val", "test")
+        for n, s in zip(dm.spectrum_names(split), getattr(dm.splits, split).spectra, strict=True)
+    }
     for i, row in enumerate(everywhere[f"train.csv row {r}"] for r in (2, 3, 4)):  # the same spectra, from train
         torch.testing.assert_close(dm.splits.predict.spectra[i], row, atol=1e-4, rtol=0)
-    again = datamodule(train_csv, predict_path=str(folder), smoothing_window=9, normalization="standard",
-                       baseline="asls", baseline_lam=1e4)
+    again = datamodule(
+        train_csv,
+        predict_path=str(folder),
+        smoothing_window=9,
+        normalization="standard",
+        baseline="asls",
+        baseline_lam=1e4,
+    )
     torch.testing.assert_close(again.splits.predict.spectra, dm.splits.predict.spectra)  # from the cache
 
 
 def test_predict_spectra_of_another_length_are_refused(tmp_path: Path, train_csv: Path) -> None:
     x, spectra, _ = peak_spectra(3, length=100)
     new = write_table(tmp_path / "new.csv", x, spectra, None)
-    with pytest.raises(SpectraDataError, match=r"new\.csv: predict spectra have 100 points but the model expects "
-                                               r"240 \(training data: .*train\.csv\)"):
+    with pytest.raises(
+        SpectraDataError,
+        match=r"new\.csv: predict spectra have 100 points but the model expects "
+        r"240 \(training data: .*train\.csv\)",
+    ):
         datamodule(train_csv, predict_path=str(new)).build_splits()
 
 
@@ -185,9 +210,19 @@ def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_p
     folder.mkdir()
     for i, spectrum in enumerate(spectra):
         write_xy(folder / f"scan_{i + 1}.xy", x, spectrum)
-    main(["predict", "--config", str(fitted / "config.yaml"), "--ckpt_path",
-          str(fitted / "checkpoints" / "last.ckpt"), "--data.init_args.predict_path", str(folder),
-          "--trainer.logger.init_args.save_dir", str(tmp_path / "logs")])
+    main(
+        [
+            "predict",
+            "--config",
+            str(fitted / "config.yaml"),
+            "--ckpt_path",
+            str(fitted / "checkpoints" / "last.ckpt"),
+            "--data.init_args.predict_path",
+            str(folder),
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "logs"),
+        ]
+    )
     with open(run_folder(tmp_path / "logs") / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["spectrum"] for r in rows] == [f"scan_{i}.xy" for i in range(1, 7)]

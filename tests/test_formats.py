@@ -90,8 +90,9 @@ def test_new_spectra_may_have_empty_labels_and_one_row(tmp_path: Path) -> None:
 @pytest.mark.parametrize("keys", [("spectra", "labels", "x_axis"), ("X", "y", "x")])
 def test_npz_round_trip(tmp_path: Path, keys: tuple[str, str, str]) -> None:
     path = tmp_path / "data.npz"
-    np.savez(path, **{keys[0]: SPECTRA, keys[1]: np.asarray(LABELS), keys[2]: X},
-             names=np.asarray(["a", "b", "c", "d"]))
+    np.savez(
+        path, **{keys[0]: SPECTRA, keys[1]: np.asarray(LABELS), keys[2]: X}, names=np.asarray(["a", "b", "c", "d"])
+    )
     assert_source(read_spectra(path), names=["a", "b", "c", "d"])
 
 
@@ -99,8 +100,13 @@ def test_npz_integer_labels_and_default_names(tmp_path: Path) -> None:
     path = tmp_path / "ints.npz"
     np.savez(path, spectra=SPECTRA.astype(np.float32), labels=np.asarray([1, 0, 10, 2]))
     source = read_spectra(path)
-    assert_source(source, spectra=SPECTRA.astype(np.float32), labels=["1", "0", "10", "2"],
-                  names=[f"ints.npz[{i}]" for i in range(4)], x=None)
+    assert_source(
+        source,
+        spectra=SPECTRA.astype(np.float32),
+        labels=["1", "0", "10", "2"],
+        names=[f"ints.npz[{i}]" for i in range(4)],
+        x=None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- .xy
@@ -109,8 +115,9 @@ def test_xy_folder_with_labels_csv_inside_and_single_file(tmp_path: Path) -> Non
     folder.mkdir()
     for i, s in enumerate(SPECTRA):
         write_xy(folder / f"scan_{i + 8}.xy", X, s)  # natural order: scan_8 ... scan_11
-    (folder / "labels.csv").write_text("file,label\n" + "".join(f"scan_{i + 8},{lab}\n" for i, lab in
-                                                                  enumerate(LABELS)))
+    (folder / "labels.csv").write_text(
+        "file,label\n" + "".join(f"scan_{i + 8},{lab}\n" for i, lab in enumerate(LABELS))
+    )
     source = read_spectra(folder, progress=False)
     assert_source(source, spectra=np.round(SPECTRA, 6), names=[f"scan_{i}.xy" for i in (8, 9, 10, 11)])
     single = read_spectra(folder / "scan_9.xy")
@@ -132,14 +139,17 @@ def test_xy_folder_labels_file_missing_a_file_is_named(tmp_path: Path) -> None:
 def test_ucr_ts_round_trip(tmp_path: Path) -> None:
     body = "".join(",".join(repr(float(v)) for v in row[1:]) + f":{row[0]}\n" for row in labelled_rows())
     path = tmp_path / "Coffee_TRAIN.ts"
-    path.write_text("# made up\n@problemName Coffee\n@timeStamps false\n@univariate true\n@equalLength true\n"
-                    "@seriesLength 6\n@classLabel true a b 2 10\n@data\n" + body)
+    path.write_text(
+        "# made up\n@problemName Coffee\n@timeStamps false\n@univariate true\n@equalLength true\n"
+        "@seriesLength 6\n@classLabel true a b 2 10\n@data\n" + body
+    )
     source = read_spectra(path)
     assert_source(source, x=None, names=[f"Coffee_TRAIN.ts line {n}" for n in (9, 10, 11, 12)])
 
 
-@pytest.mark.parametrize(("name", "delimiter"), [("Wine_TRAIN.tsv", "\t"), ("Meat_TEST.txt", " "),
-                                                 ("OliveOil_TRAIN", ",")])
+@pytest.mark.parametrize(
+    ("name", "delimiter"), [("Wine_TRAIN.tsv", "\t"), ("Meat_TEST.txt", " "), ("OliveOil_TRAIN", ",")]
+)
 def test_ucr_text_round_trip_with_float_labels(tmp_path: Path, name: str, delimiter: str) -> None:
     labels = [2, 1, 10, 1]
     lines = [delimiter.join([f"{label:.7e}", *map(repr, s.tolist())]) for label, s in zip(labels, SPECTRA, strict=True)]
@@ -154,8 +164,14 @@ def test_a_table_named_like_a_ucr_file_is_still_a_table(tmp_path: Path) -> None:
 
 
 def test_normalised_labels() -> None:
-    assert [normalise_label(v) for v in ("1.0000000e+00", " a ", 3, "2.5", "", "NaN")] == ["1", "a", "3", "2.5",
-                                                                                         None, None]
+    assert [normalise_label(v) for v in ("1.0000000e+00", " a ", 3, "2.5", "", "NaN")] == [
+        "1",
+        "a",
+        "3",
+        "2.5",
+        None,
+        None,
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- bad input

@@ -121,8 +121,9 @@ def test_rows_of_a_sequence_get_their_own_gradient() -> None:
     from lightning_spectra.models import ConvSCTAttention
 
     torch.manual_seed(5)
-    model = ConvSCTAttention(spectrum_length=128, embed_dim=32, temporal_heads=4, temporal_feedforward=64,
-                             dim_feedforward=64).eval()
+    model = ConvSCTAttention(
+        spectrum_length=128, embed_dim=32, temporal_heads=4, temporal_feedforward=64, dim_feedforward=64
+    ).eval()
     with torch.no_grad():  # open the ReZero gates so that the spectra of the sequence really interact
         model.temporal.attention_gate.fill_(0.8)
         model.temporal.feed_forward_gate.fill_(0.5)
@@ -167,13 +168,24 @@ def fitted_and_tested(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("attribution")
     data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(root / "cache"))
     L.seed_everything(12345)
-    model = CNN(spectrum_length=data.spectrum_length, num_classes=data.num_classes, x_axis=data.x_axis,
-                class_names=data.class_names)
+    model = CNN(
+        spectrum_length=data.spectrum_length,
+        num_classes=data.num_classes,
+        x_axis=data.x_axis,
+        class_names=data.class_names,
+    )
     importance, gradcam = FeatureImportance(on_test=True), GradCAM(on_test=True, indices=[0, -1, 5000])
     logger = ImageLogger(root, name="run")
-    trainer = L.Trainer(max_epochs=2, logger=logger, callbacks=[Timing(), importance, gradcam],
-                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                        num_sanity_val_steps=0, log_every_n_steps=1)  # inference_mode=True: the default
+    trainer = L.Trainer(
+        max_epochs=2,
+        logger=logger,
+        callbacks=[Timing(), importance, gradcam],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )  # inference_mode=True: the default
     trainer.fit(model, datamodule=data)
     fit_maps = gradcam.results["test"]["maps"].copy()
     trainer.test(model, datamodule=data, verbose=False)
@@ -193,8 +205,7 @@ def test_callbacks_write_arrays_figures_and_summary(fitted_and_tested) -> None:
         table = np.genfromtxt(summary[f"feature_importance_{split}_files"]["csv"], delimiter=",", names=True)
         assert table.dtype.names == ("x", "signed_sum", "mean_square")
         np.testing.assert_allclose(table["x"], data.x_axis, rtol=1e-6)
-        np.testing.assert_allclose(table["signed_sum"], importance.results[split]["signed_sum"], rtol=1e-6,
-                                   atol=1e-12)
+        np.testing.assert_allclose(table["signed_sum"], importance.results[split]["signed_sum"], rtol=1e-6, atol=1e-12)
         assert summary[f"feature_importance_{split}_loss"] > 0
     for png in summary["gradcam_test_figures"]:
         assert_png(Path(png))
@@ -207,8 +218,15 @@ def test_callbacks_write_arrays_figures_and_summary(fitted_and_tested) -> None:
     np.testing.assert_allclose(maps, fit_maps, rtol=1e-5, atol=1e-6)  # same weights at fit end and test end
     with open(files["selected_csv"]) as f:
         header = f.readline().strip().split(",")
-    assert header == ["x", "spectrum[0]", "gradcam[0]", "gradcam_classic[0]",
-                      "spectrum[348]", "gradcam[348]", "gradcam_classic[348]"]  # index 5000 skipped
+    assert header == [
+        "x",
+        "spectrum[0]",
+        "gradcam[0]",
+        "gradcam_classic[0]",
+        "spectrum[348]",
+        "gradcam[348]",
+        "gradcam_classic[348]",
+    ]  # index 5000 skipped
     assert summary["gradcam_test_layer"] == "conv3"
     assert set(summary["gradcam_test_peak_x"]) == set(data.class_names)
 
@@ -221,8 +239,7 @@ def test_callback_maps_equal_a_direct_computation(fitted_and_tested) -> None:
     assert (gradcam.results["test"]["target"] == direct.target.numpy()).all()
     from lightning_spectra.interpret import input_gradient_importance
 
-    signed, _ = input_gradient_importance(model, data.splits.train.spectra, data.splits.train.labels,
-                                          model.loss)
+    signed, _ = input_gradient_importance(model, data.splits.train.spectra, data.splits.train.labels, model.loss)
     np.testing.assert_allclose(importance.results["train"]["signed_sum"], signed.numpy(), rtol=1e-5, atol=1e-10)
 
 
@@ -232,9 +249,16 @@ def test_gradcam_skips_models_without_a_layer(tmp_path: Path, caplog: pytest.Log
 
     data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(tmp_path / "cache"))
     model = NoLayer(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
-    trainer = L.Trainer(max_epochs=1, logger=CSVLogger(tmp_path), callbacks=[GradCAM()], enable_progress_bar=False,
-                        enable_model_summary=False, enable_checkpointing=False, num_sanity_val_steps=0,
-                        limit_val_batches=0)
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=CSVLogger(tmp_path),
+        callbacks=[GradCAM()],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+    )
     with caplog.at_level("INFO"):
         trainer.fit(model, datamodule=data)
     assert "no attribution_layer" in caplog.text

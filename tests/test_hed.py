@@ -10,8 +10,9 @@ from lightning_spectra.data import HEDDataModule, SpectraDataError
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> HEDDataModule:
-    return HEDDataModule(simulated_points=256, noise_copies=3, cache_dir=str(tmp_path_factory.mktemp("c")),
-                         progress=False)
+    return HEDDataModule(
+        simulated_points=256, noise_copies=3, cache_dir=str(tmp_path_factory.mktemp("c")), progress=False
+    )
 
 
 def test_splits_follow_the_paper(tiny: HEDDataModule) -> None:
@@ -49,10 +50,17 @@ def test_preprocessed_ramp_is_cached(tmp_path: Path) -> None:
 def test_directory_source(tmp_path: Path) -> None:
     x = np.linspace(10, 20, 40)
     for i in range(1, 41):
-        write_xy(tmp_path / f"frame_{i:03d}.xy", x, 3 + (i > 20) * np.exp(-((x - 15) / 0.3) ** 2))
-    dm = HEDDataModule(source="directory", data_dir=str(tmp_path), cache_dir=str(tmp_path / "cache"),
-                       transition_index=20, pool_stride=2, pool_ranges=[(0, 4), (15, 19)], noise_copies=1,
-                       progress=False)
+        write_xy(tmp_path / f"frame_{i:03d}.xy", x, 3 + (i > 20) * np.exp(-(((x - 15) / 0.3) ** 2)))
+    dm = HEDDataModule(
+        source="directory",
+        data_dir=str(tmp_path),
+        cache_dir=str(tmp_path / "cache"),
+        transition_index=20,
+        pool_stride=2,
+        pool_ranges=[(0, 4), (15, 19)],
+        noise_copies=1,
+        progress=False,
+    )
     assert dm.spectrum_names("test")[:2] == ["frame_001.xy", "frame_002.xy"]
     assert dm.splits.train.spectra.shape == (20, 40)
 

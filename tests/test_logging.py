@@ -42,17 +42,22 @@ def test_each_run_is_its_own_offline_wandb_run_with_the_summary(tmp_path: Path) 
 
     from lightning_spectra.cli import main
 
-    wandb = ["--trainer.logger+=lightning.pytorch.loggers.WandbLogger", f"--trainer.logger.save_dir={tmp_path}",
-             "--trainer.logger.project=test", "--trainer.max_epochs=1",
-             '--trainer.callbacks=[{"class_path": "lightning_spectra.callbacks.Timing"}]',
-             "--trainer.enable_checkpointing=false"]
+    wandb = [
+        "--trainer.logger+=lightning.pytorch.loggers.WandbLogger",
+        f"--trainer.logger.save_dir={tmp_path}",
+        "--trainer.logger.project=test",
+        "--trainer.max_epochs=1",
+        '--trainer.callbacks=[{"class_path": "lightning_spectra.callbacks.Timing"}]',
+        "--trainer.enable_checkpointing=false",
+    ]
     main(tiny_args("fit", tmp_path, "cnn_tiny.yaml", *wandb))
     main(tiny_args("fit", tmp_path, "resnet_tiny.yaml", *wandb))
     runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 2
     leet = [str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--summary", "--json"]
-    summaries = [json.loads(subprocess.run([*leet, str(r)], capture_output=True, text=True, check=True).stdout)
-                 for r in runs]
+    summaries = [
+        json.loads(subprocess.run([*leet, str(r)], capture_output=True, text=True, check=True).stdout) for r in runs
+    ]
     models = {s["summary"]["model"]: s["summary"] for s in summaries}
     assert set(models) == {"CNN", "MSResNet"}
     assert models["CNN"]["trainable_parameters"] != models["MSResNet"]["trainable_parameters"]

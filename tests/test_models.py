@@ -333,8 +333,15 @@ def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraCla
         L.seed_everything(7, verbose=False)
         data = HEDDataModule(simulated_points=SHORT, noise_copies=1, cache_dir=str(tmp_path), progress=False)
         model = cls(spectrum_length=data.spectrum_length, num_classes=2, x_axis=data.x_axis)
-        trainer = L.Trainer(max_epochs=2, deterministic=True, logger=False, enable_checkpointing=False,
-                            enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+        trainer = L.Trainer(
+            max_epochs=2,
+            deterministic=True,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
         trainer.fit(model, datamodule=data)
         return {k: v.clone() for k, v in model.state_dict().items()}
 

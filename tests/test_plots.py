@@ -32,8 +32,9 @@ def curves() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_feature_importance_figures(tmp_path: Path, curves) -> None:
     x, spectra, maps = curves
     for scale in ("linear", "symlog"):
-        fig = plots.plot_feature_importance(x, {"a": spectra[0], "b": spectra[1]}, maps[1] * 1e-6,
-                                            maps[1] ** 2 * 1e-12, scale=scale, title="t")
+        fig = plots.plot_feature_importance(
+            x, {"a": spectra[0], "b": spectra[1]}, maps[1] * 1e-6, maps[1] ** 2 * 1e-12, scale=scale, title="t"
+        )
         image = read_back(plots.save_figure(fig, tmp_path / f"fi_{scale}.png", dpi=60))
         assert image.shape[1] == 600  # 10 inches at 60 dpi
     fig = plots.plot_feature_importance(x, {}, np.zeros_like(x), scale="symlog")  # degenerate input still draws

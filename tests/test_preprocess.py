@@ -12,8 +12,12 @@ from lightning_spectra.data.preprocess import Preprocessing
 
 X = np.linspace(10.0, 30.0, 200)
 RNG = np.random.default_rng(0)
-SPECTRA = np.stack([np.exp(-0.5 * ((X - c) / 0.8) ** 2) * h + 0.02 * X + RNG.normal(0, 0.01, X.size)
-                    for c, h in ((15, 1.0), (20, 3.0), (25, 0.5))])
+SPECTRA = np.stack(
+    [
+        np.exp(-0.5 * ((X - c) / 0.8) ** 2) * h + 0.02 * X + RNG.normal(0, 0.01, X.size)
+        for c, h in ((15, 1.0), (20, 3.0), (25, 0.5))
+    ]
+)
 
 
 def test_default_is_identity() -> None:
@@ -39,8 +43,15 @@ def test_flat_spectrum_stays_finite() -> None:
 
 
 def test_steps_match_their_references_in_order() -> None:
-    steps = Preprocessing(baseline="asls", baseline_lam=1e4, baseline_p=0.01, baseline_iterations=5,
-                          smoothing_window=11, smoothing_order=3, normalization="max")
+    steps = Preprocessing(
+        baseline="asls",
+        baseline_lam=1e4,
+        baseline_p=0.01,
+        baseline_iterations=5,
+        smoothing_window=11,
+        smoothing_order=3,
+        normalization="max",
+    )
     expected = remove_baseline(X, SPECTRA, lam=1e4, p=0.01, iterations=5, progress=False)
     expected = savgol_filter(expected, 11, 3, axis=1)
     expected /= np.abs(expected).max(axis=1, keepdims=True)

@@ -17,10 +17,34 @@ def fake_run(root: Path, name: str, version: int, **summary) -> Path:
 def test_collects_finished_runs_into_table_csv_and_figure(tmp_path: Path) -> None:
     logs = tmp_path / "logs"
     fake_run(logs, "cnn", 0, train_time_s=9.0)  # fit that never reached its test: ignored
-    done = fake_run(logs, "cnn", 1, confidence=1.0, boundary=184, true_boundary=184, accuracy=1.0,
-                    train_time_s=45.0, epochs=5, trainable_parameters=23307, peak_memory_gib=4.5, device="cpu")
-    fake_run(logs, "lstm", 0, confidence=0.9656, boundary=172, true_boundary=184, accuracy=0.98,
-             train_time_s=12.5, epochs=25, trainable_parameters=6273391, peak_memory_gib=2.0, device="cpu")
+    done = fake_run(
+        logs,
+        "cnn",
+        1,
+        confidence=1.0,
+        boundary=184,
+        true_boundary=184,
+        accuracy=1.0,
+        train_time_s=45.0,
+        epochs=5,
+        trainable_parameters=23307,
+        peak_memory_gib=4.5,
+        device="cpu",
+    )
+    fake_run(
+        logs,
+        "lstm",
+        0,
+        confidence=0.9656,
+        boundary=172,
+        true_boundary=184,
+        accuracy=0.98,
+        train_time_s=12.5,
+        epochs=25,
+        trainable_parameters=6273391,
+        peak_memory_gib=2.0,
+        device="cpu",
+    )
     assert latest_run(logs, "cnn") == done
 
     rows = build_report(["cnn", "lstm"], tmp_path / "out", log_root=logs, collect=True)
@@ -42,9 +66,11 @@ def test_attribution_panels_stack_every_model_that_has_arrays(tmp_path: Path) ->
         (folder / "attribution").mkdir()
         x = np.linspace(10, 25, 50)
         (folder / "attribution" / "feature_importance_train.csv").write_text(
-            "x,signed_sum,mean_square\n" + "".join(f"{v},{np.sin(v)},{v}\n" for v in x))
+            "x,signed_sum,mean_square\n" + "".join(f"{v},{np.sin(v)},{v}\n" for v in x)
+        )
         (folder / "attribution" / "gradcam_test_class_mean.csv").write_text(
-            "x,mean_spectrum[a],gradcam[a],mean_spectrum[b],gradcam[b]\n" + "".join(f"{v},1,{v},2,{-v}\n" for v in x))
+            "x,mean_spectrum[a],gradcam[a],mean_spectrum[b],gradcam[b]\n" + "".join(f"{v},1,{v},2,{-v}\n" for v in x)
+        )
     rows = build_report(["cnn", "resnet"], tmp_path / "out", log_root=logs, collect=True)
     assert read_columns(rows[0].folder / "attribution" / "gradcam_test_class_mean.csv")["gradcam[b]"][0] == -10
     for figure in ("feature_importance.png", "feature_importance_symlog.png", "gradcam.png"):

@@ -40,8 +40,20 @@ def _corner(dim, end: int):
     return dim.value(stored)
 
 
-@pytest.mark.parametrize("name", ["cnn", "fcnn", "resnet", "lstm", "transformer", "conv_sc_attention",
-                                  "conv_sct_attention", "binned_fcnn", "cnn_tradeoff"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cnn",
+        "fcnn",
+        "resnet",
+        "lstm",
+        "transformer",
+        "conv_sc_attention",
+        "conv_sct_attention",
+        "binned_fcnn",
+        "cnn_tradeoff",
+    ],
+)
 def test_every_model_has_a_valid_sweep(name: str) -> None:
     """Each sweep parses, and its model builds at both corners of the space (all lowest, all highest)."""
     import importlib
@@ -57,10 +69,17 @@ def test_every_model_has_a_valid_sweep(name: str) -> None:
     model_class = getattr(importlib.import_module(module), cls)
     for end in (0, -1):
         corner = {k: _corner(d, end) for k, d in spec.space.items()}
-        config = best_config(spec, optuna.trial.create_trial(
-            params={k: d.distribution.choices[end] if hasattr(d.distribution, "choices") else corner[k]
-                    for k, d in spec.space.items()},
-            distributions={k: d.distribution for k, d in spec.space.items()}, values=[0.0] * len(spec.metrics)))
+        config = best_config(
+            spec,
+            optuna.trial.create_trial(
+                params={
+                    k: d.distribution.choices[end] if hasattr(d.distribution, "choices") else corner[k]
+                    for k, d in spec.space.items()
+                },
+                distributions={k: d.distribution for k, d in spec.space.items()},
+                values=[0.0] * len(spec.metrics),
+            ),
+        )
         assert all(k.split(".")[0] in ("model", "data", "trainer") for k in corner)
         model_class(**config["model"].get("init_args", {}))
 
@@ -77,11 +96,13 @@ def test_tiny_sweep_file_parses() -> None:
 
 
 def test_space_parses_validates_and_decodes() -> None:
-    space = parse_space({
-        "model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
-        "trainer.max_epochs": {"type": "int", "low": 1, "high": 3},
-        "model.init_args.channels": {"type": "categorical", "choices": [[32, 32, 4], [64, 64, 4], None]},
-    })
+    space = parse_space(
+        {
+            "model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+            "trainer.max_epochs": {"type": "int", "low": 1, "high": 3},
+            "model.init_args.channels": {"type": "categorical", "choices": [[32, 32, 4], [64, 64, 4], None]},
+        }
+    )
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     seen = set()
     for _ in range(12):
@@ -90,10 +111,12 @@ def test_space_parses_validates_and_decodes() -> None:
         assert values["model.init_args.channels"] in ([32, 32, 4], [64, 64, 4], None)
         seen.add(str(values["model.init_args.channels"]))
     assert len(seen) > 1
-    for bad, message in [({"type": "float", "low": 1, "high": 0}, "space.k"),
-                         ({"type": "uniform", "low": 0, "high": 1}, "type: float, int or categorical"),
-                         ({"type": "int", "low": 0}, "required"),
-                         ({"type": "float", "low": 0, "high": 1, "log": True}, "space.k")]:
+    for bad, message in [
+        ({"type": "float", "low": 1, "high": 0}, "space.k"),
+        ({"type": "uniform", "low": 0, "high": 1}, "type: float, int or categorical"),
+        ({"type": "int", "low": 0}, "required"),
+        ({"type": "float", "low": 0, "high": 1, "log": True}, "space.k"),
+    ]:
         with pytest.raises(SweepSpecError, match=message):
             parse_space({"k": bad})
 
@@ -116,13 +139,15 @@ def test_set_dotted_creates_init_args_and_rejects_non_mappings() -> None:
 
 
 def test_bad_sweep_files_name_the_problem(tmp_path: Path) -> None:
-    cases = [({"objectives": {"val/loss": "down"}}, "objectives"),
-             ({"objectives": {"val/confidence": "maximize", "train_time_s": "minimize"}}, "cannot prune"),
-             ({"sampler": {"type": "NoSuchSampler"}}, "sampler"),
-             ({"sampler": {"type": "TPESampler", "no_such_argument": 1}}, "sampler/pruner"),
-             ({"overrides": {"model.init_args.lr": 0.1}}, "both fixed"),
-             ({"config": "missing.yaml"}, "not found"),
-             ({"spaces": {}}, "unknown keys")]
+    cases = [
+        ({"objectives": {"val/loss": "down"}}, "objectives"),
+        ({"objectives": {"val/confidence": "maximize", "train_time_s": "minimize"}}, "cannot prune"),
+        ({"sampler": {"type": "NoSuchSampler"}}, "sampler"),
+        ({"sampler": {"type": "TPESampler", "no_such_argument": 1}}, "sampler/pruner"),
+        ({"overrides": {"model.init_args.lr": 0.1}}, "both fixed"),
+        ({"config": "missing.yaml"}, "not found"),
+        ({"spaces": {}}, "unknown keys"),
+    ]
     for change, message in cases:
         with pytest.raises(SweepSpecError, match=message):
             load_spec(write_spec(tmp_path, **change))
@@ -132,11 +157,15 @@ def test_best_config_is_the_base_with_overrides_and_params(tmp_path: Path) -> No
     spec = load_spec(CONF / "sweep_cnn_tiny.yaml")
     trial = optuna.trial.create_trial(
         params={"model.init_args.lr": 0.003, "model.init_args.weight_decay": 1e-5, "trainer.max_epochs": 1},
-        distributions={k: d.distribution for k, d in spec.space.items()}, value=0.5)
+        distributions={k: d.distribution for k, d in spec.space.items()},
+        value=0.5,
+    )
     config = best_config(spec, trial)
     base = yaml.safe_load((CONF / "cnn_tiny.yaml").read_text())
-    assert config["model"] == {"class_path": base["model"]["class_path"],
-                               "init_args": {"lr": 0.003, "weight_decay": 1e-5}}
+    assert config["model"] == {
+        "class_path": base["model"]["class_path"],
+        "init_args": {"lr": 0.003, "weight_decay": 1e-5},
+    }
     assert config["trainer"]["max_epochs"] == 1 and config["test_after_fit"] is False
     assert config["data"] == base["data"] and config["trainer"]["logger"] == base["trainer"]["logger"]
     assert config["trainer"]["callbacks"] == base["trainer"]["callbacks"]  # trial_only keys stay out
@@ -151,7 +180,8 @@ def test_study_resumes_but_refuses_other_objectives(tmp_path: Path) -> None:
     storage = str(tmp_path / "journal.log")
     spec = load_spec(CONF / "sweep_cnn_tiny.yaml")
     create_or_load_study(open_storage(storage), "s", spec).add_trial(
-        optuna.trial.create_trial(params={}, distributions={}, value=1.0))
+        optuna.trial.create_trial(params={}, distributions={}, value=1.0)
+    )
     assert len(create_or_load_study(open_storage(storage), "s", spec).trials) == 1
     other = load_spec(write_spec(tmp_path, objectives={"val/confidence": "maximize"}))
     with pytest.raises(SweepSpecError, match="optimises"):
@@ -199,8 +229,12 @@ def test_trials_of_dead_workers_are_failed_and_retried(tmp_path: Path) -> None:
     elsewhere.set_user_attr(WORKER_ATTR, {**_dead_process(), "host": "another-host", "trial": elsewhere.number})
     assert fail_orphaned_trials(study, retry_callback()) == [dead.number]
     trials = study.get_trials()
-    assert [t.state for t in trials[:4]] == [TrialState.FAIL, TrialState.RUNNING, TrialState.RUNNING,
-                                             TrialState.RUNNING]
+    assert [t.state for t in trials[:4]] == [
+        TrialState.FAIL,
+        TrialState.RUNNING,
+        TrialState.RUNNING,
+        TrialState.RUNNING,
+    ]
     retry = trials[4]
     assert retry.state == TrialState.WAITING and retry.params == trials[0].params
     assert retry.system_attrs["failed_trial"] == dead.number
@@ -225,7 +259,11 @@ def test_database_storage_has_heartbeat_and_retries(tmp_path: Path) -> None:
 
 def test_sweep_command_reports_bad_input_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, str(ROOT / "sweep.py"), "--sweep",
-                             str(write_spec(tmp_path, objectives={"val/loss": "down"}))],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "sweep.py"), "--sweep", str(write_spec(tmp_path, objectives={"val/loss": "down"}))],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr

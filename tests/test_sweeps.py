@@ -56,6 +56,7 @@ def wandb_runs(out: Path) -> dict[str, dict]:
 
     ``--summary`` gives state, config and summary; the run record of the plain ``--json`` dump has the group.
     """
+
     def inspect(*args: str) -> subprocess.Popen:
         return subprocess.Popen([str(WANDB), "leet", "inspect", "--json", *args], stdout=subprocess.PIPE, text=True)
 
@@ -69,8 +70,9 @@ def wandb_runs(out: Path) -> dict[str, dict]:
     return runs
 
 
-def test_two_workers_share_a_journal_and_log_one_wandb_run_per_trial(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_workers_share_a_journal_and_log_one_wandb_run_per_trial(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "sweep"
     result = run_sweep("--sweep", str(SWEEP), "--cpu-workers", "2", "--n-trials", "4", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -119,11 +121,18 @@ def _wait_for_a_claimed_trial(out: Path, timeout_s: float = 120) -> optuna.trial
 
 def test_killed_worker_loses_nothing_its_trial_is_retried_and_a_rerun_resumes(tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    sweep = sweep_file(tmp_path, pruner=None, overrides={"test_after_fit": False, "trainer.max_epochs": 4},
-                       space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}})
-    launcher = subprocess.Popen(sweep_command("--sweep", str(sweep), "--cpu-workers", "2", "--n-trials", "2",
-                                              "--out", str(out)), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True)
+    sweep = sweep_file(
+        tmp_path,
+        pruner=None,
+        overrides={"test_after_fit": False, "trainer.max_epochs": 4},
+        space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+    )
+    launcher = subprocess.Popen(
+        sweep_command("--sweep", str(sweep), "--cpu-workers", "2", "--n-trials", "2", "--out", str(out)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     victim = _wait_for_a_claimed_trial(out)
     os.kill(victim.user_attrs["worker"]["pid"], signal.SIGKILL)  # mid-trial, as when a node dies
     stdout, stderr = launcher.communicate(timeout=300)
@@ -145,12 +154,18 @@ def test_killed_worker_loses_nothing_its_trial_is_retried_and_a_rerun_resumes(tm
     assert len(resumed) == 3 and resumed.items() >= done.items()  # earlier trials kept as they were
 
 
-def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "argv", sys.argv[:1])
-    spec = load_spec(sweep_file(tmp_path, pruner=None, space={
-        "model.init_args.lr": {"type": "float", "low": 1e-3, "high": 2e-3},
-        "data.init_args.batch_size": {"type": "categorical", "choices": [-1, None]}}))
+    spec = load_spec(
+        sweep_file(
+            tmp_path,
+            pruner=None,
+            space={
+                "model.init_args.lr": {"type": "float", "low": 1e-3, "high": 2e-3},
+                "data.init_args.batch_size": {"type": "categorical", "choices": [-1, None]},
+            },
+        )
+    )
     storage = str(tmp_path / "journal.log")
     study = create_or_load_study(open_storage(storage), "s", spec)
     study.enqueue_trial({"model.init_args.lr": 1e-3, "data.init_args.batch_size": -1})  # DataLoader refuses it
@@ -165,11 +180,13 @@ def test_a_trial_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path: Path,
     assert runs["trial-1"]["exit_code"] == 0
 
 
-def test_multi_objective_sweep_writes_its_pareto_front(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_multi_objective_sweep_writes_its_pareto_front(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     monkeypatch.setattr(sys, "argv", sys.argv[:1])
-    spec = load_spec(sweep_file(tmp_path, pruner=None,
-                                objectives={"val/confidence": "maximize", "train_time_s": "minimize"}))
+    spec = load_spec(
+        sweep_file(tmp_path, pruner=None, objectives={"val/confidence": "maximize", "train_time_s": "minimize"})
+    )
     storage = str(tmp_path / "journal.log")
     study = create_or_load_study(open_storage(storage), "tradeoff", spec)
     run_worker(spec, "tradeoff", storage, n_trials=3, out_dir=tmp_path)
@@ -196,6 +213,11 @@ def test_acceptance_eight_trials_on_two_cpu_workers_and_train_py_trains_the_best
     assert len(study.get_trials(states=FINISHED)) == 8
     assert len(wandb_runs(out)) == len(study.trials)
     print(f"8 trials in {elapsed:.0f} s: {8 * 3600 / elapsed:.0f} trials/hour")
-    trained = subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", str(out / "best.yaml")],
-                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    trained = subprocess.run(
+        [sys.executable, str(ROOT / "train.py"), "fit", "--config", str(out / "best.yaml")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert trained.returncode == 0, trained.stderr[-3000:]

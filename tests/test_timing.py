@@ -25,9 +25,16 @@ def timed(tmp_path_factory: pytest.TempPathFactory):
     reached = Timing(monitor="val/loss", target=1e6, mode="min")  # true after the first validation
     never = Timing(monitor="val/confidence", target=2.0)  # a confidence cannot exceed 1
     default = Timing()
-    trainer = L.Trainer(max_epochs=EPOCHS, logger=CSVLogger(root, name="run"), callbacks=[default, reached, never],
-                        enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False,
-                        num_sanity_val_steps=0, log_every_n_steps=1)
+    trainer = L.Trainer(
+        max_epochs=EPOCHS,
+        logger=CSVLogger(root, name="run"),
+        callbacks=[default, reached, never],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        enable_checkpointing=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )
     trainer.fit(model, datamodule=data)
     return trainer, default, reached, never
 

@@ -25,9 +25,21 @@ def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_dir = tmp_path_factory.mktemp("watch_fit")
     with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
         env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        train_main(tiny_args("fit", save_dir, "files_tiny.yaml", "--data.init_args.train_path", str(train),
-                             "--data.init_args.smoothing_window", "7", "--trainer.max_epochs", "5",
-                             "--test_after_fit", "false"))
+        train_main(
+            tiny_args(
+                "fit",
+                save_dir,
+                "files_tiny.yaml",
+                "--data.init_args.train_path",
+                str(train),
+                "--data.init_args.smoothing_window",
+                "7",
+                "--trainer.max_epochs",
+                "5",
+                "--test_after_fit",
+                "false",
+            )
+        )
     return next(save_dir.glob("files_tiny/version_*/checkpoints/last.ckpt"))
 
 
@@ -39,8 +51,9 @@ def write_scans(folder: Path, count: int, start: int = 1, seed: int = 11) -> lis
     return labels
 
 
-def test_once_prints_one_line_per_file_like_predict(checkpoint: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture) -> None:
+def test_once_prints_one_line_per_file_like_predict(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     write_scans(tmp_path, 4)
     main(["--ckpt_path", str(checkpoint), "--folder", str(tmp_path), "--once"])
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
@@ -90,11 +103,19 @@ def test_missing_folder_exits_with_code_2(checkpoint: Path, tmp_path: Path, caps
 
 
 def test_preprocessing_from_saved_hyperparameters() -> None:
-    files = {"_class_path": "lightning_spectra.data.SpectraFilesDataModule", "normalization": "area",
-             "smoothing_window": 5, "train_path": "t.csv"}
+    files = {
+        "_class_path": "lightning_spectra.data.SpectraFilesDataModule",
+        "normalization": "area",
+        "smoothing_window": 5,
+        "train_path": "t.csv",
+    }
     assert preprocessing_for(files) == Preprocessing(normalization="area", smoothing_window=5)
-    hed = {"_class_path": "lightning_spectra.data.HEDDataModule", "baseline_lam": 1e4, "baseline_p": 0.01,
-           "baseline_iterations": 10}
+    hed = {
+        "_class_path": "lightning_spectra.data.HEDDataModule",
+        "baseline_lam": 1e4,
+        "baseline_p": 0.01,
+        "baseline_iterations": 10,
+    }
     assert preprocessing_for(hed) == Preprocessing(baseline="asls", baseline_lam=1e4, baseline_p=0.01)
 
 

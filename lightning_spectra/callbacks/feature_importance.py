@@ -102,8 +102,9 @@ class FeatureImportance(AttributionCallback):
         grad = grad.float().cpu().numpy()
         signed, mean_square = signed.numpy(), mean_square.numpy()
         self.results[split] = {"signed_sum": signed, "mean_square": mean_square, "loss": float(loss)}
-        self._write(trainer, pl_module, split, x.detach().cpu().numpy(), y.cpu().numpy(), grad, signed,
-                    mean_square, float(loss))
+        self._write(
+            trainer, pl_module, split, x.detach().cpu().numpy(), y.cpu().numpy(), grad, signed, mean_square, float(loss)
+        )
 
     def _write(self, trainer, pl_module, split, x, y, grad, signed, mean_square, loss) -> None:
         from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
@@ -112,8 +113,7 @@ class FeatureImportance(AttributionCallback):
         stem = f"feature_importance_{split}"
         axis = x_values(pl_module, x.shape[1])
         files = {
-            "csv": write_table(arrays / f"{stem}.csv",
-                               {"x": axis, "signed_sum": signed, "mean_square": mean_square}),
+            "csv": write_table(arrays / f"{stem}.csv", {"x": axis, "signed_sum": signed, "mean_square": mean_square}),
             "signed_sum": write_array(arrays / f"{stem}_signed_sum.npy", signed),
             "mean_square": write_array(arrays / f"{stem}_mean_square.npy", mean_square),
         }
@@ -125,26 +125,38 @@ class FeatureImportance(AttributionCallback):
         references = class_mean_spectra(x, y, pl_module.class_names)
         pngs, captions = [], []
         for scale in ("linear", "symlog"):
-            fig = plots.plot_feature_importance(axis, references, signed, mean_square, scale=scale,
-                                                linthresh=self.linthresh, xlabel=self.xlabel, title=title,
-                                                normalisation=self.normalisation)
+            fig = plots.plot_feature_importance(
+                axis,
+                references,
+                signed,
+                mean_square,
+                scale=scale,
+                linthresh=self.linthresh,
+                xlabel=self.xlabel,
+                title=title,
+                normalisation=self.normalisation,
+            )
             suffix = "" if scale == "linear" else "_symlog"
             pngs.append(plots.save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
             captions.append(f"{model} {split} feature importance ({scale})")
         if self.heatmap:
-            fig = plots.plot_gradient_heatmap(axis, grad, xlabel=self.xlabel,
-                                              title=f"{model}: ∂L/∂x of every {split} spectrum")
+            fig = plots.plot_gradient_heatmap(
+                axis, grad, xlabel=self.xlabel, title=f"{model}: ∂L/∂x of every {split} spectrum"
+            )
             pngs.append(plots.save_figure(fig, figures / f"input_gradients_{split}.png", self.dpi))
             captions.append(f"{model} {split} input gradients")
 
         if self.log_images:
             log_images(trainer, f"feature_importance/{split}", pngs, captions)
         peak = int(np.argmax(np.abs(signed)))
-        update_summary(trainer, {
-            f"{stem}_files": {k: str(v) for k, v in files.items()},
-            f"{stem}_figures": [str(p) for p in pngs],
-            f"{stem}_loss": loss,
-            f"{stem}_peak_x": float(axis[peak]),
-            f"{stem}_normalisation": self.normalisation,
-        })
+        update_summary(
+            trainer,
+            {
+                f"{stem}_files": {k: str(v) for k, v in files.items()},
+                f"{stem}_figures": [str(p) for p in pngs],
+                f"{stem}_loss": loss,
+                f"{stem}_peak_x": float(axis[peak]),
+                f"{stem}_normalisation": self.normalisation,
+            },
+        )
         rank_zero_info(f"Feature importance of the {split} set written to {arrays} and {figures}")

@@ -80,8 +80,10 @@ class GradCAM(AttributionCallback):
             return
         layer = getattr(pl_module, "attribution_layer", None)
         if layer is None:
-            rank_zero_info(f"GradCAM: {type(pl_module).__name__} has no attribution_layer (no layer keeps positions "
-                           "along the spectrum); no Grad-CAM maps. FeatureImportance still applies.")
+            rank_zero_info(
+                f"GradCAM: {type(pl_module).__name__} has no attribution_layer (no layer keeps positions "
+                "along the spectrum); no Grad-CAM maps. FeatureImportance still applies."
+            )
             return
         data = split_data(trainer, split)
         if data is None or len(data[0]) == 0:
@@ -101,8 +103,10 @@ class GradCAM(AttributionCallback):
             probabilities = pl_module.probabilities(result.logits).cpu().numpy()
         positions = int(result.layer_maps.shape[-1])
         if positions < 4:
-            rank_zero_info(f"GradCAM: layer '{layer}' keeps only {positions} position(s) at this spectrum length; "
-                           "the maps can hardly say where along the spectrum the evidence lies")
+            rank_zero_info(
+                f"GradCAM: layer '{layer}' keeps only {positions} position(s) at this spectrum length; "
+                "the maps can hardly say where along the spectrum the evidence lies"
+            )
         maps = result.maps.float().cpu().numpy()
         classic = result.classic.float().cpu().numpy()
         targets = result.target.cpu().numpy()
@@ -112,8 +116,13 @@ class GradCAM(AttributionCallback):
         mean_classic = class_means(result.classic, result.target, num_classes).float().cpu().numpy()
         mean_spectra = class_means(x.detach().float(), result.target.to(x.device), num_classes).cpu().numpy()
         counts = np.bincount(targets, minlength=num_classes)
-        self.results[split] = {"maps": maps, "classic": classic, "target": targets, "class_mean_maps": mean_maps,
-                               "layer_positions": positions}
+        self.results[split] = {
+            "maps": maps,
+            "classic": classic,
+            "target": targets,
+            "class_mean_maps": mean_maps,
+            "layer_positions": positions,
+        }
 
         chosen = self._chosen(len(x))
         spectra = x.detach().cpu().numpy()
@@ -123,13 +132,19 @@ class GradCAM(AttributionCallback):
         classes = pl_module.class_names
         selected_columns: dict[str, np.ndarray] = {"x": axis}
         for i in chosen:
-            selected_columns.update({f"spectrum[{i}]": spectra[i], f"gradcam[{i}]": maps[i],
-                                     f"gradcam_classic[{i}]": classic[i]})
+            selected_columns.update(
+                {f"spectrum[{i}]": spectra[i], f"gradcam[{i}]": maps[i], f"gradcam_classic[{i}]": classic[i]}
+            )
         mean_columns: dict[str, np.ndarray] = {"x": axis}
         for c, name in enumerate(classes):
             if counts[c]:
-                mean_columns.update({f"mean_spectrum[{name}]": mean_spectra[c], f"gradcam[{name}]": mean_maps[c],
-                                     f"gradcam_classic[{name}]": mean_classic[c]})
+                mean_columns.update(
+                    {
+                        f"mean_spectrum[{name}]": mean_spectra[c],
+                        f"gradcam[{name}]": mean_maps[c],
+                        f"gradcam_classic[{name}]": mean_classic[c],
+                    }
+                )
         files = {
             "maps": write_array(arrays / f"{stem}.npy", maps),
             "classic": write_array(arrays / f"{stem}_classic.npy", classic),
@@ -146,30 +161,49 @@ class GradCAM(AttributionCallback):
             title = f"{split} #{i}" + (f": {names[i]}" if i < len(names) else "")
             if y[i] >= 0:
                 title += f" | label: {classes[int(y[i])]}"
-            title += (f" | predicted: {classes[predicted[i]]} (p = {probabilities[i, predicted[i]]:.3f})"
-                      f" | map explains '{classes[targets[i]]}'")
+            title += (
+                f" | predicted: {classes[predicted[i]]} (p = {probabilities[i, predicted[i]]:.3f})"
+                f" | map explains '{classes[targets[i]]}'"
+            )
             titles.append(title)
         pngs = []
         if chosen:
-            fig = plots.plot_gradcam_spectra(axis, spectra[chosen], maps[chosen], titles, classic=classic[chosen],
-                                             xlabel=self.xlabel, title=f"{model}: 1D Grad-CAM at layer '{layer}'")
+            fig = plots.plot_gradcam_spectra(
+                axis,
+                spectra[chosen],
+                maps[chosen],
+                titles,
+                classic=classic[chosen],
+                xlabel=self.xlabel,
+                title=f"{model}: 1D Grad-CAM at layer '{layer}'",
+            )
             pngs.append(plots.save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
-        fig = plots.plot_gradcam_class_means(axis, mean_spectra, mean_maps, classes, counts.tolist(),
-                                             classic=mean_classic, xlabel=self.xlabel,
-                                             title=f"{model}: class-averaged 1D Grad-CAM on the {split} set",
-                                             grouped_by="predicted" if self.target == "predicted" else "labelled")
+        fig = plots.plot_gradcam_class_means(
+            axis,
+            mean_spectra,
+            mean_maps,
+            classes,
+            counts.tolist(),
+            classic=mean_classic,
+            xlabel=self.xlabel,
+            title=f"{model}: class-averaged 1D Grad-CAM on the {split} set",
+            grouped_by="predicted" if self.target == "predicted" else "labelled",
+        )
         pngs.append(plots.save_figure(fig, figures / f"{stem}_class_mean.png", self.dpi))
 
         if self.log_images:
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
         peaks = {classes[c]: float(axis[int(np.argmax(mean_maps[c]))]) for c in range(num_classes) if counts[c]}
-        update_summary(trainer, {
-            f"{stem}_files": {k: str(v) for k, v in files.items()},
-            f"{stem}_figures": [str(p) for p in pngs],
-            f"{stem}_layer": layer,
-            f"{stem}_layer_positions": positions,
-            f"{stem}_peak_x": peaks,
-        })
+        update_summary(
+            trainer,
+            {
+                f"{stem}_files": {k: str(v) for k, v in files.items()},
+                f"{stem}_figures": [str(p) for p in pngs],
+                f"{stem}_layer": layer,
+                f"{stem}_layer_positions": positions,
+                f"{stem}_peak_x": peaks,
+            },
+        )
         rank_zero_info(f"Grad-CAM maps of the {split} set written to {arrays} and {figures}")
 
     def _chosen(self, n: int) -> list[int]:

@@ -69,7 +69,9 @@ class PredictionWriter(BasePredictionWriter):
         if ordered and len(index) > 1:
             change = series_boundary(predicted)
             summary.update(predict_confidence=change.confidence, predict_boundary=change.boundary)
-            message += (f"\nPredicted state change after position {change.boundary} "
-                        f"(classification confidence {change.confidence:.2%})")
+            message += (
+                f"\nPredicted state change after position {change.boundary} "
+                f"(classification confidence {change.confidence:.2%})"
+            )
         update_summary(trainer, summary)
         print(message)

@@ -94,8 +94,9 @@ class Timing(L.Callback):
             "time_to_target_s": self.time_to_target,
             "target": f"{self.monitor} {'>=' if self.mode == 'max' else '<='} {self.target}",
             "peak_memory_gib": self.peak_memory_gib(),
-            "memory_allocated_gib": (torch.cuda.memory_allocated(self._device) / 2**30
-                                     if self._device.type == "cuda" else None),
+            "memory_allocated_gib": (
+                torch.cuda.memory_allocated(self._device) / 2**30 if self._device.type == "cuda" else None
+            ),
             "device": str(self._device) if self._device.type != "cuda" else torch.cuda.get_device_name(self._device),
         }
 
@@ -104,6 +105,8 @@ class Timing(L.Callback):
         self._fit_time = time.perf_counter() - self._fit_start
         results = self.results()
         for logger in trainer.loggers:
-            logger.log_metrics({f"time/{k}": v for k, v in results.items()
-                                if isinstance(v, int | float) and not isinstance(v, bool)}, step=trainer.global_step)
+            logger.log_metrics(
+                {f"time/{k}": v for k, v in results.items() if isinstance(v, int | float) and not isinstance(v, bool)},
+                step=trainer.global_step,
+            )
         update_summary(trainer, results)

@@ -86,8 +86,9 @@ def _stream(response, out, total: int | None, label: str, progress: bool) -> Non
         return
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  transient=True) as bar:
+    with Progress(
+        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
+    ) as bar:
         task = bar.add_task(f"Downloading {label}", total=total)
         while chunk := response.read(CHUNK):
             out.write(chunk)

@@ -39,8 +39,10 @@ def sorted_classes(labels: list[str]) -> list[str]:
 def require_labels(source: SpectraSource, split: str) -> list[str]:
     """``source``'s labels, or an error saying how to give them."""
     if source.labels is None:
-        raise SpectraDataError(f"{source.path}: the {split} data have no labels; give a label column "
-                               "(label_column), a labels file (labels_path) or a format with labels")
+        raise SpectraDataError(
+            f"{source.path}: the {split} data have no labels; give a label column "
+            "(label_column), a labels file (labels_path) or a format with labels"
+        )
     return source.labels
 
 
@@ -51,8 +53,9 @@ def encode_labels(source: SpectraSource, classes: list[str], split: str) -> np.n
     encoded = np.empty(len(source), dtype=np.int64)
     for i, label in enumerate(source.labels):
         if label not in index:
-            raise SpectraDataError(f"{source.where[i]}: label {label!r} is not a class of the training data "
-                                   f"({', '.join(classes)})")
+            raise SpectraDataError(
+                f"{source.where[i]}: label {label!r} is not a class of the training data ({', '.join(classes)})"
+            )
         encoded[i] = index[label]
     return encoded
 
@@ -140,8 +143,12 @@ class SpectraFilesDataModule(SpectraDataModule):
         self.save_hyperparameters()
         self.paths = {"train": train_path, "val": val_path, "test": test_path, "predict": predict_path}
         self.labels_path = labels_path
-        self.table_options = {"layout": layout, "label_column": label_column, "name_column": name_column,
-                              "header": header}
+        self.table_options = {
+            "layout": layout,
+            "label_column": label_column,
+            "name_column": name_column,
+            "header": header,
+        }
         for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
             if not 0 < fraction < 1:
                 raise SpectraDataError(f"{name} must be between 0 and 1, got {fraction}")
@@ -149,9 +156,14 @@ class SpectraFilesDataModule(SpectraDataModule):
             raise SpectraDataError(f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}")
         self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
         self.preprocessing = Preprocessing(
-            baseline=baseline, baseline_lam=baseline_lam, baseline_p=baseline_p,
-            baseline_iterations=baseline_iterations, smoothing_window=smoothing_window,
-            smoothing_order=smoothing_order, normalization=normalization)
+            baseline=baseline,
+            baseline_lam=baseline_lam,
+            baseline_p=baseline_p,
+            baseline_iterations=baseline_iterations,
+            smoothing_window=smoothing_window,
+            smoothing_order=smoothing_order,
+            normalization=normalization,
+        )
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
 
@@ -162,8 +174,13 @@ class SpectraFilesDataModule(SpectraDataModule):
         if path is None:
             return None
         new = split == "predict"  # unlabelled: no labels file, and empty label cells are fine
-        return read_spectra(path, labels_path=None if new else self.labels_path, progress=self.progress,
-                            labels_required=not new, **self.table_options)
+        return read_spectra(
+            path,
+            labels_path=None if new else self.labels_path,
+            progress=self.progress,
+            labels_required=not new,
+            **self.table_options,
+        )
 
     def preprocess(self, source: SpectraSource, x: np.ndarray | None) -> np.ndarray:
         """``source``'s spectra through the pipeline, on their own x axis if they have one (else ``x``).
@@ -182,19 +199,25 @@ class SpectraFilesDataModule(SpectraDataModule):
     def _check_shape(self, source: SpectraSource, train: SpectraSource, split: str) -> None:
         if source.length != train.length:
             what = "the model expects" if split == "predict" else "the training spectra have"
-            raise SpectraDataError(f"{source.path}: {split} spectra have {source.length} points but {what} "
-                                   f"{train.length} (training data: {train.path})")
+            raise SpectraDataError(
+                f"{source.path}: {split} spectra have {source.length} points but {what} "
+                f"{train.length} (training data: {train.path})"
+            )
         if source.x is not None and train.x is not None and not np.allclose(source.x, train.x, rtol=1e-4, atol=1e-8):
-            rank_zero_warn(f"{source.path}: x axis differs from the training data's ({train.path}); the model "
-                           "compares spectra point by point")
+            rank_zero_warn(
+                f"{source.path}: x axis differs from the training data's ({train.path}); the model "
+                "compares spectra point by point"
+            )
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
         train = self.read("train")
         classes = sorted_classes(require_labels(train, "training"))
         if len(classes) < 2:
-            raise SpectraDataError(f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
-                                   "a classifier needs at least two classes")
+            raise SpectraDataError(
+                f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
+                "a classifier needs at least two classes"
+            )
         sources = {"val": self.read("val"), "test": self.read("test"), "predict": self.read("predict")}
         for split, source in sources.items():
             if source is not None:
@@ -212,7 +235,8 @@ class SpectraFilesDataModule(SpectraDataModule):
             if len(sources[split]) < 2:
                 raise SpectraDataError(
                     f"{sources[split].path}: the {split} split has {len(sources[split])} spectra; it needs at "
-                    f"least 2 (give {split}_path or a larger {split}_fraction)")
+                    f"least 2 (give {split}_path or a larger {split}_fraction)"
+                )
 
         x = train.x
         arrays = {"train": (self.preprocess(train, x), train_labels)}
@@ -224,11 +248,16 @@ class SpectraFilesDataModule(SpectraDataModule):
             train=InMemorySpectra(*arrays["train"]),
             val=InMemorySpectra(*arrays["val"]),
             test=InMemorySpectra(*arrays["test"]),
-            predict=None if predict is None else InMemorySpectra(self.preprocess(predict, x),
-                                                                 np.full(len(predict), -1)),
+            predict=None
+            if predict is None
+            else InMemorySpectra(self.preprocess(predict, x), np.full(len(predict), -1)),
             class_names=classes,
-            names={"train": train.names, "val": sources["val"].names, "test": sources["test"].names,
-                   **({"predict": predict.names} if predict is not None else {})},
+            names={
+                "train": train.names,
+                "val": sources["val"].names,
+                "test": sources["test"].names,
+                **({"predict": predict.names} if predict is not None else {}),
+            },
         )
 
     def setup(self, stage: str) -> None:
@@ -239,5 +268,6 @@ class SpectraFilesDataModule(SpectraDataModule):
         data = self.splits.predict if self.splits.predict is not None else self.splits.test
         if expected is not None and data.spectra.shape[1] != expected:
             path = self.paths["predict"] or self.paths["test"] or self.paths["train"]
-            raise SpectraDataError(f"{path}: spectra have {data.spectra.shape[1]} points but the model expects "
-                                   f"{expected}")
+            raise SpectraDataError(
+                f"{path}: spectra have {data.spectra.shape[1]} points but the model expects {expected}"
+            )

@@ -61,8 +61,13 @@ class SpectraSource:
         """The spectra at ``indices`` (in that order), with their labels, names and places."""
         idx = np.asarray(indices, dtype=np.int64)
         pick = lambda items: [items[i] for i in idx]  # noqa: E731
-        return replace(self, spectra=self.spectra[idx], labels=None if self.labels is None else pick(self.labels),
-                       names=pick(self.names), where=pick(self.where))
+        return replace(
+            self,
+            spectra=self.spectra[idx],
+            labels=None if self.labels is None else pick(self.labels),
+            names=pick(self.names),
+            where=pick(self.where),
+        )
 
 
 # ---------------------------------------------------------------------------------------------- small helpers
@@ -203,8 +208,9 @@ def read_table(
     width = len(rows[0])
     for cells, line in zip(rows, lines, strict=True):
         if len(cells) != width:
-            raise SpectraDataError(f"{path}, row {line}: has {len(cells)} cells but row {lines[0]} has {width} "
-                                   "(ragged table)")
+            raise SpectraDataError(
+                f"{path}, row {line}: has {len(cells)} cells but row {lines[0]} has {width} (ragged table)"
+            )
     grid = np.asarray(rows, dtype=object).astype(str)
     keep = np.flatnonzero((grid != "").any(axis=0))  # trailing delimiters leave a wholly empty column
     grid = grid[:, keep]
@@ -316,22 +322,31 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
             if label is None:
                 raise SpectraDataError(f"{path}, line {number}: missing label")
             if declared and label not in declared:
-                raise SpectraDataError(f"{path}, line {number}: label {label!r} is not declared in @classLabel "
-                                       f"({', '.join(sorted(declared))})")
+                raise SpectraDataError(
+                    f"{path}, line {number}: label {label!r} is not declared in @classLabel "
+                    f"({', '.join(sorted(declared))})"
+                )
             labels.append(label)
         if len(parts) != 1:
-            raise SpectraDataError(f"{path}, line {number}: {len(parts)} dimensions; only univariate series "
-                                   "are supported")
+            raise SpectraDataError(
+                f"{path}, line {number}: {len(parts)} dimensions; only univariate series are supported"
+            )
         values = ["nan" if v.strip() == "?" else v.strip() for v in parts[0].split(",")]  # "?": missing
         if rows and len(values) != len(rows[0][1]):
-            raise SpectraDataError(f"{path}, line {number}: has {len(values)} values but line {rows[0][0]} has "
-                                   f"{len(rows[0][1])} (series of unequal length)")
+            raise SpectraDataError(
+                f"{path}, line {number}: has {len(values)} values but line {rows[0][0]} has "
+                f"{len(rows[0][1])} (series of unequal length)"
+            )
         rows.append((number, values))
     cells = np.asarray([v for _, v in rows], dtype=object).astype(str)
     spectra = _parse_numbers(cells, lambda i, j: f"{path}, line {rows[i][0]}, value {j + 1}")
-    return SpectraSource(path=path, spectra=spectra, labels=labels if labelled else None,
-                         names=[f"{path.name} line {n}" for n, _ in rows],
-                         where=[f"{path}, line {n}" for n, _ in rows])
+    return SpectraSource(
+        path=path,
+        spectra=spectra,
+        labels=labels if labelled else None,
+        names=[f"{path.name} line {n}" for n, _ in rows],
+        where=[f"{path}, line {n}" for n, _ in rows],
+    )
 
 
 # ---------------------------------------------------------------------------------------------- NumPy
@@ -381,8 +396,14 @@ def read_npz(path: str | Path) -> SpectraSource:
     names = [str(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
     if len(names) != n:
         raise SpectraDataError(f"{path}: {len(names)} names for {n} spectra")
-    return SpectraSource(path=path, spectra=spectra.astype(np.float64), labels=labels, names=names, where=where,
-                         x=None if x is None else x.astype(np.float64))
+    return SpectraSource(
+        path=path,
+        spectra=spectra.astype(np.float64),
+        labels=labels,
+        names=names,
+        where=where,
+        x=None if x is None else x.astype(np.float64),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- .xy files
@@ -394,8 +415,9 @@ def read_xy_source(path: str | Path, progress: bool = True) -> SpectraSource:
     else:
         x, y = read_xy(path)
         intensities, files = y[None, :], [path]
-    return SpectraSource(path=path, spectra=intensities, labels=None, names=[f.name for f in files],
-                         where=[str(f) for f in files], x=x)
+    return SpectraSource(
+        path=path, spectra=intensities, labels=None, names=[f.name for f in files], where=[str(f) for f in files], x=x
+    )
 
 
 # ---------------------------------------------------------------------------------------------- label files
@@ -415,8 +437,9 @@ def read_labels_file(path: str | Path) -> list[tuple[str | None, str, int]]:
     entries = []
     for cells, line in zip(rows, lines, strict=True):
         if len(cells) not in (1, 2) or len(cells) != len(rows[0]):
-            raise SpectraDataError(f"{path}, row {line}: expected 'name,label' (or one label per row), "
-                                   f"got {len(cells)} cells")
+            raise SpectraDataError(
+                f"{path}, row {line}: expected 'name,label' (or one label per row), got {len(cells)} cells"
+            )
         label = normalise_label(cells[-1])
         if label is None:
             raise SpectraDataError(f"{path}, row {line}: missing label")
@@ -430,15 +453,18 @@ def attach_labels(source: SpectraSource, labels_path: str | Path) -> SpectraSour
     entries = read_labels_file(labels_path)
     if entries[0][0] is None:
         if len(entries) != len(source):
-            raise SpectraDataError(f"{labels_path}: {len(entries)} labels for the {len(source)} spectra of "
-                                   f"{source.path}")
+            raise SpectraDataError(
+                f"{labels_path}: {len(entries)} labels for the {len(source)} spectra of {source.path}"
+            )
         return replace(source, labels=[label for _, label, _ in entries])
     by_name: dict[str, tuple[str, int]] = {}
     for name, label, line in entries:
         for key in {name, Path(name).stem}:
             if key in by_name and by_name[key][0] != label:
-                raise SpectraDataError(f"{labels_path}, row {line}: {name!r} is labelled {label!r} here but "
-                                       f"{by_name[key][0]!r} on row {by_name[key][1]}")
+                raise SpectraDataError(
+                    f"{labels_path}, row {line}: {name!r} is labelled {label!r} here but "
+                    f"{by_name[key][0]!r} on row {by_name[key][1]}"
+                )
             by_name[key] = (label, line)
     labels = []
     for name, where in zip(source.names, source.where, strict=True):
@@ -481,14 +507,21 @@ def read_spectra(
     elif is_ucr_text(path):
         source = read_ucr_text(path)
     elif suffix in TABLE_SUFFIXES:
-        source = read_table(path, layout=layout, label_column=label_column, name_column=name_column, header=header,
-                            labels_required=labels_required)
+        source = read_table(
+            path,
+            layout=layout,
+            label_column=label_column,
+            name_column=name_column,
+            header=header,
+            labels_required=labels_required,
+        )
     elif suffix in SPECTRUM_SUFFIXES:
         source = read_xy_source(path, progress=progress)
     else:
         raise SpectraDataError(
             f"{path}: unknown spectrum format {suffix or '(no suffix)'!r}; use a folder of .xy files, a table "
-            f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file or a UCR <Name>_TRAIN/_TEST file")
+            f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file or a UCR <Name>_TRAIN/_TEST file"
+        )
     if source.labels is None and labels_path is not None:
         source = attach_labels(source, labels_path)
     return source

@@ -14,6 +14,7 @@ Splits:
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -105,23 +106,34 @@ class HEDDataModule(SpectraDataModule):
         if self.source == "simulated":
             from lightning_spectra.data.simulate import SIMULATOR_VERSION, simulate_ramp
 
-            recipe = {"source": "simulated", "points": self.simulated_points, "seed": self.simulation_seed,
-                      "transition": self.transition_index, "version": SIMULATOR_VERSION}
+            recipe = {
+                "source": "simulated",
+                "points": self.simulated_points,
+                "seed": self.simulation_seed,
+                "transition": self.transition_index,
+                "version": SIMULATOR_VERSION,
+            }
             names = None
-            raw = lambda: simulate_ramp(n_points=self.simulated_points, transition_index=self.transition_index,  # noqa: E731
-                                        seed=self.simulation_seed)
+            raw = partial(
+                simulate_ramp,
+                n_points=self.simulated_points,
+                transition_index=self.transition_index,
+                seed=self.simulation_seed,
+            )
         else:
             from lightning_spectra.data.xy import read_xy_folder, spectrum_files
 
             folder = self._raw_folder()
             files = spectrum_files(folder)
             names = [f.name for f in files]
-            recipe = {"source": str(folder.resolve()),
-                      "files": [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]}
-            raw = lambda: read_xy_folder(folder, progress=self.progress)[:2]  # noqa: E731
+            recipe = {
+                "source": str(folder.resolve()),
+                "files": [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files],
+            }
+            raw = partial(read_xy_folder, folder, progress=self.progress)
 
         def build() -> dict[str, np.ndarray]:
-            x, intensities = raw()
+            x, intensities = raw()[:2]
             return {"x": x, "spectra": self.preprocessing(x, intensities, progress=self.progress)}
 
         arrays = cached_arrays(self.cache_dir, "hed-ramp", {**recipe, **self.preprocessing.as_dict()}, build)
@@ -136,7 +148,7 @@ class HEDDataModule(SpectraDataModule):
         chosen = pool_indices(self.pool_stride, self.pool_ranges, len(ramp))
         originals, original_labels = ramp[chosen], labels[chosen]
         train = with_noisy_copies(originals, self.noise_copies, self.noise_amplitude)
-        val = with_noisy_copies(originals, 1, self.noise_amplitude, first_copy=self.noise_copies)[len(chosen):]
+        val = with_noisy_copies(originals, 1, self.noise_amplitude, first_copy=self.noise_copies)[len(chosen) :]
         return SpectraSplits(
             x_axis=x,
             train=InMemorySpectra(train, np.tile(original_labels, self.noise_copies + 1)),

@@ -47,10 +47,13 @@ class Preprocessing:
             raise SpectraDataError(f"baseline must be one of {', '.join(BASELINES)}; got {self.baseline!r}")
         if self.normalization not in NORMALIZATIONS:
             raise SpectraDataError(
-                f"normalization must be one of {', '.join(NORMALIZATIONS)}; got {self.normalization!r}")
+                f"normalization must be one of {', '.join(NORMALIZATIONS)}; got {self.normalization!r}"
+            )
         if self.smoothing_window < 0 or (self.smoothing_window and self.smoothing_order >= self.smoothing_window):
-            raise SpectraDataError(f"smoothing_window ({self.smoothing_window}) must be 0 (off) or larger than "
-                                   f"smoothing_order ({self.smoothing_order})")
+            raise SpectraDataError(
+                f"smoothing_window ({self.smoothing_window}) must be 0 (off) or larger than "
+                f"smoothing_order ({self.smoothing_order})"
+            )
         if self.baseline_iterations < 1:
             raise SpectraDataError(f"baseline_iterations must be at least 1, got {self.baseline_iterations}")
 
@@ -74,12 +77,14 @@ class Preprocessing:
         if self.baseline == "asls":
             from lightning_spectra.data.baseline import remove_baseline
 
-            out = remove_baseline(x, out, lam=self.baseline_lam, p=self.baseline_p,
-                                  iterations=self.baseline_iterations, progress=progress)
+            out = remove_baseline(
+                x, out, lam=self.baseline_lam, p=self.baseline_p, iterations=self.baseline_iterations, progress=progress
+            )
         if self.smoothing_window:
             if self.smoothing_window > length:
-                raise SpectraDataError(f"smoothing_window {self.smoothing_window} is longer than the spectra "
-                                       f"({length} points)")
+                raise SpectraDataError(
+                    f"smoothing_window {self.smoothing_window} is longer than the spectra ({length} points)"
+                )
             from scipy.signal import savgol_filter
 
             out = savgol_filter(out, self.smoothing_window, self.smoothing_order, axis=1)

@@ -24,12 +24,24 @@ BIN_WIDTH = 1.0717  # degrees; the 15 bins of the paper's binned model over the 
 
 # (position in units of BIN_WIDTH, height, FWHM in degrees), read off the real spectra (hed-real-spectra.png).
 LOW_PRESSURE_PEAKS = (
-    (1.1, 19.0, 0.06), (2.05, 5.0, 0.07), (2.9, 17.0, 0.06), (3.8, 1.6, 0.12), (7.8, 6.0, 0.08),
-    (8.05, 3.5, 0.08), (9.4, 0.8, 0.1), (10.9, 1.2, 0.1), (11.6, 2.3, 0.1),
+    (1.1, 19.0, 0.06),
+    (2.05, 5.0, 0.07),
+    (2.9, 17.0, 0.06),
+    (3.8, 1.6, 0.12),
+    (7.8, 6.0, 0.08),
+    (8.05, 3.5, 0.08),
+    (9.4, 0.8, 0.1),
+    (10.9, 1.2, 0.1),
+    (11.6, 2.3, 0.1),
 )
 HIGH_PRESSURE_PEAKS = (
-    (1.4, 7.5, 0.1), (1.55, 5.0, 0.1), (2.5, 3.3, 0.08), (2.62, 3.0, 0.08), (3.5, 16.0, 0.07),
-    (3.8, 11.5, 0.08), (4.3, 1.2, 0.15),
+    (1.4, 7.5, 0.1),
+    (1.55, 5.0, 0.1),
+    (2.5, 3.3, 0.08),
+    (2.62, 3.0, 0.08),
+    (3.5, 16.0, 0.07),
+    (3.8, 11.5, 0.08),
+    (4.3, 1.2, 0.15),
 )
 DETECTOR_EDGE = (14.45, 6.5, 0.05)  # a feature both phases share: it must not drive the decision
 
@@ -79,7 +91,7 @@ def simulate_ramp(
 
     beam = 1 + 0.08 * np.cumsum(rng.standard_normal(n_spectra)) / np.sqrt(n_spectra)  # slow intensity drift
     u = (x - x[0]) / (x[-1] - x[0])
-    background = 6 + 10 * np.exp(-3 * u) + 4 * np.exp(-((u - 0.55) / 0.25) ** 2)  # air scatter + amorphous hump
+    background = 6 + 10 * np.exp(-3 * u) + 4 * np.exp(-(((u - 0.55) / 0.25) ** 2))  # air scatter + amorphous hump
     spectra = (spectra + background[None, :]) * beam[:, None]
     spectra += noise_level * rng.standard_normal(spectra.shape)
     return x, spectra

@@ -144,12 +144,16 @@ def layer_gradients(
         if module is None:
             captured.append(inputs)
         if len(captured) != 1 or not isinstance(captured[0], Tensor):
-            raise RuntimeError(f"attribution layer {type(module).__name__} must return one tensor and run once "
-                               f"per forward pass (ran {len(captured)} times)")
+            raise RuntimeError(
+                f"attribution layer {type(module).__name__} must return one tensor and run once "
+                f"per forward pass (ran {len(captured)} times)"
+            )
         activations = captured[0]
         if activations.shape[0] != len(x):
-            raise RuntimeError(f"attribution layer output {tuple(activations.shape)} does not start with the "
-                               f"{len(x)} spectra of the batch")
+            raise RuntimeError(
+                f"attribution layer output {tuple(activations.shape)} does not start with the "
+                f"{len(x)} spectra of the batch"
+            )
         if target is None:
             target = predicted_class(logits.detach())
         elif isinstance(target, int):
@@ -199,8 +203,7 @@ def _per_row_gradients(scores: Tensor, activations: Tensor, tokens: Tensor | Non
     if tokens is not None and tokens.shape[0] == n and tokens.requires_grad:
         try:
             rows = [torch.autograd.grad(scores[i], tokens, retain_graph=True)[0][i] for i in range(n)]
-            (gradients,) = torch.autograd.grad(tokens, activations, grad_outputs=torch.stack(rows),
-                                               retain_graph=True)
+            (gradients,) = torch.autograd.grad(tokens, activations, grad_outputs=torch.stack(rows), retain_graph=True)
             return gradients
         except RuntimeError:  # the layer is not below the tokens (or the scores skip them): do it the long way
             pass

@@ -18,23 +18,31 @@ from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, is_database_ur
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""),
-                                epilog="See docs/sweeps.md.")
+    p = argparse.ArgumentParser(
+        prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
+    )
     p.add_argument("--sweep", required=True, help="sweep file (base config, search space, objectives)")
     p.add_argument("--study", help="study name (default: the sweep file's `study`, else its file name)")
-    p.add_argument("--storage", help="journal file path, or a database URL such as postgresql://user:pw@host/db "
-                                     "(default: <out>/journal.log)")
+    p.add_argument(
+        "--storage",
+        help="journal file path, or a database URL such as postgresql://user:pw@host/db (default: <out>/journal.log)",
+    )
     p.add_argument("--n-trials", type=int, help="finished trials the study should have (default: the sweep file's)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--devices", help="GPU ids, one worker each, e.g. 0,1 (default: every visible GPU)")
     where.add_argument("--cpu-workers", type=int, help="number of CPU workers (no GPU)")
-    p.add_argument("--out", help="output folder: trials/, wandb/, workers/, best config "
-                                 "(default: sweeps/studies/<study>)")
-    p.add_argument("--max-failures", type=int, default=5,
-                   help="a worker stops after this many failed trials in a row (default: 5)")
-    p.add_argument("--heartbeat", type=int, default=DEFAULT_HEARTBEAT_S,
-                   help="database storage: seconds between heartbeats; a trial silent for twice this is retried "
-                        "(default: 60)")
+    p.add_argument(
+        "--out", help="output folder: trials/, wandb/, workers/, best config (default: sweeps/studies/<study>)"
+    )
+    p.add_argument(
+        "--max-failures", type=int, default=5, help="a worker stops after this many failed trials in a row (default: 5)"
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=int,
+        default=DEFAULT_HEARTBEAT_S,
+        help="database storage: seconds between heartbeats; a trial silent for twice this is retried (default: 60)",
+    )
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the launcher for its workers
     p.add_argument("--accelerator", default="cpu", help=argparse.SUPPRESS)
     return p
@@ -57,8 +65,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             from lightning_spectra.sweeps.worker import run_worker
 
             sys.argv = sys.argv[:1]  # LightningCLI warns when it gets args and the process has its own too
-            run_worker(spec, study_name, storage, n_trials, out_dir, args.worker_index, args.accelerator,
-                       args.max_failures, args.heartbeat)
+            run_worker(
+                spec,
+                study_name,
+                storage,
+                n_trials,
+                out_dir,
+                args.worker_index,
+                args.accelerator,
+                args.max_failures,
+                args.heartbeat,
+            )
             return 0
         return _launch(args, spec, study_name, storage, n_trials, out_dir)
     except SweepSpecError as err:
@@ -66,8 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _launch(args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int,
-            out_dir: Path) -> int:
+def _launch(
+    args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int, out_dir: Path
+) -> int:
     from lightning_spectra.sweeps.budget import TrialBudget
     from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
     from lightning_spectra.sweeps.orphans import fail_orphaned_trials
@@ -78,11 +96,27 @@ def _launch(args: argparse.Namespace, spec: SweepSpec, study_name: str, storage:
     study = create_or_load_study(open_storage(storage, args.heartbeat), study_name, spec)
     fail_orphaned_trials(study, retry_callback())
     where = ", ".join(f"GPU {d}" if d is not None else "CPU" for d in devices)
-    print(f"{progress_line(study, n_trials)}; storage {storage}; {len(devices)} worker(s): {where}; "
-          f"logs in {out_dir / 'workers'}", flush=True)
-    worker_args = ["--sweep", str(spec.path.resolve()), "--study", study_name, "--storage", storage,
-                   "--n-trials", str(n_trials), "--out", str(out_dir), "--max-failures", str(args.max_failures),
-                   "--heartbeat", str(args.heartbeat)]
+    print(
+        f"{progress_line(study, n_trials)}; storage {storage}; {len(devices)} worker(s): {where}; "
+        f"logs in {out_dir / 'workers'}",
+        flush=True,
+    )
+    worker_args = [
+        "--sweep",
+        str(spec.path.resolve()),
+        "--study",
+        study_name,
+        "--storage",
+        storage,
+        "--n-trials",
+        str(n_trials),
+        "--out",
+        str(out_dir),
+        "--max-failures",
+        str(args.max_failures),
+        "--heartbeat",
+        str(args.heartbeat),
+    ]
     done = TrialBudget(n_trials).enough(study)  # nothing to start when the study already has its trials
     procs = [] if done else start_workers(worker_args, devices, out_dir / "workers")
     try:
@@ -93,7 +127,10 @@ def _launch(args: argparse.Namespace, spec: SweepSpec, study_name: str, storage:
     print_report(spec, study, write_best_configs(spec, study, out_dir), n_trials)
     crashed = [f"worker {i} (exit {code})" for i, code in enumerate(codes) if code != 0]
     if crashed:
-        print(f"warning: {', '.join(crashed)} ended early; see {out_dir / 'workers'}. "
-              "Run the same command again to finish the study.", file=sys.stderr)
+        print(
+            f"warning: {', '.join(crashed)} ended early; see {out_dir / 'workers'}. "
+            "Run the same command again to finish the study.",
+            file=sys.stderr,
+        )
         return 1
     return 0

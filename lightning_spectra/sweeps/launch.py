@@ -53,16 +53,26 @@ def start_workers(worker_args: Sequence[str], devices: Sequence[str | None], log
     log_dir.mkdir(parents=True, exist_ok=True)
     procs = []
     for i, device in enumerate(devices):
-        cmd = [sys.executable, "-m", "lightning_spectra.sweeps", *worker_args, "--worker-index", str(i),
-               "--accelerator", "cpu" if device is None else "gpu"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "lightning_spectra.sweeps",
+            *worker_args,
+            "--worker-index",
+            str(i),
+            "--accelerator",
+            "cpu" if device is None else "gpu",
+        ]
         with open(log_dir / f"worker-{i}.log", "ab") as out:
-            procs.append(subprocess.Popen(cmd, env=worker_env(device, len(devices)), stdout=out,
-                                          stderr=subprocess.STDOUT))
+            procs.append(
+                subprocess.Popen(cmd, env=worker_env(device, len(devices)), stdout=out, stderr=subprocess.STDOUT)
+            )
     return procs
 
 
-def wait_for(procs: Sequence[subprocess.Popen], tick: Callable[[], None] | None = None,
-             tick_every_s: float = 30.0) -> list[int]:
+def wait_for(
+    procs: Sequence[subprocess.Popen], tick: Callable[[], None] | None = None, tick_every_s: float = 30.0
+) -> list[int]:
     """Wait for every worker, calling ``tick`` now and then (progress); stop them all if this process is told to.
 
     A SIGTERM or Ctrl-C here terminates the workers; their running trials are failed and retried when the

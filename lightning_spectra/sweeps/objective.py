@@ -27,8 +27,18 @@ from lightning_spectra.sweeps.spec import SweepSpec
 FAIL_REASON_ATTR = "fail_reason"
 DEFAULT_PROJECT = "lightning-spectra-sweeps"
 #: Final numbers (from summary.json, else the last logged value) kept in the trial's user attributes.
-REPORTED = ("confidence", "boundary", "accuracy", "val/confidence", "val/boundary", "train_time_s",
-            "trainable_parameters", "epochs", "epochs_to_target", "peak_memory_gib")
+REPORTED = (
+    "confidence",
+    "boundary",
+    "accuracy",
+    "val/confidence",
+    "val/boundary",
+    "train_time_s",
+    "trainable_parameters",
+    "epochs",
+    "epochs_to_target",
+    "peak_memory_gib",
+)
 
 
 class TrialError(RuntimeError):
@@ -90,20 +100,39 @@ class Objective:
         return self.out_dir / "trials" / f"trial-{number}"
 
     def loggers(self, number: int) -> list[dict[str, Any]]:
-        wandb_args = {"project": DEFAULT_PROJECT, "job_type": "trial", **self.spec.wandb,
-                      "save_dir": str(self.out_dir), "group": self.study_name, "name": f"trial-{number}"}
+        wandb_args = {
+            "project": DEFAULT_PROJECT,
+            "job_type": "trial",
+            **self.spec.wandb,
+            "save_dir": str(self.out_dir),
+            "group": self.study_name,
+            "name": f"trial-{number}",
+        }
         return [
-            {"class_path": "lightning.pytorch.loggers.CSVLogger",
-             "init_args": {"save_dir": str(self.out_dir), "name": "trials", "version": f"trial-{number}"}},
+            {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": str(self.out_dir), "name": "trials", "version": f"trial-{number}"},
+            },
             {"class_path": "lightning.pytorch.loggers.WandbLogger", "init_args": wandb_args},
         ]
 
     def trial_args(self, number: int, params: dict[str, Any]) -> list[str]:
         """The ``train.py`` arguments of this trial: base config, fixed keys, searched keys, the sweep's loggers."""
-        per_trial = {"trainer.logger": self.loggers(number), "trainer.default_root_dir": str(self.trial_dir(number)),
-                     "trainer.accelerator": self.accelerator, "trainer.devices": 1}
-        return ["fit", "--config", str(self.spec.config), *cli_args(self.spec.overrides),
-                *cli_args(self.spec.trial_only), *cli_args(params), *cli_args(per_trial)]
+        per_trial = {
+            "trainer.logger": self.loggers(number),
+            "trainer.default_root_dir": str(self.trial_dir(number)),
+            "trainer.accelerator": self.accelerator,
+            "trainer.devices": 1,
+        }
+        return [
+            "fit",
+            "--config",
+            str(self.spec.config),
+            *cli_args(self.spec.overrides),
+            *cli_args(self.spec.trial_only),
+            *cli_args(params),
+            *cli_args(per_trial),
+        ]
 
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
         from optuna_integration import PyTorchLightningPruningCallback
@@ -120,8 +149,12 @@ class Objective:
             callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.spec.pruning_monitor))
         exit_code = 1
         try:
-            cli = SpectraCLI(args=self.trial_args(trial.number, params), trainer_defaults={"callbacks": callbacks},
-                             parser_kwargs={"exit_on_error": False}, finish_wandb=False)  # _finish ends the run
+            cli = SpectraCLI(
+                args=self.trial_args(trial.number, params),
+                trainer_defaults={"callbacks": callbacks},
+                parser_kwargs={"exit_on_error": False},
+                finish_wandb=False,
+            )  # _finish ends the run
             metrics = {**_numbers(read_summary(cli.trainer)), **final.values}
             values = objective_values(metrics, self.spec.metrics)
             reported = {k: metrics[k] for k in (*REPORTED, *self.spec.metrics) if k in metrics}

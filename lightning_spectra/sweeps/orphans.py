@@ -38,14 +38,19 @@ def _pid_namespace() -> str:
 
 def this_process() -> dict[str, Any]:
     """What identifies the running worker process, across PID reuse and containers."""
-    return {"host": socket.gethostname(), "pidns": _pid_namespace(), "pid": os.getpid(),
-            "started": psutil.Process().create_time()}
+    return {
+        "host": socket.gethostname(),
+        "pidns": _pid_namespace(),
+        "pid": os.getpid(),
+        "started": psutil.Process().create_time(),
+    }
 
 
 def claim(trial: optuna.Trial) -> None:
     """Record that this process runs ``trial`` (and on which device), first thing in the objective."""
-    trial.set_user_attr(WORKER_ATTR, {**this_process(), "trial": trial.number,
-                                      "device": os.environ.get("CUDA_VISIBLE_DEVICES")})
+    trial.set_user_attr(
+        WORKER_ATTR, {**this_process(), "trial": trial.number, "device": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    )
 
 
 def _worker_is_dead(trial: FrozenTrial, here: dict[str, Any]) -> bool:
@@ -62,8 +67,9 @@ def _worker_is_dead(trial: FrozenTrial, here: dict[str, Any]) -> bool:
         return True
 
 
-def fail_orphaned_trials(study: optuna.Study,
-                         retry: Callable[[optuna.Study, FrozenTrial], None] | None = None) -> list[int]:
+def fail_orphaned_trials(
+    study: optuna.Study, retry: Callable[[optuna.Study, FrozenTrial], None] | None = None
+) -> list[int]:
     """Fail the RUNNING trials whose worker died, retry each through ``retry``; returns their numbers."""
     import optuna
     from optuna.trial import TrialState

@@ -47,8 +47,10 @@ def best_config(spec: SweepSpec, trial: FrozenTrial) -> dict[str, Any]:
 
 def write_config(spec: SweepSpec, study: optuna.Study, trial: FrozenTrial, path: Path) -> Path:
     objectives = ", ".join(f"{m} = {v:.6g}" for m, v in zip(spec.metrics, trial.values, strict=True))
-    header = (f"# Trial {trial.number} of study {study.study_name!r} ({objectives}),\n"
-              f"# from {spec.path} on {spec.config}.\n# python train.py fit --config {path}\n")
+    header = (
+        f"# Trial {trial.number} of study {study.study_name!r} ({objectives}),\n"
+        f"# from {spec.path} on {spec.config}.\n# python train.py fit --config {path}\n"
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(best_config(spec, trial), sort_keys=False))
     return path

@@ -58,8 +58,10 @@ def _dimension(key: str, entry: Any) -> Dimension:
     options = {k: v for k, v in entry.items() if k != "type"}
     required = {"choices"} if kind == "categorical" else {"low", "high"}
     if not required <= set(options) <= _OPTIONS[kind]:
-        raise SweepSpecError(f"space.{key}: {kind} takes {', '.join(sorted(_OPTIONS[kind]))} "
-                             f"({', '.join(sorted(required))} required), got {sorted(options)}")
+        raise SweepSpecError(
+            f"space.{key}: {kind} takes {', '.join(sorted(_OPTIONS[kind]))} "
+            f"({', '.join(sorted(required))} required), got {sorted(options)}"
+        )
     try:
         if kind == "categorical":
             structured = {to_yaml_text(c): c for c in options["choices"] if isinstance(c, list | dict)}

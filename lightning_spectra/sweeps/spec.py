@@ -33,8 +33,7 @@ from lightning_spectra.sweeps.space import Dimension, SweepSpecError, parse_spac
 if TYPE_CHECKING:
     import optuna
 
-_KEYS = {"config", "study", "n_trials", "objectives", "overrides", "trial_only", "space", "sampler", "pruner",
-         "wandb"}
+_KEYS = {"config", "study", "n_trials", "objectives", "overrides", "trial_only", "space", "sampler", "pruner", "wandb"}
 _DIRECTIONS = ("minimize", "maximize")
 
 

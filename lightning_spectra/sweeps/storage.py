@@ -72,14 +72,20 @@ def open_storage(storage: str, heartbeat_interval: int = DEFAULT_HEARTBEAT_S) ->
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
 
 
-def create_or_load_study(storage: optuna.storages.BaseStorage, name: str, spec: SweepSpec,
-                         worker_index: int = 0) -> optuna.Study:
+def create_or_load_study(
+    storage: optuna.storages.BaseStorage, name: str, spec: SweepSpec, worker_index: int = 0
+) -> optuna.Study:
     """Create the study, or load it when it exists (a re-run resumes); refuse one made for other objectives."""
     import optuna
 
-    study = optuna.create_study(storage=storage, study_name=name, directions=spec.directions,
-                                sampler=spec.make_sampler(worker_index), pruner=spec.make_pruner(),
-                                load_if_exists=True)
+    study = optuna.create_study(
+        storage=storage,
+        study_name=name,
+        directions=spec.directions,
+        sampler=spec.make_sampler(worker_index),
+        pruner=spec.make_pruner(),
+        load_if_exists=True,
+    )
     recorded = study.user_attrs.get(OBJECTIVES_ATTR)
     wanted = dict(spec.objectives)
     directions = [d.name.lower() for d in study.directions]
@@ -87,6 +93,7 @@ def create_or_load_study(storage: optuna.storages.BaseStorage, name: str, spec: 
         study.set_user_attr(OBJECTIVES_ATTR, wanted)
         study.set_user_attr("sweep", str(spec.path))
     elif list(recorded.items()) != list(wanted.items()) or directions != spec.directions:
-        raise SweepSpecError(f"study {name!r} in this storage optimises {recorded}, not {wanted}; "
-                             "pick another --study name")
+        raise SweepSpecError(
+            f"study {name!r} in this storage optimises {recorded}, not {wanted}; pick another --study name"
+        )
     return study

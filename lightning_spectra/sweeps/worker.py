@@ -24,9 +24,17 @@ log = logging.getLogger(__name__)
 WAIT_S = 2.0  # how often a worker with nothing to start looks again
 
 
-def run_worker(spec: SweepSpec, study_name: str, storage: str, n_trials: int, out_dir: Path,
-               worker_index: int = 0, accelerator: str = "cpu", max_failures: int = 5,
-               heartbeat_interval: int = DEFAULT_HEARTBEAT_S) -> None:
+def run_worker(
+    spec: SweepSpec,
+    study_name: str,
+    storage: str,
+    n_trials: int,
+    out_dir: Path,
+    worker_index: int = 0,
+    accelerator: str = "cpu",
+    max_failures: int = 5,
+    heartbeat_interval: int = DEFAULT_HEARTBEAT_S,
+) -> None:
     """Run trials of ``study_name`` until it has ``n_trials`` finished ones (or this worker keeps failing)."""
     import optuna
 
@@ -34,8 +42,12 @@ def run_worker(spec: SweepSpec, study_name: str, storage: str, n_trials: int, ou
 
     quiet_wandb_without_account()
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage, heartbeat_interval),
-                              sampler=spec.make_sampler(worker_index), pruner=spec.make_pruner())
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=open_storage(storage, heartbeat_interval),
+        sampler=spec.make_sampler(worker_index),
+        pruner=spec.make_pruner(),
+    )
     objective = Objective(spec, study_name, out_dir, accelerator)
     reaper, budget = OrphanReaper(retry_callback()), TrialBudget(n_trials, max_failures)
     while True:
