@@ -29,3 +29,8 @@ def write_xy(path: Path, x: np.ndarray, y: np.ndarray, header_lines: int = 3) ->
 def tiny_args(subcommand: str, save_dir: Path, config: str = "cnn_tiny.yaml", *extra: str) -> list[str]:
     """CLI arguments for a tiny run whose logs go to ``save_dir``."""
     return [subcommand, "--config", str(CONF / config), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]
+
+
+def run_folder(save_dir: Path, name: str = "cnn_tiny") -> Path:
+    """The newest ``version_N`` run folder of ``name`` under a logger's ``save_dir``."""
+    return max((save_dir / name).glob("version_*"), key=lambda p: int(p.name.split("_")[1]))

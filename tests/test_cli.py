@@ -12,14 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, tiny_args, write_xy
+from conftest import ROOT, run_folder, tiny_args, write_xy
 
 from lightning_spectra.cli import main
-
-
-def run_folder(save_dir: Path, name: str = "cnn_tiny") -> Path:
-    versions = sorted((save_dir / name).glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
-    return versions[-1]
 
 
 def weights(ckpt: Path) -> dict[str, torch.Tensor]:

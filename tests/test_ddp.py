@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import tiny_args
-from test_cli import _train_py, run_folder
+from conftest import run_folder, tiny_args
+from test_cli import _train_py
 
 
 def test_two_process_ddp_shards_the_data_and_gathers_the_series(tmp_path: Path) -> None:

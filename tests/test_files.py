@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_args, write_xy
+from conftest import run_folder, tiny_args, write_xy
 
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
@@ -183,17 +183,13 @@ def test_predict_spectra_of_another_length_are_refused(tmp_path: Path, train_csv
 
 
 # ---------------------------------------------------------------------------------------------- the CLI
-def run_folder(save_dir: Path) -> Path:
-    return max((save_dir / "files_tiny").glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
-
-
 @pytest.fixture(scope="module")
 def fitted(train_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     save_dir = tmp_path_factory.mktemp("fit")
     with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
         env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
         main(tiny_args("fit", save_dir, "files_tiny.yaml", "--data.init_args.train_path", str(train_csv)))
-    return run_folder(save_dir)
+    return run_folder(save_dir, "files_tiny")
 
 
 def test_three_classes_train_to_high_test_accuracy(fitted: Path) -> None:
@@ -223,7 +219,7 @@ def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_p
             str(tmp_path / "logs"),
         ]
     )
-    with open(run_folder(tmp_path / "logs") / "predictions.csv") as f:
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["spectrum"] for r in rows] == [f"scan_{i}.xy" for i in range(1, 7)]
     assert sum(r["predicted_class"] == label for r, label in zip(rows, labels, strict=True)) >= 5
