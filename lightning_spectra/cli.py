@@ -12,14 +12,17 @@ import os
 import sys
 from collections.abc import Sequence
 
+from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.logging import quiet_wandb_without_account, summary_to_wandb
+from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.precision import auto_precision
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
+PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary", "epochs_to_target")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -33,6 +36,7 @@ SUMMARY_FIELDS = (
     ("epochs_to_target", "epochs to 100% val confidence", "{}"),
     ("peak_memory_gib", "peak memory (GiB)", "{:.2f}"),
     ("device", "device", "{}"),
+    ("precision", "precision", "{}"),
 )
 
 
@@ -45,6 +49,7 @@ class SpectraCLI(LightningCLI):
         # cuBLAS needs this before CUDA starts for deterministic=True; harmless elsewhere.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         quiet_wandb_without_account()
+        quiet_console()
         super().__init__(
             SpectraClassifier,
             SpectraDataModule,
@@ -67,10 +72,24 @@ class SpectraCLI(LightningCLI):
         for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
+    def before_instantiate_classes(self) -> None:
+        """Unset ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; a readable bar."""
+        trainer = (self.config[self.subcommand] if self.subcommand else self.config)["trainer"]
+        trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"))
+        callbacks = trainer.get("callbacks") or []
+        if trainer.get("enable_progress_bar") is not False and not any(
+            "ProgressBar" in str(c.get("class_path", "")) for c in callbacks
+        ):  # Lightning's own bar reads 0.00it/s when a full-batch step takes seconds
+            trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]
+
     def after_fit(self) -> None:
         update_summary(
             self.trainer,
-            {"model": type(self.model).__name__, "trainable_parameters": self.model.num_trainable_parameters},
+            {
+                "model": type(self.model).__name__,
+                "trainable_parameters": self.model.num_trainable_parameters,
+                "precision": self.trainer.precision,
+            },
         )
         if self.config[self.subcommand].get("test_after_fit", True):
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)

@@ -1,0 +1,46 @@
+"""The CNN's fast conv block computes exactly what the paper's Conv -> BN -> ReLU -> MaxPool block computes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_spectra.models import CNN
+from lightning_spectra.models.cnn import MaxPool2ReLU, conv_block, paper_conv_block
+
+
+@pytest.mark.parametrize("length", [10, 11])  # odd lengths drop the last element, as MaxPool1d does
+def test_pool_relu_equals_relu_then_maxpool(length: int) -> None:
+    torch.manual_seed(0)
+    x = torch.randn(3, 4, length)
+    x[0, 0, :4] = torch.tensor([1.0, 1.0, -2.0, -2.0])  # ties and a pair that ReLU zeroes
+    fast_in, paper_in = x.clone().requires_grad_(), x.clone().requires_grad_()
+    fast = MaxPool2ReLU()(fast_in)
+    paper = torch.nn.MaxPool1d(2)(torch.relu(paper_in))
+    assert torch.equal(fast, paper)
+    grad = torch.randn_like(paper)
+    fast.backward(grad)
+    paper.backward(grad)
+    assert torch.equal(fast_in.grad, paper_in.grad)
+
+
+def test_pool_relu_gradient_is_exact() -> None:
+    x = torch.randn(2, 3, 9, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(MaxPool2ReLU(), (x,))
+
+
+def test_fast_block_keeps_the_paper_block_state_dict() -> None:
+    """Weights saved by (or mapped from) the paper's block load unchanged, with the same outputs."""
+    torch.manual_seed(0)
+    paper = paper_conv_block(1, 8, kernel_size=5, stride=2)
+    fast = conv_block(1, 8, kernel_size=5, stride=2)
+    assert list(fast.state_dict()) == list(paper.state_dict())
+    fast.load_state_dict(paper.state_dict())
+    x = torch.randn(4, 1, 101)
+    assert torch.allclose(fast(x), paper(x))
+
+
+def test_cnn_parameter_keys_are_the_papers() -> None:
+    keys = set(CNN(spectrum_length=4023).state_dict())
+    assert {"conv1.0.weight", "conv1.1.running_mean", "conv3.1.bias", "head.2.weight"} <= keys
+    assert not any(k.startswith(("conv1.2", "conv1.3")) for k in keys)
