@@ -24,7 +24,10 @@ def cpu_supports_bf16() -> bool:
 
 def runs_on_cpu(accelerator: object) -> bool:
     """Whether a Trainer ``accelerator`` setting ends up on the CPU."""
-    name = accelerator if isinstance(accelerator, str) else type(accelerator).__name__.lower().removesuffix("accelerator")
+    if isinstance(accelerator, str):
+        name = accelerator
+    else:  # an Accelerator instance
+        name = type(accelerator).__name__.lower().removesuffix("accelerator")
     if name == "cpu":
         return True
     mps = getattr(torch.backends, "mps", None)
