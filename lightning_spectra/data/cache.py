@@ -17,10 +17,12 @@ import numpy as np
 
 
 def default_cache_dir() -> Path:
-    """``$LIGHTNING_SPECTRA_CACHE``, else ``$XDG_CACHE_HOME/lightning-spectra``, else ``~/.cache/...``."""
+    """``$LIGHTNING_SPECTRA_CACHE``, else the OS's cache folder (pooch: ``~/.cache/lightning-spectra`` on Linux)."""
     if env := os.environ.get("LIGHTNING_SPECTRA_CACHE"):
         return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lightning-spectra"
+    import pooch
+
+    return Path(pooch.os_cache("lightning-spectra"))
 
 
 def cache_key(parts: dict) -> str:

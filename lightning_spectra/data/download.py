@@ -1,24 +1,28 @@
-"""Fetching the real HED data set from Zenodo, safely.
+"""Fetching the real HED data set from Zenodo with pooch: known checksum, progress bar, 7-Zip processor.
 
-The archive is streamed to a ``.part`` file with a progress bar and its MD5 is checked against the
-checksum Zenodo publishes for the record (or one given in the config) before it is renamed into place.
-A failed, partial or corrupted download therefore never looks complete, and is never used.
+The data set is Zenodo record 4424866 (DOI 10.5281/zenodo.4424866). Zenodo's API gives the archive's
+download link and the MD5 it publishes (a config can pin its own with ``zenodo_md5``); pooch downloads to a
+temporary file, checks the MD5 and only then moves it into place, so a failed, partial or corrupted download
+never looks complete. A copy already on disk is reused only if its MD5 matches, otherwise fetched again.
+:class:`SevenZip` is the pooch processor that unpacks the archive (CRC-checked by py7zr), atomically.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
+import shutil
 import urllib.request
 from pathlib import Path
 
 from lightning_spectra.data.errors import SpectraDataError
 
 ZENODO_API = "https://zenodo.org/api/records/{record}"
-HED_RECORD = 4424866
+HED_DOI = "10.5281/zenodo.4424866"
+HED_RECORD = int(HED_DOI.rsplit(".", 1)[1])
 HED_ARCHIVE = "Mg20Fe80O_ramp_xyfiles_1_349_azimuthal_integrated.7z"
-CHUNK = 1 << 16
+BY_HAND = "download {name} from https://doi.org/{doi} by hand, extract it, and use "
+BY_HAND += "'--data.source directory --data.data_dir <folder>'"
 
 
 def zenodo_file(record: int, name: str, api: str = ZENODO_API, timeout: float = 30) -> tuple[str, str]:
@@ -28,10 +32,7 @@ def zenodo_file(record: int, name: str, api: str = ZENODO_API, timeout: float = 
         with urllib.request.urlopen(url, timeout=timeout) as response:
             meta = json.load(response)
     except OSError as err:
-        raise SpectraDataError(
-            f"cannot reach {url} ({err}); download {name} by hand, extract it, and use "
-            "'--data.source directory --data.data_dir <folder>'"
-        ) from err
+        raise SpectraDataError(f"cannot reach {url} ({err}); {BY_HAND.format(name=name, doi=HED_DOI)}") from err
     for entry in meta.get("files", []):
         if entry.get("key") == name:
             algorithm, _, digest = entry["checksum"].partition(":")
@@ -41,64 +42,25 @@ def zenodo_file(record: int, name: str, api: str = ZENODO_API, timeout: float = 
     raise SpectraDataError(f"Zenodo record {record} has no file named {name}")
 
 
-def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+class SevenZip:
+    """pooch processor: extract a 7-Zip archive into ``folder`` (default: ``<archive>.d``) once, atomically.
 
-
-def download(url: str, destination: str | Path, md5: str, progress: bool = True, timeout: float = 60) -> Path:
-    """Download ``url`` to ``destination`` unless a file with checksum ``md5`` is already there.
-
-    Raises :class:`SpectraDataError` if the transfer breaks off, is shorter than announced, or its
-    checksum differs; the partial file is removed in every case.
+    A ``.complete`` marker is written last, so an interrupted extraction is redone; a fresh download
+    (``action`` ``"download"`` or ``"update"``) is always extracted again.
     """
-    destination = Path(destination)
-    if destination.exists():
-        if md5sum(destination) == md5:
-            return destination
-        destination.unlink()  # stale or corrupted copy: never trust it
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    part = destination.with_name(destination.name + f".{os.getpid()}.part")
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            _stream(response, out, total, destination.name, progress)
-        if total is not None and part.stat().st_size != total:
-            raise SpectraDataError(f"{url}: download incomplete ({part.stat().st_size} of {total} bytes)")
-        actual = md5sum(part)
-        if actual != md5:
-            raise SpectraDataError(f"{url}: checksum mismatch (md5 {actual}, expected {md5}); file discarded")
-        os.replace(part, destination)
-    except OSError as err:
-        raise SpectraDataError(f"{url}: download failed ({err})") from err
-    finally:
-        part.unlink(missing_ok=True)
-    return destination
 
+    def __init__(self, folder: str | Path | None = None) -> None:
+        self.folder = Path(folder) if folder else None
 
-def _stream(response, out, total: int | None, label: str, progress: bool) -> None:
-    if not progress:
-        while chunk := response.read(CHUNK):
-            out.write(chunk)
-        return
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
-
-    with Progress(
-        "[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(), transient=True
-    ) as bar:
-        task = bar.add_task(f"Downloading {label}", total=total)
-        while chunk := response.read(CHUNK):
-            out.write(chunk)
-            bar.advance(task, len(chunk))
+    def __call__(self, fname: str, action: str, pooch: object = None) -> str:
+        folder = self.folder or Path(fname + ".d")
+        if action in ("download", "update"):
+            (folder / ".complete").unlink(missing_ok=True)
+        return str(extract_7z(Path(fname), folder))
 
 
 def extract_7z(archive: Path, folder: Path) -> Path:
     """Extract a 7-Zip archive (CRC-checked by py7zr) into ``folder``, atomically via a temporary folder."""
-    import shutil
-
     import py7zr
 
     marker = folder / ".complete"
@@ -116,3 +78,41 @@ def extract_7z(archive: Path, folder: Path) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
     return folder
+
+
+def download(
+    url: str, destination: str | Path, md5: str, progress: bool = True, processor: SevenZip | None = None
+) -> Path:
+    """Download ``url`` to ``destination`` with pooch unless a file with checksum ``md5`` is already there.
+
+    Returns ``destination`` (or what ``processor`` returns). Raises :class:`SpectraDataError` if the transfer
+    fails or breaks off, or the checksum differs; nothing partial or unchecked is left at ``destination``.
+    """
+    import pooch
+
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    quiet = pooch.get_logger().level
+    pooch.get_logger().setLevel("WARNING")  # pooch logs every download at INFO; the progress bar says enough
+    try:
+        result = pooch.retrieve(
+            url,
+            known_hash=f"md5:{md5}",
+            fname=destination.name,
+            path=destination.parent,
+            processor=processor,
+            progressbar=progress,
+        )
+    except ValueError as err:  # pooch: the hash of the downloaded file does not match
+        raise SpectraDataError(f"{url}: checksum mismatch (expected md5 {md5}; {err}); file discarded") from err
+    except OSError as err:  # requests' errors (connection, truncated body, HTTP status) are OSErrors
+        raise SpectraDataError(f"{url}: download failed ({err})") from err
+    finally:
+        pooch.get_logger().setLevel(quiet)
+    return Path(result)
+
+
+def fetch_hed_ramp(root: Path, md5: str | None = None, api: str = ZENODO_API, progress: bool = True) -> Path:
+    """Download (if needed) and extract the HED ramp archive under ``root``; the folder it was extracted to."""
+    url, published_md5 = zenodo_file(HED_RECORD, HED_ARCHIVE, api=api)
+    return download(url, Path(root) / HED_ARCHIVE, md5 or published_md5, progress, processor=SevenZip(root / "xy"))

@@ -89,13 +89,11 @@ class HEDDataModule(SpectraDataModule):
         """The folder of ``.xy`` files to read (downloading and extracting the Zenodo archive if needed)."""
         if self.source == "directory":
             return self.data_dir
-        from lightning_spectra.data.download import HED_ARCHIVE, HED_RECORD, download, extract_7z, zenodo_file
+        from lightning_spectra.data.download import HED_ARCHIVE, fetch_hed_ramp
 
         root = self.data_dir or self.cache_dir / "zenodo"
         archive = root / HED_ARCHIVE
-        url, md5 = zenodo_file(HED_RECORD, HED_ARCHIVE, api=self.zenodo_api)
-        download(url, archive, self.zenodo_md5 or md5, progress=self.progress)
-        folder = extract_7z(archive, root / "xy")
+        folder = fetch_hed_ramp(root, md5=self.zenodo_md5, api=self.zenodo_api, progress=self.progress)
         xy_dirs = sorted({p.parent for p in folder.rglob("*.xy")})
         if len(xy_dirs) != 1:
             raise SpectraDataError(f"{archive}: expected one folder of .xy files inside, found {len(xy_dirs)}")

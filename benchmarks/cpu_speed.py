@@ -1,0 +1,165 @@
+"""The fast CPU path against a bare fp32 PyTorch loop: the default CNN config, side by side, in one process.
+
+Arm ``ours``: ``train.py fit --config configs/cnn.yaml`` in-process (Lightning, precision resolved as in any run:
+bf16 autocast on CPUs with native bf16, else float32; the fast conv block), with the post-fit attribution
+callbacks left out (they run after training and do not change the time to target). Arm ``bare``: the paper's
+``TrainingProc`` loop (zero_grad, forward, loss, backward, step, ``loss.item()``) in float32 on the same model
+class with the paper's Conv -> BN -> ReLU -> MaxPool1d block, initialised with the config's seed, on the same
+full-batch training tensor. The arms alternate (ours, bare, ours, bare, ...) so that other load on a shared
+machine hits both; medians over ``--repeats`` are compared:
+
+* ``ours to target``: training time until validation confidence first reached 100% (the Timing callback), and
+  the wall clock from fit start to that validation (validation and checkpoints included);
+* ``bare, same epochs``: the bare loop's time for the same number of epochs;
+* the ratio of the two, and the test confidence and boundary of each of our runs.
+
+    python benchmarks/cpu_speed.py --repeats 2
+    python benchmarks/cpu_speed.py --repeats 2 --precision 32-true   # switch bf16 off
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import lightning.pytorch as L
+import torch
+
+from lightning_spectra.cli import main as cli_main
+from lightning_spectra.data import HEDDataModule
+from lightning_spectra.models import CNN
+from lightning_spectra.models.cnn import paper_conv_block
+from lightning_spectra.precision import cpu_supports_bf16
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLBACKS = [
+    {"class_path": "lightning_spectra.callbacks.Timing"},
+    {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": "link"}},
+    {"class_path": "cpu_speed.WallToTarget"},
+]
+
+
+class WallToTarget(L.Callback):
+    """Wall clock from fit start to the end of the first validation with 100% confidence (written to a file)."""
+
+    def __init__(self) -> None:
+        self.out, self.seconds = os.environ.get("CPU_SPEED_WALL_FILE", "wall_to_target.json"), None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.perf_counter()
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        value = trainer.callback_metrics.get("val/confidence")
+        if self.seconds is None and value is not None and float(value) >= 1.0:
+            self.seconds = time.perf_counter() - self.start
+            Path(self.out).write_text(json.dumps({"wall_to_target_s": self.seconds}))
+
+
+def run_ours(epochs: int, precision: str | None) -> dict:
+    """One ``fit`` of configs/cnn.yaml through the CLI; its summary.json plus the wall clock to target."""
+    with tempfile.TemporaryDirectory(prefix="cpu-speed-") as tmp:
+        os.environ["CPU_SPEED_WALL_FILE"] = str(Path(tmp) / "wall.json")
+        args = [
+            "fit",
+            "--config",
+            str(ROOT / "configs/cnn.yaml"),
+            f"--trainer.logger.init_args.save_dir={tmp}",
+            f"--trainer.max_epochs={epochs}",
+            "--trainer.enable_progress_bar=false",
+            f"--trainer.callbacks={json.dumps(CALLBACKS)}",
+        ]
+        if precision:
+            args.append(f"--trainer.precision={precision}")
+        cli_main(args)
+        summary = json.loads(next(Path(tmp).glob("cnn/version_*/summary.json")).read_text())
+        wall = Path(tmp) / "wall.json"
+        summary["wall_to_target_s"] = json.loads(wall.read_text())["wall_to_target_s"] if wall.exists() else None
+        return summary
+
+
+def paper_block_cnn(dm: HEDDataModule) -> CNN:
+    """The config's CNN, seeded as the config seeds it, with its conv blocks rebuilt as the paper wrote them."""
+    L.seed_everything(12345, verbose=False)  # the config's seed_everything
+    model = CNN(spectrum_length=dm.spectrum_length, num_classes=dm.num_classes, lr=0.002, weight_decay=2e-5)
+    state = model.state_dict()
+    model.conv1 = paper_conv_block(1, 64, kernel_size=5, stride=2)
+    model.conv2 = paper_conv_block(64, 64, kernel_size=3, stride=2)
+    model.conv3 = paper_conv_block(64, 4, kernel_size=3, stride=1)
+    model.load_state_dict(state)  # same keys: the fast block keeps the paper's layout
+    return model
+
+
+def run_bare(dm: HEDDataModule, epochs: int) -> list[float]:
+    """Cumulative seconds after each epoch of the paper's full-batch fp32 loop."""
+    model = paper_block_cnn(dm)
+    x, y = dm.splits.train.spectra, dm.splits.train.labels
+    optimizer = model.configure_optimizers()
+    model.train()
+    cumulative, start = [], time.perf_counter()
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = model.loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        loss.item()
+        cumulative.append(time.perf_counter() - start)
+    return cumulative
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of every run (configs/cnn.yaml: 5)")
+    parser.add_argument("--precision", default=None, help="force ours to e.g. 32-true or bf16-mixed (default: auto)")
+    parser.add_argument("--json", type=Path, default=None, help="also write every measurement here")
+    args = parser.parse_args()
+    dm = HEDDataModule(progress=False)
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
+        f"torch {torch.__version__}, lightning {L.__version__}, native bf16: {cpu_supports_bf16()}, "
+        f"load average {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+    ours, bare = [], []
+    for repeat in range(args.repeats):
+        ours.append(run_ours(args.epochs, args.precision))
+        o = ours[-1]
+        print(
+            f"[{repeat}] ours: precision {o['precision']}, epochs to target {o['epochs_to_target']}, "
+            f"train s to target {o['time_to_target_s']}, wall s to target {o['wall_to_target_s']}, epoch s "
+            f"{[round(t, 2) for t in o['epoch_times_s']]}, test confidence {o['confidence']:.2%}, "
+            f"boundary {o['boundary']:.0f}",
+            flush=True,
+        )
+        bare.append(run_bare(dm, args.epochs))
+        print(f"[{repeat}] bare fp32: cumulative s {[round(t, 2) for t in bare[-1]]}", flush=True)
+
+    target_epochs = max(o["epochs_to_target"] or args.epochs for o in ours)
+    med = statistics.median
+    ours_train = med(o["time_to_target_s"] for o in ours)
+    ours_wall = med(o["wall_to_target_s"] for o in ours)
+    bare_same = med(b[target_epochs - 1] for b in bare)
+    ours_epoch = med(t for o in ours for t in o["epoch_times_s"])
+    bare_epoch = med(b[0] if i == 0 else b[i] - b[i - 1] for b in bare for i in range(len(b)))
+    print(
+        f"\nmedians over {args.repeats} repeats: epochs to 100% val confidence {target_epochs}; "
+        f"ours train s to target {ours_train:.2f} (wall incl. validation {ours_wall:.2f}); "
+        f"bare fp32 s for {target_epochs} epochs {bare_same:.2f}; "
+        f"ratio train {ours_train / bare_same:.2f}, wall {ours_wall / bare_same:.2f}; "
+        f"per epoch ours {ours_epoch:.2f} s, bare {bare_epoch:.2f} s ({bare_epoch / ours_epoch:.2f}x); "
+        f"bare fp32 all {args.epochs} epochs {med(b[-1] for b in bare):.2f} s; "
+        f"test confidence {[round(100 * o['confidence'], 2) for o in ours]} %, "
+        f"boundary {[o['boundary'] for o in ours]}"
+    )
+    if args.json:
+        args.json.write_text(json.dumps({"ours": ours, "bare": bare}, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
