@@ -36,7 +36,8 @@ def test_detection_answers_without_raising() -> None:
 
 def test_cli_resolves_precision_and_adds_the_readable_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
-    args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu", "--trainer.enable_progress_bar=1")
+    bar_on = "--trainer.enable_progress_bar=true"
+    args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu", bar_on)
     cli = SpectraCLI(args=args[1:], run=False)
     assert cli.trainer.precision == "bf16-mixed"
     assert type(cli.trainer.progress_bar_callback).__name__ == "SpectraProgressBar"
