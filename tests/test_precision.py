@@ -43,3 +43,17 @@ def test_cli_resolves_precision_and_adds_the_readable_bar(monkeypatch: pytest.Mo
     assert type(cli.trainer.progress_bar_callback).__name__ == "SpectraProgressBar"
     forced = SpectraCLI(args=[*args[1:], "--trainer.precision=32-true"], run=False)
     assert forced.trainer.precision == "32-true"
+
+
+def test_bf16_fit_runs_end_to_end(tmp_path: Path) -> None:
+    """The bf16 path (emulated where the CPU lacks it) trains, validates, tests and writes its summary."""
+    import json
+
+    from conftest import run_folder
+
+    from lightning_spectra.cli import main
+
+    main(tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.precision=bf16-mixed", "--trainer.max_epochs=1"))
+    summary = json.loads((run_folder(tmp_path) / "summary.json").read_text())
+    assert summary["precision"] == "bf16-mixed"
+    assert 0.5 <= summary["confidence"] <= 1 and summary["epochs"] == 1
