@@ -71,6 +71,20 @@ def sweep_file(tmp_path: Path, **changes) -> Path:
     return path
 
 
+_LAUNCHED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def stop_launchers() -> Iterator[None]:
+    """A failed test leaves no machine running."""
+    yield
+    while _LAUNCHED:
+        launcher = _LAUNCHED.pop()
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+            launcher.communicate()
+
+
 def launch(
     sweep: Path, storage: str, out: Path, n_trials: int, *extra: str, prefix: list[str] = ()
 ) -> subprocess.Popen:
@@ -78,9 +92,11 @@ def launch(
     cmd = [*prefix, sys.executable, str(ROOT / "sweep.py"), "--sweep", str(sweep), "--storage", storage]
     cmd += ["--out", str(out), "--n-trials", str(n_trials), "--cpu-workers", "1", *extra]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(
+    launcher = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
+    _LAUNCHED.append(launcher)
+    return launcher
 
 
 def finish(launcher: subprocess.Popen, timeout_s: float = 400) -> tuple[str, str]:
@@ -117,6 +133,20 @@ def wandb_groups(out: Path) -> dict[str, str]:
         run = next(json.loads(line)["run"] for line in records.splitlines() if '"type":"run"' in line)
         groups[run["display_name"]] = run.get("run_group")
     return groups
+
+
+def wait_for_finished_trials(storage: str, count: int, timeout_s: float = 300) -> dict[int, float]:
+    """Once at least ``count`` trials have finished: their numbers and values."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            finished = load(storage).get_trials(states=FINISHED)
+            if len(finished) >= count:
+                return {t.number: t.value for t in finished}
+        except KeyError:
+            continue  # no study yet
+    raise AssertionError(f"fewer than {count} trials finished in {timeout_s} s")
 
 
 def wait_for_running_trial_of(storage: str, host: str, timeout_s: float = 180) -> optuna.trial.FrozenTrial:
@@ -212,27 +242,30 @@ def test_a_dead_machine_trial_is_failed_by_the_heartbeat_and_retried_by_the_othe
 
 @postgres
 def test_database_restart_mid_sweep(tmp_path: Path, server: PostgresServer, database: str) -> None:
-    sweep = sweep_file(tmp_path, pruner=None)
+    sweep, n_trials = sweep_file(tmp_path, pruner=None), 6
     machines = [
-        launch(sweep, database, tmp_path / "a", 8, "--heartbeat", "5"),
-        launch(sweep, database, tmp_path / "b", 8, "--heartbeat", "5", prefix=other_machine()),
+        launch(sweep, database, tmp_path / "a", n_trials, "--heartbeat", "5"),
+        launch(sweep, database, tmp_path / "b", n_trials, "--heartbeat", "5", prefix=other_machine()),
     ]
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and len(load(database).get_trials(states=FINISHED)) < 2:
-        time.sleep(0.5)
+    before = wait_for_finished_trials(database, 1)
     server.stop()  # the database host goes down mid-sweep ...
     time.sleep(6)
     server.start()  # ... and comes back
     outputs = [finish(m) for m in machines]
 
-    study = load(database)
     assert [m.returncode for m in machines] == [0, 0], [err[-2000:] for _, err in outputs]
-    assert len(study.get_trials(states=FINISHED)) == 8
+    study = load(database)
+    finished = {t.number: t.value for t in study.get_trials(states=FINISHED)}
+    assert len(finished) == n_trials and finished.items() >= before.items()  # nothing recorded was lost
     assert not study.get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
-    logs = "".join(p.read_text() for p in tmp_path.glob("*/workers/worker-*.log"))
-    print(logs[-5000:])
-    assert "database unreachable" in logs
-    assert "Traceback" not in logs + "".join(out + err for out, err in outputs)
+    for cut_off in study.get_trials(states=(TrialState.FAIL,)):  # a trial the outage interrupted ran again
+        [retry] = [t for t in study.trials if t.system_attrs.get("failed_trial") == cut_off.number]
+        assert retry.state in FINISHED and retry.params == cut_off.params
+    logs = {p.parent.parent.name: p.read_text() for p in tmp_path.glob("*/workers/worker-0.log")}
+    print(logs)
+    for log in logs.values():  # each worker said it in one line, and that it carried on
+        assert 1 <= log.count("database unreachable (") <= 2 and "database reachable again" in log
+    assert "Traceback" not in "".join(logs.values()) + "".join(out + err for out, err in outputs)
 
 
 def dashboard_studies(storage: str) -> list[str]:
