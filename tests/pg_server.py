@@ -8,6 +8,7 @@ to run as root, so as root the server runs as the ``postgres`` system user the p
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import shutil
@@ -43,6 +44,8 @@ def find_binaries() -> Path | None:
 def why_unavailable() -> str | None:
     """None when a server can be started here, else the reason (for ``pytest.skip``)."""
     where = os.environ.get(PG_BIN_ENV) or "/usr/lib/postgresql/*/bin or PATH"
+    if importlib.util.find_spec("psycopg") is None:
+        return "no PostgreSQL driver for Python: pip install -e '.[postgres]' (psycopg 3)"
     if find_binaries() is None:
         return f"no PostgreSQL server binaries ({', '.join(BINARIES)}) in {where}: apt-get install -y postgresql"
     if os.geteuid() == 0:

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import CONF, ROOT
 from optuna.trial import TrialState
-from pg_server import PostgresServer, free_port, why_unavailable
+from pg_server import PG_BIN_ENV, PostgresServer, free_port, why_unavailable
 
 from lightning_spectra.sweeps.storage import open_storage
 
@@ -305,3 +305,10 @@ def test_dashboard_lists_a_journal_study(tmp_path: Path) -> None:
     journal = str(tmp_path / "journal.log")
     _tiny_study(journal, "on-journal")
     assert dashboard_studies(journal) == ["on-journal"]
+
+
+def test_without_server_binaries_the_postgres_tests_skip_with_the_install_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PG_BIN_ENV, str(tmp_path))  # an empty folder: no initdb, pg_ctl, postgres
+    assert "apt-get install -y postgresql" in why_unavailable()
