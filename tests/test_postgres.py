@@ -25,7 +25,7 @@ import pytest
 import yaml
 from conftest import CONF, ROOT
 from optuna.trial import TrialState
-from pg_server import PG_BIN_ENV, PostgresServer, free_port, why_unavailable
+from pg_server import PASSWORD, PG_BIN_ENV, USER, PostgresServer, free_port, why_unavailable
 
 from lightning_spectra.sweeps.storage import open_storage
 
@@ -86,12 +86,12 @@ def stop_launchers() -> Iterator[None]:
 
 
 def launch(
-    sweep: Path, storage: str, out: Path, n_trials: int, *extra: str, prefix: list[str] = ()
+    sweep: Path, storage: str, out: Path, n_trials: int, *extra: str, prefix: list[str] = (), env: dict | None = None
 ) -> subprocess.Popen:
     """One machine's ``sweep.py`` with one CPU worker, in its own process group (to kill it as a whole)."""
     cmd = [*prefix, sys.executable, str(ROOT / "sweep.py"), "--sweep", str(sweep), "--storage", storage]
     cmd += ["--out", str(out), "--n-trials", str(n_trials), "--cpu-workers", "1", *extra]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
     launcher = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
@@ -166,14 +166,26 @@ def wait_for_running_trial_of(storage: str, host: str, timeout_s: float = 180) -
 
 
 @postgres
-def test_two_machines_share_one_study(tmp_path: Path, database: str) -> None:
+def test_two_machines_share_one_study(tmp_path: Path, server: PostgresServer, database: str) -> None:
     sweep, n_trials = sweep_file(tmp_path), 6
+    # machine B keeps the password out of the URL (and so out of `ps`), in a libpq password file as documented
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{server.port}:*:{USER}:{PASSWORD}\n")
+    pgpass.chmod(0o600)
     machines = [
         launch(sweep, database, tmp_path / "a", n_trials),
-        launch(sweep, database, tmp_path / "b", n_trials, prefix=other_machine()),
+        launch(
+            sweep,
+            database.replace(f":{PASSWORD}@", "@"),
+            tmp_path / "b",
+            n_trials,
+            prefix=other_machine(),
+            env={"PGPASSFILE": str(pgpass)},
+        ),
     ]
     outputs = [finish(m) for m in machines]
     assert [m.returncode for m in machines] == [0, 0], [err[-2000:] for _, err in outputs]
+    assert PASSWORD not in "".join(out + err for out, err in outputs)  # printed URLs hide it
 
     study = load(database)
     states = [t.state for t in study.trials]

@@ -126,7 +126,7 @@ def _launch(
     fail_orphaned_trials(study, retry_callback())
     where = ", ".join(f"GPU {d}" if d is not None else "CPU" for d in devices)
     print(
-        f"{progress_line(study, n_trials)}; storage {storage}; {len(devices)} worker(s): {where}; "
+        f"{progress_line(study, n_trials)}; storage {_shown(storage)}; {len(devices)} worker(s): {where}; "
         f"logs in {out_dir / 'workers'}",
         flush=True,
     )
@@ -179,3 +179,12 @@ def _progress(study: optuna.Study, n_trials: int, storage: str) -> str:
         from lightning_spectra.sweeps.database import describe
 
         return f"study {study.study_name}: database unreachable ({describe(err)}); the workers wait for it"
+
+
+def _shown(storage: str) -> str:
+    """The storage as printed: a database URL without its password (logs are shared, passwords are not)."""
+    if not is_database_url(storage):
+        return storage
+    from sqlalchemy.engine import make_url
+
+    return make_url(storage).render_as_string(hide_password=True)
