@@ -79,6 +79,12 @@ def run_worker(
                 continue
             study.optimize(objective, catch=(Exception,), callbacks=[reaper, budget])
         except Exception as err:
+            if _finished_elsewhere(err):
+                cut_off = objective.pop_unfinished()
+                log.warning(
+                    "trial %s was failed by another worker meanwhile (its heartbeat lapsed); moving on", cut_off
+                )
+                continue
             if not is_database_url(storage):
                 raise
             from lightning_spectra.sweeps.database import is_connection_lost, wait_for_database
@@ -88,6 +94,15 @@ def run_worker(
             wait_for_database(storage_, err, reconnect_patience_s)
             cut_off = objective.pop_unfinished()
             interrupted = cut_off if cut_off is not None else interrupted
+
+
+def _finished_elsewhere(err: Exception) -> bool:
+    """Optuna refused to record this worker's trial: another worker had failed it (stale heartbeat, e.g. after
+    a database outage longer than the grace period) and queued its retry already."""
+    import optuna
+
+    refused = isinstance(err, ValueError) and str(err).startswith("Cannot tell a ")  # study.tell's own words
+    return refused or isinstance(err, optuna.exceptions.UpdateFinishedTrialError)
 
 
 class _Tracked:
