@@ -56,10 +56,10 @@ def run_worker(
 
     quiet_wandb_without_account()
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    storage_ = open_storage(storage, heartbeat_interval)
+    study_storage = open_storage(storage, heartbeat_interval)
     study = optuna.load_study(
         study_name=study_name,
-        storage=storage_,
+        storage=study_storage,
         sampler=spec.make_sampler(worker_index),
         pruner=spec.make_pruner(),
     )
@@ -91,7 +91,7 @@ def run_worker(
 
             if not is_connection_lost(err):
                 raise
-            wait_for_database(storage_, err, reconnect_patience_s)
+            wait_for_database(study_storage, err, reconnect_patience_s)
             cut_off = objective.pop_unfinished()
             interrupted = cut_off if cut_off is not None else interrupted
 
