@@ -98,7 +98,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lightning_spectra.sweeps.database import describe
 
         print(
-            f"error: the study's database is unreachable ({describe(err)}); run the same command again", file=sys.stderr
+            f"error: cannot reach the study's database ({describe(err)}); check the URL, the server and its port "
+            "(firewall), then run the same command again",
+            file=sys.stderr,
         )
         return 3
 
