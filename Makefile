@@ -45,6 +45,11 @@ test: env
 test-slow: env
 	$(BIN)/python -m pytest -q -m slow
 
+# Sweeps on a real PostgreSQL server (docs/sweeps.md); needs `apt-get install -y postgresql`, else skips.
+.PHONY: test-postgres
+test-postgres: env
+	$(BIN)/python -m pytest -q -rs -m postgres tests/test_postgres.py
+
 lint: env
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 

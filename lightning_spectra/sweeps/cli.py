@@ -11,10 +11,14 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.spec import SweepSpec, load_spec
-from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, is_database_url
+from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
+
+if TYPE_CHECKING:
+    import optuna
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=DEFAULT_HEARTBEAT_S,
         help="database storage: seconds between heartbeats; a trial silent for twice this is retried (default: 60)",
+    )
+    p.add_argument(
+        "--reconnect-patience",
+        type=float,
+        default=DEFAULT_RECONNECT_PATIENCE_S,
+        help="database storage: seconds a worker waits for an unreachable database before it stops (default: 600)",
     )
     p.add_argument("--worker-index", type=int, help=argparse.SUPPRESS)  # set by the launcher for its workers
     p.add_argument("--accelerator", default="cpu", help=argparse.SUPPRESS)
@@ -75,12 +85,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                 args.accelerator,
                 args.max_failures,
                 args.heartbeat,
+                args.reconnect_patience,
             )
             return 0
         return _launch(args, spec, study_name, storage, n_trials, out_dir)
     except SweepSpecError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        if not _database_lost(err):
+            raise
+        from lightning_spectra.sweeps.database import describe
+
+        print(
+            f"error: cannot reach the study's database ({describe(err)}); check the URL, the server and its port "
+            "(firewall), then run the same command again",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _database_lost(err: Exception) -> bool:
+    """A lost database connection, told without importing SQLAlchemy where no database is used."""
+    if "sqlalchemy" not in sys.modules:
+        return False
+    from lightning_spectra.sweeps.database import is_connection_lost
+
+    return is_connection_lost(err)
 
 
 def _launch(
@@ -97,7 +128,7 @@ def _launch(
     fail_orphaned_trials(study, retry_callback())
     where = ", ".join(f"GPU {d}" if d is not None else "CPU" for d in devices)
     print(
-        f"{progress_line(study, n_trials)}; storage {storage}; {len(devices)} worker(s): {where}; "
+        f"{progress_line(study, n_trials)}; storage {_shown(storage)}; {len(devices)} worker(s): {where}; "
         f"logs in {out_dir / 'workers'}",
         flush=True,
     )
@@ -116,11 +147,13 @@ def _launch(
         str(args.max_failures),
         "--heartbeat",
         str(args.heartbeat),
+        "--reconnect-patience",
+        str(args.reconnect_patience),
     ]
     done = TrialBudget(n_trials).enough(study)  # nothing to start when the study already has its trials
     procs = [] if done else start_workers(worker_args, devices, out_dir / "workers")
     try:
-        codes = wait_for(procs, tick=lambda: print(progress_line(study, n_trials), flush=True))
+        codes = wait_for(procs, tick=lambda: print(_progress(study, n_trials, storage), flush=True))
     except KeyboardInterrupt:  # the workers got the Ctrl-C too and have stopped; report what there is
         codes = [130] * len(procs)
     fail_orphaned_trials(study, retry_callback())  # a worker that died last leaves no one else to do it
@@ -134,3 +167,26 @@ def _launch(
         )
         return 1
     return 0
+
+
+def _progress(study: optuna.Study, n_trials: int, storage: str) -> str:
+    """The progress line, or one line saying the database is unreachable (the workers wait for it)."""
+    from lightning_spectra.sweeps.report import progress_line
+
+    try:
+        return progress_line(study, n_trials)
+    except Exception as err:
+        if not (is_database_url(storage) and _database_lost(err)):
+            raise
+        from lightning_spectra.sweeps.database import describe
+
+        return f"study {study.study_name}: database unreachable ({describe(err)}); the workers wait for it"
+
+
+def _shown(storage: str) -> str:
+    """The storage as printed: a database URL without its password (logs are shared, passwords are not)."""
+    if not is_database_url(storage):
+        return storage
+    from sqlalchemy.engine import make_url
+
+    return make_url(storage).render_as_string(hide_password=True)

@@ -7,7 +7,8 @@ can reach it join the same study with the same command.
 
 Dead workers: ``RDBStorage`` has Optuna's heartbeat (each running trial writes a timestamp every
 ``heartbeat_interval`` seconds; a trial silent for ``grace_period`` is failed by the next worker that starts a
-trial, and ``RetryHeartbeatStaleTrialCallback`` queues a copy with the same parameters). Optuna 5's
+trial, and ``RetryHeartbeatStaleTrialCallback`` queues a copy with the same parameters; :mod:`.database` keeps
+the heartbeat and the workers going through a server restart). Optuna 5's
 ``JournalStorage`` has no heartbeat (optuna/optuna#6615), so on a journal :mod:`.orphans` fails the trials
 of worker processes that no longer exist and hands them to the same retry callback.
 """
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from lightning_spectra.sweeps.spec import SweepSpec
 
 DEFAULT_HEARTBEAT_S = 60
+DEFAULT_RECONNECT_PATIENCE_S = 600  # how long a worker waits for an unreachable database before it stops
 MAX_RETRY = 2  # a trial whose worker died is run again at most this often (a config that kills workers stops)
 OBJECTIVES_ATTR = "objectives"
 
@@ -55,15 +57,9 @@ def open_storage(storage: str, heartbeat_interval: int = DEFAULT_HEARTBEAT_S) ->
         if storage.startswith("sqlite:///"):  # SQLite creates the file but not its folder
             Path(storage.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    storage,
-                    engine_kwargs={"pool_pre_ping": True} if not storage.startswith("sqlite") else None,
-                    heartbeat_interval=heartbeat_interval,
-                    grace_period=2 * heartbeat_interval,
-                    heartbeat_stale_trial_callback=retry_callback(),
-                )
+            from lightning_spectra.sweeps.database import open_database
+
+            return open_database(storage, heartbeat_interval, retry_callback())
         except ImportError:  # the database driver is an optional install
             hint = "pip install 'psycopg[binary]' (or psycopg2-binary with postgresql+psycopg2://)"
             raise SweepSpecError(f"no driver for {storage.split('://')[0]} storage; for PostgreSQL: {hint}") from None
