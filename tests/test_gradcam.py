@@ -15,8 +15,8 @@ from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
 from lightning_spectra.callbacks import FeatureImportance, GradCAM, Timing
-from lightning_spectra.data import HEDDataModule
 from lightning_spectra.callbacks.attribution import predicted_change
+from lightning_spectra.data import HEDDataModule
 from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
 from lightning_spectra.interpret.gradcam import classic_informative, method_name
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
