@@ -225,6 +225,7 @@ class GradCAM(AttributionCallback):
             "maps": write_array(arrays / f"{stem}.npy", maps),
             "targets": write_array(arrays / f"{stem}_targets.npy", targets),
             "unseen": write_array(arrays / f"{stem}_unseen.npy", unseen),
+            "misclassified": write_array(arrays / f"{stem}_misclassified.npy", misclassified),
             "selected_csv": write_table(arrays / f"{stem}_selected.csv", selected_columns),
             "class_mean_csv": write_table(arrays / f"{stem}_class_mean.csv", mean_columns),
             "peaks_csv": write_rows(arrays / f"{stem}_peaks.csv", peaks),
