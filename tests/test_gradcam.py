@@ -262,7 +262,9 @@ def test_callback_maps_equal_a_direct_computation(fitted_and_tested) -> None:
     np.testing.assert_allclose(importance.results["train"]["signed_sum"], signed.numpy(), rtol=1e-5, atol=1e-10)
 
 
-def test_maps_explain_the_label_even_where_the_model_is_wrong(fitted_and_tested, tmp_path: Path) -> None:
+def test_maps_explain_the_label_even_where_the_model_is_wrong(
+    fitted_and_tested, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A model whose single logit is negated predicts the wrong class for every spectrum: the maps must still
     explain the *label* (and so differ in sign from the maps of the prediction), and every spectrum is flagged."""
     import copy
@@ -273,6 +275,11 @@ def test_maps_explain_the_label_even_where_the_model_is_wrong(fitted_and_tested,
         wrong.head[-1].weight.neg_()
         wrong.head[-1].bias.neg_()
     test = data.splits.test
+    from lightning_spectra.callbacks import gradcam as module
+
+    summary: dict = {}  # this run's files and summary go aside, not over the fixture run's
+    monkeypatch.setattr(module, "output_dirs", lambda _trainer: (tmp_path / "attribution", tmp_path / "figures"))
+    monkeypatch.setattr(module, "update_summary", lambda _trainer, values: summary.update(values))
     callback = GradCAM(faithfulness=False, log_images=False)
     callback.run(trainer, wrong, "test")
     maps = callback.results["test"]["maps"]
@@ -282,7 +289,6 @@ def test_maps_explain_the_label_even_where_the_model_is_wrong(fitted_and_tested,
     assert bool((predicted != test.labels).all())
     np.testing.assert_allclose(maps, by_label, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(maps, -by_prediction, rtol=1e-5, atol=1e-6)  # one logit: class 0's score is -z
-    summary = json.loads((Path(trainer.logger.log_dir) / "summary.json").read_text())
     assert summary["gradcam_test_misclassified"] == len(test.labels)
 
 
