@@ -1,5 +1,6 @@
 """Reproduce the paper's comparison: ``python report.py`` trains all eight classifiers and writes
-``reports/paper/comparison.{md,csv,png}`` plus the feature-importance and Grad-CAM panels.
+``reports/paper/comparison.{md,csv,png}`` plus the feature-importance and Grad-CAM panels, the attribution
+heat map of the test series (``attribution_series.png``) and the per-peak table (``peaks.{csv,md}``).
 
     python report.py                                  # train all eight with configs/<model>.yaml
     python report.py --collect                        # reuse the newest finished run of each model in logs/
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> None:
         ]
     rows = build_report(args.models, args.out, args.log_root, collect=args.collect, extra=extra)
     print(markdown_table(rows))
+    for table in ("attribution.md", "peaks.md"):  # faithfulness per model; attribution per peak
+        if (args.out / table).exists():
+            print((args.out / table).read_text())
+    if (args.out / "attribution_series.png").exists():
+        print(f"Attribution over the test series: {args.out / 'attribution_series.png'}")
     print(f"Report written to {args.out}/")
 
 

@@ -152,21 +152,40 @@ def colored_line(
     return lines
 
 
-def _mapped_spectrum(fig, spectrum_ax, map_ax, x, spectrum, cam, classic, title) -> None:
-    """Spectrum coloured by its map (colour bar centred at 0) above the map itself (1D solid, classic dashed)."""
-    top = float(np.nanmax(np.abs(cam))) if np.any(np.isfinite(cam)) else 0.0
-    norm = Normalize(-top or -1.0, top or 1.0)
+def symmetric_norm(maps: np.ndarray) -> Normalize:
+    """A colour scale centred at 0 that covers the largest absolute value of ``maps`` (NaN ignored)."""
+    top = float(np.nanmax(np.abs(maps))) if np.any(np.isfinite(maps)) else 0.0
+    return Normalize(-top or -1.0, top or 1.0)
+
+
+def shade_unseen(ax, x: np.ndarray, unseen: np.ndarray | None) -> None:
+    """Grey bands over the points no layer position reads (the map there is not evidence of anything)."""
+    if unseen is None or not np.any(unseen):
+        return
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], unseen.astype(int), [0]])))
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        ax.axvspan(x[start], x[stop - 1], color="0.85", lw=0, zorder=0)
+
+
+def _mapped_spectrum(
+    fig, spectrum_ax, map_ax, x, spectrum, cam, classic, title, method, unseen=None, norm=None, flagged=False
+) -> None:
+    """Spectrum coloured by its map (colour bar centred at 0) above the map itself (classic dashed, if given)."""
+    norm = norm or symmetric_norm(cam)
     lines = colored_line(spectrum_ax, x, spectrum, cam, norm)
-    fig.colorbar(lines, ax=[spectrum_ax, map_ax], label="1D Grad-CAM", pad=0.01, fraction=0.03)
+    fig.colorbar(lines, ax=[spectrum_ax, map_ax], label=method, pad=0.01, fraction=0.03)
     spectrum_ax.set_ylabel("intensity")
-    spectrum_ax.set_title(title, loc="left", fontsize="medium")
+    spectrum_ax.set_title(title, loc="left", fontsize="medium", color="tab:red" if flagged else "black")
+    shade_unseen(map_ax, x, unseen)
     map_ax.fill_between(x, cam, 0, where=cam >= 0, color="tab:red", alpha=0.35, lw=0, interpolate=True)
     map_ax.fill_between(x, cam, 0, where=cam < 0, color="tab:blue", alpha=0.35, lw=0, interpolate=True)
-    map_ax.plot(x, cam, color="black", lw=0.7, label="1D Grad-CAM")
+    map_ax.plot(x, cam, color="black", lw=0.7, label=method)
     if classic is not None:
         map_ax.plot(x, classic, color="tab:gray", lw=0.9, ls="--", label="classic Grad-CAM (GAP)")
     map_ax.axhline(0, color="black", lw=0.5)
     map_ax.set_ylabel("map")
+    if norm is not None:
+        map_ax.set_ylim(1.05 * norm.vmin, 1.05 * norm.vmax)
     map_ax.legend(loc="upper right", fontsize="x-small", frameon=False)
 
 
@@ -178,15 +197,22 @@ def plot_gradcam_spectra(
     classic: np.ndarray | None = None,
     xlabel: str = DEFAULT_XLABEL,
     title: str | None = None,
+    method: str = "1D Grad-CAM",
+    unseen: np.ndarray | None = None,
+    shared_scale: bool = False,
+    flagged: Sequence[bool] | None = None,
 ) -> Figure:
-    """One block per spectrum: the spectrum coloured by its 1D Grad-CAM, and the map underneath.
+    """One block per spectrum: the spectrum coloured by its map, and the map underneath.
 
     Red marks regions that push the decision towards the explained class, blue regions that push against
-    it; each spectrum has its own colour scale, symmetric about zero.
+    it. Each spectrum has its own colour scale, symmetric about zero, unless ``shared_scale`` (one scale for
+    all panels, so that panels compare). ``flagged`` spectra (misclassified) get a red title; ``unseen``
+    points (read by no layer position) are shaded grey.
     """
     x, spectra, maps = _array(x), np.atleast_2d(_array(spectra)), np.atleast_2d(_array(maps))
     classic = None if classic is None else np.atleast_2d(_array(classic))
     n = len(spectra)
+    shared = symmetric_norm(maps) if shared_scale else None
     fig = Figure(figsize=(10, 3.6 * n + 0.4), layout="constrained")
     axes = fig.subplots(2 * n, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2, 1] * n})[:, 0]
     for i in range(n):
@@ -199,6 +225,10 @@ def plot_gradcam_spectra(
             maps[i],
             None if classic is None else classic[i],
             titles[i],
+            method,
+            unseen,
+            shared or symmetric_norm(maps[i]),
+            bool(flagged[i]) if flagged is not None else False,
         )
     axes[-1].set_xlabel(xlabel)
     if title:
@@ -216,17 +246,20 @@ def plot_gradcam_class_means(
     xlabel: str = DEFAULT_XLABEL,
     title: str | None = None,
     grouped_by: str = "predicted",
+    method: str = "1D Grad-CAM",
+    unseen: np.ndarray | None = None,
+    shared_scale: bool = False,
 ) -> Figure:
     """Class-averaged maps: per class its mean spectrum coloured by its mean map, then all maps overlaid.
 
-    ``grouped_by`` ("predicted" or "labelled") says in the panel titles how spectra were assigned to classes,
-    since a misclassified spectrum counts in its predicted class by default. Classes without spectra (NaN rows)
-    are left out.
+    ``grouped_by`` ("predicted" or "labelled") says in the panel titles how spectra were assigned to classes.
+    Classes without spectra (NaN rows) are left out.
     """
     x, mean_spectra, mean_maps = _array(x), _array(mean_spectra), _array(mean_maps)
     classic = None if classic is None else _array(classic)
     present = [c for c in range(len(class_names)) if counts[c] > 0 and np.all(np.isfinite(mean_maps[c]))]
     n = len(present)
+    shared = symmetric_norm(mean_maps[present]) if shared_scale and present else None
     fig = Figure(figsize=(10, 3.6 * n + 2.6), layout="constrained")
     axes = fig.subplots(2 * n + 1, 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": [2, 1] * n + [1.6]})[
         :, 0
@@ -242,16 +275,93 @@ def plot_gradcam_class_means(
             None if classic is None else classic[c],
             f"'{class_names[c]}': mean of the {counts[c]} spectra {grouped_by} '{class_names[c]}', "
             f"maps for '{class_names[c]}'",
+            method,
+            unseen,
+            shared or symmetric_norm(mean_maps[c]),
         )
     overlay = axes[-1]
+    shade_unseen(overlay, x, unseen)
     for c in present:
         overlay.plot(x, mean_maps[c], lw=0.9, label=class_names[c])
     overlay.axhline(0, color="black", lw=0.5)
     overlay.set_ylabel("mean map")
-    overlay.set_title("class-averaged 1D Grad-CAM, every class", loc="left", fontsize="medium")
+    overlay.set_title(f"class-averaged {method}, every class", loc="left", fontsize="medium")
     overlay.legend(loc="upper right", fontsize="x-small", frameon=False)
     overlay.set_xlabel(xlabel)
     overlay.set_xlim(x.min(), x.max())
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def draw_attribution_series(
+    ax,
+    x: np.ndarray,
+    maps: np.ndarray,
+    change: int | None = None,
+    misclassified: np.ndarray | None = None,
+    percentile: float = 99.0,
+):
+    """Attribution of every spectrum of an ordered series as an image (rows: spectra, columns: x).
+
+    The colour scale is symmetric about 0 and clipped at the ``percentile`` of ``|maps|`` so that one
+    extreme spectrum does not wash out the rest. A dashed line marks the predicted state change (between
+    spectra ``change - 1`` and ``change``); misclassified spectra get a tick on the right edge.
+    """
+    x, maps = _array(x), _array(maps)
+    finite = np.abs(maps[np.isfinite(maps)])
+    top = float(np.percentile(finite, percentile)) if finite.size else 1.0
+    image = ax.imshow(
+        maps,
+        aspect="auto",
+        cmap=DIVERGING,
+        vmin=-(top or 1.0),
+        vmax=top or 1.0,
+        interpolation="nearest",
+        extent=(x[0], x[-1], len(maps) - 0.5, -0.5),
+    )
+    if change is not None:
+        ax.axhline(change - 0.5, color="black", ls="--", lw=1.0, label=f"predicted change at #{change}")
+        ax.legend(loc="lower right", fontsize="x-small")
+    if misclassified is not None and np.any(misclassified):
+        rows = np.flatnonzero(misclassified)
+        ax.plot(np.full(len(rows), x[-1]), rows, marker="<", ls="none", color="black", ms=3, clip_on=False)
+    ax.set_ylabel("spectrum (series order)")
+    return image
+
+
+def plot_attribution_series(
+    x: np.ndarray,
+    maps: np.ndarray,
+    change: int | None = None,
+    misclassified: np.ndarray | None = None,
+    method: str = "1D Grad-CAM",
+    xlabel: str = DEFAULT_XLABEL,
+    title: str | None = None,
+) -> Figure:
+    """The whole ordered series at a glance: :func:`draw_attribution_series` with a colour bar."""
+    fig = Figure(figsize=(10, 5), layout="constrained")
+    ax = fig.subplots()
+    image = draw_attribution_series(ax, x, maps, change, misclassified)
+    fig.colorbar(image, ax=ax, label=f"{method} (clipped at the 99th percentile)")
+    ax.set_xlabel(xlabel)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_deletion_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], title: str | None = None):
+    """Deletion curves: per method (fractions, attribution order, random order) the probability of the class."""
+    fig = Figure(figsize=(6, 4), layout="constrained")
+    ax = fig.subplots()
+    colours = ("tab:red", "tab:green", "tab:purple", "tab:orange")
+    for (name, (fractions, ordered, shuffled)), colour in zip(curves.items(), colours, strict=False):
+        ax.plot(fractions, ordered, color=colour, lw=1.4, label=f"{name}: attribution order")
+        ax.plot(fractions, shuffled, color=colour, lw=1.0, ls="--", label=f"{name}: random order")
+    ax.set_xlabel("share of the regions replaced by the reference")
+    ax.set_ylabel("mean probability of the explained class")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize="x-small")
+    if title:
+        ax.set_title(title, fontsize="medium")
     return fig

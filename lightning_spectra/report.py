@@ -229,6 +229,83 @@ def gradcam_panel(rows: list[Row], path: Path) -> bool:
     return True
 
 
+def series_panels(rows: list[Row], path: Path) -> bool:
+    """Every model's attribution over the ordered test series (spectrum index x 2 theta), predicted change marked."""
+    from matplotlib.figure import Figure
+
+    from lightning_spectra.plots import draw_attribution_series
+
+    found = []
+    for row in rows:
+        folder = row.folder / "attribution"
+        means = _attribution(row, "gradcam_test_class_mean.csv")
+        if means is None or not (folder / "gradcam_test.npy").exists():
+            continue
+        wrong = folder / "gradcam_test_misclassified.npy"
+        found.append(
+            (row, means["x"], np.load(folder / "gradcam_test.npy"), np.load(wrong) if wrong.exists() else None)
+        )
+    if not found:
+        return False
+    fig = Figure(figsize=(10, 2.6 * len(found) + 0.6), constrained_layout=True)
+    axes = fig.subplots(len(found), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (row, x, maps, wrong) in zip(axes, found, strict=True):
+        image = draw_attribution_series(ax, x, maps, row.summary.get("gradcam_test_predicted_change"), wrong)
+        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
+        method = row.summary.get("gradcam_test_method", "1D Grad-CAM")
+        ax.set_title(f"{LABELS.get(row.name, row.name)}: {method}, test series", fontsize=9, loc="left")
+    axes[-1].set_xlabel("2θ (°)")
+    fig.savefig(path, dpi=130)
+    return True
+
+
+def peak_rows(rows: list[Row]) -> list[dict[str, str]]:
+    """The per-peak tables of every model (``gradcam_test_peaks.csv``), one list with a model column."""
+    table = []
+    for row in rows:
+        path = row.folder / "attribution" / "gradcam_test_peaks.csv"
+        if path.exists():
+            with open(path) as f:
+                table += [{"model": LABELS.get(row.name, row.name), **r} for r in csv.DictReader(f)]
+    return table
+
+
+def peak_markdown(table: list[dict[str, str]]) -> str:
+    """Per-peak table as Markdown: position, the class whose mean shows the peak, attribution per class."""
+    if not table:
+        return ""
+    classes = [k for k in table[0] if k.startswith("attribution[")]
+    header = "| model | 2θ (°) | found in | " + " | ".join(c[len("attribution[") : -1] for c in classes) + " |"
+    lines = [header, "|" + "---|" * (3 + len(classes))]
+    for r in table:
+        values = " | ".join(f"{float(r[c]):+.3g}" if r.get(c) else "–" for c in classes)
+        lines.append(f"| {r['model']} | {float(r['position']):.3f} | {r['found_in']} | {values} |")
+    return "\n".join(lines) + "\n"
+
+
+ATTRIBUTION_FIELDS = (
+    ("gradcam_test_method", "map", "{}"),
+    ("gradcam_test_deletion_gap", "deletion gap (map)", "{:+.3f}"),
+    ("gradcam_test_ig_deletion_gap", "deletion gap (IG)", "{:+.3f}"),
+    ("gradcam_test_ground_truth_share", "share on differing peaks (map)", "{:.2f}"),
+    ("gradcam_test_ig_ground_truth_share", "share on differing peaks (IG)", "{:.2f}"),
+    ("gradcam_test_ground_truth_chance", "share of the axis", "{:.2f}"),
+)
+
+
+def attribution_markdown(rows: list[Row]) -> str:
+    """Faithfulness of every model's attribution: deletion gap (random area - attribution area), ground truth."""
+    found = [r for r in rows if "gradcam_test_method" in r.summary]
+    if not found:
+        return ""
+    lines = ["| model | " + " | ".join(label for _, label, _ in ATTRIBUTION_FIELDS) + " |"]
+    lines.append("|" + "---|" * (1 + len(ATTRIBUTION_FIELDS)))
+    for row in found:
+        cells = [spec.format(row.summary[k]) if k in row.summary else "–" for k, _, spec in ATTRIBUTION_FIELDS]
+        lines.append(f"| {LABELS.get(row.name, row.name)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def build_report(
     models: list[str],
     out: Path,
@@ -240,7 +317,10 @@ def build_report(
     """Train (or collect) each model, then write ``comparison.md``/``.csv`` and the figures to ``out``.
 
     Figures: ``comparison.png`` (confidence, time, parameters, memory), ``feature_importance.png`` and
-    ``feature_importance_symlog.png`` (stacked input-gradient panels), ``gradcam.png`` (class-averaged maps).
+    ``feature_importance_symlog.png`` (stacked input-gradient panels), ``gradcam.png`` (class-averaged maps),
+    ``attribution_series.png`` (each model's maps over the ordered test series). Tables: ``peaks.csv`` /
+    ``peaks.md`` (integrated attribution per peak of the class-mean spectra) and ``attribution.md``
+    (deletion-curve gaps and ground-truth shares).
     """
     rows = []
     for name in models:
@@ -255,4 +335,14 @@ def build_report(
     importance_panels(rows, out / "feature_importance.png")
     importance_panels(rows, out / "feature_importance_symlog.png", scale="symlog")
     gradcam_panel(rows, out / "gradcam.png")
+    series_panels(rows, out / "attribution_series.png")
+    peaks = peak_rows(rows)
+    if peaks:
+        with open(out / "peaks.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(peaks[0]))
+            writer.writeheader()
+            writer.writerows(peaks)
+        (out / "peaks.md").write_text(peak_markdown(peaks))
+    if attribution := attribution_markdown(rows):
+        (out / "attribution.md").write_text(attribution)
     return rows

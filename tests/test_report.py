@@ -75,3 +75,23 @@ def test_attribution_panels_stack_every_model_that_has_arrays(tmp_path: Path) ->
     assert read_columns(rows[0].folder / "attribution" / "gradcam_test_class_mean.csv")["gradcam[b]"][0] == -10
     for figure in ("feature_importance.png", "feature_importance_symlog.png", "gradcam.png"):
         assert (tmp_path / "out" / figure).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_series_heat_map_peak_table_and_faithfulness_table(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    x = np.linspace(10, 25, 50)
+    summary = {"confidence": 1.0, "gradcam_test_method": "1D Grad-CAM", "gradcam_test_deletion_gap": 0.25}
+    folder = fake_run(logs, "cnn", 0, gradcam_test_predicted_change=3, **summary)
+    (folder / "attribution").mkdir()
+    (folder / "attribution" / "gradcam_test_class_mean.csv").write_text(
+        "x,mean_spectrum[a],gradcam[a]\n" + "".join(f"{v},1,{v}\n" for v in x)
+    )
+    np.save(folder / "attribution" / "gradcam_test.npy", np.random.default_rng(0).normal(size=(6, 50)))
+    np.save(folder / "attribution" / "gradcam_test_misclassified.npy", np.array([0, 0, 1, 0, 0, 0], dtype=bool))
+    (folder / "attribution" / "gradcam_test_peaks.csv").write_text(
+        "position,lo,hi,height,found_in,attribution[a],attribution[b]\n12.5,12.4,12.6,3.0,a,0.25,-0.5\n"
+    )
+    build_report(["cnn"], tmp_path / "out", log_root=logs, collect=True)
+    assert (tmp_path / "out" / "attribution_series.png").read_bytes()[:4] == b"\x89PNG"
+    assert "| CNN | 12.500 | a | +0.25 | -0.5 |" in (tmp_path / "out" / "peaks.md").read_text()
+    assert "| CNN | 1D Grad-CAM | +0.250 | – |" in (tmp_path / "out" / "attribution.md").read_text()

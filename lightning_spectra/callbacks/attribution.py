@@ -108,6 +108,42 @@ def write_table(path: Path, columns: Mapping[str, np.ndarray]) -> Path:
     return path
 
 
+def write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
+    """CSV of dict rows (the keys of the first row are the header); numbers to 9 significant digits."""
+    names = list(rows[0]) if rows else []
+
+    def cell(value: object) -> str:
+        return f"{value:.9g}" if isinstance(value, float) else str(value)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(names)
+            out.writerows([[cell(row.get(n, "")) for n in names] for row in rows])
+
+    atomic_write(path, write)
+    return path
+
+
+def predicted_change(predicted: np.ndarray) -> int | None:
+    """Index of the first spectrum after the predicted state change of an ordered series, or ``None``.
+
+    Two classes: the split that best separates the predictions into a run of one class then a run of the
+    other (robust to a few flickers; ties go to the earliest). More classes: the first index whose
+    prediction differs from the one before.
+    """
+    predicted = np.asarray(predicted)
+    if len(predicted) < 2 or np.all(predicted == predicted[0]):
+        return None
+    if set(np.unique(predicted).tolist()) <= {0, 1}:
+        first = predicted[0]
+        before = np.concatenate([[0], np.cumsum(predicted != first)])  # mismatches in predicted[:b]
+        after = np.concatenate([np.cumsum((predicted == first)[::-1])[::-1], [0]])  # mismatches in predicted[b:]
+        errors = before + after
+        return int(np.argmin(errors[1:-1]) + 1)
+    return int(np.flatnonzero(predicted[1:] != predicted[:-1])[0] + 1)
+
+
 def log_images(trainer: L.Trainer, key: str, paths: Sequence[Path], captions: Sequence[str]) -> None:
     """Send PNGs to every logger that takes images (WandbLogger's ``log_image``); others keep the files only."""
     for logger in trainer.loggers:

@@ -95,3 +95,24 @@ def simulate_ramp(
     spectra = (spectra + background[None, :]) * beam[:, None]
     spectra += noise_level * rng.standard_normal(spectra.shape)
     return x, spectra
+
+
+def differing_peak_windows(shift_degrees: float = 0.12, margin_fwhm: float = 1.0) -> list[tuple[float, float]]:
+    """2 theta intervals (degrees) holding the reflections that differ between the phases: the ground truth of
+    where a classifier of the simulated ramp should look (the shared detector edge is left out).
+
+    Each interval spans a peak from its position at the start of the ramp to its shifted position at the end,
+    widened by ``margin_fwhm`` of its FWHM on both sides; overlapping intervals are merged.
+    """
+    end = two_theta_axis()[-1]
+    windows = []
+    for position, _height, width in LOW_PRESSURE_PEAKS + HIGH_PRESSURE_PEAKS:
+        centre = TWO_THETA_START + (position + 0.5) * BIN_WIDTH
+        windows.append((centre - margin_fwhm * width, centre + shift_degrees * centre / end + margin_fwhm * width))
+    merged: list[tuple[float, float]] = []
+    for lo, hi in sorted(windows):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged

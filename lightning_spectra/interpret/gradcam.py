@@ -18,10 +18,13 @@ Conventions:
 - **Layer axes.** A model's ``attribution_layer`` names the submodule whose output is mapped; its
   ``attribution_axes`` is ``"channels_first"`` (``(N, K, L')``, convolutions; the default when absent) or
   ``"channels_last"`` (``(N, L', K)``, recurrent/attention layers), which is transposed here.
-- **Upsampling.** Linear interpolation from ``L'`` to the spectrum length with ``align_corners=False``: each
-  layer position stands for an equal-width cell of the spectrum and values sit at cell centres (the same as
-  captum's ``LayerAttribution.interpolate``). Receptive-field offsets of unpadded convolutions (a few points)
-  are not corrected for.
+- **Upsampling.** By receptive field (:mod:`.receptive_field`): each layer value is placed at the centre of
+  the input points its position reads, and the map is interpolated linearly between those centres. Points
+  no position reads are 0 in the map and flagged in ``unseen``. (Plain interpolation over equal cells, as
+  captum's ``LayerAttribution.interpolate``, puts the CNN's positions up to 36 points and the MSResNet's up to
+  280 points away from what they read at 4023 points.)
+- **Names.** At the ``"input"`` layer the map is gradient x input, not Grad-CAM; :func:`method_name` gives the
+  honest name, and the classic (GAP) map carries no positional information there (see :func:`classic_informative`).
 - **Rows that interact.** With ``model.eval()`` a convolutional model treats every spectrum on its own, so one
   backward pass of the summed scores gives every row's gradient. Sequence models evaluated on a whole
   sequence (``sequence_mode`` other than ``"independent"``) let a spectrum's score depend on the other
@@ -40,6 +43,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lightning_spectra.interpret.importance import evaluation_mode, gradient_ready
+from lightning_spectra.interpret.receptive_field import ReceptiveFields, receptive_fields, upsample_by_receptive_field
 
 Axes = Literal["channels_first", "channels_last"]
 
@@ -54,6 +58,8 @@ class GradCAMMaps:
         layer_maps: 1D Grad-CAM at the layer's own resolution ``(N, L')``.
         target: the class each map explains ``(N,)``.
         logits: the model's logits ``(N, out_features)``.
+        unseen: ``(L,)`` bool, points no layer position reads (the maps are 0 there).
+        fields: receptive fields of the layer positions.
     """
 
     maps: Tensor
@@ -61,6 +67,8 @@ class GradCAMMaps:
     layer_maps: Tensor
     target: Tensor
     logits: Tensor
+    unseen: Tensor
+    fields: ReceptiveFields
 
 
 INPUT_LAYER = "input"  # attribution_layer name for the spectrum itself
@@ -83,6 +91,25 @@ def attribution_layer(
     if order not in ("channels_first", "channels_last"):
         raise ValueError(f"attribution_axes must be 'channels_first' or 'channels_last', got {order!r}")
     return model.get_submodule(name), order
+
+
+def method_name(model: nn.Module, layer: str | None = None) -> str:
+    """What the maps of ``model`` are, for titles and summaries: gradient x input at the input, else 1D Grad-CAM."""
+    name = layer if layer is not None else getattr(model, "attribution_layer", None)
+    return "gradient x input" if name == INPUT_LAYER else "1D Grad-CAM"
+
+
+def classic_informative(maps: GradCAMMaps, layer: str | None) -> bool:
+    """Whether the classic (GAP-weighted) map says anything the 1D map does not.
+
+    At the input (one channel) classic Grad-CAM is the spectrum times one number; after an input LayerNorm
+    that number, the mean gradient, is exactly 0 (a LayerNorm's output does not change when a constant is
+    added to its input, so its input gradient sums to 0). Either way no positional information: not drawn.
+    """
+    if layer == INPUT_LAYER:
+        return False
+    top = float(maps.maps.abs().max()) if maps.maps.numel() else 0.0
+    return float(maps.classic.abs().max()) > 1e-6 * max(top, 1e-30)
 
 
 def predicted_class(logits: Tensor) -> Tensor:
@@ -212,7 +239,11 @@ def _per_row_gradients(scores: Tensor, activations: Tensor, tokens: Tensor | Non
 
 
 def upsample(maps: Tensor, length: int) -> Tensor:
-    """Layer-resolution maps ``(N, L')`` -> ``(N, length)`` by linear interpolation (``align_corners=False``)."""
+    """Layer-resolution maps ``(N, L')`` -> ``(N, length)`` over equal cells (``align_corners=False``).
+
+    Right only where position ``m`` reads around ``(m + 0.5) length / L'``; :func:`grad_cam` places values by
+    receptive field instead. Kept for layers known to be equally spaced and for comparisons.
+    """
     if maps.shape[-1] == length:
         return maps
     return F.interpolate(maps.unsqueeze(1), size=length, mode="linear", align_corners=False).squeeze(1)
@@ -227,6 +258,7 @@ def grad_cam(
     relu: bool = False,
     eval_mode: bool = True,
     per_row: bool | None = None,
+    fields: ReceptiveFields | None = None,
 ) -> GradCAMMaps:
     """1D Grad-CAM and classic Grad-CAM of the spectra ``x`` ``(N, L)`` in one forward pass.
 
@@ -239,6 +271,8 @@ def grad_cam(
         relu: apply the ReLU of classic Grad-CAM to ``classic`` (the 1D maps never get one).
         eval_mode: evaluate with ``model.eval()`` (BatchNorm running statistics, no dropout), then restore.
         per_row: force (or forbid) one backward pass per spectrum; ``None`` decides from the model.
+        fields: receptive fields of the layer's positions (computed with :func:`receptive_fields` if not given;
+            pass them to map several batches of one model without probing it again).
     """
     if eval_mode:
         with evaluation_mode(model):
@@ -250,7 +284,11 @@ def grad_cam(
     if relu:
         classic = classic.clamp_min(0)
     length = x.shape[-1]
-    return GradCAMMaps(upsample(layer_maps, length), upsample(classic, length), layer_maps, target, logits)
+    if fields is None:
+        fields = receptive_fields(model, length, layer, axes)
+    maps, unseen = upsample_by_receptive_field(layer_maps, fields)
+    classic_maps, _ = upsample_by_receptive_field(classic, fields)
+    return GradCAMMaps(maps, classic_maps, layer_maps, target, logits, unseen, fields)
 
 
 def grad_cam_1d(model: nn.Module, x: Tensor, target: Tensor | int | None = None, **kwargs) -> Tensor:

@@ -1,0 +1,156 @@
+"""Whose explanation is real? Faithfulness and ground truth of every model's attribution on the simulated ramp.
+
+For each model: train it with ``configs/<model>.yaml`` (attribution callbacks left out, so that only training
+is timed and the numbers below are computed once, here) or reuse the newest finished run, then on the
+349-spectrum test ramp, every map explaining the labelled class:
+
+- its map (1D Grad-CAM at the positional layer, or gradient x input) and Integrated Gradients against the
+  other class's mean spectrum;
+- the deletion curve of each (regions replaced by the other class's mean in the order of the map) against
+  random orders: area and ``gap = random - attribution`` (above 0: the map ranks regions better than chance);
+- the share of the absolute attribution on the reflections that differ between the phases (ground truth of the
+  simulator), next to the share of the axis they cover.
+
+    python benchmarks/attribution.py --train                   # train all eight, then measure
+    python benchmarks/attribution.py --log-root logs            # measure the newest runs in logs/<model>/
+    python benchmarks/attribution.py --models cnn resnet --ig-steps 16
+
+Writes ``reports/attribution/attribution.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+import yaml  # noqa: E402
+
+from lightning_spectra.report import LABELS, MODELS  # noqa: E402
+
+TRAINING_CALLBACKS = ("Timing", "ModelCheckpoint")
+
+
+def training_config(name: str, log_root: Path, folder: Path) -> Path:
+    """``configs/<name>.yaml`` with only the training callbacks and a CSV logger under ``log_root``."""
+    config = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+    trainer = config["trainer"]
+    trainer["callbacks"] = [c for c in trainer["callbacks"] if c["class_path"].split(".")[-1] in TRAINING_CALLBACKS]
+    logger = {"save_dir": str(log_root), "name": name}
+    trainer["logger"] = [{"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": logger}]
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def train(name: str, log_root: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        config = training_config(name, log_root, Path(tmp))
+        subprocess.run([sys.executable, str(ROOT / "train.py"), "fit", "--config", str(config)], check=True)
+
+
+def newest_checkpoint(log_root: Path, name: str) -> Path:
+    runs = sorted((log_root / name).glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise SystemExit(f"error: no finished run of {name} under {log_root}/{name} (use --train)")
+    return runs[-1]
+
+
+def load(name: str, checkpoint: Path):
+    """The trained model and the ramp's test split, built as the config builds them."""
+    import importlib
+
+    config = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+    module, _, cls = config["model"]["class_path"].rpartition(".")
+    model = getattr(importlib.import_module(module), cls).load_from_checkpoint(checkpoint, map_location="cpu")
+    module, _, cls = config["data"]["class_path"].rpartition(".")
+    data = getattr(importlib.import_module(module), cls)(**config["data"].get("init_args", {}))
+    return model.eval(), data
+
+
+def measure(name: str, checkpoint: Path, ig_steps: int, regions: int, steps: int, random_orders: int) -> dict:
+    from lightning_spectra.data.simulate import differing_peak_windows
+    from lightning_spectra.interpret.faithfulness import deletion_curve, ground_truth_share
+    from lightning_spectra.interpret.gradcam import grad_cam, method_name
+    from lightning_spectra.interpret.integrated_gradients import integrated_gradients, other_class_means
+
+    model, data = load(name, checkpoint)
+    test = data.splits.test
+    x, y = test.spectra.float(), test.labels
+    axis = torch.as_tensor(data.x_axis).numpy()
+    windows = differing_peak_windows()
+    row: dict = {"model": LABELS.get(name, name), "method": method_name(model), "checkpoint": str(checkpoint)}
+    started = time.perf_counter()
+    maps = grad_cam(model, x, y)
+    row["map_s"] = time.perf_counter() - started
+    row["unseen_points"] = int(maps.unseen.sum())
+    reference = other_class_means(x, y, y)
+    started = time.perf_counter()
+    ig = integrated_gradients(model, x, y, reference, n_steps=ig_steps)
+    row["ig_s"] = time.perf_counter() - started
+    with torch.no_grad():
+        row["accuracy"] = float((model.predict_labels(model(x)) == y).float().mean())
+    for key, values in (("map", maps.maps), ("ig", ig)):
+        started = time.perf_counter()
+        curve = deletion_curve(model, x, values, y, reference, regions, steps, random_orders)
+        row[f"{key}_deletion"] = curve.summary()
+        row[f"{key}_deletion_s"] = time.perf_counter() - started
+        row[f"{key}_ground_truth"] = ground_truth_share(values, axis, windows)
+    return row
+
+
+def markdown(rows: list[dict]) -> str:
+    lines = [
+        "| model | map | deletion area: map / random (gap) | IG deletion area / random (gap) "
+        "| share on differing peaks: map / IG (chance) | accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        m, i = r["map_deletion"], r["ig_deletion"]
+        lines.append(
+            f"| {r['model']} | {r['method']} "
+            f"| {m['attribution_area']:.3f} / {m['random_area']:.3f} ({m['gap']:+.3f}) "
+            f"| {i['attribution_area']:.3f} / {i['random_area']:.3f} ({i['gap']:+.3f}) "
+            f"| {r['map_ground_truth']['share']:.2f} / {r['ig_ground_truth']['share']:.2f} "
+            f"({r['map_ground_truth']['chance']:.2f}) | {r['accuracy']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--log-root", type=Path, default=Path("logs/attribution"))
+    parser.add_argument("--out", type=Path, default=Path("reports/attribution"))
+    parser.add_argument("--train", action="store_true", help="train each model first")
+    parser.add_argument("--ig-steps", type=int, default=16)
+    parser.add_argument("--regions", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--random-orders", type=int, default=3)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = args.out / "attribution.json"
+    rows = json.loads(results.read_text()) if results.exists() else []
+    for name in args.models:
+        if args.train:
+            train(name, args.log_root)
+        row = measure(
+            name, newest_checkpoint(args.log_root, name), args.ig_steps, args.regions, args.steps, args.random_orders
+        )
+        rows = [r for r in rows if r["model"] != row["model"]] + [row]
+        results.write_text(json.dumps(rows, indent=2) + "\n")  # after each model: a long run keeps what it has
+        print(json.dumps(row), flush=True)
+    (args.out / "attribution.md").write_text(markdown(rows))
+    print(markdown(rows))
+
+
+if __name__ == "__main__":
+    main()
