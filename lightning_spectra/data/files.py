@@ -211,6 +211,8 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
+        if self.trained is not None and self.trained.predicting and self.paths["predict"] is not None:
+            return self.predict_only_splits()
         train = self.read("train")
         classes = sorted_classes(require_labels(train, "training"))
         if len(classes) < 2:
@@ -258,6 +260,30 @@ class SpectraFilesDataModule(SpectraDataModule):
                 "test": sources["test"].names,
                 **({"predict": predict.names} if predict is not None else {}),
             },
+        )
+
+    def predict_only_splits(self) -> SpectraSplits:
+        """New spectra for a trained model: sizes, x axis, class names and preprocessing come from its
+        checkpoint, so the training file is not read (it may have moved or been relabelled since)."""
+        trained, predict = self.trained, self.read("predict")
+        trained.check_length(predict.length, predict.path)
+        x = trained.x_axis
+        if predict.x is not None and x is not None and not np.allclose(predict.x, x, rtol=1e-4, atol=1e-8):
+            rank_zero_warn(f"{predict.path}: x axis differs from the model's ({trained.path})")
+        if trained.datamodule_hparams:
+            saved = self.preprocessing_from_hparams(trained.datamodule_hparams)
+            if saved != self.preprocessing:
+                rank_zero_warn(f"using the preprocessing saved in {trained.path} ({saved}), not the configured one")
+            self.preprocessing = saved
+        empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
+        return SpectraSplits(
+            x_axis=x if x is not None else np.arange(trained.spectrum_length, dtype=np.float64),
+            train=empty,
+            val=empty,
+            test=empty,
+            predict=InMemorySpectra(self.preprocess(predict, x), np.full(len(predict), -1)),
+            class_names=list(trained.class_names),
+            names={"predict": predict.names},
         )
 
     def setup(self, stage: str) -> None:

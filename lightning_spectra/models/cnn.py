@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier, init_normal_
+from lightning_spectra.models.base import SpectraClassifier, init_normal_, require_length
 
 
 def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
@@ -20,6 +20,13 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: in
 def conv_length(length: int, kernel_size: int, stride: int, pool: int = 2) -> int:
     """Output length of an unpadded conv followed by max pooling."""
     return ((length - kernel_size) // stride + 1) // pool
+
+
+def cnn_output_length(length: int) -> int:
+    """Positions left after the three conv blocks (below 1: the spectrum is too short)."""
+    for k, s in ((5, 2), (3, 2), (3, 1)):
+        length = conv_length(length, k, s)
+    return length
 
 
 class CNN(SpectraClassifier):
@@ -39,11 +46,8 @@ class CNN(SpectraClassifier):
         self.conv1 = conv_block(1, c1, kernel_size=5, stride=2)
         self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2)
         self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1)
-        length = self.spectrum_length
-        for k, s in ((5, 2), (3, 2), (3, 1)):
-            length = conv_length(length, k, s)
-        if length < 1:
-            raise ValueError(f"spectra of {self.spectrum_length} points are too short for the CNN")
+        require_length("CNN", self.spectrum_length, cnn_output_length)
+        length = cnn_output_length(self.spectrum_length)
         self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(c3 * length), nn.Linear(c3 * length, self.out_features))
         init_normal_(self, init_std)
 
