@@ -68,9 +68,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch raises many types for a broken file; all mean the same here
-        reason = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        reason = f" ({err.strerror})" if isinstance(err, OSError) and err.strerror else ""
         raise SpectraDataError(
-            f"{path}: not a readable checkpoint (truncated, damaged or not written by train.py): {reason}"
+            f"{path}: not a readable checkpoint (truncated, damaged or not written by train.py){reason}"
         ) from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
         raise SpectraDataError(f"{path}: not a Lightning checkpoint (no state_dict); use one written by train.py")

@@ -69,17 +69,23 @@ class SpectraCLI(LightningCLI):
         for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
-    def instantiate_classes(self) -> None:
-        """Build datamodule and model; with ``--ckpt_path``, check the checkpoint first and let the datamodule
-        take its sizes and class names from it (see :mod:`lightning_spectra.checkpoint`)."""
-        ckpt_path = self.config[self.subcommand].get("ckpt_path") if self.subcommand else None
-        trained = None
+    def parse_arguments(self, parser, args) -> None:
+        """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
+        with a bare traceback)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        self.trained = None
         if ckpt_path is not None and str(ckpt_path) not in SPECIAL_CKPT_PATHS:
-            trained = read_trained_model(ckpt_path, predicting=self.subcommand == "predict")
-        with serving(trained):
+            self.trained = read_trained_model(ckpt_path, predicting=subcommand == "predict")
+
+    def instantiate_classes(self) -> None:
+        """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
+        and must fit it (see :mod:`lightning_spectra.checkpoint`)."""
+        with serving(self.trained):
             super().instantiate_classes()
-        if trained is not None:
-            check_weights_fit(trained, self.model)
+        if self.trained is not None:
+            check_weights_fit(self.trained, self.model)
 
     def before_fit(self) -> None:
         if self.trainer.max_epochs == 0 or self.trainer.max_steps == 0:  # refuse before any work is done

@@ -116,7 +116,7 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     def __init__(
         self,
-        train_path: str,
+        train_path: str | None = None,
         val_path: str | None = None,
         test_path: str | None = None,
         predict_path: str | None = None,
@@ -213,6 +213,8 @@ class SpectraFilesDataModule(SpectraDataModule):
     def build_splits(self) -> SpectraSplits:
         if self.trained is not None and self.trained.predicting and self.paths["predict"] is not None:
             return self.predict_only_splits()
+        if self.paths["train"] is None:
+            raise SpectraDataError("data.init_args.train_path is required (only predict with --ckpt_path needs none)")
         train = self.read("train")
         classes = sorted_classes(require_labels(train, "training"))
         if len(classes) < 2:
