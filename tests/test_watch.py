@@ -148,13 +148,13 @@ def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path
     """Issue 11 case 6: a file written in two parts was reported malformed and never classified."""
     model, steps = load_classifier(checkpoint)
     writer = _write_in_two_parts(tmp_path / "scan_1.xy", pause=0.4)
-    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.2, emit=lambda line: None, settle=0.8)
+    made = watch(tmp_path, model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.8)
     writer.join()
     assert [(p.name, p.error) for p in made] == [("scan_1.xy", None)]  # waited for it to settle: read once
 
     (tmp_path / "later").mkdir()
     writer = _write_in_two_parts(tmp_path / "later" / "scan_2.xy", pause=0.6)  # longer than the settle time
-    made = watch(tmp_path / "later", model, steps, interval=0.05, timeout=1.5, emit=lambda line: None, settle=0.2)
+    made = watch(tmp_path / "later", model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.2)
     writer.join()
     assert [p.name for p in made] == ["scan_2.xy", "scan_2.xy"]
     assert made[0].error is not None and made[1].error is None  # the half file failed; the whole one is read
