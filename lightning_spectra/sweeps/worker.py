@@ -48,6 +48,7 @@ def run_worker(
         sampler=spec.make_sampler(worker_index),
         pruner=spec.make_pruner(),
     )
+    study.sampler = spec.make_sampler(worker_index, trials_before=len(study.get_trials(deepcopy=False)))
     objective = Objective(spec, study_name, out_dir, accelerator)
     reaper, budget = OrphanReaper(retry_callback()), TrialBudget(n_trials, max_failures)
     while True:
