@@ -10,6 +10,7 @@ import csv
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import run_folder, tiny_args
 from test_files import peak_spectra, write_table
 
@@ -69,8 +70,11 @@ def test_a_non_finite_loss_stops_the_fit(trained, tmp_path: Path, capsys: pytest
     code, line = fails(
         files_args("fit", tmp_path, "--data.init_args.train_path", str(train), "--model.init_args.lr", "1e12"), capsys
     )
-    assert code == 1 and line.startswith("error: training loss became NaN or infinite in epoch")
+    assert code == 1 and line.startswith("error: training loss or weights became NaN or infinite in epoch")
     assert "lower the learning rate (model.init_args.lr is 1000000000000.0)" in line
+    for ckpt in tmp_path.rglob("*.ckpt"):  # no checkpoint of the poisoned weights to resume from
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+        assert all(torch.isfinite(w).all() for w in state.values() if w.is_floating_point()), ckpt
 
 
 @pytest.mark.parametrize(
