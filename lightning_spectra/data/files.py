@@ -84,7 +84,8 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     Args:
         train_path: training spectra with labels: a table (``.csv``/``.tsv``), ``.npz``, a folder of ``.xy``
-            files, a UCR ``.ts`` file or a UCR ``<Name>_TRAIN`` file.
+            files, a UCR ``.ts`` file or a UCR ``<Name>_TRAIN`` file. Not needed (not read) by ``predict``
+            with ``--ckpt_path`` and ``predict_path``: the checkpoint holds what it needs.
         val_path: validation spectra; by default ``val_fraction`` of the training file (stratified).
         test_path: test spectra; by default ``test_fraction`` of the training file (stratified).
         predict_path: new, unlabelled spectra (a file or a folder of ``.xy`` files) for ``predict``; by
@@ -270,6 +271,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         trained, predict = self.trained, self.read("predict")
         trained.check_length(predict.length, predict.path)
         x = trained.x_axis
+        if x is not None and np.array_equal(x, np.arange(len(x))):
+            x = None  # trained on spectra without an x axis: the model stored the point index
         if predict.x is not None and x is not None and not np.allclose(predict.x, x, rtol=1e-4, atol=1e-8):
             rank_zero_warn(f"{predict.path}: x axis differs from the model's ({trained.path})")
         if trained.datamodule_hparams:
