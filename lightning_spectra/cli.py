@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
 
+from lightning_spectra.callbacks.finite_loss import FiniteLoss
+from lightning_spectra.checkpoint import SPECIAL_CKPT_PATHS, check_weights_fit, read_trained_model, serving
 from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.errors import SpectraRunError, find_data_error
 from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.models.base import SpectraClassifier
 from lightning_spectra.precision import auto_precision
@@ -82,7 +84,37 @@ class SpectraCLI(LightningCLI):
         ):  # Lightning's own bar reads 0.00it/s when a full-batch step takes seconds
             trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]
 
+    def parse_arguments(self, parser, args) -> None:
+        """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
+        with a bare traceback)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        self.trained = None
+        if ckpt_path is not None and str(ckpt_path) not in SPECIAL_CKPT_PATHS:
+            self.trained = read_trained_model(ckpt_path, predicting=subcommand == "predict")
+
+    def instantiate_classes(self) -> None:
+        """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
+        and must fit it (see :mod:`lightning_spectra.checkpoint`)."""
+        with serving(self.trained):
+            super().instantiate_classes()
+        if self.trained is not None:
+            check_weights_fit(self.trained, self.model)
+
+    def before_fit(self) -> None:
+        if self.trainer.max_epochs == 0 or self.trainer.max_steps == 0:  # refuse before any work is done
+            raise SpectraRunError(
+                f"trainer.max_epochs is {self.trainer.max_epochs} and trainer.max_steps {self.trainer.max_steps}; "
+                "fit would train nothing"
+            )
+        self.trainer.callbacks.append(FiniteLoss())
+
     def after_fit(self) -> None:
+        if self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights
+            raise SpectraRunError(
+                "fit ran no training step (is trainer.limit_train_batches 0?); the model is untrained"
+            )
         update_summary(
             self.trainer,
             {
@@ -128,12 +160,20 @@ def print_summary(summary: dict, folder) -> None:
 
 
 def main(args: Sequence[str] | None = None) -> None:
-    """Entry point; bad input data ends the program with one clear line instead of a traceback."""
+    """Entry point; bad input ends the program with one clear line instead of a traceback.
+
+    The config parser and Lightning wrap what datamodules and models raise while being built, so the cause
+    chain is searched for the :class:`SpectraDataError`. Exit status 2 for bad input or settings, 1 for a run
+    that failed (non-finite loss, nothing trained); anything else is a bug and keeps its traceback.
+    """
     try:
         SpectraCLI(args=args)
-    except SpectraDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+    except Exception as err:
+        cause = find_data_error(err)
+        if cause is None:
+            raise
+        print(f"error: {cause}", file=sys.stderr)
+        raise SystemExit(1 if isinstance(cause, SpectraRunError) else 2) from None
 
 
 if __name__ == "__main__":  # python -m lightning_spectra.cli fit ... works where train.py is not at hand

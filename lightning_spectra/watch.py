@@ -5,9 +5,11 @@
 Loads a checkpoint written by ``train.py`` (model class, weights and class names from it), applies the
 preprocessing saved with its datamodule's hyperparameters and prints one tab-separated line per new file
 (``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
-complete once its size and modification time stay the same for one polling interval, so a detector still
-writing it is not read half-way. ``--once`` classifies what is there and exits; ``--timeout`` stops after a
-while (both make it scriptable and testable).
+complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
+still writing it (even with pauses) is not read half-way; and a file that changes after it was classified
+(or found malformed) is classified again, so a writer pausing longer than that still gets its file read once
+complete. A file on another x axis than the model's is refused with an error line, not classified. ``--once``
+classifies what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lightning_spectra.checkpoint import load_checkpoint
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.preprocess import Preprocessing
@@ -57,16 +60,28 @@ def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
 def load_classifier(ckpt_path: str | Path, device: str = "cpu"):
     """``(model in eval mode, preprocessing)`` from a checkpoint written by ``train.py``."""
     ckpt_path = Path(ckpt_path)
-    try:
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError) as err:
-        raise SpectraDataError(f"{ckpt_path}: cannot load checkpoint ({err})") from None
+    ckpt = load_checkpoint(ckpt_path)  # a missing, empty or damaged file: one line naming it
     class_path = ckpt.get("hyper_parameters", {}).get("_class_path")
     if class_path is None:
         raise SpectraDataError(f"{ckpt_path}: no model class in the checkpoint; use one written by train.py")
     model = _import(class_path).load_from_checkpoint(ckpt_path, map_location=device, weights_only=True)
     model.eval()
     return model, preprocessing_for(ckpt.get("datamodule_hyper_parameters", {}))
+
+
+def check_axis(model, x: np.ndarray) -> None:
+    """Refuse a spectrum sampled on another x axis than the model's: it compares spectra point by point.
+
+    A model trained on spectra without an x axis stores the point index (0, 1, 2, ...); nothing to compare.
+    """
+    axis = model.x_axis.detach().cpu().double().numpy()
+    if np.array_equal(axis, np.arange(len(axis))) or np.allclose(x, axis, rtol=1e-4, atol=1e-8):
+        return
+    i = int(np.argmax(~np.isclose(x, axis, rtol=1e-4, atol=1e-8)))
+    raise SpectraDataError(
+        f"x axis differs from the model's: point {i} is at {x[i]:g}, the model's at {axis[i]:g} "
+        f"(file {x[0]:g}..{x[-1]:g}, model {axis[0]:g}..{axis[-1]:g})"
+    )
 
 
 @torch.no_grad()
@@ -79,6 +94,7 @@ def classify_files(model, preprocessing: Preprocessing, files: Sequence[Path]) -
             x, y = read_xy(path)
             if len(y) != model.spectrum_length:
                 raise SpectraDataError(f"has {len(y)} points but the model expects {model.spectrum_length}")
+            check_axis(model, x)
             good.append((i, x, y))
         except SpectraDataError as err:
             results[i] = Prediction(path.name, error=str(err))
@@ -98,6 +114,15 @@ def _spectrum_files(folder: Path) -> list[Path]:
     )
 
 
+def _signature(path: Path) -> tuple[int, int] | None:
+    """Size and modification time, or ``None`` for a file that vanished since the folder was listed."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return stat.st_size, stat.st_mtime_ns
+
+
 def watch(
     folder: str | Path,
     model,
@@ -107,26 +132,31 @@ def watch(
     once: bool = False,
     new_only: bool = False,
     emit: Callable[[str], None] = print,
+    settle: float = 5.0,
 ) -> list[Prediction]:
-    """Poll ``folder`` and classify each complete new file once; returns every prediction made."""
+    """Poll ``folder`` and classify each complete file once (again if it changes); returns every prediction.
+
+    A file is complete once its size and modification time have not changed for ``settle`` seconds.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpectraDataError(f"{folder}: folder does not exist")
-    done: set[Path] = set(_spectrum_files(folder)) if new_only else set()
-    sizes: dict[Path, tuple[int, int]] = {}
+    done: dict[Path, tuple[int, int] | None] = {p: _signature(p) for p in _spectrum_files(folder)} if new_only else {}
+    seen: dict[Path, tuple[tuple[int, int], float]] = {}  # signature and when it was first seen
     made: list[Prediction] = []
     state: str | None = None
     start = time.monotonic()
     while True:
-        ready = []
+        ready, signatures = [], {}
         for path in _spectrum_files(folder):
-            if path in done:
+            now = _signature(path)
+            if now is None or done.get(path) == now:  # vanished, or classified as it is now
                 continue
-            stat = path.stat()
-            now = (stat.st_size, stat.st_mtime_ns)
-            if once or sizes.get(path) == now:  # unchanged for one interval: the writer has finished
+            if seen.get(path, (None,))[0] != now:
+                seen[path] = (now, time.monotonic())
+            if once or time.monotonic() - seen[path][1] >= settle:  # unchanged long enough: writer finished
                 ready.append(path)
-            sizes[path] = now
+                signatures[path] = now
         for prediction in classify_files(model, preprocessing, ready):
             emit(prediction.line())
             if prediction.class_name is not None:
@@ -134,7 +164,7 @@ def watch(
                     emit(f"# state change: {state} -> {prediction.class_name} at {prediction.name}")
                 state = prediction.class_name
             made.append(prediction)
-        done.update(ready)
+        done.update(signatures)
         if once or (timeout is not None and time.monotonic() - start >= timeout):
             return made
         time.sleep(interval)
@@ -146,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--folder", required=True, help="folder the new .xy files appear in")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")
     parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--settle", type=float, default=5.0, help="seconds a file must stay unchanged before it is read (default 5)"
+    )
     parser.add_argument("--once", action="store_true", help="classify the files there now, then exit")
     parser.add_argument("--new_only", action="store_true", help="skip files already in the folder at start")
     parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
@@ -160,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             timeout=args.timeout,
             once=args.once,
             new_only=args.new_only,
+            settle=args.settle,
             emit=lambda line: print(line, flush=True),
         )
     except SpectraDataError as err:

@@ -35,3 +35,31 @@ def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="killed"):
         atomic_write(target, explode)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip_bit"])
+def test_damaged_entry_is_detected_rebuilt_and_reported(
+    tmp_path: Path, damage: str, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 11 case 9: a truncated or bit-flipped cache file was a BadZipFile on every later run."""
+    calls = []
+
+    def build() -> dict[str, np.ndarray]:
+        calls.append(1)
+        return {"a": np.arange(1000.0)}
+
+    cached_arrays(tmp_path, "ramp", {"p": 1}, build)
+    [entry] = tmp_path.glob("ramp-*.npz")
+    data = bytearray(entry.read_bytes())
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0x01  # inside the array's bytes: numpy alone would load it without noticing
+    entry.write_bytes(bytes(data))
+
+    again = cached_arrays(tmp_path, "ramp", {"p": 1}, build)
+    np.testing.assert_array_equal(again["a"], np.arange(1000.0))
+    assert len(calls) == 2
+    assert f"note: cache file {entry} is damaged" in capsys.readouterr().err
+    cached_arrays(tmp_path, "ramp", {"p": 1}, build)  # the rebuilt entry is trusted again
+    assert len(calls) == 2

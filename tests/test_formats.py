@@ -240,3 +240,40 @@ def test_unknown_format_and_missing_path(tmp_path: Path) -> None:
         read_spectra(tmp_path / "data.xlsx")
     with pytest.raises(SpectraDataError, match=r"nothing\.csv: no such file or folder"):
         read_spectra(tmp_path / "nothing.csv")
+
+
+# ---------------------------------------------------------------------------------------------- issue 11 case 2
+def header_and_rows() -> list[list]:
+    return [["label", *X], *labelled_rows()]
+
+
+def test_a_repeated_header_row_is_not_a_spectrum(tmp_path: Path) -> None:
+    """Concatenated exports repeat the header; it trained a class named ``label``."""
+    rows = header_and_rows()
+    path = write_rows(tmp_path / "joined.csv", [*rows[:3], rows[0], *rows[3:]])
+    source = read_spectra(path)
+    assert_source(source)
+    assert source.where[2] == f"{path}, row 5"  # rows keep their file numbers around the skipped header
+
+
+def test_a_utf8_byte_order_mark_is_ignored(tmp_path: Path) -> None:
+    """Excel's "CSV UTF-8" starts with a BOM: fit saw no labels, predict read the header as a spectrum."""
+    path = write_rows(tmp_path / "excel.csv", header_and_rows())
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert_source(read_spectra(path))
+    unlabelled = write_rows(tmp_path / "new.csv", [["name", *X], *[[f"s{i}", *s] for i, s in enumerate(SPECTRA)]])
+    unlabelled.write_bytes(b"\xef\xbb\xbf" + unlabelled.read_bytes())
+    assert_source(read_spectra(unlabelled, labels_required=False), labels=None, names=["s0", "s1", "s2", "s3"])
+
+
+def test_semicolons_with_decimal_commas_are_read(tmp_path: Path) -> None:
+    """European lab exports: ``;`` between cells, ``,`` as the decimal mark."""
+    path = tmp_path / "eu.csv"
+    lines = [
+        ";".join(f"{v:.14f}".replace(".", ",") if not isinstance(v, str) else v for v in row)
+        for row in header_and_rows()
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    assert ";0,14285714285714;" in path.read_text()
+    source = read_spectra(path)
+    assert_source(source)

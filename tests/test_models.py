@@ -12,6 +12,7 @@ import torch
 from conftest import tiny_args
 
 from lightning_spectra.cli import main  # what train.py runs
+from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.models import (
     CNN,
     FCNN1D,
@@ -143,8 +144,18 @@ def test_too_short_spectra_are_refused_or_work(cls: type[SpectraClassifier]) -> 
     if minimum is None:
         return
     build(cls, spectrum_length=minimum)
-    with pytest.raises(ValueError):
-        build(cls, spectrum_length=minimum - 1)
+    with pytest.raises(SpectraConfigError, match=f"points are too short .*; it needs at least {minimum}$"):
+        build(cls, spectrum_length=minimum - 1)  # the CLI prints it as one line (tests/test_reliability.py)
+
+
+def test_too_few_points_for_the_bins_and_negative_rates_are_one_line_errors() -> None:
+    """Issue 11 case 8: refused while the model is built, as ``error: ...`` (exit 2), not in fit."""
+    with pytest.raises(SpectraConfigError, match="spectra of 10 points are too short for the BinnedFCNN with 15 bins"):
+        build(BinnedFCNN, spectrum_length=10)
+    with pytest.raises(SpectraConfigError, match="model.init_args.lr must be above 0, got -0.1"):
+        build(CNN, spectrum_length=128, lr=-0.1)
+    with pytest.raises(SpectraConfigError, match="model.init_args.weight_decay must be 0 or more"):
+        build(CNN, spectrum_length=128, weight_decay=-1.0)
 
 
 # ---------------------------------------------------------------------------------------------- sequences

@@ -221,3 +221,82 @@ def test_acceptance_eight_trials_on_two_cpu_workers_and_train_py_trains_the_best
         timeout=300,
     )
     assert trained.returncode == 0, trained.stderr[-3000:]
+
+
+# ---------------------------------------------------------------------------------------------- issue 11
+def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 11 case 4: every trial failed, the sweep printed an empty table and exited 0."""
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    space = {"model.init_args.lrr": {"type": "float", "low": 1e-4, "high": 1e-2}}
+    bad_key = sweep_file(tmp_path, pruner=None, space=space)
+    assert sweep_main(["--sweep", str(bad_key), "--out", str(tmp_path / "a"), "--cpu-workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "a trial's config does not parse" in err and "Option 'lrr' is not accepted" in err
+    assert not (tmp_path / "a" / "journal.log").exists()  # no study, no trial
+
+    bad_objective = sweep_file(tmp_path, pruner=None, objectives={"val/los": "minimize"})
+    assert sweep_main(["--sweep", str(bad_objective), "--out", str(tmp_path / "b")]) == 2
+    assert "objective 'val/los' is never logged by a fit; did you mean val/loss?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--cpu-workers", "0"], ["--n-trials", "-3"]])
+def test_nonsense_counts_are_refused(option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), *option])
+    assert exit_info.value.code == 2
+    assert f"argument {option[0]}: must be at least 1, got {option[1]}" in capsys.readouterr().err
+
+
+def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(tmp_path: Path) -> None:
+    """Issue 11 case 4: all trials failing ended with exit 0 and reasons cut to their first line."""
+    sweep = sweep_file(
+        tmp_path,
+        pruner=None,
+        overrides={"test_after_fit": False, "trainer.max_epochs": 1},
+        space={"data.init_args.batch_size": {"type": "categorical", "choices": [-1]}},  # parses, fails in fit
+    )
+    result = run_sweep("--sweep", str(sweep), "--out", str(tmp_path / "s"), "--n-trials", "1", "--max-failures", "1")
+    assert result.returncode == 1
+    assert "error: study cnn-tiny has 0 of 1 trials finished; 1 failed" in result.stderr
+    assert "trial 0 failed: ValueError: batch_size should be a positive integer value" in result.stdout
+
+
+def test_a_torn_journal_line_is_cut_and_the_study_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Issue 11 case 10: a writer killed mid-line left a journal the study could no longer be loaded from."""
+    from lightning_spectra.sweeps.storage import repair_journal
+
+    journal = tmp_path / "journal.log"
+    study = optuna.create_study(storage=open_storage(str(journal)), study_name="s")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    journal.write_bytes(journal.read_bytes()[:-30])  # the last record cut off
+
+    assert repair_journal(journal) > 0
+    assert "ended in a cut-off record" in capsys.readouterr().err
+    study = optuna.load_study(storage=open_storage(str(journal)), study_name="s")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)  # appends after the cut, not onto it
+    reloaded = optuna.load_study(storage=open_storage(str(journal)), study_name="s")
+    assert len(reloaded.trials) == 4 and repair_journal(journal) == 0
+
+
+def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 11 case 5: the seeded sampler replayed its sequence on resume, re-running trial 0's parameters."""
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    spec = load_spec(
+        sweep_file(
+            tmp_path,
+            pruner=None,
+            overrides={"test_after_fit": False, "trainer.max_epochs": 1},
+            space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        )
+    )
+    storage = str(tmp_path / "journal.log")
+    create_or_load_study(open_storage(storage), "s", spec)
+    run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path)
+    run_worker(spec, "s", storage, n_trials=2, out_dir=tmp_path)  # the same command again, one more trial
+    first, second = load(tmp_path, "s").trials
+    assert first.params != second.params

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import lightning.pytorch as L
 import pytest
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 
 from lightning_spectra.callbacks import Timing
@@ -68,3 +69,33 @@ def test_summary_and_logged_epoch_times(timed) -> None:
         assert key in summary
     assert sum(summary["epoch_times_s"]) <= summary["fit_time_s"]
     assert "time/epoch_s" in (folder / "metrics.csv").read_text().splitlines()[0].split(",")
+
+
+def test_a_resumed_fit_reports_the_whole_run(tmp_path: Path) -> None:
+    """Issue 11 case 5: Timing kept no state, so a resumed run's summary covered only its last part."""
+    data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(tmp_path / "cache"))
+
+    def fit(epochs: int, ckpt_path: str | None = None) -> tuple[L.Trainer, Timing]:
+        L.seed_everything(12345)
+        model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+        timing = Timing(monitor="val/loss", target=1e6, mode="min")  # reached at the first validation
+        trainer = L.Trainer(
+            max_epochs=epochs,
+            logger=CSVLogger(tmp_path, name="run"),
+            callbacks=[timing, ModelCheckpoint(save_last=True)],
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
+        trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)
+        return trainer, timing
+
+    first, part = fit(2)
+    part_train_time, part_fit_time = part.train_time, part._fit_time
+    second, whole = fit(3, str(Path(first.checkpoint_callback.last_model_path)))
+    summary = json.loads((Path(second.logger.log_dir) / "summary.json").read_text())
+    assert summary["epochs"] == 3 and len(summary["epoch_times_s"]) == 3
+    assert summary["epoch_times_s"][:2] == pytest.approx(part.epoch_times)
+    assert summary["epochs_to_target"] == 1  # reached in the first part, not "1 epoch into the second"
+    assert summary["train_time_s"] == pytest.approx(sum(summary["epoch_times_s"]))
+    assert summary["train_time_s"] > part_train_time and summary["fit_time_s"] > part_fit_time

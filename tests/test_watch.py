@@ -76,7 +76,7 @@ def test_files_appearing_later_are_classified_once(checkpoint: Path, tmp_path: P
     writer = threading.Timer(0.3, write_scans, (tmp_path, 3, 3, 12))
     writer.start()
     lines: list[str] = []
-    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, new_only=True, emit=lines.append)
+    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, new_only=True, emit=lines.append, settle=0.1)
     writer.join()
     assert [p.name for p in made] == ["scan_3.xy", "scan_4.xy", "scan_5.xy"]
     assert all(p.class_name in model.class_names for p in made)
@@ -124,3 +124,66 @@ def test_timeout_returns_without_new_files(checkpoint: Path, tmp_path: Path) -> 
     start = time.monotonic()
     assert watch(tmp_path, model, steps, interval=0.05, timeout=0.2, emit=lambda line: None) == []
     assert time.monotonic() - start < 2
+
+
+def _write_in_two_parts(path: Path, pause: float) -> threading.Thread:
+    """A detector writing ``path`` in two parts with a pause between them (started in a thread)."""
+    x, spectra, _ = peak_spectra(1, seed=5)
+    lines = "".join(f"{a:.6f} {b:.6f}\n" for a, b in zip(x, spectra[0], strict=True)).splitlines(keepends=True)
+    half = len(lines) // 2
+
+    def write() -> None:
+        with open(path, "w") as f:
+            f.writelines(lines[:half])
+            f.flush()
+            time.sleep(pause)
+            f.writelines(lines[half:])
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    return thread
+
+
+def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path, tmp_path: Path) -> None:
+    """Issue 11 case 6: a file written in two parts was reported malformed and never classified."""
+    model, steps = load_classifier(checkpoint)
+    writer = _write_in_two_parts(tmp_path / "scan_1.xy", pause=0.4)
+    made = watch(tmp_path, model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.8)
+    writer.join()
+    assert [(p.name, p.error) for p in made] == [("scan_1.xy", None)]  # waited for it to settle: read once
+
+    (tmp_path / "later").mkdir()
+    writer = _write_in_two_parts(tmp_path / "later" / "scan_2.xy", pause=0.6)  # longer than the settle time
+    made = watch(tmp_path / "later", model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.2)
+    writer.join()
+    assert [p.name for p in made] == ["scan_2.xy", "scan_2.xy"]
+    assert made[0].error is not None and made[1].error is None  # the half file failed; the whole one is read
+
+
+def test_a_file_on_another_x_axis_is_refused(checkpoint: Path, tmp_path: Path) -> None:
+    """Issue 11 case 6: a spectrum on another x axis was classified silently."""
+    model, steps = load_classifier(checkpoint)
+    x, spectra, _ = peak_spectra(1, seed=5)
+    write_xy(tmp_path / "shifted.xy", x + 50.0, spectra[0])
+    [made] = classify_files(model, steps, [tmp_path / "shifted.xy"])
+    assert made.class_name is None and made.error.startswith("x axis differs from the model's: point 0 is at 450")
+
+
+def test_a_file_vanishing_before_it_is_read_is_skipped(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 case 11: a file deleted between listing and stat ended the watcher with FileNotFoundError."""
+    model, steps = load_classifier(checkpoint)
+    write_scans(tmp_path, 1)
+    listed = [tmp_path / "gone.xy", tmp_path / "scan_1.xy"]
+    monkeypatch.setattr("lightning_spectra.watch._spectrum_files", lambda folder: listed)
+    made = watch(tmp_path, model, steps, once=True, emit=lambda line: None)
+    assert [p.name for p in made] == ["scan_1.xy"]
+
+
+def test_a_damaged_checkpoint_exits_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "bad.ckpt").write_bytes(b"PK\x03\x04 not really a checkpoint")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(tmp_path / "bad.ckpt"), "--folder", str(tmp_path), "--once"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().startswith(f"error: {tmp_path / 'bad.ckpt'}: not a readable checkpoint")

@@ -6,6 +6,9 @@ last optimiser step, with the device synchronised at both ends: the forward/back
 (the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
 ``time_to_target_s`` say when a monitored metric (by default the validation confidence) first reached its
 target. Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
+
+The totals travel in the checkpoint (``state_dict``), so a fit resumed with ``--ckpt_path`` reports the whole
+run (every epoch, the epoch the target was first reached, training and fit time of all parts), not its last part.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from typing import Any
 
 import lightning.pytorch as L
 import psutil
@@ -41,11 +45,40 @@ class Timing(L.Callback):
         self.time_to_target: float | None = None
         self.epochs_to_target: int | None = None
         self._fit_time: float | None = None  # set when fit ends
+        self._fit_time_before = 0.0  # fit time of the earlier parts of a resumed run
+        self._restored = False
         self._device = torch.device("cpu")
 
+    @property
+    def state_key(self) -> str:
+        return self._generate_state_key(monitor=self.monitor, target=self.target, mode=self.mode)
+
+    def state_dict(self) -> dict[str, Any]:
+        fit_so_far = self._fit_time_before + (
+            time.perf_counter() - self._fit_start if hasattr(self, "_fit_start") else 0
+        )
+        return {
+            "epoch_times": list(self.epoch_times),
+            "train_time": self.train_time,
+            "time_to_target": self.time_to_target,
+            "epochs_to_target": self.epochs_to_target,
+            "fit_time": fit_so_far,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Lightning calls this before ``on_fit_start`` when a fit resumes from a checkpoint."""
+        self.epoch_times = list(state_dict["epoch_times"])
+        self.train_time = state_dict["train_time"]
+        self.time_to_target, self.epochs_to_target = state_dict["time_to_target"], state_dict["epochs_to_target"]
+        self._fit_time_before = state_dict.get("fit_time", 0.0)
+        self._restored = True
+
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.epoch_times, self.train_time = [], 0.0
-        self.time_to_target = self.epochs_to_target = None
+        if not self._restored:  # a fresh fit; a resumed one goes on from the checkpoint's totals
+            self.epoch_times, self.train_time = [], 0.0
+            self.time_to_target = self.epochs_to_target = None
+            self._fit_time_before = 0.0
+        self._restored = False
         self._device = pl_module.device
         if self._device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self._device)
@@ -102,7 +135,7 @@ class Timing(L.Callback):
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         _sync(self._device)
-        self._fit_time = time.perf_counter() - self._fit_start
+        self._fit_time = self._fit_time_before + time.perf_counter() - self._fit_start
         results = self.results()
         for logger in trainer.loggers:
             logger.log_metrics(

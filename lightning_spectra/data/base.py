@@ -91,6 +91,11 @@ class SpectraDataModule(L.LightningDataModule):
         self.on_device = on_device
         self.progress = progress
         self._splits: SpectraSplits | None = None
+        # The checkpoint's model this datamodule serves (``--ckpt_path``): its data must fit it, and
+        # ``predict`` takes class names and sizes from it rather than from the training file.
+        from lightning_spectra.checkpoint import trained_model  # here: checkpoint imports this package
+
+        self.trained = trained_model()
 
     ordered: bool = True
 
@@ -105,24 +110,40 @@ class SpectraDataModule(L.LightningDataModule):
     @property
     def splits(self) -> SpectraSplits:
         if self._splits is None:
-            self._splits = self.build_splits()
+            splits = self.build_splits()
+            if self.trained is not None:
+                self._check_fits_trained(splits)
+            self._splits = splits
         return self._splits
 
-    # Sizes the CLI links into the model.
+    def _check_fits_trained(self, splits: SpectraSplits) -> None:
+        data = splits.predict if self.trained.predicting and splits.predict is not None else splits.train
+        self.trained.check_length(int(data.spectra.shape[1]), f"the {type(self).__name__} data")
+        if not self.trained.predicting:  # test/validate/resumed fit: labels must mean what they meant
+            self.trained.check_classes(splits.class_names, f"the {type(self).__name__} data")
+
+    # Sizes the CLI links into the model (from the checkpoint when there is one: it fixes them).
     @property
     def spectrum_length(self) -> int:
+        if self.trained is not None:
+            self.splits  # noqa: B018 - builds and checks the data against the checkpoint
+            return self.trained.spectrum_length
         return int(self.splits.train.spectra.shape[1])
 
     @property
     def num_classes(self) -> int:
-        return len(self.splits.class_names)
+        return len(self.class_names)
 
     @property
     def x_axis(self) -> list[float]:
+        if self.trained is not None and self.trained.x_axis is not None:
+            return [float(v) for v in self.trained.x_axis]
         return [float(v) for v in self.splits.x_axis]
 
     @property
     def class_names(self) -> list[str]:
+        if self.trained is not None:
+            return list(self.trained.class_names)
         return list(self.splits.class_names)
 
     def spectrum_names(self, split: str) -> list[str]:

@@ -1,7 +1,9 @@
 """A small on-disk cache of preprocessed arrays, keyed by everything that produced them.
 
 Files are written to a temporary name and renamed into place, so a killed process never leaves a
-half-written cache entry that a later run would trust.
+half-written cache entry that a later run would trust. Each entry has its SHA-256 beside it
+(``<entry>.npz.sha256``): a file damaged later (a truncated copy, a flipped bit on disk) no longer matches,
+and is rebuilt with a note on stderr instead of failing every later run.
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,14 +47,38 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
             os.unlink(tmp)
 
 
+def file_digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _load_checked(path: Path) -> dict[str, np.ndarray] | None:
+    """The arrays of a cache entry, or ``None`` (with a note) when it is damaged."""
+    checksum = path.with_name(path.name + ".sha256")
+    problem = None
+    if checksum.exists() and checksum.read_text().strip() != file_digest(path):
+        problem = "its checksum does not match"
+    else:
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, EOFError, ValueError, zipfile.BadZipFile) as err:
+            problem = f"it cannot be read ({type(err).__name__})"
+    if problem is not None:
+        print(f"note: cache file {path} is damaged: {problem}; rebuilding it", file=sys.stderr)
+        return None
+    if not checksum.exists():  # written before checksums were kept: record it now that it loaded
+        atomic_write(checksum, lambda tmp: tmp.write_text(file_digest(path) + "\n"))
+    return arrays
+
+
 def cached_arrays(
     cache_dir: Path, name: str, parts: dict, build: Callable[[], dict[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:
-    """Load ``name-<key>.npz`` from ``cache_dir`` or build, save and return it."""
+    """Load ``name-<key>.npz`` from ``cache_dir`` (if intact) or build, save and return it."""
     path = Path(cache_dir) / f"{name}-{cache_key(parts)}.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+    if path.exists() and (arrays := _load_checked(path)) is not None:
+        return arrays
     arrays = build()
 
     def write(tmp: Path) -> None:
@@ -58,4 +86,5 @@ def cached_arrays(
             np.savez(f, **arrays)
 
     atomic_write(path, write)
+    atomic_write(path.with_name(path.name + ".sha256"), lambda tmp: tmp.write_text(file_digest(path) + "\n"))
     return arrays

@@ -84,7 +84,8 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     Args:
         train_path: training spectra with labels: a table (``.csv``/``.tsv``), ``.npz``, a folder of ``.xy``
-            files, a UCR ``.ts`` file or a UCR ``<Name>_TRAIN`` file.
+            files, a UCR ``.ts`` file or a UCR ``<Name>_TRAIN`` file. Not needed (not read) by ``predict``
+            with ``--ckpt_path`` and ``predict_path``: the checkpoint holds what it needs.
         val_path: validation spectra; by default ``val_fraction`` of the training file (stratified).
         test_path: test spectra; by default ``test_fraction`` of the training file (stratified).
         predict_path: new, unlabelled spectra (a file or a folder of ``.xy`` files) for ``predict``; by
@@ -116,7 +117,7 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     def __init__(
         self,
-        train_path: str,
+        train_path: str | None = None,
         val_path: str | None = None,
         test_path: str | None = None,
         predict_path: str | None = None,
@@ -211,6 +212,10 @@ class SpectraFilesDataModule(SpectraDataModule):
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
+        if self.trained is not None and self.trained.predicting and self.paths["predict"] is not None:
+            return self.predict_only_splits()
+        if self.paths["train"] is None:
+            raise SpectraDataError("data.init_args.train_path is required (only predict with --ckpt_path needs none)")
         train = self.read("train")
         classes = sorted_classes(require_labels(train, "training"))
         if len(classes) < 2:
@@ -258,6 +263,32 @@ class SpectraFilesDataModule(SpectraDataModule):
                 "test": sources["test"].names,
                 **({"predict": predict.names} if predict is not None else {}),
             },
+        )
+
+    def predict_only_splits(self) -> SpectraSplits:
+        """New spectra for a trained model: sizes, x axis, class names and preprocessing come from its
+        checkpoint, so the training file is not read (it may have moved or been relabelled since)."""
+        trained, predict = self.trained, self.read("predict")
+        trained.check_length(predict.length, predict.path)
+        x = trained.x_axis
+        if x is not None and np.array_equal(x, np.arange(len(x))):
+            x = None  # trained on spectra without an x axis: the model stored the point index
+        if predict.x is not None and x is not None and not np.allclose(predict.x, x, rtol=1e-4, atol=1e-8):
+            rank_zero_warn(f"{predict.path}: x axis differs from the model's ({trained.path})")
+        if trained.datamodule_hparams:
+            saved = self.preprocessing_from_hparams(trained.datamodule_hparams)
+            if saved != self.preprocessing:
+                rank_zero_warn(f"using the preprocessing saved in {trained.path} ({saved}), not the configured one")
+            self.preprocessing = saved
+        empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
+        return SpectraSplits(
+            x_axis=x if x is not None else np.arange(trained.spectrum_length, dtype=np.float64),
+            train=empty,
+            val=empty,
+            test=empty,
+            predict=InMemorySpectra(self.preprocess(predict, x), np.full(len(predict), -1)),
+            class_names=list(trained.class_names),
+            names={"predict": predict.names},
         )
 
     def setup(self, stage: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -96,21 +97,28 @@ def normalise_label(value: object) -> str | None:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
+    try:  # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would stick to the first cell
+        return path.read_text(encoding="utf-8-sig", errors="replace")
     except OSError as err:
         raise SpectraDataError(f"{path}: cannot read file ({err.strerror})") from err
 
 
 def _guess_delimiter(path: Path, text: str) -> str | None:
-    """Tab for ``.tsv``; otherwise the most frequent of tab, ``;`` and ``,`` on the first data line, or
-    ``None`` (runs of whitespace) when none occurs."""
+    """Tab for ``.tsv``; otherwise the first of tab, ``;`` and ``,`` found on the first data line, or ``None``
+    (runs of whitespace) when none occurs. ``;`` beats ``,``: files separated by ``;`` are European exports
+    whose commas are decimal commas, so counting them would pick the wrong one."""
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
-    counts = {d: first.count(d) for d in ("\t", ";", ",")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else None
+    return next((d for d in ("\t", ";", ",") if d in first), None)
+
+
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _decimal_points(rows: list[list[str]]) -> list[list[str]]:
+    """Cells written with a decimal comma (``0,125``, ``-1,5e-3``) as numbers Python reads (``0.125``)."""
+    return [[c.replace(",", ".") if DECIMAL_COMMA.fullmatch(c) else c for c in row] for row in rows]
 
 
 def _split_rows(text: str, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
@@ -171,6 +179,9 @@ def _detect_header(rows: np.ndarray, keys: Sequence[int | str | None]) -> bool:
         return True
     if len(rows) < 2:
         return False  # one line: a spectrum (its text cell is a label or name), unless named as a header above
+    titles = [j for j, c in enumerate(first) if c.lower() in LABEL_HEADERS | NAME_HEADERS]
+    if titles and all(_is_number(c) for j, c in enumerate(first) if j not in titles):
+        return all(rows[1][j] != first[j] for j in titles)  # "name,400,402" above "scan_1,0.1,0.2": x axis header
     return any(not _is_number(a) and _is_number(b) for a, b in zip(first, rows[1], strict=True))
 
 
@@ -202,9 +213,12 @@ def read_table(
     if layout not in ("rows", "columns"):
         raise SpectraDataError(f"layout must be 'rows' or 'columns', got {layout!r}")
     text = _read_text(path)
-    rows, lines = _split_rows(text, _guess_delimiter(path, text) if delimiter == "auto" else delimiter)
+    delimiter = _guess_delimiter(path, text) if delimiter == "auto" else delimiter
+    rows, lines = _split_rows(text, delimiter)
     if not rows:
         raise SpectraDataError(f"{path}: no data rows found")
+    if delimiter != ",":  # a comma that does not separate cells is a decimal comma
+        rows = _decimal_points(rows)
     width = len(rows[0])
     for cells, line in zip(rows, lines, strict=True):
         if len(cells) != width:
@@ -229,8 +243,10 @@ def read_table(
 
     has_header = _detect_header(grid, (label_column, name_column)) if header is None else header
     head = list(grid[0]) if has_header else None
-    body = grid[1:] if has_header else grid
-    offset = 1 if has_header else 0
+    records = np.arange(1, len(grid)) if has_header else np.arange(len(grid))
+    if has_header:  # concatenated exports repeat the header: those rows are not spectra (nor a class "label")
+        records = records[~(grid[1:] == grid[0]).all(axis=1)]
+    body = grid[records]
     if len(body) == 0:
         raise SpectraDataError(f"{path}: has a header but no spectra")
 
@@ -244,22 +260,22 @@ def read_table(
     if not spectrum_fields:
         raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
 
-    spectra = _parse_numbers(body[:, spectrum_fields], lambda i, j: place(i + offset, spectrum_fields[j]))
+    spectra = _parse_numbers(body[:, spectrum_fields], lambda i, j: place(records[i], spectrum_fields[j]))
     x = None
     if head is not None and all(_is_number(head[j]) for j in spectrum_fields):
         x = np.asarray([float(head[j]) for j in spectrum_fields])
-    where = [f"{path}, {spot(i + offset)}" for i in range(len(body))]
+    where = [f"{path}, {spot(r)}" for r in records]
     if name_field is not None:
         names = [str(v) for v in body[:, name_field]]
     else:
-        names = [f"{path.name} {spot(i + offset)}" for i in range(len(body))]
+        names = [f"{path.name} {spot(r)}" for r in records]
 
     labels = None
     if label_field is not None:
         labels = [normalise_label(cell) for cell in body[:, label_field]]
         if None in labels:
             if labels_required:
-                raise SpectraDataError(f"{place(labels.index(None) + offset, label_field)}: missing label")
+                raise SpectraDataError(f"{place(records[labels.index(None)], label_field)}: missing label")
             labels = None
     return SpectraSource(path=path, spectra=spectra, labels=labels, names=names, where=where, x=x)
 

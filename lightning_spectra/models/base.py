@@ -7,7 +7,7 @@ use one logit (the paper's single sigmoid output); ``C > 2`` classes use ``C`` l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import lightning.pytorch as L
 import torch
@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.optim.swa_utils import update_bn
 
+from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.metrics import SeriesConfidence
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,), series positions (B,)
@@ -50,6 +51,10 @@ class SpectraClassifier(L.LightningModule):
         super().__init__()
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        if not lr > 0:  # Adam would refuse it only when fit starts, with a traceback
+            raise SpectraConfigError(f"model.init_args.lr must be above 0, got {lr}")
+        if not weight_decay >= 0:
+            raise SpectraConfigError(f"model.init_args.weight_decay must be 0 or more, got {weight_decay}")
         self.save_hyperparameters(ignore=["x_axis"])
         self.spectrum_length = spectrum_length
         self.num_classes = num_classes
@@ -139,6 +144,17 @@ class SpectraClassifier(L.LightningModule):
         x, y, index = batch
         logits = self(x)
         return {"index": index, "probabilities": self.probabilities(logits), "target": y}
+
+
+def require_length(model: str, spectrum_length: int, output_length: Callable[[int], int]) -> None:
+    """Refuse spectra too short for a model whose layers shrink them to ``output_length(n)`` positions,
+    naming the shortest length that works (found by trying lengths upwards: the layers are cheap to count)."""
+    if output_length(spectrum_length) >= 1:
+        return
+    minimum = next((n for n in range(spectrum_length + 1, 1_000_000) if output_length(n) >= 1), None)
+    raise SpectraConfigError(
+        f"spectra of {spectrum_length} points are too short for the {model}; it needs at least {minimum}"
+    )
 
 
 def init_normal_(module: nn.Module, std: float = 0.05) -> None:

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.models.base import Batch, SpectraClassifier
 
 #: Logit returned for an exact binary tie: slightly positive, so the tie goes to class 1 as in the paper.
@@ -97,8 +98,13 @@ class BinnedFCNN(SpectraClassifier):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        if not 1 <= bins <= self.spectrum_length:
-            raise ValueError(f"bins must be in 1..spectrum_length={self.spectrum_length}, got {bins}")
+        if bins < 1:
+            raise SpectraConfigError(f"model.init_args.bins must be at least 1, got {bins}")
+        if bins > self.spectrum_length:
+            raise SpectraConfigError(
+                f"spectra of {self.spectrum_length} points are too short for the BinnedFCNN with {bins} bins; "
+                f"it needs at least {bins} (or fewer bins)"
+            )
         self.bins = bins
         self.rows_per_spectrum = self.spectrum_length // bins
         self.bin_mlps = BinMLPs(bins, hidden, bin_outputs)

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lightning_spectra.models.base import SpectraClassifier, init_normal_
+from lightning_spectra.models.base import SpectraClassifier, init_normal_, require_length
 
 
 class _MaxPool2ReLU(torch.autograd.Function):
@@ -71,6 +71,13 @@ def conv_length(length: int, kernel_size: int, stride: int, pool: int = 2) -> in
     return ((length - kernel_size) // stride + 1) // pool
 
 
+def cnn_output_length(length: int) -> int:
+    """Positions left after the three conv blocks (below 1: the spectrum is too short)."""
+    for k, s in ((5, 2), (3, 2), (3, 1)):
+        length = conv_length(length, k, s)
+    return length
+
+
 class CNN(SpectraClassifier):
     """LayerNorm -> 3 conv blocks (64, 64, 4 channels) -> flatten -> LayerNorm -> Linear.
 
@@ -88,11 +95,8 @@ class CNN(SpectraClassifier):
         self.conv1 = conv_block(1, c1, kernel_size=5, stride=2)
         self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2)
         self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1)
-        length = self.spectrum_length
-        for k, s in ((5, 2), (3, 2), (3, 1)):
-            length = conv_length(length, k, s)
-        if length < 1:
-            raise ValueError(f"spectra of {self.spectrum_length} points are too short for the CNN")
+        require_length("CNN", self.spectrum_length, cnn_output_length)
+        length = cnn_output_length(self.spectrum_length)
         self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(c3 * length), nn.Linear(c3 * length, self.out_features))
         init_normal_(self, init_std)
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.models.base import SpectraClassifier, init_normal_
 from lightning_spectra.models.cnn import conv_block, conv_length
 
@@ -101,7 +102,10 @@ class ConvSCEncoder(nn.Module):
         self.conv3 = conv_block(conv_channels, channels, kernel_size=5, stride=1)
         positions = conv_length(conv_length(spectrum_length, 5, 2), 5, 1)
         if positions < 1:
-            raise ValueError(f"spectra of {spectrum_length} points are too short (need at least 27)")
+            raise SpectraConfigError(
+                f"spectra of {spectrum_length} points are too short for the Conv SC attention model; "
+                "it needs at least 27"
+            )
         self.embedding = nn.Sequential(nn.Linear(positions, embed_dim), nn.LayerNorm(embed_dim))
         self.attention = SpatialChannelAttention(channels, num_heads)
         self.norm = nn.LayerNorm(embed_dim)

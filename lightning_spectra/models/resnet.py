@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import SpectraClassifier, require_length
 
 #: The shortest branch is average-pooled with this window (the paper's k7 branch: AvgPool1d(6)).
 SHORTEST_POOL = 6
@@ -24,6 +24,18 @@ SHORTEST_POOL = 6
 def conv_out(length: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
     """Output length of a Conv1d or pooling layer."""
     return (length + 2 * padding - kernel_size) // stride + 1
+
+
+def msresnet_output_length(length: int, depth: int, kernel_sizes: tuple[int, ...]) -> int:
+    """Positions after the stem and the merged branches (below 1: the spectrum is too short)."""
+    stem = conv_out(conv_out(length, 7, 2, 3), 5, 2, 1)
+    shortest = stem
+    for k in kernel_sizes:
+        branch = stem
+        for _ in range(depth):
+            branch = conv_out(conv_out(branch, k, 2, 1), k, 1, 1) if branch >= 1 else 0
+        shortest = min(shortest, branch)
+    return shortest - SHORTEST_POOL + 1
 
 
 class BasicBlock(nn.Module):
@@ -103,6 +115,7 @@ class MSResNet(SpectraClassifier):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        require_length("MSResNet", self.spectrum_length, lambda n: msresnet_output_length(n, len(planes), kernel_sizes))
         stem_channels = 64
         self.input_norm = nn.LayerNorm(self.spectrum_length)
         self.stem = nn.Sequential(

@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     import optuna
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: ``--n-trials -3`` or ``--cpu-workers 0`` is refused, not taken silently."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
@@ -31,15 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage",
         help="journal file path, or a database URL such as postgresql://user:pw@host/db (default: <out>/journal.log)",
     )
-    p.add_argument("--n-trials", type=int, help="finished trials the study should have (default: the sweep file's)")
+    p.add_argument(
+        "--n-trials", type=positive_int, help="finished trials the study should have (default: the sweep file's)"
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--devices", help="GPU ids, one worker each, e.g. 0,1 (default: every visible GPU)")
-    where.add_argument("--cpu-workers", type=int, help="number of CPU workers (no GPU)")
+    where.add_argument("--cpu-workers", type=positive_int, help="number of CPU workers (no GPU)")
     p.add_argument(
         "--out", help="output folder: trials/, wandb/, workers/, best config (default: sweeps/studies/<study>)"
     )
     p.add_argument(
-        "--max-failures", type=int, default=5, help="a worker stops after this many failed trials in a row (default: 5)"
+        "--max-failures",
+        type=positive_int,
+        default=5,
+        help="a worker stops after this many failed trials in a row (default: 5)",
     )
     p.add_argument(
         "--heartbeat",
@@ -117,13 +133,19 @@ def _database_lost(err: Exception) -> bool:
 def _launch(
     args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int, out_dir: Path
 ) -> int:
-    from lightning_spectra.sweeps.budget import TrialBudget
+    from lightning_spectra.sweeps.budget import TrialBudget, count_states
+    from lightning_spectra.sweeps.check import check_keys, check_objectives, sample_params
     from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
+    from lightning_spectra.sweeps.objective import Objective
     from lightning_spectra.sweeps.orphans import fail_orphaned_trials
     from lightning_spectra.sweeps.report import print_report, progress_line, write_best_configs
-    from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, retry_callback
+    from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, repair_journal, retry_callback
 
     devices = plan_devices(args.devices, args.cpu_workers)
+    check_objectives(spec)  # before any trial: a sweep whose every trial would fail stops here
+    check_keys(spec, Objective(spec, study_name, out_dir).trial_args(0, sample_params(spec)))
+    if not is_database_url(storage):
+        repair_journal(storage)  # no worker of ours runs yet
     study = create_or_load_study(open_storage(storage, args.heartbeat), study_name, spec)
     fail_orphaned_trials(study, retry_callback())
     where = ", ".join(f"GPU {d}" if d is not None else "CPU" for d in devices)
@@ -163,6 +185,15 @@ def _launch(
         print(
             f"warning: {', '.join(crashed)} ended early; see {out_dir / 'workers'}. "
             "Run the same command again to finish the study.",
+            file=sys.stderr,
+        )
+        return 1
+    counts = count_states(study)
+    finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+    if finished < n_trials:  # the workers gave up: their trials kept failing (reasons printed above)
+        print(
+            f"error: study {study_name} has {finished} of {n_trials} trials finished; {counts.get('FAIL', 0)} "
+            "failed (reasons above)",
             file=sys.stderr,
         )
         return 1

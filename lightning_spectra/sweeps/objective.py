@@ -77,6 +77,15 @@ def objective_values(metrics: dict[str, float], names: list[str]) -> list[float]
     return values
 
 
+def failure_reason(err: BaseException) -> str:
+    """Why a trial failed, whole, on one line: the data/config error behind a parser's wrapper if there is one
+    (its message is what the user must fix), else the exception with every line of its message."""
+    from lightning_spectra.data.errors import find_data_error
+
+    cause = find_data_error(err) or err
+    return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:2000]
+
+
 def _wandb_run():
     import wandb
 
@@ -169,7 +178,7 @@ class Objective:
                 run.summary["pruned"] = True
             raise
         except Exception as err:
-            reason = f"{type(err).__name__}: {err}"[:2000]
+            reason = failure_reason(err)
             trial.set_user_attr(FAIL_REASON_ATTR, reason)
             if run := _wandb_run():
                 run.summary[FAIL_REASON_ATTR] = reason

@@ -103,7 +103,7 @@ def print_report(spec: SweepSpec, study: optuna.Study, written: list[Path], n_tr
     failed = [t for t in study.get_trials(deepcopy=False) if t.state.name == "FAIL"]
     for trial in failed[-10:]:
         reason = trial.user_attrs.get("fail_reason", "no reason recorded: its worker died or was interrupted")
-        console.print(f"trial {trial.number} failed: {reason.splitlines()[0][:200]}")
+        console.print(f"trial {trial.number} failed: {' '.join(reason.split())[:600]}")
     for path in written:
         console.print(f"config written: {path}")
     if written:

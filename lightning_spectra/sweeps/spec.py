@@ -22,6 +22,7 @@ the run's ``summary.json`` (``train_time_s``, ``trainable_parameters``, ``confid
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,13 +69,15 @@ class SweepSpec:
             return None
         return self.pruner.get("monitor", self.metrics[0])
 
-    def make_sampler(self, worker_index: int = 0) -> optuna.samplers.BaseSampler:
-        """The sampler; a seed is offset per worker so parallel workers do not propose the same trials."""
+    def make_sampler(self, worker_index: int = 0, trials_before: int = 0) -> optuna.samplers.BaseSampler:
+        """The sampler; a seed is mixed with the worker index and the trials the study already has, so parallel
+        workers, and a resumed sweep, do not replay the random sequence of trials already tried."""
         import optuna
 
         kwargs = {k: v for k, v in self.sampler.items() if k != "type"}
-        if kwargs.get("seed") is not None:
-            kwargs["seed"] += worker_index
+        if kwargs.get("seed") is not None and (worker_index or trials_before):
+            mixed = hashlib.sha256(f"{kwargs['seed']}:{worker_index}:{trials_before}".encode()).digest()
+            kwargs["seed"] = int.from_bytes(mixed[:4], "little") & 0x7FFFFFFF
         return getattr(optuna.samplers, self.sampler["type"])(**kwargs)
 
     def make_pruner(self) -> optuna.pruners.BasePruner:

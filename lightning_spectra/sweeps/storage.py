@@ -15,6 +15,7 @@ of worker processes that no longer exist and hands them to the same retry callba
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -66,6 +67,40 @@ def open_storage(storage: str, heartbeat_interval: int = DEFAULT_HEARTBEAT_S) ->
     path = Path(storage)
     path.parent.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def repair_journal(path: str | Path) -> int:
+    """Cut a journal's torn last line (a writer killed mid-write); returns the bytes removed (0: intact).
+
+    Optuna skips an unfinished last line when it reads, but the next record is appended to it, and the glued
+    line makes the study unloadable. The torn bytes are kept in ``<journal>.torn`` and a note says so. Run
+    while no worker writes (the launcher, before it starts them), under Optuna's own journal lock.
+    """
+    from optuna.storages.journal import JournalFileSymlinkLock
+
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return 0
+    lock = JournalFileSymlinkLock(str(path))
+    lock.acquire()
+    try:
+        with open(path, "rb+") as f:
+            data = f.read()
+            if data.endswith(b"\n"):
+                return 0
+            keep = data.rfind(b"\n") + 1
+            with open(path.with_name(path.name + ".torn"), "ab") as torn:
+                torn.write(data[keep:] + b"\n")
+            f.truncate(keep)
+    finally:
+        lock.release()
+    removed = len(data) - keep
+    print(
+        f"note: {path} ended in a cut-off record (a killed writer); removed its {removed} bytes "
+        f"(kept in {path.name}.torn)",
+        file=sys.stderr,
+    )
+    return removed
 
 
 def create_or_load_study(

@@ -63,6 +63,7 @@ def run_worker(
         sampler=spec.make_sampler(worker_index),
         pruner=spec.make_pruner(),
     )
+    study.sampler = spec.make_sampler(worker_index, trials_before=len(study.get_trials(deepcopy=False)))
     objective = _Tracked(Objective(spec, study_name, out_dir, accelerator))
     reaper, budget = OrphanReaper(retry_callback()), TrialBudget(n_trials, max_failures)
     interrupted: int | None = None  # this worker's trial whose result a lost connection kept from the study
