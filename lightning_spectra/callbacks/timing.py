@@ -6,7 +6,8 @@ last optimiser step, with the device synchronised at both ends: the forward/back
 (the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
 ``time_to_target_s`` say when a monitored metric first reached its target: by default the validation
 confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
-"confidence" means nothing. Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
+"confidence" means nothing. Peak memory is the device's peak allocation during fit (GPU) or the process's
+peak RSS (CPU).
 """
 
 from __future__ import annotations

@@ -171,3 +171,23 @@ class PointScaler:
         if "point_mean" in state:
             self.mean = np.asarray(state["point_mean"], dtype=np.float64)
             self.scale = np.asarray(state["point_scale"], dtype=np.float64)
+
+
+class FittedPreprocessing:
+    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a checkpoint's model expects new spectra."""
+
+    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler) -> None:
+        self.preprocessing, self.scaler = preprocessing, scaler
+
+    def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
+        return self.scaler(self.preprocessing(x, spectra, progress=progress))
+
+    @classmethod
+    def from_checkpoint(cls, preprocessing: Preprocessing, datamodule_hparams: Mapping, checkpoint: Mapping):
+        """``preprocessing`` as is when the run fitted nothing, else wrapped with the saved per-point scaling."""
+        state = checkpoint.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2], {})
+        if not isinstance(state, Mapping) or "point_mean" not in state:
+            return preprocessing
+        scaler = PointScaler("standard")
+        scaler.load_state_dict(state)
+        return cls(preprocessing, scaler)
