@@ -19,14 +19,15 @@ collagen classes one after the other; result in ``benchmarks/results/real_data_o
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+import lightning.pytorch as L
 import numpy as np
 import yaml
 
@@ -38,15 +39,15 @@ import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
 
 from lightning_spectra.cv import summarise  # noqa: E402
 
-MODELS = {
+MODELS = {  # cheapest first, so a run stopped by the clock has the most models
     "cnn": "lightning_spectra.models.CNN",
-    "resnet": "lightning_spectra.models.MSResNet",
     "fcnn": "lightning_spectra.models.FCNN1D",
-    "binned_fcnn": "lightning_spectra.models.BinnedFCNN",
     "lstm": "lightning_spectra.models.LSTMClassifier",
     "transformer": "lightning_spectra.models.TransformerClassifier",
+    "binned_fcnn": "lightning_spectra.models.BinnedFCNN",
     "conv_sc_attention": "lightning_spectra.models.ConvSCAttention",
     "conv_sct_attention": "lightning_spectra.models.ConvSCTAttention",
+    "resnet": "lightning_spectra.models.MSResNet",
 }
 RECIPE = ROOT / "configs" / "examples" / "files_csv.yaml"
 # Model settings the benchmark changes, and why: BinnedFCNN's paper rule stops training once one batch is 99 %
@@ -73,18 +74,36 @@ def model_input(loaded: datasets.Loaded, path: Path, model: str, folder: Path) -
     return datasets.save_npz((np.interp(grid, np.arange(len(x)), x), resampled, labels, f"{name}_512"), folder)
 
 
-def fit_fold(
-    path: Path, model: str, folds: int, fold: int, seed: int, args: argparse.Namespace, out: Path
-) -> tuple[float, int, dict | None]:
+class BestWeights(L.Callback):
+    """Keeps the weights of the epoch with the lowest ``val/loss`` in memory and restores them at fit end.
+
+    What ``ModelCheckpoint(monitor="val/loss")`` + ``test(ckpt_path="best")`` do in the recipe, without
+    writing a checkpoint per improvement (25 MB for the LSTM) on a disk shared by many jobs.
+    """
+
+    def __init__(self) -> None:
+        self.best, self.state = float("inf"), None
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        loss = trainer.callback_metrics.get("val/loss")
+        if loss is not None and float(loss) < self.best:
+            self.best, self.state = float(loss), copy.deepcopy(pl_module.state_dict())
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.state is not None:
+            pl_module.load_state_dict(self.state)
+
+
+def fit_fold(path: Path, model: str, folds: int, fold: int, seed: int, args: argparse.Namespace) -> tuple:
     """One fold with the recipe of ``configs/examples/files_csv.yaml``, built in Python rather than through the
-    CLI (whose argument checking costs ~15 s a run on this machine): the same datamodule options, model
-    options, early stopping on ``val/loss`` and test with the best checkpoint. Returns test accuracy, epochs
-    run and (when ``args.baseline``) the linear baseline's summary on the same splits."""
+    CLI (whose argument checking costs ~15 s a run on this machine): the same datamodule and model options,
+    early stopping on ``val/loss`` and the best weights restored for the test. Returns test accuracy (or
+    validation accuracy with ``--select``), epochs run and (when ``args.baseline``) the linear baseline's
+    summary on the same splits."""
     import importlib
     import warnings
 
-    import lightning.pytorch as L
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping
 
     from lightning_spectra.baselines.linear import baseline_summary
     from lightning_spectra.data import SpectraFilesDataModule
@@ -105,36 +124,34 @@ def fit_fold(
         class_names=dm.class_names,
         **model_options,
     )
-    checkpoint = ModelCheckpoint(dirpath=out, monitor="val/loss", filename="best", enable_version_counter=False)
     trainer = L.Trainer(
         max_epochs=args.max_epochs,
-        callbacks=[EarlyStopping(monitor="val/loss", patience=args.patience), checkpoint],
+        callbacks=[EarlyStopping(monitor="val/loss", patience=args.patience), BestWeights()],
         logger=False,
+        enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
-        deterministic=True,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         trainer.fit(net, datamodule=dm)
         if args.select:  # choosing the recipe: score on the validation split, never on the test fold
-            accuracy = trainer.validate(net, datamodule=dm, ckpt_path="best", verbose=False)[0]["val/accuracy"]
+            accuracy = trainer.validate(net, datamodule=dm, verbose=False)[0]["val/accuracy"]
         else:
-            accuracy = trainer.test(net, datamodule=dm, ckpt_path="best", verbose=False)[0]["test/accuracy"]
+            accuracy = trainer.test(net, datamodule=dm, verbose=False)[0]["test/accuracy"]
     baseline = baseline_summary(dm.splits, seed=seed) if args.baseline else None
-    Path(checkpoint.best_model_path).unlink(missing_ok=True)
     return float(accuracy), int(trainer.current_epoch), baseline
 
 
-def run_model(path: Path, model: str, args: argparse.Namespace, out: Path, baselines: dict) -> dict:
+def run_model(path: Path, model: str, args: argparse.Namespace, baselines: dict) -> dict:
     """Repeated stratified CV of one model on one set; the baseline is fitted once per split and reused."""
     accuracies, epochs = [], []
     for repeat in range(args.repeats):
         for fold in range(args.folds):
             key = (repeat, fold)
             args.baseline = key not in baselines
-            accuracy, epoch, baseline = fit_fold(path, model, args.folds, fold, repeat, args, out)
+            accuracy, epoch, baseline = fit_fold(path, model, args.folds, fold, repeat, args)
             if baseline is not None:
                 baselines[key] = baseline["linear_baseline_accuracy"]
             accuracies.append(accuracy)
@@ -149,12 +166,12 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores (shared), {device}"
 
 
-def write_tables(rows: list[dict], out: Path, header: str) -> None:
+def write_tables(rows: list[dict], out: Path, header: str, stem: str = "real_data") -> None:
     import csv
 
     out.mkdir(parents=True, exist_ok=True)
     if rows:
-        with open(out / "real_data.csv", "w", newline="") as f:
+        with open(out / f"{stem}.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
@@ -174,7 +191,24 @@ def write_tables(rows: list[dict], out: Path, header: str) -> None:
             f" | {100 * r['baseline_mean']:.1f} +- {100 * r['baseline_sd']:.1f} | {diff:+.1f}{flag}"
             f" | {r['epochs_mean']:.0f} | {r['seconds_per_run']:.0f} |"
         )
-    (out / "real_data.md").write_text("\n".join(lines) + "\n")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
+
+
+def merge_tables(out: Path) -> None:
+    """Combine the per-set tables of parallel runs (``real_data_<set>.csv``) into ``real_data.csv``/``.md``."""
+    import csv
+
+    rows, header = [], ""
+    for path in sorted(out.glob("real_data_*.csv")):
+        if path.stem == "real_data_ordered":
+            continue
+        with open(path) as f:
+            rows += [
+                {k: (float(v) if k.endswith(("_mean", "_sd", "_run")) else v) for k, v in r.items()}
+                for r in csv.DictReader(f)
+            ]
+        header = (out / f"{path.stem}.md").read_text().splitlines()[0]
+    write_tables(rows, out, header)
 
 
 def run_benchmark(args: argparse.Namespace) -> None:
@@ -196,8 +230,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
             start = time.perf_counter()
             model_path = model_input(loaded, path, model, data_dir)
             try:
-                with tempfile.TemporaryDirectory(prefix="real_data_") as folder:  # best.ckpt of each fold
-                    r = run_model(model_path, model, args, Path(folder), baselines)
+                r = run_model(model_path, model, args, baselines)
             except Exception as err:  # one model failing must not end the benchmark
                 print(f"{set_name} {model}: failed: {err!r}", flush=True)
                 continue
@@ -217,7 +250,8 @@ def run_benchmark(args: argparse.Namespace) -> None:
                     "fold_accuracies": " ".join(f"{a:.3f}" for a in r["accuracies"]),
                 }
             )
-            write_tables(rows, Path(args.results), header)
+            stem = "real_data" if len(args.sets) > 1 else f"real_data_{args.sets[0]}"
+            write_tables(rows, Path(args.results), header, stem)
             print(json.dumps(rows[-1]), flush=True)
 
 
@@ -337,6 +371,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--ordered", action="store_true", help="run the ordered-series check instead")
+    parser.add_argument("--merge", action="store_true", help="merge the per-set tables of parallel runs")
     parser.add_argument(
         "--data", nargs="*", default=[], metavar="KEY=VALUE", help="datamodule options to change (recipe trials)"
     )
@@ -345,7 +380,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.data_overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.data)}
-    if args.ordered:
+    if args.merge:
+        merge_tables(Path(args.results))
+    elif args.ordered:
         if args.models == list(MODELS):
             args.models = ["cnn"]
         run_ordered(args)

@@ -9,8 +9,8 @@ stays a time series. The same preprocessing (see :mod:`lightning_spectra.data.pr
 every split and to prediction data; per-point standardisation is fitted on the training split only and
 saved in the checkpoint with the datamodule's state.
 
-The defaults are a recipe for small real sets (measured in BENCHMARKS.md, "Real spectra"): SNV spectra,
-standardised point by point, shuffled mini-batches of 32; the example configs add early stopping on the
+The defaults are a recipe for small real sets (measured in BENCHMARKS.md, "Real spectra"): Savitzky-Golay
+first derivative (window 11), SNV, standardised point by point, shuffled mini-batches of 32; the example configs add early stopping on the
 validation loss with the best weights restored and a learning-rate schedule.
 """
 
@@ -186,9 +186,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         baseline_lam: float = 1e5,
         baseline_p: float = 0.002,
         baseline_iterations: int = 10,
-        smoothing_window: int = 0,
+        smoothing_window: int = 11,
         smoothing_order: int = 2,
-        derivative: int = 0,
+        derivative: int = 1,
         normalization: Literal["none", "max", "area", "standard", "snv"] = "snv",
         scaling: Literal["none", "standard"] = "standard",
         cache_dir: str | None = None,
