@@ -10,8 +10,8 @@ every split and to prediction data; per-point standardisation is fitted on the t
 saved in the checkpoint with the datamodule's state.
 
 The defaults are a recipe for small real sets (measured in BENCHMARKS.md, "Real spectra"): Savitzky-Golay
-first derivative (window 11), SNV, standardised point by point, shuffled mini-batches of 32; the example configs add early stopping on the
-validation loss with the best weights restored and a learning-rate schedule.
+first derivative (window 11), SNV, standardised point by point, shuffled mini-batches of 32; the example
+configs add early stopping on the validation loss with the best weights restored and a learning-rate schedule.
 """
 
 from __future__ import annotations
