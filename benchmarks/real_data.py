@@ -115,7 +115,7 @@ def fit_fold(path: Path, model: str, folds: int, fold: int, seed: int, args: arg
         train_path=str(path), folds=folds, fold=fold, **{**data_options, "split_seed": seed, "progress": False}
     )
     module, _, name = MODELS[model].rpartition(".")
-    model_options = {**recipe["model"]["init_args"], **MODEL_OPTIONS.get(model, {})}
+    model_options = {**recipe["model"]["init_args"], **MODEL_OPTIONS.get(model, {}), **args.model_overrides}
     L.seed_everything(recipe.get("seed_everything", 12345), verbose=False)
     net = getattr(importlib.import_module(module), name)(
         spectrum_length=dm.spectrum_length,
@@ -217,6 +217,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
     header = (
         f"Real spectra: {args.folds}-fold stratified CV x {args.repeats} repeats, max {args.max_epochs} epochs, "
         f"data options {args.data_overrides or 'as the recipe'}, "
+        f"model options {args.model_overrides or 'as the recipe'}, "
         f"early stopping patience {args.patience}; machine: {machine()}; "
         f"started {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
     )
@@ -375,11 +376,13 @@ def main() -> None:
     parser.add_argument(
         "--data", nargs="*", default=[], metavar="KEY=VALUE", help="datamodule options to change (recipe trials)"
     )
+    parser.add_argument("--model", nargs="*", default=[], metavar="KEY=VALUE", help="model options to change")
     parser.add_argument(
         "--select", action="store_true", help="report validation accuracy (for choosing the recipe), not test"
     )
     args = parser.parse_args()
     args.data_overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.data)}
+    args.model_overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.model)}
     if args.merge:
         merge_tables(Path(args.results))
     elif args.ordered:
