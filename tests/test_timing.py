@@ -68,3 +68,20 @@ def test_summary_and_logged_epoch_times(timed) -> None:
         assert key in summary
     assert sum(summary["epoch_times_s"]) <= summary["fit_time_s"]
     assert "time/epoch_s" in (folder / "metrics.csv").read_text().splitlines()[0].split(",")
+
+
+def test_the_default_target_follows_the_data() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from lightning_spectra.callbacks import Timing
+
+    module = SimpleNamespace(device=torch.device("cpu"))
+    for ordered, monitor in ((True, "val/confidence"), (False, "val/accuracy")):
+        timing = Timing()
+        timing.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=ordered)), module)
+        assert timing.monitor == monitor
+    given = Timing(monitor="val/loss", target=0.1, mode="min")
+    given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), module)
+    assert given.monitor == "val/loss"
