@@ -34,7 +34,7 @@ TINY = {
     CNN: {"channels": (16, 16, 4)},
     MSResNet: {"planes": (4, 4, 4)},
     FCNN1D: {"hidden": (32, 32, 16)},
-    BinnedFCNN: {"bins": 16, "hidden": 32, "early_stop": False},
+    BinnedFCNN: {"bins": 16, "hidden": 32, "early_stop": False, "lr": 0.01},
     LSTMClassifier: {"hidden_size": 16, "num_layers": 1},
     TransformerClassifier: {"d_model": 16, "nhead": 2, "dim_feedforward": 32, "num_layers": 1},
     ConvSCAttention: {"embed_dim": 32, "dim_feedforward": 32, "num_heads": 2},
@@ -80,8 +80,7 @@ def recipe_model(cls: type[SpectraClassifier], dm: SpectraFilesDataModule) -> Sp
         num_classes=dm.num_classes,
         x_axis=dm.x_axis,
         class_names=dm.class_names,
-        **options,
-        **TINY[cls],
+        **{**options, **TINY[cls]},
     )
 
 
