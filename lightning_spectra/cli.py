@@ -25,7 +25,7 @@ from lightning_spectra.precision import auto_precision
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
-SERIES_ONLY = ("confidence", "boundary", "true_boundary", "epochs_to_target")
+SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
     ("trainable_parameters", "trainable parameters", "{:,}"),
@@ -33,9 +33,12 @@ SUMMARY_FIELDS = (
     ("boundary", "boundary (last index of class 0)", "{:.0f}"),
     ("true_boundary", "true boundary", "{:.0f}"),
     ("accuracy", "accuracy", "{:.2%}"),
+    ("versus_baseline", "test accuracy", "{}"),
+    ("linear_baseline_method", "linear baseline", "{}"),
     ("train_time_s", "training time (s)", "{:.3f}"),
     ("epochs", "epochs", "{}"),
-    ("epochs_to_target", "epochs to 100% val confidence", "{}"),
+    ("epochs_to_target", "epochs to target", "{}"),
+    ("target", "target", "{}"),
     ("peak_memory_gib", "peak memory (GiB)", "{:.2f}"),
     ("device", "device", "{}"),
     ("precision", "precision", "{}"),
@@ -124,7 +127,14 @@ class SpectraCLI(LightningCLI):
             },
         )
         if self.config[self.subcommand].get("test_after_fit", True):
-            self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
+            # A checkpoint that monitors a metric (the users' recipe: val/loss) holds the best weights: test those.
+            checkpoint = self.trainer.checkpoint_callback
+            ckpt = "best" if getattr(checkpoint, "monitor", None) and checkpoint.best_model_path else None
+            self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
+        if getattr(self.datamodule, "linear_baseline", False) and self.trainer.is_global_zero:
+            from lightning_spectra.baselines.linear import baseline_summary
+
+            update_summary(self.trainer, baseline_summary(self.datamodule.splits, seed=self.datamodule.split_seed))
         self.report()
 
     def after_test(self) -> None:
@@ -144,6 +154,11 @@ class SpectraCLI(LightningCLI):
             summary_to_wandb(self.trainer.loggers, summary, finish=self.finish_wandb)
             if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
+            if summary.get("accuracy") is not None and summary.get("linear_baseline_accuracy") is not None:
+                summary["versus_baseline"] = (
+                    f"{summary.get('model', 'model')} {summary['accuracy']:.1%} | "
+                    f"linear baseline {summary['linear_baseline_accuracy']:.1%}"
+                )
             print_summary(summary, run_dir(self.trainer))
 
 

@@ -50,6 +50,7 @@ COLUMNS = (
     "paper_train_time_s",
     "paper_boundary",
     "run_dir",
+    "linear_baseline_accuracy",
 )
 
 
@@ -67,6 +68,7 @@ class Row:
             "paper_train_time_s": paper[0],
             "paper_boundary": paper[2],
             "run_dir": str(self.folder),
+            "linear_baseline_accuracy": self.summary.get("linear_baseline_accuracy"),  # runs on users' files
         }
 
 
@@ -110,6 +112,12 @@ def _fmt(value, spec: str) -> str:
     return "–" if value is None else format(value, spec)
 
 
+def baseline_note(values: dict) -> str:
+    """`` (linear baseline 98.3%)`` after the accuracy when the run fitted the linear baseline."""
+    baseline = values.get("linear_baseline_accuracy")
+    return "" if baseline is None else f" (linear baseline {baseline:.1%})"
+
+
 def markdown_table(rows: list[Row]) -> str:
     header = (
         "| model | confidence | boundary (true) | accuracy | train time s | paper s (P100) | epochs | "
@@ -120,7 +128,8 @@ def markdown_table(rows: list[Row]) -> str:
         v = row.values()
         lines.append(
             f"| {v['model']} | {_fmt(v['confidence'], '.2%')} | {_fmt(v['boundary'], '.0f')} "
-            f"({_fmt(v['true_boundary'], '.0f')}) | {_fmt(v['accuracy'], '.2%')} | {_fmt(v['train_time_s'], '.3f')} "
+            f"({_fmt(v['true_boundary'], '.0f')}) | {_fmt(v['accuracy'], '.2%')}{baseline_note(v)} "
+            f"| {_fmt(v['train_time_s'], '.3f')} "
             f"| {_fmt(v['paper_train_time_s'], '.3f')} | {_fmt(v['epochs'], 'd')} "
             f"| {_fmt(v['trainable_parameters'], ',d')} | {_fmt(v['peak_memory_gib'], '.2f')} | {v['device'] or '–'} |"
         )

@@ -28,7 +28,7 @@ import torch
 from lightning_spectra.checkpoint import load_checkpoint
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 
 
@@ -66,7 +66,9 @@ def load_classifier(ckpt_path: str | Path, device: str = "cpu"):
         raise SpectraDataError(f"{ckpt_path}: no model class in the checkpoint; use one written by train.py")
     model = _import(class_path).load_from_checkpoint(ckpt_path, map_location=device, weights_only=True)
     model.eval()
-    return model, preprocessing_for(ckpt.get("datamodule_hyper_parameters", {}))
+    hparams = ckpt.get("datamodule_hyper_parameters", {})
+    # Per-point scaling fitted on the training split is saved as the datamodule's state: apply it too.
+    return model, FittedPreprocessing.from_checkpoint(preprocessing_for(hparams), hparams, ckpt)
 
 
 def check_axis(model, x: np.ndarray) -> None:

@@ -21,7 +21,7 @@ def labels(text: str) -> torch.Tensor:
     ],
 )
 def test_paper_special_cases(series: str, confidence: float, boundary: int) -> None:
-    result = series_boundary(labels(series))
+    result = series_boundary(labels(series), first=0, last=1)  # the paper's fixed direction: 0 then 1
     assert result.confidence == pytest.approx(confidence)
     assert result.boundary == boundary
 
@@ -49,3 +49,33 @@ def test_shards_out_of_order_with_padding_duplicates_are_rebuilt_in_time_order()
 def test_series_of_one_is_rejected() -> None:
     with pytest.raises(ValueError, match="at least 2"):
         series_boundary(labels("0"))
+
+
+def test_a_series_that_starts_in_class_1_is_scored_like_one_that_starts_in_class_0() -> None:
+    forward = SeriesConfidence()
+    forward.update(labels("0000011111"), torch.arange(10), labels("0000011111"))
+    backward = SeriesConfidence()
+    backward.update(labels("1111100000"), torch.arange(10), labels("1111100000"))
+    for out in (forward.compute(), backward.compute()):
+        assert out["confidence"] == 1.0 and out["boundary"] == 4 and out["true_boundary"] == 4
+        assert out["accuracy"] == 1.0 and out["change_point"] == 4
+
+
+def test_direction_is_read_from_predictions_when_there_are_no_labels() -> None:
+    result = series_boundary(labels("2222200000"))
+    assert result.confidence == 1.0 and result.boundary == 4
+
+
+def test_a_fixed_class_order_is_respected() -> None:
+    metric = SeriesConfidence(first=0, last=1)
+    metric.update(labels("1111100000"), torch.arange(10))
+    assert metric.compute()["confidence"] == 0.0  # read as 0 -> 1, the series never gets going
+
+
+def test_change_point_ignores_stray_predictions() -> None:
+    from lightning_spectra.metrics.confidence import change_point
+
+    noisy = labels("0100000000111101111111")  # true change after index 9; a stray 1 early and a 0 late
+    assert change_point(noisy, 0, 1) == 9
+    assert series_boundary(noisy, 0, 1).boundary == 0  # the paper's boundary stops at the first stray
+    assert change_point(labels("1111"), 0, 1) == -1

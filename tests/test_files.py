@@ -242,3 +242,102 @@ def test_bad_file_exits_with_code_2_and_one_line(tmp_path: Path, capsys: pytest.
     assert [line for line in err.splitlines() if line.startswith("error:")] == [
         f"error: {path}, row 5, column 11: value is not finite (NaN or inf): 'nan'"
     ]
+
+
+# ---------------------------------------------------------------------------------------------- the recipe
+def test_folds_are_stratified_disjoint_and_cover_every_spectrum(train_csv: Path) -> None:
+    tests = []
+    for fold in range(3):
+        dm = datamodule(train_csv, folds=3, fold=fold, split_seed=4)
+        names = {s: set(dm.spectrum_names(s)) for s in ("train", "val", "test")}
+        assert not (names["train"] & names["test"]) and not (names["val"] & names["test"])
+        assert not (names["train"] & names["val"])
+        assert np.bincount(dm.splits.test.labels.numpy()).tolist() == [10, 10, 10]  # 90 spectra, 3 classes
+        tests.append(names["test"])
+    assert set.union(*tests) == {f"train.csv row {r}" for r in range(2, 92)}
+    again = datamodule(train_csv, folds=3, fold=1, split_seed=4)
+    assert set(again.spectrum_names("test")) == tests[1]  # seeded
+    other = datamodule(train_csv, folds=3, fold=1, split_seed=5)
+    assert set(other.spectrum_names("test")) != tests[1]  # another repeat, another split
+
+
+def test_fold_options_are_checked(train_csv: Path) -> None:
+    with pytest.raises(SpectraDataError, match="folds must be 0"):
+        datamodule(train_csv, folds=3, fold=3)
+    with pytest.raises(SpectraDataError, match="leave test_path empty"):
+        datamodule(train_csv, folds=3, test_path=str(train_csv))
+    with pytest.raises(SpectraDataError, match="40 folds need at least 40 spectra of every class"):
+        datamodule(train_csv, folds=40).build_splits()
+
+
+def test_class_order_numbers_the_classes(train_csv: Path) -> None:
+    dm = datamodule(train_csv, class_order=["gamma", "alpha", "beta"])
+    assert dm.class_names == ["gamma", "alpha", "beta"]
+    with pytest.raises(SpectraDataError, match="labels beta are not in it"):
+        datamodule(train_csv, class_order=["gamma", "alpha"]).build_splits()
+
+
+def test_point_scaling_is_fitted_on_training_spectra_and_restored_from_state(train_csv: Path) -> None:
+    dm = datamodule(train_csv, derivative=1, smoothing_window=9)
+    train = dm.splits.train.spectra.double()
+    torch.testing.assert_close(train.mean(0), torch.zeros(train.shape[1], dtype=torch.float64), atol=1e-5, rtol=0)
+    assert abs(float(dm.splits.test.spectra.mean())) > 1e-4  # test data use the training statistics
+    state = dm.state_dict()
+    other = datamodule(train_csv, derivative=1, smoothing_window=9, split_seed=3)  # other training spectra
+    assert not torch.allclose(other.splits.test.spectra, dm.splits.test.spectra[: len(other.splits.test)])
+    before = other.splits.predict if other.splits.predict is not None else other.splits.test
+    unscaled_test = other._unscaled["test"]
+    other.load_state_dict(state)  # what a checkpoint restores: now scaled with dm's statistics
+    expected = (unscaled_test - np.asarray(state["point_mean"])) / np.asarray(state["point_scale"])
+    torch.testing.assert_close(before.spectra, torch.as_tensor(expected, dtype=torch.float32))
+
+
+def test_augmentation_touches_training_batches_only(train_csv: Path) -> None:
+    dm = datamodule(train_csv, augment_noise=0.5)
+    batch = (dm.splits.train.spectra[:4], dm.splits.train.labels[:4], torch.arange(4))
+
+    class Trainer:
+        training = True
+
+    dm.trainer = Trainer()
+    augmented = dm.on_after_batch_transfer(batch, 0)
+    assert not torch.equal(augmented[0], batch[0]) and torch.equal(augmented[1], batch[1])
+    Trainer.training = False
+    assert dm.on_after_batch_transfer(batch, 0)[0] is batch[0]
+
+
+def test_summary_shows_the_linear_baseline_beside_the_model(fitted: Path, capsys: pytest.CaptureFixture) -> None:
+    summary = json.loads((fitted / "summary.json").read_text())
+    assert summary["linear_baseline_accuracy"] >= 0.9
+    assert summary["linear_baseline_method"].startswith(("logistic regression", "PLS-DA"))
+
+
+def test_linear_baseline_can_be_turned_off(train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    main(
+        tiny_args(
+            "fit",
+            tmp_path,
+            "files_tiny.yaml",
+            "--data.init_args.train_path",
+            str(train_csv),
+            "--data.init_args.linear_baseline",
+            "false",
+            "--trainer.max_epochs",
+            "1",
+        )
+    )
+    summary = json.loads((run_folder(tmp_path, "files_tiny") / "summary.json").read_text())
+    assert "linear_baseline_accuracy" not in summary and "linear baseline" not in capsys.readouterr().out
+
+
+def test_watch_applies_the_scaling_saved_in_the_checkpoint(fitted: Path, train_csv: Path) -> None:
+    from lightning_spectra.data.formats import read_spectra
+    from lightning_spectra.watch import load_classifier
+
+    _, preprocessing = load_classifier(fitted / "checkpoints" / "last.ckpt")
+    source = read_spectra(str(train_csv), progress=False)
+    dm = datamodule(train_csv, normalization="max")  # files_tiny.yaml's settings and split
+    names = dm.spectrum_names("train")
+    rows = [int(name.rsplit(" ", 1)[1]) - 2 for name in names[:3]]  # "train.csv row N": N-2 is the index
+    expected = dm.splits.train.spectra[:3].double().numpy()
+    np.testing.assert_allclose(preprocessing(source.x, source.spectra[rows]), expected, atol=1e-4)

@@ -208,11 +208,18 @@ def test_lstm_evaluates_every_spectrum_alone() -> None:
         torch.testing.assert_close(model(x), torch.cat([model(row[None]) for row in x]))
 
 
-def test_paper_sequence_defaults() -> None:
-    lstm, transformer, sct = LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()
-    assert (lstm.train_sequence, lstm.eval_sequence, lstm.sequence_groups) == ("consecutive", "independent", 31)
-    for model in (transformer, sct):
-        assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("strided", "whole", 31)
+def test_sequence_defaults_are_independent_and_the_paper_configs_set_the_paper_layouts() -> None:
+    import yaml
+    from conftest import CONF, ROOT
+
+    for model in (LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()):
+        assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("independent", "independent", 31)
+    paper = {"lstm": ("consecutive", "independent"), "transformer": ("strided", "whole")}
+    paper["conv_sct_attention"] = ("strided", "whole")
+    for name, layouts in paper.items():
+        for config in (ROOT / "configs" / f"{name}.yaml", CONF / f"{name}_tiny.yaml"):
+            options = yaml.safe_load(config.read_text())["model"]["init_args"]
+            assert (options["train_sequence"], options["eval_sequence"]) == layouts, config
 
 
 # ---------------------------------------------------------------------------------------------- model details

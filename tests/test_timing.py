@@ -99,3 +99,20 @@ def test_a_resumed_fit_reports_the_whole_run(tmp_path: Path) -> None:
     assert summary["epochs_to_target"] == 1  # reached in the first part, not "1 epoch into the second"
     assert summary["train_time_s"] == pytest.approx(sum(summary["epoch_times_s"]))
     assert summary["train_time_s"] > part_train_time and summary["fit_time_s"] > part_fit_time
+
+
+def test_the_default_target_follows_the_data() -> None:
+    from types import SimpleNamespace
+
+    import torch
+
+    from lightning_spectra.callbacks import Timing
+
+    module = SimpleNamespace(device=torch.device("cpu"))
+    for ordered, monitor in ((True, "val/confidence"), (False, "val/accuracy")):
+        timing = Timing()
+        timing.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=ordered)), module)
+        assert timing.monitor == monitor
+    given = Timing(monitor="val/loss", target=0.1, mode="min")
+    given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), module)
+    assert given.monitor == "val/loss"

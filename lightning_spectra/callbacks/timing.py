@@ -4,8 +4,10 @@
 last optimiser step, with the device synchronised at both ends: the forward/backward/step work the paper's
 ``TrainingProc`` timed. Validation, checkpointing and logging fall outside it and show up in ``fit_time_s``
 (the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
-``time_to_target_s`` say when a monitored metric (by default the validation confidence) first reached its
-target. Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
+``time_to_target_s`` say when a monitored metric first reached its target: by default the validation
+confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
+"confidence" means nothing. Peak memory is the device's peak allocation during fit (GPU) or the process's
+peak RSS (CPU).
 
 The totals travel in the checkpoint (``state_dict``), so a fit resumed with ``--ckpt_path`` reports the whole
 run (every epoch, the epoch the target was first reached, training and fit time of all parts), not its last part.
@@ -34,12 +36,14 @@ class Timing(L.Callback):
     """Wall-clock training time, per-epoch times, time and epochs to a target, and peak memory.
 
     Args:
-        monitor: metric whose first arrival at ``target`` is timed (default: validation confidence).
+        monitor: metric whose first arrival at ``target`` is timed; default ``val/confidence`` when the
+            datamodule's data are ``ordered``, else ``val/accuracy``.
         target: value to reach; ``mode`` says whether higher or lower is better.
     """
 
-    def __init__(self, monitor: str = "val/confidence", target: float = 1.0, mode: str = "max") -> None:
+    def __init__(self, monitor: str | None = None, target: float = 1.0, mode: str = "max") -> None:
         self.monitor, self.target, self.mode = monitor, target, mode
+        self._monitor_given = monitor is not None
         self.epoch_times: list[float] = []
         self.train_time = 0.0
         self.time_to_target: float | None = None
@@ -51,7 +55,9 @@ class Timing(L.Callback):
 
     @property
     def state_key(self) -> str:
-        return self._generate_state_key(monitor=self.monitor, target=self.target, mode=self.mode)
+        return self._generate_state_key(
+            monitor=self.monitor if self._monitor_given else None, target=self.target, mode=self.mode
+        )
 
     def state_dict(self) -> dict[str, Any]:
         fit_so_far = self._fit_time_before + (
@@ -79,6 +85,9 @@ class Timing(L.Callback):
             self.time_to_target = self.epochs_to_target = None
             self._fit_time_before = 0.0
         self._restored = False
+        if not self._monitor_given:
+            ordered = getattr(trainer.datamodule, "ordered", True)
+            self.monitor = "val/confidence" if ordered else "val/accuracy"
         self._device = pl_module.device
         if self._device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self._device)

@@ -1,12 +1,17 @@
 """The configurable preprocessing every split and every new spectrum goes through: baseline, smoothing, scale.
 
-Each step works on one spectrum at a time and learns nothing from the data set, so training, test,
-prediction and the ``watch`` command transform a spectrum identically without storing fitted statistics:
-the settings saved with the datamodule's hyperparameters are all that is needed to repeat it.
+:class:`Preprocessing` works on one spectrum at a time and learns nothing from the data set, so training,
+test, prediction and the ``watch`` command transform a spectrum identically: the settings saved with the
+datamodule's hyperparameters are all that is needed to repeat it.
 
-Order: baseline removal (asymmetric least squares, as for the HED ramp) -> Savitzky-Golay smoothing ->
-normalisation (``max``: peak height 1; ``area``: unit area under ``|y|``; ``standard``: zero mean and unit
-standard deviation per spectrum, the "standard normal variate" of spectroscopy).
+Order: baseline removal (asymmetric least squares, as for the HED ramp) -> Savitzky-Golay smoothing or
+derivative -> normalisation (``max``: peak height 1; ``area``: unit area under ``|y|``; ``standard`` or its
+alias ``snv``: zero mean and unit standard deviation per spectrum, the "standard normal variate").
+
+:class:`PointScaler` is the one step that learns from data: per-point standardisation (every point of the
+spectrum to zero mean and unit variance over the *training* spectra, chemometrics' "autoscaling"). It is
+fitted on the training split only, and its means and scales travel in the checkpoint (the datamodule's
+state), so test, ``predict`` and ``watch`` reuse the training statistics.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import numpy as np
 from lightning_spectra.data.errors import SpectraDataError
 
 BASELINES = ("none", "asls")
-NORMALIZATIONS = ("none", "max", "area", "standard")
+NORMALIZATIONS = ("none", "max", "area", "standard", "snv")
+SCALINGS = ("none", "standard")
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,9 @@ class Preprocessing:
         baseline_lam, baseline_p, baseline_iterations: ALS smoothness, asymmetry and reweightings.
         smoothing_window: Savitzky-Golay window in points; 0 turns smoothing off.
         smoothing_order: Savitzky-Golay polynomial order (less than the window).
-        normalization: ``none``, ``max``, ``area`` or ``standard``.
+        derivative: Savitzky-Golay derivative order (0: smoothing only; 1 or 2 remove offsets and slopes);
+            needs ``smoothing_window`` and ``derivative <= smoothing_order``.
+        normalization: ``none``, ``max``, ``area`` or ``standard`` (= ``snv``).
     """
 
     baseline: str = "none"
@@ -40,6 +48,7 @@ class Preprocessing:
     baseline_iterations: int = 10
     smoothing_window: int = 0
     smoothing_order: int = 2
+    derivative: int = 0
     normalization: str = "none"
 
     def __post_init__(self) -> None:
@@ -53,6 +62,14 @@ class Preprocessing:
             raise SpectraDataError(
                 f"smoothing_window ({self.smoothing_window}) must be 0 (off) or larger than "
                 f"smoothing_order ({self.smoothing_order})"
+            )
+        if self.derivative < 0 or (self.derivative and not self.smoothing_window):
+            raise SpectraDataError(
+                f"derivative {self.derivative} needs a smoothing_window (the Savitzky-Golay filter computes it)"
+            )
+        if self.derivative > self.smoothing_order:
+            raise SpectraDataError(
+                f"derivative ({self.derivative}) must not exceed smoothing_order ({self.smoothing_order})"
             )
         if self.baseline_iterations < 1:
             raise SpectraDataError(f"baseline_iterations must be at least 1, got {self.baseline_iterations}")
@@ -87,7 +104,7 @@ class Preprocessing:
                 )
             from scipy.signal import savgol_filter
 
-            out = savgol_filter(out, self.smoothing_window, self.smoothing_order, axis=1)
+            out = savgol_filter(out, self.smoothing_window, self.smoothing_order, deriv=self.derivative, axis=1)
         return normalize(out, x, self.normalization)
 
 
@@ -95,7 +112,7 @@ def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
     """Scale each spectrum (row) by ``method``; an all-zero spectrum is left as it is rather than made NaN."""
     if method == "none":
         return spectra
-    if method == "standard":
+    if method in ("standard", "snv"):
         centred = spectra - spectra.mean(axis=1, keepdims=True)
         return centred / _safe(centred.std(axis=1, keepdims=True))
     if method == "max":
@@ -109,3 +126,68 @@ def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
 
 def _safe(scale: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
+
+
+class PointScaler:
+    """Per-point standardisation fitted on training spectra: ``(spectra - mean) / scale`` point by point.
+
+    ``scaling="none"`` is the identity. Points that do not vary in training keep scale 1, so they stay finite.
+    """
+
+    def __init__(self, scaling: str = "none") -> None:
+        if scaling not in SCALINGS:
+            raise SpectraDataError(f"scaling must be one of {', '.join(SCALINGS)}; got {scaling!r}")
+        self.scaling = scaling
+        self.mean: np.ndarray | None = None
+        self.scale: np.ndarray | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.scaling == "none" or self.mean is not None
+
+    def fit(self, spectra: np.ndarray) -> PointScaler:
+        if self.scaling == "standard":
+            self.mean = spectra.mean(axis=0)
+            self.scale = _safe(spectra.std(axis=0))
+        return self
+
+    def __call__(self, spectra: np.ndarray) -> np.ndarray:
+        if self.scaling == "none":
+            return spectra
+        if self.mean is None:
+            raise RuntimeError("PointScaler used before fit (or before its state was loaded)")
+        if spectra.shape[-1] != len(self.mean):
+            raise SpectraDataError(
+                f"spectra have {spectra.shape[-1]} points but the scaler was fitted on {len(self.mean)}"
+            )
+        return (spectra - self.mean) / self.scale
+
+    def state_dict(self) -> dict:
+        if self.mean is None:
+            return {}
+        return {"point_mean": self.mean.tolist(), "point_scale": self.scale.tolist()}
+
+    def load_state_dict(self, state: Mapping) -> None:
+        if "point_mean" in state:
+            self.mean = np.asarray(state["point_mean"], dtype=np.float64)
+            self.scale = np.asarray(state["point_scale"], dtype=np.float64)
+
+
+class FittedPreprocessing:
+    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a checkpoint's model expects new spectra."""
+
+    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler) -> None:
+        self.preprocessing, self.scaler = preprocessing, scaler
+
+    def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
+        return self.scaler(self.preprocessing(x, spectra, progress=progress))
+
+    @classmethod
+    def from_checkpoint(cls, preprocessing: Preprocessing, datamodule_hparams: Mapping, checkpoint: Mapping):
+        """``preprocessing`` as is when the run fitted nothing, else wrapped with the saved per-point scaling."""
+        state = checkpoint.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2], {})
+        if not isinstance(state, Mapping) or "point_mean" not in state:
+            return preprocessing
+        scaler = PointScaler("standard")
+        scaler.load_state_dict(state)
+        return cls(preprocessing, scaler)

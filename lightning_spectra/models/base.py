@@ -33,6 +33,9 @@ class SpectraClassifier(L.LightningModule):
             predictions can be drawn and checked on the right axis.
         class_names: names of the classes (linked from the datamodule), saved with the model so that
             predictions on new spectra can be reported by name.
+        optimizer: ``adam`` (the paper's, L2 weight decay) or ``adamw`` (decoupled weight decay).
+        lr_schedule: ``none`` (the paper's constant rate), ``cosine`` (to 0 over ``max_epochs``) or ``plateau``
+            (halve the rate when ``val/loss`` stalls for 10 epochs).
     """
 
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
@@ -47,8 +50,14 @@ class SpectraClassifier(L.LightningModule):
         weight_decay: float = 2e-5,
         x_axis: Sequence[float] | None = None,
         class_names: Sequence[str] | None = None,
+        optimizer: str = "adam",
+        lr_schedule: str = "none",
     ) -> None:
         super().__init__()
+        if optimizer not in ("adam", "adamw") or lr_schedule not in ("none", "cosine", "plateau"):
+            raise ValueError(
+                f"optimizer adam|adamw and lr_schedule none|cosine|plateau; got {optimizer}, {lr_schedule}"
+            )
         if num_classes < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
         if not lr > 0:  # Adam would refuse it only when fit starts, with a traceback
@@ -92,8 +101,17 @@ class SpectraClassifier(L.LightningModule):
         return logits.argmax(dim=1)
 
     # ------------------------------------------------------------------ Lightning hooks
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+    def configure_optimizers(self):
+        optimizer_class = torch.optim.AdamW if self.hparams.get("optimizer") == "adamw" else torch.optim.Adam
+        optimizer = optimizer_class(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        schedule = self.hparams.get("lr_schedule", "none")
+        if schedule == "cosine":
+            epochs = max(int(self.trainer.max_epochs or 1), 1)
+            return [optimizer], [torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)]
+        if schedule == "plateau":
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=10)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val/loss"}}
+        return optimizer
 
     def on_fit_start(self) -> None:
         for logger in self.loggers:  # self.log() is not allowed this early; the count is a one-off anyway

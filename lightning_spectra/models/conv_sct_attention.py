@@ -12,7 +12,8 @@ follows those clues and says where it had to choose:
   per-spectrum vectors are tokens; multi-head attention (8 heads) and then a feed-forward layer
   (256 -> 2048 -> 256, ReLU) are each *added* to a token through a learned gate that starts at 0.1; then
   ``fc1`` classifies every token. Sequences are built as for the Transformer (:mod:`.transformer`; the spec's
-  guess is the same "MultiLen" batching): training batches ``"strided"`` (51 sequences of 31 rows, one of each
+  guess is the same "MultiLen" batching; set in ``configs/conv_sct_attention.yaml``, while the defaults treat
+  every spectrum alone): training batches ``"strided"`` (51 sequences of 31 rows, one of each
   training spectrum), evaluation batches ``"whole"`` (the ordered test series is one sequence, so each test
   spectrum is judged in the context of the whole ramp).
 - **Why gates, not a standard encoder layer**: we first used ``nn.TransformerEncoderLayer`` (post-norm). Every
@@ -96,8 +97,8 @@ class ConvSCTAttention(SequenceClassifier):
         embed_dim: int = 256,
         dim_feedforward: int = 1024,
         init_std: float = 0.05,
-        train_sequence: SequenceMode = "strided",
-        eval_sequence: SequenceMode = "whole",
+        train_sequence: SequenceMode = "independent",
+        eval_sequence: SequenceMode = "independent",
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)

@@ -1,7 +1,8 @@
 """The paper's LSTM ("MultiLen", spec 4.5): spectra are tokens of sequences, 6,273,391 parameters at 4023 points.
 
-Sequence construction (see :mod:`lightning_spectra.models.transformer` for the shared conventions): training
-batches are cut ``"consecutive"`` (the paper's ``(1581, L) -> (31, 51, L)`` with ``batch_first=True``: 31
+By default every spectrum is its own sequence (users' data). The paper's construction, set in
+``configs/lstm.yaml`` (conventions in :mod:`lightning_spectra.models.sequence`): training batches are cut
+``"consecutive"`` (the paper's ``(1581, L) -> (31, 51, L)`` with ``batch_first=True``: 31
 sequences of 51 consecutive rows, which mix spectra and noise copies of both classes); evaluation batches are
 ``"independent"`` (every test spectrum is a sequence of length 1, so the recurrence sees no context at test
 time). Hidden and cell states start at zero for every sequence.
@@ -39,7 +40,7 @@ class LSTMClassifier(SequenceClassifier):
         self,
         hidden_size: int = 512,
         num_layers: int = 2,
-        train_sequence: SequenceMode = "consecutive",
+        train_sequence: SequenceMode = "independent",
         eval_sequence: SequenceMode = "independent",
         **kwargs,
     ) -> None:

@@ -18,6 +18,11 @@ model, so it is spelled out here once:
 - If the batch size is not a multiple of ``sequence_groups``, ``"consecutive"`` and ``"strided"`` fall back
   to ``"whole"`` (one sequence of the whole batch); a warning says so once.
 
+By default every model treats each spectrum on its own (``"independent"`` for training and evaluation): a
+spectrum's prediction must not depend on which other spectra share its batch, which is what users' data with
+shuffled mini-batches needs. The paper's layouts are set explicitly in ``configs/lstm.yaml``,
+``configs/transformer.yaml`` and ``configs/conv_sct_attention.yaml``.
+
 Training batches use ``train_sequence``, evaluation batches (``model.training`` False: validation, test,
 predict, attribution after ``model.eval()``) use ``eval_sequence``. These conventions assume full-batch
 loaders that keep the paper's row order (no shuffling, no mini-batches, one process); with other loaders
@@ -106,8 +111,8 @@ class SequenceClassifier(SpectraClassifier):
 
     def __init__(
         self,
-        train_sequence: SequenceMode = "strided",
-        eval_sequence: SequenceMode = "whole",
+        train_sequence: SequenceMode = "independent",
+        eval_sequence: SequenceMode = "independent",
         sequence_groups: int = 31,
         **kwargs,
     ) -> None:

@@ -1,0 +1,183 @@
+"""Cross-validation for small sets: every fold an ordinary training run, then mean +- sd beside the linear baseline.
+
+    python -m lightning_spectra.cv --config configs/examples/files_csv.yaml --folds 5 --repeats 2 \\
+        -- --data.init_args.train_path my_spectra.csv
+
+Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``folds`` stratified folds
+(``SpectraFilesDataModule``'s ``folds``/``fold``/``split_seed``); fold ``k`` is the test split, validation a
+stratified share of the rest. Each fold is a normal ``fit`` with its own folder
+``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B, its
+own W&B run, grouped under the cross-validation's name. ``<out>/cv_results.csv`` holds one row per fold and
+``<out>/cv_summary.json`` the means and standard deviations printed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import yaml
+
+from lightning_spectra.data.errors import SpectraDataError
+
+CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
+WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
+
+
+def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
+    """``config`` with its loggers pointed at the fold's own folder (CSV) and W&B run (grouped)."""
+    config = json.loads(json.dumps(config))  # a deep copy of plain YAML data
+    trainer = config.setdefault("trainer", {})
+    loggers = trainer.get("logger")
+    if loggers in (None, True):
+        loggers = []
+    elif isinstance(loggers, dict):
+        loggers = [loggers]
+    elif loggers is False:
+        loggers = []
+    kept = [entry for entry in loggers if isinstance(entry, dict) and entry.get("class_path") != CSV_LOGGER]
+    for entry in kept:
+        if entry.get("class_path") == WANDB_LOGGER:
+            entry.setdefault("init_args", {}).update({"group": group, "name": f"{group}/{name}"})
+    csv_logger = {"class_path": CSV_LOGGER, "init_args": {"save_dir": str(out), "name": "", "version": name}}
+    trainer["logger"] = [csv_logger, *kept]  # the CSV logger first: it names the run's folder
+    return config
+
+
+def summarise(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    values = [float(v) for v in values]
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def run_cv(
+    config_path: str | Path,
+    folds: int = 5,
+    repeats: int = 1,
+    seed: int = 0,
+    out: str | Path | None = None,
+    extra_args: Sequence[str] = (),
+) -> dict:
+    """Run every fold of every repeat and return ``{"rows": [...], "summary": {...}}`` (also written to ``out``)."""
+    from lightning_spectra.cli import SpectraCLI
+
+    config_path = Path(config_path)
+    config = yaml.safe_load(config_path.read_text())
+    data_class = str(config.get("data", {}).get("class_path", ""))
+    if not data_class.endswith("SpectraFilesDataModule"):
+        raise SpectraDataError(
+            f"{config_path}: cross-validation needs a SpectraFilesDataModule config, got {data_class!r}"
+        )
+    if folds < 2 or repeats < 1:
+        raise SpectraDataError(f"need folds >= 2 and repeats >= 1, got folds={folds}, repeats={repeats}")
+    out = Path(out) if out else Path("logs") / "cv" / config_path.stem
+    out.mkdir(parents=True, exist_ok=True)
+    group = out.name
+    rows = []
+    for repeat in range(repeats):
+        for fold in range(folds):
+            name = f"repeat{repeat}_fold{fold}"
+            fold_path = out / f"{name}.yaml"
+            fold_path.write_text(yaml.safe_dump(fold_config(config, out, name, group), sort_keys=False))
+            args = [
+                "fit",
+                "--config",
+                str(fold_path),
+                *extra_args,
+                "--data.init_args.folds",
+                str(folds),
+                "--data.init_args.fold",
+                str(fold),
+                "--data.init_args.split_seed",
+                str(seed + repeat),
+            ]
+            SpectraCLI(args=args)
+            summary = json.loads((out / name / "summary.json").read_text())
+            rows.append(
+                {
+                    "repeat": repeat,
+                    "fold": fold,
+                    "model": summary.get("model"),
+                    "accuracy": summary.get("accuracy"),
+                    "linear_baseline_accuracy": summary.get("linear_baseline_accuracy"),
+                    "linear_baseline_method": summary.get("linear_baseline_method"),
+                    "epochs": summary.get("epochs"),
+                    "train_time_s": summary.get("train_time_s"),
+                }
+            )
+    result = {"rows": rows, "summary": cv_summary(rows, folds, repeats)}
+    write_results(out, result)
+    return result
+
+
+def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
+    summary: dict = {"folds": folds, "repeats": repeats, "runs": len(rows), "model": rows[0]["model"] if rows else None}
+    for key in ("accuracy", "linear_baseline_accuracy", "epochs", "train_time_s"):
+        values = [r[key] for r in rows if r.get(key) is not None]
+        if values:
+            summary[f"{key}_mean"], summary[f"{key}_sd"] = summarise(values)
+    return summary
+
+
+def write_results(out: Path, result: dict) -> None:
+    rows = result["rows"]
+    if rows:
+        with open(out / "cv_results.csv", "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    (out / "cv_summary.json").write_text(json.dumps(result["summary"], indent=2) + "\n")
+
+
+def print_table(result: dict, out: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    s = result["summary"]
+    table = Table(title=f"cross-validation: {s['folds']} folds x {s['repeats']} repeats ({out})")
+    for column in ("run", "model accuracy", "linear baseline", "epochs"):
+        table.add_column(column)
+    for r in result["rows"]:
+        baseline = r["linear_baseline_accuracy"]
+        table.add_row(
+            f"repeat {r['repeat']} fold {r['fold']}",
+            f"{r['accuracy']:.1%}" if r["accuracy"] is not None else "-",
+            f"{baseline:.1%} ({r['linear_baseline_method']})" if baseline is not None else "-",
+            str(r["epochs"]),
+        )
+    mean = lambda key: (  # noqa: E731
+        f"{s[key + '_mean']:.1%} +- {s[key + '_sd']:.1%}" if f"{key}_mean" in s else "-"
+    )
+    table.add_row(f"{s['model']} mean +- sd", mean("accuracy"), mean("linear_baseline_accuracy"), "", style="bold")
+    Console().print(table)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, extra = argv[:split], argv[split + 1 :]
+    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.cv", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", required=True, help="a training config with a SpectraFilesDataModule")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0, help="split seed of the first repeat")
+    parser.add_argument("--out", default=None, help="folder of the folds' runs (default logs/cv/<config name>)")
+    args, unknown = parser.parse_known_args(argv)
+    extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
+    try:
+        result = run_cv(args.config, args.folds, args.repeats, args.seed, args.out, extra)
+    except SpectraDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print_table(result, Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Cross-validation: each fold an ordinary run in its own folder, stratified splits, mean +- sd with the baseline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import CONF
+
+from lightning_spectra.cv import fold_config, main, summarise
+
+
+def test_fold_config_points_loggers_at_the_fold_and_groups_wandb(tmp_path: Path) -> None:
+    config = {
+        "trainer": {
+            "logger": [
+                {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "logs"}},
+                {"class_path": "lightning.pytorch.loggers.WandbLogger", "init_args": {"project": "p"}},
+            ]
+        }
+    }
+    out = fold_config(config, tmp_path, "repeat1_fold2", "my_cv")
+    csv_logger, wandb = out["trainer"]["logger"]
+    assert csv_logger["init_args"] == {"save_dir": str(tmp_path), "name": "", "version": "repeat1_fold2"}
+    assert wandb["init_args"] == {"project": "p", "group": "my_cv", "name": "my_cv/repeat1_fold2"}
+    assert config["trainer"]["logger"][0]["init_args"] == {"save_dir": "logs"}  # the original is untouched
+
+
+def test_summarise() -> None:
+    assert summarise([0.5]) == (0.5, 0.0)
+    mean, sd = summarise([0.8, 1.0])
+    assert mean == pytest.approx(0.9) and sd == pytest.approx(np.std([0.8, 1.0], ddof=1))
+
+
+def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    grid = np.linspace(0, 1, 200)
+    spectra = np.exp(-0.5 * ((grid - np.where(labels, 0.3, 0.7)[:, None]) / 0.05) ** 2) + rng.normal(0, 0.05, (40, 200))
+    data = tmp_path / "two.npz"
+    np.savez(data, spectra=spectra, labels=np.array(["low", "high"])[labels])
+    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
+    config["trainer"]["max_epochs"] = 3
+    (tmp_path / "cv.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "cv"
+    main(
+        [
+            "--config",
+            str(tmp_path / "cv.yaml"),
+            "--folds",
+            "2",
+            "--out",
+            str(out),
+            "--data.init_args.train_path",
+            str(data),
+        ]
+    )
+    rows = (out / "cv_results.csv").read_text().splitlines()
+    assert len(rows) == 3  # header + one row per fold
+    tests = []
+    for fold in (0, 1):
+        summary = json.loads((out / f"repeat0_fold{fold}" / "summary.json").read_text())
+        assert summary["linear_baseline_accuracy"] >= 0.9
+        config = yaml.safe_load((out / f"repeat0_fold{fold}" / "config.yaml").read_text())
+        assert config["data"]["init_args"]["folds"] == 2 and config["data"]["init_args"]["fold"] == fold
+        tests.append(summary["spectra"])
+    assert tests == [20, 20]  # each fold tests on half the spectra
+    summary = json.loads((out / "cv_summary.json").read_text())
+    assert summary["runs"] == 2 and 0 <= summary["accuracy_mean"] <= 1
+    assert summary["linear_baseline_accuracy_mean"] >= 0.9
+    assert "mean +- sd" in capsys.readouterr().out
+
+
+def test_a_config_without_user_files_is_refused(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(CONF / "cnn_tiny.yaml"), "--folds", "2"])
+    assert exit_info.value.code == 2
+    assert "needs a SpectraFilesDataModule config" in capsys.readouterr().err

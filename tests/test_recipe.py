@@ -1,0 +1,128 @@
+"""The default recipe for users' spectra (configs/examples/files_csv.yaml) with every model: it learns a small
+synthetic multi-class set, and a spectrum's prediction never depends on the other spectra in its batch."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import lightning.pytorch as L
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import ROOT
+
+from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.models import (
+    CNN,
+    FCNN1D,
+    BinnedFCNN,
+    ConvSCAttention,
+    ConvSCTAttention,
+    LSTMClassifier,
+    MSResNet,
+    SpectraClassifier,
+    TransformerClassifier,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
+
+LENGTH = 512  # MSResNet needs >= 501 points
+# Small versions of every model, so each learns in seconds on two CPU cores; layouts are the defaults.
+TINY = {
+    CNN: {"channels": (16, 16, 4)},
+    MSResNet: {"planes": (4, 4, 4)},
+    FCNN1D: {"hidden": (32, 32, 16)},
+    BinnedFCNN: {"bins": 16, "hidden": 32, "early_stop": False, "lr": 0.01},
+    LSTMClassifier: {"hidden_size": 16, "num_layers": 1},
+    TransformerClassifier: {"d_model": 16, "nhead": 2, "dim_feedforward": 32, "num_layers": 1},
+    ConvSCAttention: {"embed_dim": 32, "dim_feedforward": 32, "num_heads": 2},
+    ConvSCTAttention: {
+        "embed_dim": 32,
+        "dim_feedforward": 32,
+        "num_heads": 2,
+        "temporal_heads": 2,
+        "temporal_feedforward": 32,
+    },
+}
+
+
+def recipe() -> dict:
+    return yaml.safe_load((ROOT / "configs" / "examples" / "files_csv.yaml").read_text())
+
+
+@pytest.fixture(scope="module")
+def four_classes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 spectra, four classes told apart by small peaks on a varying background (offset, slope, scale)."""
+    rng = np.random.default_rng(0)
+    n = 120
+    labels = np.arange(n) % 4
+    grid = np.linspace(0, 1, LENGTH)
+    centres = np.array([0.25, 0.4, 0.55, 0.7])[labels] + rng.normal(0, 0.005, n)
+    peak = np.exp(-0.5 * ((grid - centres[:, None]) / 0.015) ** 2)
+    background = 2 + rng.normal(0, 0.3, (n, 1)) + rng.normal(0, 0.5, (n, 1)) * grid
+    spectra = rng.uniform(0.5, 1.5, (n, 1)) * (background + peak) + rng.normal(0, 0.02, (n, LENGTH))
+    path = tmp_path_factory.mktemp("recipe") / "four.npz"
+    np.savez(path, spectra=spectra, labels=np.array(["a", "b", "c", "d"])[labels], x_axis=grid)
+    return path
+
+
+def recipe_datamodule(path: Path) -> SpectraFilesDataModule:
+    options = {k: v for k, v in recipe()["data"]["init_args"].items() if k != "train_path"}
+    return SpectraFilesDataModule(train_path=str(path), **{**options, "progress": False})
+
+
+def recipe_model(cls: type[SpectraClassifier], dm: SpectraFilesDataModule) -> SpectraClassifier:
+    options = recipe()["model"]["init_args"]
+    return cls(
+        spectrum_length=dm.spectrum_length,
+        num_classes=dm.num_classes,
+        x_axis=dm.x_axis,
+        class_names=dm.class_names,
+        **{**options, **TINY[cls]},
+    )
+
+
+def test_recipe_defaults_are_the_datamodule_defaults() -> None:
+    """The example config spells out the defaults, so a plain SpectraFilesDataModule uses the same recipe."""
+    import inspect
+
+    defaults = inspect.signature(SpectraFilesDataModule.__init__).parameters
+    for key, value in recipe()["data"]["init_args"].items():
+        if key in defaults and key not in ("train_path",):
+            assert defaults[key].default == value, key
+
+
+@pytest.mark.parametrize("cls", list(TINY), ids=lambda c: c.__name__)
+def test_every_model_learns_four_classes_with_the_recipe(cls: type[SpectraClassifier], four_classes: Path) -> None:
+    L.seed_everything(0, verbose=False)
+    dm = recipe_datamodule(four_classes)
+    model = recipe_model(cls, dm)
+    trainer = L.Trainer(
+        max_epochs=25,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        deterministic=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(model, datamodule=dm)
+        accuracy = trainer.test(model, datamodule=dm, verbose=False)[0]["test/accuracy"]
+    assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("cls", list(TINY), ids=lambda c: c.__name__)
+def test_a_prediction_does_not_depend_on_the_rest_of_the_batch(cls: type[SpectraClassifier]) -> None:
+    torch.manual_seed(0)
+    model = cls(spectrum_length=LENGTH, num_classes=3, **recipe()["model"]["init_args"], **TINY[cls]).eval()
+    batch = torch.randn(7, LENGTH)
+    with torch.no_grad():
+        together = model(batch)
+        alone = torch.cat([model(batch[i : i + 1]) for i in range(len(batch))])
+        reordered = model(batch.flip(0)).flip(0)
+    torch.testing.assert_close(alone, together, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(reordered, together, atol=1e-5, rtol=1e-4)
