@@ -252,18 +252,32 @@ def test_nonsense_counts_are_refused(option: list[str], tmp_path: Path, capsys: 
     assert f"argument {option[0]}: must be at least 1, got {option[1]}" in capsys.readouterr().err
 
 
-def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(tmp_path: Path) -> None:
-    """Issue 11 case 4: all trials failing ended with exit 0 and reasons cut to their first line."""
-    sweep = sweep_file(
-        tmp_path,
-        pruner=None,
-        overrides={"test_after_fit": False, "trainer.max_epochs": 1},
-        space={"data.init_args.batch_size": {"type": "categorical", "choices": [-1]}},  # parses, fails in fit
+def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 11 case 4: all trials failing ended with exit 0 and reasons cut to their first line.
+
+    In-process (the worker and the launcher's report and verdict) to stay fast; the launcher's subprocess
+    path is the same code after its workers exit.
+    """
+    from lightning_spectra.sweeps.cli import unfinished
+
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    spec = load_spec(
+        sweep_file(
+            tmp_path,
+            pruner=None,
+            overrides={"test_after_fit": False, "trainer.max_epochs": 1},
+            space={"data.init_args.batch_size": {"type": "categorical", "choices": [-1]}},  # parses, fails in fit
+        )
     )
-    result = run_sweep("--sweep", str(sweep), "--out", str(tmp_path / "s"), "--n-trials", "1", "--max-failures", "1")
-    assert result.returncode == 1
-    assert "error: study cnn-tiny has 0 of 1 trials finished; 1 failed" in result.stderr
-    assert "trial 0 failed: ValueError: batch_size should be a positive integer value" in result.stdout
+    storage = str(tmp_path / "journal.log")
+    create_or_load_study(open_storage(storage), "s", spec)
+    run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path, max_failures=1)
+    study = load(tmp_path, "s")
+    print_report(spec, study, [], n_trials=1)
+    assert "trial 0 failed: ValueError: batch_size should be a positive integer value" in capsys.readouterr().out
+    assert unfinished(study, 1) == "study s has 0 of 1 trials finished; 1 failed (reasons above)"
 
 
 def test_a_torn_journal_line_is_cut_and_the_study_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

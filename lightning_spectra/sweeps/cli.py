@@ -133,7 +133,7 @@ def _database_lost(err: Exception) -> bool:
 def _launch(
     args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int, out_dir: Path
 ) -> int:
-    from lightning_spectra.sweeps.budget import TrialBudget, count_states
+    from lightning_spectra.sweeps.budget import TrialBudget
     from lightning_spectra.sweeps.check import check_keys, check_objectives, sample_params
     from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
     from lightning_spectra.sweeps.objective import Objective
@@ -188,14 +188,8 @@ def _launch(
             file=sys.stderr,
         )
         return 1
-    counts = count_states(study)
-    finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
-    if finished < n_trials:  # the workers gave up: their trials kept failing (reasons printed above)
-        print(
-            f"error: study {study_name} has {finished} of {n_trials} trials finished; {counts.get('FAIL', 0)} "
-            "failed (reasons above)",
-            file=sys.stderr,
-        )
+    if problem := unfinished(study, n_trials):  # the workers gave up: their trials kept failing
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     return 0
 
@@ -221,3 +215,15 @@ def _shown(storage: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(storage).render_as_string(hide_password=True)
+
+
+def unfinished(study, n_trials: int) -> str | None:
+    """Why the study lacks its trials once the workers are done (their failure reasons are in the report)."""
+    from lightning_spectra.sweeps.budget import count_states
+
+    counts = count_states(study)
+    finished = counts.get("COMPLETE", 0) + counts.get("PRUNED", 0)
+    if finished >= n_trials:
+        return None
+    failed = counts.get("FAIL", 0)
+    return f"study {study.study_name} has {finished} of {n_trials} trials finished; {failed} failed (reasons above)"
