@@ -20,6 +20,7 @@ from lightning_spectra.logging import quiet_wandb_without_account, summary_to_wa
 from lightning_spectra.models.base import SpectraClassifier
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
+REGRESSION_LINKS = ("task", "target_names", "target_mean", "target_scale")
 SERIES_ONLY = ("confidence", "boundary", "true_boundary", "epochs_to_target")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -28,6 +29,15 @@ SUMMARY_FIELDS = (
     ("boundary", "boundary (last index of class 0)", "{:.0f}"),
     ("true_boundary", "true boundary", "{:.0f}"),
     ("accuracy", "accuracy", "{:.2%}"),
+    ("rmse", "RMSE (test)", "{:.4g}"),
+    ("mae", "MAE (test)", "{:.4g}"),
+    ("r2", "R^2 (test)", "{:.4f}"),
+    ("bias", "bias (test)", "{:.4g}"),
+    ("rpd", "RPD = SD / RMSE (test)", "{:.3f}"),
+    ("pls_components", "PLS baseline: components (CV on train)", "{}"),
+    ("pls_rmse", "PLS baseline: RMSE (test)", "{:.4g}"),
+    ("pls_r2", "PLS baseline: R^2 (test)", "{:.4f}"),
+    ("pls_rpd", "PLS baseline: RPD (test)", "{:.3f}"),
     ("train_time_s", "training time (s)", "{:.3f}"),
     ("epochs", "epochs", "{}"),
     ("epochs_to_target", "epochs to 100% val confidence", "{}"),
@@ -66,6 +76,8 @@ class SpectraCLI(LightningCLI):
         )
         for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        for name in REGRESSION_LINKS:  # the task and the targets' names and training statistics
+            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def after_fit(self) -> None:
         update_summary(
@@ -74,6 +86,10 @@ class SpectraCLI(LightningCLI):
         )
         if self.config[self.subcommand].get("test_after_fit", True):
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
+        if getattr(self.datamodule, "task", "classification") == "regression" and self.trainer.is_global_zero:
+            from lightning_spectra.baselines.regression import pls_baseline_summary
+
+            update_summary(self.trainer, pls_baseline_summary(self.datamodule.splits))
         self.report()
 
     def after_test(self) -> None:

@@ -22,42 +22,7 @@ from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import SpectraSource, read_spectra
 from lightning_spectra.data.preprocess import Preprocessing
-
-
-def sorted_classes(labels: list[str]) -> list[str]:
-    """Distinct labels in a stable order: numbers numerically (``2`` before ``10``), then text."""
-
-    def key(label: str) -> tuple:
-        try:
-            return (0, float(label), label)
-        except ValueError:
-            return (1, 0.0, label)
-
-    return sorted(set(labels), key=key)
-
-
-def require_labels(source: SpectraSource, split: str) -> list[str]:
-    """``source``'s labels, or an error saying how to give them."""
-    if source.labels is None:
-        raise SpectraDataError(
-            f"{source.path}: the {split} data have no labels; give a label column "
-            "(label_column), a labels file (labels_path) or a format with labels"
-        )
-    return source.labels
-
-
-def encode_labels(source: SpectraSource, classes: list[str], split: str) -> np.ndarray:
-    """Class indices of ``source``'s labels; an unknown label names the file and row."""
-    require_labels(source, split)
-    index = {c: i for i, c in enumerate(classes)}
-    encoded = np.empty(len(source), dtype=np.int64)
-    for i, label in enumerate(source.labels):
-        if label not in index:
-            raise SpectraDataError(
-                f"{source.where[i]}: label {label!r} is not a class of the training data ({', '.join(classes)})"
-            )
-        encoded[i] = index[label]
-    return encoded
+from lightning_spectra.data.targets import TargetEncoder, encode_labels, require_labels, sorted_classes  # noqa: F401
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
@@ -112,6 +77,11 @@ class SpectraFilesDataModule(SpectraDataModule):
             ``~/.cache/lightning-spectra``).
         ordered: the test and prediction spectra form a time-ordered series (a ramp, a measurement run),
             so a state change along them means something; exposed as ``ordered`` for reports to consult.
+        task: ``classification`` (labels are classes) or ``regression`` (labels are numbers: the label
+            column, a labels file, a ``.npz`` ``y`` of one or several targets, a ``.ts`` ``@targetLabel``); the
+            validation/test shares are then random rather than stratified.
+        rename_targets: names of the regression targets (default: the label column's name, the ``.npz``
+            ``target_names``, or ``target``); predictions are written under these names.
     """
 
     def __init__(
@@ -137,6 +107,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         normalization: Literal["none", "max", "area", "standard"] = "none",
         cache_dir: str | None = None,
         ordered: bool = False,
+        task: Literal["classification", "regression"] = "classification",
+        rename_targets: list[str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -166,6 +138,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         )
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
+        if task not in ("classification", "regression"):
+            raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.requested_task, self.rename_targets = task, rename_targets
 
     # ------------------------------------------------------------------ reading
     def read(self, split: str) -> SpectraSource | None:
@@ -212,22 +187,18 @@ class SpectraFilesDataModule(SpectraDataModule):
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
         train = self.read("train")
-        classes = sorted_classes(require_labels(train, "training"))
-        if len(classes) < 2:
-            raise SpectraDataError(
-                f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
-                "a classifier needs at least two classes"
-            )
+        targets = TargetEncoder.fit(train, self.requested_task, self.rename_targets or self._label_column_name(train))
         sources = {"val": self.read("val"), "test": self.read("test"), "predict": self.read("predict")}
         for split, source in sources.items():
             if source is not None:
                 self._check_shape(source, train, split)
 
-        train_labels = encode_labels(train, classes, "training")
+        train_labels = targets.encode(train, "training")
         missing = [s for s in ("val", "test") if sources[s] is None]
         if missing:
             fractions = tuple(self.val_fraction if s == "val" else self.test_fraction for s in missing)
-            rest, *parts = stratified_split(train_labels, fractions, self.split_seed)
+            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels))
+            rest, *parts = stratified_split(strata, fractions, self.split_seed)
             for split, part in zip(missing, parts, strict=True):
                 sources[split] = train.subset(part)
             train, train_labels = train.subset(rest), train_labels[rest]
@@ -241,7 +212,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         x = train.x
         arrays = {"train": (self.preprocess(train, x), train_labels)}
         for split in ("val", "test"):
-            arrays[split] = (self.preprocess(sources[split], x), encode_labels(sources[split], classes, split))
+            arrays[split] = (self.preprocess(sources[split], x), targets.encode(sources[split], split))
         predict = sources["predict"]
         return SpectraSplits(
             x_axis=x if x is not None else np.arange(train.length, dtype=np.float64),
@@ -250,8 +221,12 @@ class SpectraFilesDataModule(SpectraDataModule):
             test=InMemorySpectra(*arrays["test"]),
             predict=None
             if predict is None
-            else InMemorySpectra(self.preprocess(predict, x), np.full(len(predict), -1)),
-            class_names=classes,
+            else InMemorySpectra(self.preprocess(predict, x), targets.unknown(len(predict))),
+            class_names=targets.class_names,
+            task=targets.task,
+            target_names=targets.target_names,
+            target_mean=None if targets.mean is None else targets.mean.tolist(),
+            target_scale=None if targets.scale is None else targets.scale.tolist(),
             names={
                 "train": train.names,
                 "val": sources["val"].names,
@@ -259,6 +234,12 @@ class SpectraFilesDataModule(SpectraDataModule):
                 **({"predict": predict.names} if predict is not None else {}),
             },
         )
+
+    def _label_column_name(self, train: SpectraSource) -> list[str] | None:
+        """A table's named label column names its single regression target (``fat``, ``moisture``)."""
+        column = self.table_options["label_column"]
+        named = isinstance(column, str) and column.lower() != "label" and train.targets is None
+        return [column] if named and self.requested_task == "regression" else None
 
     def setup(self, stage: str) -> None:
         """Before ``predict``, check the new spectra against the loaded model's spectrum length."""

@@ -1,0 +1,1 @@
+"""Classical baselines run beside the networks (scikit-learn)."""
