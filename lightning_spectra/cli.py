@@ -87,9 +87,9 @@ class SpectraCLI(LightningCLI):
         if self.config[self.subcommand].get("test_after_fit", True):
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False)
         if getattr(self.datamodule, "task", "classification") == "regression" and self.trainer.is_global_zero:
-            from lightning_spectra.baselines.regression import pls_baseline_summary
+            from lightning_spectra.regression_report import regression_outputs  # PLS baseline and figures
 
-            update_summary(self.trainer, pls_baseline_summary(self.datamodule.splits))
+            update_summary(self.trainer, regression_outputs(self.trainer, self.model, self.datamodule))
         self.report()
 
     def after_test(self) -> None:

@@ -335,6 +335,9 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
     for number, line in records:
         parts = line.split(":")
         if labelled:
+            if len(parts) < 2:
+                what = "target" if numeric else "label"
+                raise SpectraDataError(f"{path}, line {number}: missing {what} (expected 'v1,v2,...,vn:{what}')")
             *parts, label_text = parts
             label = normalise_label(label_text)
             if label is None:

@@ -17,8 +17,9 @@ Training and prediction are row-based, which is why this model overrides ``train
 - ``forward`` (validation, test, predict) returns one logit per *spectrum*: the log-odds of the share of its
   rows that vote class 1, smoothed by half a vote so it stays finite; ``logit > 0`` iff the majority says
   class 1, and a tie goes to class 1 as in the paper. With C > 2 classes it returns the log of the smoothed
-  vote shares (plurality vote). A regressor returns the mean of its rows' values instead. Gradients pass straight through to the mean row logit, so input-gradient
-  feature importance still works although a vote has no gradient.
+  vote shares (plurality vote). A regressor returns the mean of its rows' values instead. Gradients pass
+  straight through to the mean row logit, so input-gradient feature importance still works although a vote
+  has no gradient.
 
 Data: the model needs the real x axis (2 theta in degrees), which reaches it as the base class's ``x_axis``
 buffer from the datamodule; without one it uses point indices. Its paper training set differs from the 1D
