@@ -202,6 +202,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             for split, part in zip(missing, parts, strict=True):
                 sources[split] = train.subset(part)
             train, train_labels = train.subset(rest), train_labels[rest]
+            targets = targets.standardised_on(train_labels, train.path)  # regression: the training split's own
         for split in ("val", "test"):
             if len(sources[split]) < 2:
                 raise SpectraDataError(

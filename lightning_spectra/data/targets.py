@@ -14,7 +14,8 @@ A :class:`TargetEncoder` is fitted on the training split only and then encodes e
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -114,16 +115,23 @@ class TargetEncoder:
             names = ["target"] if count == 1 else [f"target_{t}" for t in range(count)]
         if len(names) != count:
             raise SpectraDataError(f"{train.path}: {len(names)} target names ({', '.join(names)}) for {count} targets")
+        return cls("regression", names).standardised_on(values, train.path)
+
+    def standardised_on(self, values: np.ndarray, path: Path | str) -> TargetEncoder:
+        """The encoder with the mean and standard deviation of ``values`` ``(N, T)``: call it with the training
+        split's targets once validation/test spectra have been split off the training file."""
+        if self.task != "regression":
+            return self
         if len(values) < 2:
-            raise SpectraDataError(f"{train.path}: regression needs at least 2 training spectra, got {len(values)}")
+            raise SpectraDataError(f"{path}: regression needs at least 2 training spectra, got {len(values)}")
         mean, scale = values.mean(axis=0), values.std(axis=0, ddof=1)
         flat = np.flatnonzero(~(scale > 0))
         if len(flat):
             raise SpectraDataError(
-                f"{train.path}: every training spectrum has {names[flat[0]]} = {mean[flat[0]]:g}; "
+                f"{path}: every training spectrum has {self.names[flat[0]]} = {mean[flat[0]]:g}; "
                 "a regressor needs targets that vary"
             )
-        return cls("regression", names, mean, scale)
+        return replace(self, mean=mean, scale=scale)
 
     def encode(self, source: SpectraSource, split: str) -> np.ndarray:
         """Class indices ``(N,)`` or targets in their units ``(N, T)``."""
