@@ -142,6 +142,11 @@ class RegressionTask(nn.Module):
     def predictions(self, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"values": self.restore(outputs)}
 
+    def probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
+        raise TypeError("a regressor predicts values, not class probabilities: use predict_values")
+
+    predict_labels = probabilities
+
     def value_score(self, outputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
         """Mean predicted value of the first target, in its units: what attribution differentiates."""
         return self.restore(outputs)[:, 0].mean()
