@@ -4,7 +4,7 @@ Partial least squares on the same preprocessed spectra the network sees, mean-ce
 usual choice for spectra: scaling every point to unit variance would blow up noise-only regions). The number
 of latent components is chosen by k-fold cross-validation (RMSECV) on the training split only; validation
 and test spectra never influence it. The test metrics are then those of :mod:`lightning_spectra.metrics.regression`,
-so the network and PLS are compared with one set of formulas.
+so the network and PLS are compared with one set of formulas (see :mod:`lightning_spectra.regression_report`).
 """
 
 from __future__ import annotations
@@ -12,12 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import GridSearchCV, KFold
-
-from lightning_spectra.data.base import SpectraSplits
-from lightning_spectra.metrics.regression import regression_metrics
 
 
 @dataclass
@@ -52,12 +48,3 @@ def fit_pls(
     return PLSFit(
         search.best_estimator_, int(search.best_params_["n_components"]), -search.cv_results_["mean_test_score"]
     )
-
-
-def pls_baseline_summary(splits: SpectraSplits, split: str = "test", max_components: int = 20) -> dict[str, float]:
-    """``pls_components``, ``pls_rmse``, ``pls_mae``, ``pls_r2``, ``pls_bias``, ``pls_rpd`` on ``split``."""
-    train, evaluated = splits.train, getattr(splits, split)
-    fit = fit_pls(train.spectra.cpu().numpy(), train.labels.cpu().numpy(), max_components)
-    predicted = torch.as_tensor(fit.predict(evaluated.spectra.cpu().numpy()))
-    metrics = regression_metrics(predicted, evaluated.labels.cpu().double())
-    return {"pls_components": fit.components, **{f"pls_{k}": float(v.mean()) for k, v in metrics.items()}}
