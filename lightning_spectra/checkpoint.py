@@ -38,6 +38,7 @@ class TrainedModel:
     x_axis: np.ndarray | None = None
     model_class: str | None = None
     datamodule_hparams: dict[str, Any] = field(default_factory=dict)
+    model_hparams: dict[str, Any] = field(default_factory=dict)  # task, target names and statistics
     weight_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     predicting: bool = False  # predict: class names come from here, the training file is not needed
 
@@ -96,6 +97,7 @@ def read_trained_model(path: str | Path, predicting: bool = False) -> TrainedMod
         x_axis=None if x_axis is None else x_axis.double().numpy(),
         model_class=hparams.get("_class_path"),
         datamodule_hparams=dict(ckpt.get("datamodule_hyper_parameters") or {}),
+        model_hparams=dict(hparams),
         weight_shapes={k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")},
         predicting=predicting,
     )

@@ -25,6 +25,7 @@ from lightning_spectra.precision import auto_precision
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
+REGRESSION_LINKS = ("task", "target_names", "target_mean", "target_scale")
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -35,6 +36,15 @@ SUMMARY_FIELDS = (
     ("accuracy", "accuracy", "{:.2%}"),
     ("versus_baseline", "test accuracy", "{}"),
     ("linear_baseline_method", "linear baseline", "{}"),
+    ("rmse", "RMSE (test)", "{:.4g}"),
+    ("mae", "MAE (test)", "{:.4g}"),
+    ("r2", "R^2 (test)", "{:.4f}"),
+    ("bias", "bias (test)", "{:.4g}"),
+    ("rpd", "RPD = SD / RMSE (test)", "{:.3f}"),
+    ("pls_components", "PLS baseline: components (CV on train)", "{}"),
+    ("pls_rmse", "PLS baseline: RMSE (test)", "{:.4g}"),
+    ("pls_r2", "PLS baseline: R^2 (test)", "{:.4f}"),
+    ("pls_rpd", "PLS baseline: RPD (test)", "{:.3f}"),
     ("train_time_s", "training time (s)", "{:.3f}"),
     ("epochs", "epochs", "{}"),
     ("epochs_to_target", "epochs to target", "{}"),
@@ -75,6 +85,8 @@ class SpectraCLI(LightningCLI):
             help="classify the test series with the final weights when fit ends",
         )
         for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
+            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
+        for name in REGRESSION_LINKS:  # the task and the targets' names and training statistics
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
@@ -131,7 +143,12 @@ class SpectraCLI(LightningCLI):
             checkpoint = self.trainer.checkpoint_callback
             ckpt = "best" if getattr(checkpoint, "monitor", None) and checkpoint.best_model_path else None
             self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
-        if getattr(self.datamodule, "linear_baseline", False) and self.trainer.is_global_zero:
+        regression = getattr(self.datamodule, "task", "classification") == "regression"
+        if regression and self.trainer.is_global_zero:
+            from lightning_spectra.regression_report import regression_outputs  # PLS baseline and figures
+
+            update_summary(self.trainer, regression_outputs(self.trainer, self.model, self.datamodule))
+        elif getattr(self.datamodule, "linear_baseline", False) and self.trainer.is_global_zero:
             from lightning_spectra.baselines.linear import baseline_summary
 
             update_summary(self.trainer, baseline_summary(self.datamodule.splits, seed=self.datamodule.split_seed))

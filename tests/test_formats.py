@@ -219,6 +219,49 @@ def test_bad_ts_files_name_the_line(tmp_path: Path, header: str, data: str, mess
         read_spectra(path)
 
 
+# ---------------------------------------------------------------------------------------------- .ts regression
+TSER_HEADER = "@problemName Fat\n@timeStamps false\n@univariate true\n@equalLength true\n@targetLabel true\n@data\n"
+
+
+def test_ts_regression_targets_become_numeric_labels(tmp_path: Path) -> None:
+    targets = ["12.5", "3", "-0.25", "1e2"]
+    body = "".join(",".join(map(repr, s.tolist())) + f":{t}\n" for s, t in zip(SPECTRA, targets, strict=True))
+    path = tmp_path / "Fat_TRAIN.ts"
+    path.write_text(TSER_HEADER + body)
+    source = read_spectra(path)
+    np.testing.assert_allclose(source.spectra, SPECTRA)
+    assert [float(v) for v in source.labels] == [12.5, 3.0, -0.25, 100.0]
+    assert source.where[0].endswith("Fat_TRAIN.ts, line 7")
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "message"),
+    [
+        (TSER_HEADER, "1,2,3:12.5\n1,2,3:high\n", r"line 8: target 'high' is not a number"),
+        (TSER_HEADER, "1,2,3:12.5\n1,2,3:\n", r"line 8: missing target"),
+        (TSER_HEADER, "1,2,3:12.5\n1,2,3:inf\n", r"line 8: target 'inf' is not a number"),
+        (TSER_HEADER, "1,2,3\n", r"line 7: missing target \(expected 'v1,v2,...,vn:target'\)"),
+        (TSER_HEADER, "1,2,3:4:5.5\n", r"line 7: 2 dimensions; only univariate"),
+        ("@classLabel true a b\n@targetLabel true\n@data\n", "1,2:3\n", r"line 2: both @classLabel true"),
+        ("@targetLabel maybe\n@data\n", "1,2:3\n", r"line 1: @targetLabel must be true or false"),
+    ],
+)
+def test_bad_ts_regression_files_name_the_line(tmp_path: Path, header: str, data: str, message: str) -> None:
+    path = tmp_path / "bad.ts"
+    path.write_text(header + data)
+    with pytest.raises(SpectraDataError, match=rf"bad\.ts.*({message})"):
+        read_spectra(path)
+
+
+def test_npz_with_several_targets(tmp_path: Path) -> None:
+    y = np.arange(8.0).reshape(4, 2)
+    np.savez(tmp_path / "two.npz", spectra=SPECTRA, y=y, target_names=np.array(["fat", "water"]))
+    source = read_spectra(tmp_path / "two.npz")
+    np.testing.assert_allclose(source.targets, y)
+    assert source.target_names == ["fat", "water"] and source.labels is None
+    np.testing.assert_allclose(source.subset([3, 1]).targets, y[[3, 1]])
+
+
 def test_bad_npz_files(tmp_path: Path) -> None:
     np.savez(tmp_path / "nan.npz", spectra=np.where(SPECTRA > 2, np.nan, SPECTRA))
     with pytest.raises(SpectraDataError, match=r"nan\.npz, spectrum 2, point 3: value is not finite"):

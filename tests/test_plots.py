@@ -52,5 +52,26 @@ def test_gradcam_figures(tmp_path: Path, curves) -> None:
     read_back(plots.save_figure(fig, tmp_path / "means.png", dpi=50))
 
 
+def test_linear_fit_recovers_slope_intercept_and_r2() -> None:
+    reference = np.linspace(0, 10, 21)
+    slope, intercept, r2 = plots.linear_fit(reference, 0.9 * reference + 0.5)
+    assert (slope, intercept, r2) == pytest.approx((0.9, 0.5, 1.0))
+    noisy = 0.9 * reference + 0.5 + np.random.default_rng(0).normal(0, 1.0, 21)
+    assert plots.linear_fit(reference, noisy)[2] == pytest.approx(np.corrcoef(reference, noisy)[0, 1] ** 2)
+
+
+def test_parity_and_series_figures(tmp_path: Path) -> None:
+    reference = np.linspace(2, 12, 30)
+    fig = plots.plot_parity(reference, {"CNN": 0.9 * reference + 0.5, "PLS": reference + 0.1}, target="fat")
+    parity, residuals = fig.axes[:2]
+    legend = [t.get_text() for t in parity.get_legend().get_texts()]
+    assert "CNN fit: slope 0.900, intercept 0.5, R² 1.000" in legend
+    assert residuals.get_xlabel() == "reference fat" and parity.get_ylabel() == "predicted fat"
+    np.testing.assert_allclose(residuals.collections[0].get_offsets()[:, 1], -0.1 * reference + 0.5)
+    read_back(plots.save_figure(fig, tmp_path / "parity.png", dpi=50))
+    fig = plots.plot_series_prediction(reference[::-1], reference, target="fat")
+    read_back(plots.save_figure(fig, tmp_path / "series.png", dpi=50))
+
+
 def test_no_pyplot_state() -> None:
     assert "matplotlib.pyplot" not in sys.modules or not __import__("matplotlib.pyplot").pyplot.get_fignums()

@@ -36,6 +36,7 @@ from lightning_spectra.interpret.importance import (
     input_gradients,
     summarise_gradients,
 )
+from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.run_dir import update_summary
 
 
@@ -94,10 +95,13 @@ class FeatureImportance(AttributionCallback):
             rank_zero_info(f"FeatureImportance: no '{split}' split in the datamodule; skipped")
             return
         x, y, _ = data
+        regression = getattr(pl_module, "is_regression", False)
         with on_training_device(trainer, pl_module):
-            y = known_labels_or_predicted(pl_module, x, y)
+            y = y if regression else known_labels_or_predicted(pl_module, x, y)
             layout = self.sequence_layout if split == "train" else "eval"  # a series is evaluated as one sequence
-            grad, loss = input_gradients(pl_module, x, y, pl_module.loss, sequence_layout=layout)
+            # A regressor: the gradient of its mean predicted value (signed: where a rise raises the prediction).
+            score = pl_module.task.value_score if regression else pl_module.loss
+            grad, loss = input_gradients(pl_module, x, y, score, sequence_layout=layout)
         signed, mean_square = summarise_gradients(grad, self.normalisation)
         grad = grad.float().cpu().numpy()
         signed, mean_square = signed.numpy(), mean_square.numpy()
@@ -122,7 +126,11 @@ class FeatureImportance(AttributionCallback):
 
         model = type(pl_module).__name__
         title = f"{model}: input-gradient importance on the {split} set ({len(x)} spectra, loss {loss:.4g})"
-        references = class_mean_spectra(x, y, pl_module.class_names)
+        if getattr(pl_module, "is_regression", False):  # mean spectra per range of the first target
+            groups, ranges = target_ranges(y.reshape(len(y), -1)[:, 0], 3, pl_module.target_names[0])
+            references = class_mean_spectra(x, groups, ranges)
+        else:
+            references = class_mean_spectra(x, y, pl_module.class_names)
         pngs, captions = [], []
         for scale in ("linear", "symlog"):
             fig = plots.plot_feature_importance(

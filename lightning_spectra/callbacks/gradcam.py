@@ -45,6 +45,7 @@ from lightning_spectra.interpret.faithfulness import deletion_curve, ground_trut
 from lightning_spectra.interpret.gradcam import class_means, classic_informative, grad_cam, method_name
 from lightning_spectra.interpret.integrated_gradients import REFERENCES, integrated_gradients, reference_spectra
 from lightning_spectra.interpret.peaks import peak_rows, peak_table
+from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.run_dir import update_summary
 
 
@@ -85,6 +86,9 @@ class GradCAM(AttributionCallback):
         dpi: resolution of the PNG figures.
         xlabel: label of the x axis of the figures.
         log_images: send the figures to loggers that take images (W&B).
+        ranges: regressors: number of target ranges (quantiles) whose spectra get an averaged map, in place
+            of classes. A regressor's maps explain its first predicted value in the target's units; ``target``
+            then says whether spectra are grouped by reference (``label``) or predicted value.
     """
 
     def __init__(
@@ -105,6 +109,7 @@ class GradCAM(AttributionCallback):
         dpi: int = 150,
         xlabel: str = DEFAULT_XLABEL,
         log_images: bool = True,
+        ranges: int = 3,
     ) -> None:
         if target not in ("predicted", "label"):
             raise ValueError(f"target must be 'predicted' or 'label', got {target!r}")
@@ -118,6 +123,7 @@ class GradCAM(AttributionCallback):
         self.deletion = {"regions": deletion_regions, "steps": deletion_steps, "random_orders": random_orders}
         self.shared_scale = shared_scale
         self.dpi, self.xlabel, self.log_images = dpi, xlabel, log_images
+        self.ranges = ranges
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
@@ -136,6 +142,9 @@ class GradCAM(AttributionCallback):
             rank_zero_info(f"GradCAM: no '{split}' spectra in the datamodule; skipped")
             return
         x, y, names = data
+        if getattr(pl_module, "is_regression", False):
+            self._run_regression(trainer, pl_module, split, layer, x, y, names)
+            return
         method = method_name(pl_module)
         target = None
         if self.target == "label":
@@ -334,6 +343,98 @@ class GradCAM(AttributionCallback):
             summary[f"{stem}_deletion_reference"] = self.reference
         update_summary(trainer, summary)
         rank_zero_info(f"{method} maps of the {split} set written to {arrays} and {figures}")
+
+    def _run_regression(self, trainer, pl_module, split, layer, x, y, names) -> None:
+        """A regressor: maps of its first predicted value (signed: red raises it), averaged per target range.
+
+        Spectra are grouped into ``ranges`` quantile ranges of the reference value (``target: label``; the
+        predicted value where a reference is unknown) or of the predicted value (``target: predicted``).
+        """
+        from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
+
+        with on_training_device(trainer, pl_module):
+            result = grad_cam(pl_module, x, 0, relu=self.relu)
+            predicted = pl_module.predict_values(result.logits).cpu().numpy()[:, 0]
+        reference = y.detach().cpu().numpy().reshape(len(y), -1)[:, 0]
+        grouping = predicted if self.target == "predicted" else np.where(np.isfinite(reference), reference, predicted)
+        target_name = pl_module.target_names[0]
+        groups, range_names = target_ranges(grouping, self.ranges, target_name)
+        maps, classic = result.maps.float().cpu().numpy(), result.classic.float().cpu().numpy()
+        spectra = x.detach().cpu().numpy()
+        index = torch.as_tensor(groups)
+        mean_maps = class_means(result.maps.cpu(), index, len(range_names)).float().numpy()
+        mean_classic = class_means(result.classic.cpu(), index, len(range_names)).float().numpy()
+        mean_spectra = class_means(torch.as_tensor(spectra), index, len(range_names)).numpy()
+        counts = np.bincount(groups[groups >= 0], minlength=len(range_names))
+        self.results[split] = {
+            "maps": maps,
+            "classic": classic,
+            "groups": groups,
+            "range_mean_maps": mean_maps,
+            "layer_positions": int(result.layer_maps.shape[-1]),
+        }
+
+        axis = x_values(pl_module, spectra.shape[1])
+        arrays, figures = output_dirs(trainer)
+        stem = f"gradcam_{split}"
+        chosen = self._chosen(len(x), None)
+        selected: dict[str, np.ndarray] = {"x": axis}
+        for i in chosen:
+            selected.update(
+                {f"spectrum[{i}]": spectra[i], f"gradcam[{i}]": maps[i], f"gradcam_classic[{i}]": classic[i]}
+            )
+        means: dict[str, np.ndarray] = {"x": axis}
+        for g, name in enumerate(range_names):
+            if counts[g]:
+                means.update({f"mean_spectrum[{name}]": mean_spectra[g], f"gradcam[{name}]": mean_maps[g]})
+        files = {
+            "maps": write_array(arrays / f"{stem}.npy", maps),
+            "classic": write_array(arrays / f"{stem}_classic.npy", classic),
+            "selected_csv": write_table(arrays / f"{stem}_selected.csv", selected),
+            "range_mean_csv": write_table(arrays / f"{stem}_range_mean.csv", means),
+        }
+        titles = []
+        for i in chosen:
+            title = f"{split} #{i}" + (f": {names[i]}" if i < len(names) else "")
+            if np.isfinite(reference[i]):
+                title += f" | reference {target_name} = {reference[i]:.4g}"
+            titles.append(title + f" | predicted {predicted[i]:.4g} | red raises the predicted {target_name}")
+        model = type(pl_module).__name__
+        pngs = []
+        if chosen:
+            fig = plots.plot_gradcam_spectra(
+                axis,
+                spectra[chosen],
+                maps[chosen],
+                titles,
+                classic=classic[chosen],
+                xlabel=self.xlabel,
+                title=f"{model}: 1D Grad-CAM at layer '{layer}'",
+            )
+            pngs.append(plots.save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
+        fig = plots.plot_gradcam_class_means(
+            axis,
+            mean_spectra,
+            mean_maps,
+            range_names,
+            counts.tolist(),
+            classic=mean_classic,
+            xlabel=self.xlabel,
+            title=f"{model}: 1D Grad-CAM of the predicted {target_name}, averaged per range, {split} set",
+            grouped_by="predicted in" if self.target == "predicted" else "with reference in",
+        )
+        pngs.append(plots.save_figure(fig, figures / f"{stem}_range_mean.png", self.dpi))
+        if self.log_images:
+            log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
+        update_summary(
+            trainer,
+            {
+                f"{stem}_files": {k: str(v) for k, v in files.items()},
+                f"{stem}_figures": [str(p) for p in pngs],
+                f"{stem}_layer": layer,
+            },
+        )
+        rank_zero_info(f"Grad-CAM maps of the predicted {target_name} ({split} set) written to {arrays} and {figures}")
 
     def _chosen(self, n: int, change: int | None) -> list[int]:
         """``indices`` (or the spectra around ``change``) made non-negative, in range and unique (order kept)."""

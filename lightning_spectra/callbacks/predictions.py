@@ -33,7 +33,9 @@ class PredictionWriter(BasePredictionWriter):
 
     def write_on_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, predictions, batch_indices) -> None:
         batches = predictions[0] if predictions and isinstance(predictions[0], list) else predictions
-        rows = {k: torch.cat([b[k].cpu() for b in batches]) for k in ("index", "probabilities")}
+        output = "values" if batches and "values" in batches[0] else "probabilities"  # regressor or classifier
+        rows = {"index": torch.cat([b["index"].cpu() for b in batches])}
+        rows["probabilities"] = torch.cat([b[output].cpu() for b in batches])
         if trainer.world_size > 1:  # each rank predicted its shard: collect them on rank zero
             gathered = [None] * trainer.world_size
             torch.distributed.all_gather_object(gathered, rows)
@@ -45,7 +47,28 @@ class PredictionWriter(BasePredictionWriter):
         keep = torch.ones_like(index, dtype=torch.bool)
         keep[1:] = index[1:] != index[:-1]  # DistributedSampler repeats a few spectra to even out shards
         index, probabilities = index[keep], probabilities[keep]
+        if output == "values":
+            self._write_values(trainer, index, probabilities)
+            return
         self._write(trainer, index, probabilities)
+
+    def _write_values(self, trainer: L.Trainer, index: torch.Tensor, values: torch.Tensor) -> None:
+        """A regressor's predictions: one column per target, named after it, in the target's units."""
+        datamodule = trainer.datamodule
+        targets = trainer.lightning_module.target_names  # saved with the model
+        names = datamodule.spectrum_names("predict") if datamodule is not None else []
+        path = Path(self.output) if self.output else run_dir(trainer) / "predictions.csv"
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="") as f:
+                out = csv.writer(f)
+                out.writerow(["position", "spectrum", *[f"predicted_{t}" for t in targets]])
+                for i, row in zip(index.tolist(), values.tolist(), strict=True):
+                    out.writerow([i, names[i] if i < len(names) else str(i), *(f"{v:.6g}" for v in row)])
+
+        atomic_write(path, write)
+        update_summary(trainer, {"predictions_csv": str(path), "predicted_spectra": len(index)})
+        print(f"Wrote {len(index)} predicted {', '.join(targets)} values to {path}")
 
     def _write(self, trainer: L.Trainer, index: torch.Tensor, probabilities: torch.Tensor) -> None:
         datamodule = trainer.datamodule

@@ -19,11 +19,16 @@ from lightning_spectra.data.preprocess import Preprocessing
 
 
 class InMemorySpectra(Dataset):
-    """Spectra, labels and series positions held as tensors; batches are fetched by one indexing op."""
+    """Spectra, labels and series positions held as tensors; batches are fetched by one indexing op.
+
+    Labels are class indices ``(N,)``, or float regression targets ``(N, T)`` (NaN where unknown).
+    """
 
     def __init__(self, spectra: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor) -> None:
         self.spectra = torch.as_tensor(spectra, dtype=torch.float32)
-        self.labels = torch.as_tensor(labels, dtype=torch.long)
+        labels = torch.as_tensor(labels)
+        numeric = labels.is_floating_point() and labels.dim() == 2  # regression targets stay floats
+        self.labels = labels.to(torch.float32 if numeric else torch.long)
         self.positions = torch.arange(len(self.labels))
         if len(self.spectra) != len(self.labels):
             raise ValueError(f"{len(self.spectra)} spectra but {len(self.labels)} labels")
@@ -62,6 +67,10 @@ class SpectraSplits:
     class_names: list[str]
     predict: InMemorySpectra | None = None  # defaults to test
     names: dict[str, list[str]] = field(default_factory=dict)  # per-split names of spectra (files, rows)
+    task: str = "classification"  # or "regression": labels are then targets (N, T) in their own units
+    target_names: list[str] = field(default_factory=list)  # regression: one per target
+    target_mean: list[float] | None = None  # regression: per-target mean of the training split
+    target_scale: list[float] | None = None  # regression: per-target standard deviation of the training split
 
 
 class SpectraDataModule(L.LightningDataModule):
@@ -145,6 +154,22 @@ class SpectraDataModule(L.LightningDataModule):
         if self.trained is not None:
             return list(self.trained.class_names)
         return list(self.splits.class_names)
+
+    @property
+    def task(self) -> str:
+        return self.splits.task
+
+    @property
+    def target_names(self) -> list[str]:
+        return list(self.splits.target_names)
+
+    @property
+    def target_mean(self) -> list[float] | None:
+        return self.splits.target_mean
+
+    @property
+    def target_scale(self) -> list[float] | None:
+        return self.splits.target_scale
 
     def spectrum_names(self, split: str) -> list[str]:
         """Names of the spectra of a split (file names, table rows), in series order."""

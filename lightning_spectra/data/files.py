@@ -31,54 +31,13 @@ from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import SpectraSource, read_spectra
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
-
-
-def sorted_classes(labels: list[str]) -> list[str]:
-    """Distinct labels in a stable order: numbers numerically (``2`` before ``10``), then text."""
-
-    def key(label: str) -> tuple:
-        try:
-            return (0, float(label), label)
-        except ValueError:
-            return (1, 0.0, label)
-
-    return sorted(set(labels), key=key)
-
-
-def ordered_classes(labels: list[str], class_order: list[str] | None, where: str) -> list[str]:
-    """``class_order`` checked against the labels (every label listed), else :func:`sorted_classes`."""
-    if not class_order:
-        return sorted_classes(labels)
-    order = [str(c) for c in class_order]
-    missing = [c for c in sorted_classes(labels) if c not in order]
-    if missing or len(set(order)) != len(order):
-        problem = f"labels {', '.join(missing)} are not in it" if missing else "it repeats a class"
-        raise SpectraDataError(f"{where}: class_order {order} does not fit the training labels: {problem}")
-    return order
-
-
-def require_labels(source: SpectraSource, split: str) -> list[str]:
-    """``source``'s labels, or an error saying how to give them."""
-    if source.labels is None:
-        raise SpectraDataError(
-            f"{source.path}: the {split} data have no labels; give a label column "
-            "(label_column), a labels file (labels_path) or a format with labels"
-        )
-    return source.labels
-
-
-def encode_labels(source: SpectraSource, classes: list[str], split: str) -> np.ndarray:
-    """Class indices of ``source``'s labels; an unknown label names the file and row."""
-    require_labels(source, split)
-    index = {c: i for i, c in enumerate(classes)}
-    encoded = np.empty(len(source), dtype=np.int64)
-    for i, label in enumerate(source.labels):
-        if label not in index:
-            raise SpectraDataError(
-                f"{source.where[i]}: label {label!r} is not a class of the training data ({', '.join(classes)})"
-            )
-        encoded[i] = index[label]
-    return encoded
+from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
+    TargetEncoder,
+    encode_labels,
+    ordered_classes,
+    require_labels,
+    sorted_classes,
+)
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
@@ -164,6 +123,11 @@ class SpectraFilesDataModule(SpectraDataModule):
             ``~/.cache/lightning-spectra``).
         ordered: the test and prediction spectra form a time-ordered series (a ramp, a measurement run),
             so a state change along them means something; exposed as ``ordered`` for reports to consult.
+        task: ``classification`` (labels are classes) or ``regression`` (labels are numbers: the label
+            column, a labels file, a ``.npz`` ``y`` of one or several targets, a ``.ts`` ``@targetLabel``); the
+            validation/test shares are then random rather than stratified.
+        rename_targets: names of the regression targets (default: the label column's name, the ``.npz``
+            ``target_names``, or ``target``); predictions are written under these names.
     """
 
     def __init__(
@@ -202,6 +166,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         augment_scale: float = 0.0,
         augment_shift: int = 0,
         linear_baseline: bool = True,
+        task: Literal["classification", "regression"] = "classification",
+        rename_targets: list[str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(batch_size=batch_size, **kwargs)
@@ -244,6 +210,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         self._unscaled: dict[str, np.ndarray] = {}  # each split before per-point scaling, to redo it on load
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
+        if task not in ("classification", "regression"):
+            raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.requested_task, self.rename_targets = task, rename_targets
 
     # ------------------------------------------------------------------ reading
     def read(self, split: str) -> SpectraSource | None:
@@ -294,29 +263,29 @@ class SpectraFilesDataModule(SpectraDataModule):
         if self.paths["train"] is None:
             raise SpectraDataError("data.init_args.train_path is required (only predict with --ckpt_path needs none)")
         train = self.read("train")
-        classes = ordered_classes(require_labels(train, "training"), self.class_order, str(train.path))
-        if len(classes) < 2:
-            raise SpectraDataError(
-                f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
-                "a classifier needs at least two classes"
-            )
+        targets = TargetEncoder.fit(
+            train, self.requested_task, self.rename_targets or self._label_column_name(train), self.class_order
+        )
         sources = {"val": self.read("val"), "test": self.read("test"), "predict": self.read("predict")}
         for split, source in sources.items():
             if source is not None:
                 self._check_shape(source, train, split)
 
-        train_labels = encode_labels(train, classes, "training")
+        train_labels = targets.encode(train, "training")
         if self.folds:
-            rest, test_part = fold_split(train_labels, self.folds, self.fold, self.split_seed)
+            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels))
+            rest, test_part = fold_split(strata, self.folds, self.fold, self.split_seed)
             sources["test"] = train.subset(test_part)
             train, train_labels = train.subset(rest), train_labels[rest]
         missing = [s for s in ("val", "test") if sources[s] is None]
         if missing:
             fractions = tuple(self.val_fraction if s == "val" else self.test_fraction for s in missing)
-            rest, *parts = stratified_split(train_labels, fractions, self.split_seed)
+            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels))
+            rest, *parts = stratified_split(strata, fractions, self.split_seed)
             for split, part in zip(missing, parts, strict=True):
                 sources[split] = train.subset(part)
             train, train_labels = train.subset(rest), train_labels[rest]
+            targets = targets.standardised_on(train_labels, train.path)  # regression: the training split's own
         for split in ("val", "test"):
             if len(sources[split]) < 2:
                 raise SpectraDataError(
@@ -336,14 +305,18 @@ class SpectraFilesDataModule(SpectraDataModule):
         scaled = {split: self.scaler(spectra) for split, spectra in self._unscaled.items()}
         labels = {"train": train_labels}
         for split in ("val", "test"):
-            labels[split] = encode_labels(sources[split], classes, split)
+            labels[split] = targets.encode(sources[split], split)
         return SpectraSplits(
             x_axis=x if x is not None else np.arange(train.length, dtype=np.float64),
             train=InMemorySpectra(scaled["train"], labels["train"]),
             val=InMemorySpectra(scaled["val"], labels["val"]),
             test=InMemorySpectra(scaled["test"], labels["test"]),
-            predict=None if predict is None else InMemorySpectra(scaled["predict"], np.full(len(predict), -1)),
-            class_names=classes,
+            predict=None if predict is None else InMemorySpectra(scaled["predict"], targets.unknown(len(predict))),
+            class_names=targets.class_names,
+            task=targets.task,
+            target_names=targets.target_names,
+            target_mean=None if targets.mean is None else targets.mean.tolist(),
+            target_scale=None if targets.scale is None else targets.scale.tolist(),
             names={
                 "train": train.names,
                 "val": sources["val"].names,
@@ -368,15 +341,31 @@ class SpectraFilesDataModule(SpectraDataModule):
                 rank_zero_warn(f"using the preprocessing saved in {trained.path} ({saved}), not the configured one")
             self.preprocessing = saved
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
+        model = trained.model_hparams
+        regression = model.get("task") == "regression"
+        targets = TargetEncoder(
+            "regression" if regression else "classification",
+            list(model.get("target_names") or []) if regression else list(trained.class_names),
+        )
         return SpectraSplits(
             x_axis=x if x is not None else np.arange(trained.spectrum_length, dtype=np.float64),
             train=empty,
             val=empty,
             test=empty,
-            predict=InMemorySpectra(self.preprocess(predict, x), np.full(len(predict), -1)),
-            class_names=list(trained.class_names),
+            predict=InMemorySpectra(self.preprocess(predict, x), targets.unknown(len(predict))),
+            class_names=targets.class_names,
+            task=targets.task,
+            target_names=targets.target_names,
+            target_mean=model.get("target_mean") if regression else None,
+            target_scale=model.get("target_scale") if regression else None,
             names={"predict": predict.names},
         )
+
+    def _label_column_name(self, train: SpectraSource) -> list[str] | None:
+        """A table's named label column names its single regression target (``fat``, ``moisture``)."""
+        column = self.table_options["label_column"]
+        named = isinstance(column, str) and column.lower() != "label" and train.targets is None
+        return [column] if named and self.requested_task == "regression" else None
 
     def setup(self, stage: str) -> None:
         """Before ``predict``, check the new spectra against the loaded model's spectrum length."""

@@ -50,6 +50,8 @@ class SpectraSource:
     names: list[str]
     where: list[str]
     x: np.ndarray | None = None
+    targets: np.ndarray | None = None  # (N, T) numeric targets when a format holds several per spectrum
+    target_names: list[str] | None = None  # names of those targets (or of a named numeric label column)
 
     def __len__(self) -> int:
         return len(self.spectra)
@@ -66,6 +68,7 @@ class SpectraSource:
             self,
             spectra=self.spectra[idx],
             labels=None if self.labels is None else pick(self.labels),
+            targets=None if self.targets is None else self.targets[idx],
             names=pick(self.names),
             where=pick(self.where),
         )
@@ -297,9 +300,14 @@ def read_ucr_text(path: str | Path) -> SpectraSource:
 
 
 def read_ucr_ts(path: str | Path) -> SpectraSource:
-    """A univariate sktime/UEA ``.ts`` file: ``@`` header lines, then ``v1,v2,...,vn:label`` after ``@data``."""
+    """A univariate sktime/UEA ``.ts`` file: ``@`` header lines, then ``v1,v2,...,vn:label`` after ``@data``.
+
+    Classification files declare ``@classLabel true <classes>``; regression files (the TSER archive) declare
+    ``@targetLabel true`` and end every series with a number, the target, which becomes the spectrum's label.
+    """
     path = Path(path)
     labelled, declared, data_line = False, None, None
+    numeric, class_line, target_line = False, None, None
     records: list[tuple[int, str]] = []
     for number, raw in enumerate(_read_text(path).splitlines(), start=1):
         line = raw.strip()
@@ -314,14 +322,24 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
             if tag == "@data":
                 data_line = number
             elif tag == "@classlabel":
-                labelled = flag == "true"
-                declared = {normalise_label(v) for v in value[1:]} if labelled else None
+                class_line = number if flag == "true" else class_line
+                labelled = labelled or flag == "true"
+                declared = {normalise_label(v) for v in value[1:]} if flag == "true" else None
             elif tag == "@univariate" and flag == "false":
                 raise SpectraDataError(f"{path}, line {number}: multivariate series are not supported (one channel)")
             elif tag == "@timestamps" and flag == "true":
                 raise SpectraDataError(f"{path}, line {number}: series with time stamps are not supported")
-            elif tag == "@targetlabel" and flag == "true":
-                raise SpectraDataError(f"{path}, line {number}: regression targets are not supported, only classes")
+            elif tag == "@targetlabel":
+                if flag not in ("true", "false"):
+                    raise SpectraDataError(f"{path}, line {number}: @targetLabel must be true or false, got {line!r}")
+                target_line = number if flag == "true" else target_line
+                numeric = flag == "true"
+                labelled = labelled or numeric
+            if class_line is not None and target_line is not None:
+                raise SpectraDataError(
+                    f"{path}, line {max(class_line, target_line)}: both @classLabel true (line {class_line}) and "
+                    f"@targetLabel true (line {target_line}); a .ts file has classes or a numeric target"
+                )
             continue
         records.append((number, line))
     if data_line is None:
@@ -333,10 +351,15 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
     for number, line in records:
         parts = line.split(":")
         if labelled:
+            if len(parts) < 2:
+                what = "target" if numeric else "label"
+                raise SpectraDataError(f"{path}, line {number}: missing {what} (expected 'v1,v2,...,vn:{what}')")
             *parts, label_text = parts
             label = normalise_label(label_text)
             if label is None:
-                raise SpectraDataError(f"{path}, line {number}: missing label")
+                raise SpectraDataError(f"{path}, line {number}: missing {'target' if numeric else 'label'}")
+            if numeric and not (_is_number(label) and np.isfinite(float(label))):
+                raise SpectraDataError(f"{path}, line {number}: target {label_text.strip()[:40]!r} is not a number")
             if declared and label not in declared:
                 raise SpectraDataError(
                     f"{path}, line {number}: label {label!r} is not declared in @classLabel "
@@ -366,7 +389,13 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
 
 
 # ---------------------------------------------------------------------------------------------- NumPy
-NPZ_KEYS = {"spectra": ("spectra", "X"), "labels": ("labels", "y"), "x": ("x_axis", "x"), "names": ("names",)}
+NPZ_KEYS = {
+    "spectra": ("spectra", "X"),
+    "labels": ("labels", "y"),
+    "x": ("x_axis", "x"),
+    "names": ("names",),
+    "target_names": ("target_names",),
+}
 
 
 def read_npz(path: str | Path) -> SpectraSource:
@@ -396,9 +425,15 @@ def read_npz(path: str | Path) -> SpectraSource:
     bad = np.argwhere(~np.isfinite(spectra))
     if len(bad):
         raise SpectraDataError(f"{where[bad[0][0]]}, point {bad[0][1]}: value is not finite (NaN or inf)")
-    for role in ("labels", "x", "names"):
+    for role in ("x", "names"):
         if role in arrays and arrays[role].ndim != 1:
             raise SpectraDataError(f"{path}: '{role}' must be 1-D, got shape {arrays[role].shape}")
+    targets, target_names = None, None
+    if "labels" in arrays and arrays["labels"].ndim == 2:  # several numeric targets per spectrum (regression)
+        targets, target_names = _npz_targets(path, arrays, where, n)
+        del arrays["labels"]
+    elif "labels" in arrays and arrays["labels"].ndim != 1:
+        raise SpectraDataError(f"{path}: 'labels' must be 1-D (or 2-D numeric targets), got {arrays['labels'].shape}")
     labels = None
     if "labels" in arrays:
         if len(arrays["labels"]) != n:
@@ -409,6 +444,8 @@ def read_npz(path: str | Path) -> SpectraSource:
     x = arrays.get("x")
     if x is not None and len(x) != spectra.shape[1]:
         raise SpectraDataError(f"{path}: x axis has {len(x)} values but spectra have {spectra.shape[1]} points")
+    if "target_names" in arrays:
+        target_names = [str(v) for v in arrays["target_names"].tolist()]
     names = [str(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
     if len(names) != n:
         raise SpectraDataError(f"{path}: {len(names)} names for {n} spectra")
@@ -419,7 +456,25 @@ def read_npz(path: str | Path) -> SpectraSource:
         names=names,
         where=where,
         x=None if x is None else x.astype(np.float64),
+        targets=targets,
+        target_names=target_names,
     )
+
+
+def _npz_targets(path: Path, arrays: dict, where: list[str], n: int) -> tuple[np.ndarray, list[str] | None]:
+    """A 2-D ``y`` ``(N, T)`` of numeric targets, checked; names from ``target_names`` if the file has them."""
+    values = arrays["labels"]
+    if len(values) != n or not np.issubdtype(values.dtype, np.number):
+        raise SpectraDataError(
+            f"{path}: 2-D 'y' must hold numbers, one row per spectrum; got {values.dtype} {values.shape}"
+        )
+    bad = np.argwhere(~np.isfinite(values))
+    if len(bad):
+        raise SpectraDataError(f"{where[bad[0][0]]}, target {bad[0][1]}: value is not finite (NaN or inf)")
+    names = arrays.get("target_names")
+    if names is not None and len(names) != values.shape[1]:
+        raise SpectraDataError(f"{path}: {len(names)} target_names for {values.shape[1]} targets")
+    return values.astype(np.float64), None
 
 
 # ---------------------------------------------------------------------------------------------- .xy files

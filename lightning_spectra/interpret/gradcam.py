@@ -11,10 +11,11 @@ For a target score ``y`` and the activations ``A`` ``(channels K, positions L')`
 
 Conventions:
 
-- **Target score.** Multi-class models: the logit of the target class. Single-logit (binary) models: the logit
-  ``z`` for class 1 and ``-z`` for class 0, since ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly
-  the negative of the class-1 map. The default target is the class the model predicts (explain the decision
-  that was made).
+- **Target score.** Regressors: the predicted value of the target output (index ``target``, default 0) in
+  the target's units (see :func:`value_score`). Multi-class models: the logit of the target class.
+  Single-logit (binary) models: the logit ``z`` for class 1 and ``-z`` for class 0, since
+  ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly the negative of the class-1 map. The default
+  target is the class the model predicts (explain the decision that was made).
 - **Layer axes.** A model's ``attribution_layer`` names the submodule whose output is mapped; its
   ``attribution_axes`` is ``"channels_first"`` (``(N, K, L')``, convolutions; the default when absent) or
   ``"channels_last"`` (``(N, L', K)``, recurrent/attention layers), which is transposed here.
@@ -126,6 +127,13 @@ def class_score(logits: Tensor, target: Tensor) -> Tensor:
     return (logits * F.one_hot(target, logits.shape[1]).to(logits.dtype)).sum(dim=1)
 
 
+def value_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
+    """A regressor's score per row: the predicted value of target ``target[i]`` in the target's own units, so
+    positive map values mark regions that raise the predicted value (concentration, fat, purity)."""
+    values = model.predict_values(outputs)
+    return (values * F.one_hot(target.to(values.device).long(), values.shape[1]).to(values.dtype)).sum(dim=1)
+
+
 def rows_interact(model: nn.Module) -> bool:
     """Whether, in the model's current mode, one spectrum's output depends on the other spectra of the batch."""
     if getattr(model, "sequence_mode", "independent") != "independent":
@@ -181,11 +189,12 @@ def layer_gradients(
                 f"attribution layer output {tuple(activations.shape)} does not start with the "
                 f"{len(x)} spectra of the batch"
             )
-        if target is None:
-            target = predicted_class(logits.detach())
+        regression = bool(getattr(model, "is_regression", False))
+        if target is None:  # a regressor's default is its first target; a classifier's, the predicted class
+            target = torch.zeros(len(x), dtype=torch.long) if regression else predicted_class(logits.detach())
         elif isinstance(target, int):
             target = torch.full((len(x),), target, dtype=torch.long)
-        scores = class_score(logits, target)
+        scores = value_score(model, logits, target) if regression else class_score(logits, target)
         if per_row is None:
             per_row = rows_interact(model)
         if per_row:

@@ -1,3 +1,4 @@
 from lightning_spectra.metrics.confidence import SeriesConfidence, series_boundary
+from lightning_spectra.metrics.regression import RegressionMetrics, regression_metrics
 
-__all__ = ["SeriesConfidence", "series_boundary"]
+__all__ = ["RegressionMetrics", "SeriesConfidence", "regression_metrics", "series_boundary"]

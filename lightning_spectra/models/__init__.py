@@ -1,4 +1,5 @@
-"""Classifiers. Each lives in its own module and subclasses :class:`SpectraClassifier`.
+"""Models. Each lives in its own module and subclasses :class:`SpectraClassifier` (= :class:`SpectraModel`);
+any of them is a classifier or, with ``task: regression``, a regressor (one output per target).
 
 To add a model: write ``models/<name>.py`` with a subclass that takes its own keyword arguments plus
 ``**kwargs`` (forwarded to ``super().__init__``), builds its layers from ``self.spectrum_length`` and
@@ -9,7 +10,7 @@ a sequence subclass :class:`SequenceClassifier` instead. Export the class here, 
 parameter count, and describe it in ``docs/models.md``.
 """
 
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import SpectraClassifier, SpectraModel
 from lightning_spectra.models.binned_fcnn import BinnedFCNN
 from lightning_spectra.models.cnn import CNN
 from lightning_spectra.models.conv_sc_attention import ConvSCAttention
@@ -30,5 +31,6 @@ __all__ = [
     "MSResNet",
     "SequenceClassifier",
     "SpectraClassifier",
+    "SpectraModel",
     "TransformerClassifier",
 ]

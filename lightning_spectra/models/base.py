@@ -1,8 +1,11 @@
-"""The shared LightningModule: loss, optimiser, metrics and predict logic for every spectrum classifier.
+"""The shared LightningModule: loss, optimiser, metrics and predict logic for every spectrum model.
 
-A classifier subclasses :class:`SpectraClassifier`, builds its layers in ``__init__`` from
-``self.spectrum_length`` and ``self.out_features`` and implements ``forward(x) -> logits``. Binary problems
-use one logit (the paper's single sigmoid output); ``C > 2`` classes use ``C`` logits.
+A model subclasses :class:`SpectraModel` (alias :class:`SpectraClassifier`, the name configs and checkpoints
+use), builds its layers in ``__init__`` from ``self.spectrum_length`` and ``self.out_features`` and implements
+``forward(x) -> outputs``. What the outputs mean is the ``task``'s business (:mod:`lightning_spectra.models.tasks`):
+``classification`` (one logit for two classes, the paper's single sigmoid output; ``C`` logits for ``C > 2``) or
+``regression`` (one standardised value per target). So every architecture is a classifier or a regressor
+without code of its own for either.
 """
 
 from __future__ import annotations
@@ -12,21 +15,21 @@ from collections.abc import Callable, Sequence
 import lightning.pytorch as L
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torch.optim.swa_utils import update_bn
+from torchmetrics import Metric
 
 from lightning_spectra.data.errors import SpectraConfigError
-from lightning_spectra.metrics import SeriesConfidence
+from lightning_spectra.models.tasks import ClassificationTask, RegressionLoss, RegressionTask, TaskName
 
-Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,), series positions (B,)
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,) or targets (B, T), positions
 
 
-class SpectraClassifier(L.LightningModule):
-    """Base classifier for spectra of shape ``(batch, spectrum_length)``.
+class SpectraModel(L.LightningModule):
+    """Base model for spectra of shape ``(batch, spectrum_length)``: a classifier or a regressor.
 
     Args:
         spectrum_length: points per spectrum (linked from the datamodule by the CLI).
-        num_classes: number of classes (linked from the datamodule by the CLI).
+        num_classes: number of classes (linked from the datamodule by the CLI; unused for regression).
         lr: Adam learning rate (paper: 2e-3).
         weight_decay: Adam L2 weight decay (paper: 2e-5).
         x_axis: the spectra's x values (2 theta, wavenumber); kept in the checkpoint so figures and
@@ -36,6 +39,12 @@ class SpectraClassifier(L.LightningModule):
         optimizer: ``adam`` (the paper's, L2 weight decay) or ``adamw`` (decoupled weight decay).
         lr_schedule: ``none`` (the paper's constant rate), ``cosine`` (to 0 over ``max_epochs``) or ``plateau``
             (halve the rate when ``val/loss`` stalls for 10 epochs).
+        task: ``classification`` or ``regression`` (linked from the datamodule).
+        target_names: names of the regression targets (linked from the datamodule); one output each.
+        target_mean, target_scale: per-target mean and standard deviation of the training split (linked from
+            the datamodule): outputs are standardised values, restored to these units in every output.
+        regression_loss: ``mse`` or ``huber`` (on standardised targets).
+        huber_delta: where Huber's loss turns linear, in standard deviations of the target.
     """
 
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
@@ -52,29 +61,48 @@ class SpectraClassifier(L.LightningModule):
         class_names: Sequence[str] | None = None,
         optimizer: str = "adam",
         lr_schedule: str = "none",
+        task: TaskName = "classification",
+        target_names: Sequence[str] | None = None,
+        target_mean: Sequence[float] | None = None,
+        target_scale: Sequence[float] | None = None,
+        regression_loss: RegressionLoss = "mse",
+        huber_delta: float = 1.0,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "adamw") or lr_schedule not in ("none", "cosine", "plateau"):
-            raise ValueError(
+            raise SpectraConfigError(
                 f"optimizer adam|adamw and lr_schedule none|cosine|plateau; got {optimizer}, {lr_schedule}"
             )
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
         if not lr > 0:  # Adam would refuse it only when fit starts, with a traceback
             raise SpectraConfigError(f"model.init_args.lr must be above 0, got {lr}")
         if not weight_decay >= 0:
             raise SpectraConfigError(f"model.init_args.weight_decay must be 0 or more, got {weight_decay}")
         self.save_hyperparameters(ignore=["x_axis"])
         self.spectrum_length = spectrum_length
-        self.num_classes = num_classes
-        self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
-        if len(self.class_names) != num_classes:
-            raise ValueError(f"{len(self.class_names)} class names for {num_classes} classes")
-        self.out_features = 1 if num_classes == 2 else num_classes
+        if task == "regression":
+            self.target_names = list(target_names) if target_names else ["target"]
+            mean = None if target_mean is None else [float(v) for v in target_mean]
+            scale = None if target_scale is None else [float(v) for v in target_scale]
+            self.task = RegressionTask(len(self.target_names), mean, scale, regression_loss, huber_delta)
+            self.num_classes, self.class_names = 0, []
+        elif task == "classification":
+            self.task = ClassificationTask(num_classes)
+            self.num_classes = num_classes
+            self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
+            if len(self.class_names) != num_classes:
+                raise ValueError(f"{len(self.class_names)} class names for {num_classes} classes")
+            self.target_names = []
+        else:
+            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.out_features = self.task.out_features
         axis = torch.as_tensor(x_axis if x_axis is not None else range(spectrum_length), dtype=torch.float64)
         self.register_buffer("x_axis", axis, persistent=True)
-        self.val_series = SeriesConfidence()
-        self.test_series = SeriesConfidence()
+        self.val_series = self.task.evaluation_metric(self.target_names)
+        self.test_series = self.task.evaluation_metric(self.target_names)
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task.name == "regression"
 
     # ------------------------------------------------------------------ model-facing helpers
     @property
@@ -83,22 +111,19 @@ class SpectraClassifier(L.LightningModule):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
     def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """BCE on one logit for two classes (the paper's sigmoid + BCELoss, in its stable form), else CE."""
-        if self.out_features == 1:
-            return F.binary_cross_entropy_with_logits(logits[:, 0], target.to(logits.dtype))
-        return F.cross_entropy(logits, target.long())
+        """The task's loss: BCE/CE on logits, or MSE/Huber on standardised targets."""
+        return self.task.loss(logits, target)
 
     def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """Class probabilities ``(B, num_classes)`` from logits."""
-        if self.out_features == 1:
-            p = torch.sigmoid(logits[:, 0])
-            return torch.stack([1 - p, p], dim=1)
-        return torch.softmax(logits, dim=1)
+        """Class probabilities ``(B, num_classes)`` from logits (classifiers only)."""
+        return self.task.probabilities(logits)
 
     def predict_labels(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.out_features == 1:
-            return (logits[:, 0] > 0).long()  # sigmoid(z) > 0.5, as in the paper
-        return logits.argmax(dim=1)
+        return self.task.predict_labels(logits)
+
+    def predict_values(self, outputs: torch.Tensor) -> torch.Tensor:
+        """Predicted target values ``(B, T)`` in the targets' units (regressors only)."""
+        return self.task.restore(outputs)
 
     # ------------------------------------------------------------------ Lightning hooks
     def configure_optimizers(self):
@@ -121,21 +146,21 @@ class SpectraClassifier(L.LightningModule):
         x, y, _ = batch
         logits = self(x)
         loss = self.loss(logits, y)
-        accuracy = (self.predict_labels(logits) == y).float().mean()
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        self.log("train/accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        for name, value in self.task.train_metrics(logits, y).items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
         return loss
 
-    def _evaluate(self, batch: Batch, stage: str, series: SeriesConfidence) -> None:
+    def _evaluate(self, batch: Batch, stage: str, series: Metric) -> None:
         x, y, index = batch
         logits = self(x)
-        if bool((y >= 0).all()):
+        if self.task.known(y):
             self.log(f"{stage}/loss", self.loss(logits, y), on_epoch=True, sync_dist=True, batch_size=len(y))
-        series.update(self.predict_labels(logits), index, y)
+        self.task.update(series, logits, y, index)
 
-    def _log_series(self, stage: str, series: SeriesConfidence) -> None:
+    def _log_series(self, stage: str, series: Metric) -> None:
         for name, value in series.compute().items():
-            self.log(f"{stage}/{name}", value, prog_bar=name == "confidence")
+            self.log(f"{stage}/{name}", value, prog_bar=name in ("confidence", "rmse"))
         series.reset()
 
     def on_validation_epoch_start(self) -> None:
@@ -161,7 +186,10 @@ class SpectraClassifier(L.LightningModule):
     def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
         x, y, index = batch
         logits = self(x)
-        return {"index": index, "probabilities": self.probabilities(logits), "target": y}
+        return {"index": index, **self.task.predictions(logits), "target": y}
+
+
+SpectraClassifier = SpectraModel  # the name configs, checkpoints and subclasses have always used
 
 
 def require_length(model: str, spectrum_length: int, output_length: Callable[[int], int]) -> None:

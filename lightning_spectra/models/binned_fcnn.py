@@ -17,8 +17,9 @@ Training and prediction are row-based, which is why this model overrides ``train
 - ``forward`` (validation, test, predict) returns one logit per *spectrum*: the log-odds of the share of its
   rows that vote class 1, smoothed by half a vote so it stays finite; ``logit > 0`` iff the majority says
   class 1, and a tie goes to class 1 as in the paper. With C > 2 classes it returns the log of the smoothed
-  vote shares (plurality vote). Gradients pass straight through to the mean row logit, so input-gradient
-  feature importance still works although a vote has no gradient.
+  vote shares (plurality vote). A regressor returns the mean of its rows' values instead. Gradients pass
+  straight through to the mean row logit, so input-gradient feature importance still works although a vote
+  has no gradient.
 
 Data: the model needs the real x axis (2 theta in degrees), which reaches it as the base class's ``x_axis``
 buffer from the datamodule; without one it uses point indices. Its paper training set differs from the 1D
@@ -128,6 +129,8 @@ class BinnedFCNN(SpectraClassifier):
         return self.combine(self.bin_mlps(rows.flatten(0, 1))).view(*rows.shape[:2], -1)
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.is_regression:  # a value, not a vote: the mean of the rows' predictions
+            return self.row_logits(x).mean(1)
         return self.vote_logits(self.row_logits(x))
 
     def vote_logits(self, row_logits: Tensor) -> Tensor:
@@ -146,12 +149,14 @@ class BinnedFCNN(SpectraClassifier):
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor | None:
         x, y, _ = batch
         logits = self.row_logits(x).flatten(0, 1)
-        target = y.repeat_interleave(self.rows_per_spectrum)
+        target = y.repeat_interleave(self.rows_per_spectrum, dim=0)
         loss = self.loss(logits, target)
-        accuracy = (self.predict_labels(logits) == target).float().mean()
+        metrics = self.task.train_metrics(logits, target)
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        self.log("train/accuracy", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        if self.hparams.early_stop and (loss < self.hparams.stop_loss or accuracy > self.hparams.stop_accuracy):
+        for name, value in metrics.items():
+            self.log(f"train/{name}", value, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
+        accurate = "accuracy" in metrics and metrics["accuracy"] > self.hparams.stop_accuracy
+        if self.hparams.early_stop and (loss < self.hparams.stop_loss or accurate):
             if self._trainer is not None:
                 self.trainer.should_stop = True
             return None  # the paper stops before this iteration's optimiser step

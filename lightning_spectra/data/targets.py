@@ -1,0 +1,180 @@
+"""What a model learns from the labels of a spectra file: classes or numeric targets.
+
+A :class:`TargetEncoder` is fitted on the training split only and then encodes every split alike:
+
+- ``classification``: labels (strings or integers) become class indices in a stable sorted order (numbers
+  numerically, then text) taken from the training data; a label the training data lack is an error naming
+  the file and row.
+- ``regression``: labels are numbers, one or several targets per spectrum (a ``.npz`` ``y`` of shape
+  ``(N, T)``); they stay in their own units in the datamodule. The encoder keeps the training split's
+  per-target mean and standard deviation, which the model uses to standardise its targets and to restore
+  every output (metrics, predictions, attribution) to the targets' units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.formats import SpectraSource
+
+Task = Literal["classification", "regression"]
+
+
+def sorted_classes(labels: list[str]) -> list[str]:
+    """Distinct labels in a stable order: numbers numerically (``2`` before ``10``), then text."""
+
+    def key(label: str) -> tuple:
+        try:
+            return (0, float(label), label)
+        except ValueError:
+            return (1, 0.0, label)
+
+    return sorted(set(labels), key=key)
+
+
+def ordered_classes(labels: list[str], class_order: list[str] | None, where: str) -> list[str]:
+    """``class_order`` checked against the labels (every label listed), else :func:`sorted_classes`."""
+    if not class_order:
+        return sorted_classes(labels)
+    order = [str(c) for c in class_order]
+    missing = [c for c in sorted_classes(labels) if c not in order]
+    if missing or len(set(order)) != len(order):
+        problem = f"labels {', '.join(missing)} are not in it" if missing else "it repeats a class"
+        raise SpectraDataError(f"{where}: class_order {order} does not fit the training labels: {problem}")
+    return order
+
+
+def require_labels(source: SpectraSource, split: str) -> list[str]:
+    """``source``'s labels, or an error saying how to give them."""
+    if source.labels is None and source.targets is None:
+        raise SpectraDataError(
+            f"{source.path}: the {split} data have no labels; give a label column "
+            "(label_column), a labels file (labels_path) or a format with labels"
+        )
+    return source.labels
+
+
+def encode_labels(source: SpectraSource, classes: list[str], split: str) -> np.ndarray:
+    """Class indices of ``source``'s labels; an unknown label names the file and row."""
+    require_labels(source, split)
+    index = {c: i for i, c in enumerate(classes)}
+    encoded = np.empty(len(source), dtype=np.int64)
+    for i, label in enumerate(source.labels):
+        if label not in index:
+            raise SpectraDataError(
+                f"{source.where[i]}: label {label!r} is not a class of the training data ({', '.join(classes)})"
+            )
+        encoded[i] = index[label]
+    return encoded
+
+
+def numeric_targets(source: SpectraSource, split: str) -> np.ndarray:
+    """``source``'s targets as floats ``(N, T)``; a label that is not a number names the file and row."""
+    if source.targets is not None:
+        return np.asarray(source.targets, dtype=np.float64).reshape(len(source), -1)
+    labels = require_labels(source, split)
+    values = np.empty((len(source), 1), dtype=np.float64)
+    for i, label in enumerate(labels):
+        try:
+            values[i, 0] = float(label)
+        except ValueError:
+            raise SpectraDataError(
+                f"{source.where[i]}: target {label!r} is not a number (task: regression needs numeric targets)"
+            ) from None
+        if not np.isfinite(values[i, 0]):
+            raise SpectraDataError(f"{source.where[i]}: target {label!r} is not finite")
+    return values
+
+
+@dataclass
+class TargetEncoder:
+    """Classes or numeric targets, fitted on the training split (see the module docstring).
+
+    Attributes:
+        task: ``classification`` or ``regression``.
+        names: class names, or target names (one per regression output).
+        mean, scale: per-target mean and standard deviation of the training targets (regression only).
+    """
+
+    task: Task
+    names: list[str]
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+
+    @classmethod
+    def fit(
+        cls,
+        train: SpectraSource,
+        task: Task = "classification",
+        target_names: Sequence[str] | None = None,
+        class_order: Sequence[str] | None = None,
+    ):
+        """The encoder of ``train``'s labels (classes in ``class_order`` where given); a training set a model
+        cannot learn from is an error."""
+        if task == "classification":
+            labels = require_labels(train, "training")
+            classes = ordered_classes(labels, list(class_order) if class_order else None, str(train.path))
+            if len(classes) < 2:
+                raise SpectraDataError(
+                    f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
+                    "a classifier needs at least two classes"
+                )
+            return cls("classification", classes)
+        if task != "regression":
+            raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
+        values = numeric_targets(train, "training")
+        count = values.shape[1]
+        names = list(target_names) if target_names else list(train.target_names or [])
+        if not names:
+            names = ["target"] if count == 1 else [f"target_{t}" for t in range(count)]
+        if len(names) != count:
+            raise SpectraDataError(f"{train.path}: {len(names)} target names ({', '.join(names)}) for {count} targets")
+        return cls("regression", names).standardised_on(values, train.path)
+
+    def standardised_on(self, values: np.ndarray, path: Path | str) -> TargetEncoder:
+        """The encoder with the mean and standard deviation of ``values`` ``(N, T)``: call it with the training
+        split's targets once validation/test spectra have been split off the training file."""
+        if self.task != "regression":
+            return self
+        if len(values) < 2:
+            raise SpectraDataError(f"{path}: regression needs at least 2 training spectra, got {len(values)}")
+        mean, scale = values.mean(axis=0), values.std(axis=0, ddof=1)
+        flat = np.flatnonzero(~(scale > 0))
+        if len(flat):
+            raise SpectraDataError(
+                f"{path}: every training spectrum has {self.names[flat[0]]} = {mean[flat[0]]:g}; "
+                "a regressor needs targets that vary"
+            )
+        return replace(self, mean=mean, scale=scale)
+
+    def encode(self, source: SpectraSource, split: str) -> np.ndarray:
+        """Class indices ``(N,)`` or targets in their units ``(N, T)``."""
+        if self.task == "classification":
+            return encode_labels(source, self.names, split)
+        values = numeric_targets(source, split)
+        if values.shape[1] != len(self.names):
+            raise SpectraDataError(
+                f"{source.path}: the {split} data have {values.shape[1]} targets but the training data "
+                f"have {len(self.names)} ({', '.join(self.names)})"
+            )
+        return values
+
+    def unknown(self, count: int) -> np.ndarray:
+        """Placeholder targets of new spectra: class -1, or NaN values."""
+        if self.task == "classification":
+            return np.full(count, -1)
+        return np.full((count, len(self.names)), np.nan)
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.names if self.task == "classification" else []
+
+    @property
+    def target_names(self) -> list[str]:
+        return self.names if self.task == "regression" else []

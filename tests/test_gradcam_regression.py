@@ -1,0 +1,56 @@
+"""1D Grad-CAM on a regressor's predicted value, with captum as the oracle, and the target-range averages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from captum.attr import LayerAttribution, LayerGradCam, LayerGradientXActivation
+
+from lightning_spectra.interpret import grad_cam
+from lightning_spectra.interpret.target_ranges import target_ranges
+from lightning_spectra.models import CNN, MSResNet
+
+
+def regressors() -> list[torch.nn.Module]:
+    torch.manual_seed(0)
+    stats = {"target_mean": [5.0, -2.0], "target_scale": [3.0, 0.5]}
+    cnn = CNN(spectrum_length=256, task="regression", target_names=["fat", "water"], **stats)
+    resnet = MSResNet(spectrum_length=1024, task="regression", target_names=["fat", "water"], **stats)
+    return [cnn.eval(), resnet.eval()]
+
+
+@pytest.mark.parametrize("model", regressors(), ids=lambda m: type(m).__name__)
+def test_regression_maps_match_captum_on_the_predicted_value(model) -> None:
+    torch.manual_seed(3)
+    x = torch.randn(3, model.spectrum_length)
+    layer = model.get_submodule(model.attribution_layer)
+    predicted_value = lambda inputs: model.predict_values(model(inputs))  # noqa: E731 - in the targets' units
+    for t in (0, 1):
+        ours = grad_cam(model, x, target=t)
+        oracle = LayerGradientXActivation(predicted_value, layer).attribute(x, target=t).sum(dim=1)
+        torch.testing.assert_close(ours.layer_maps, oracle, rtol=1e-5, atol=1e-7)
+        assert ours.layer_maps.abs().max() > 0
+        up = LayerAttribution.interpolate(oracle.unsqueeze(1), (model.spectrum_length,), "linear").squeeze(1)
+        torch.testing.assert_close(ours.maps, up, rtol=1e-5, atol=1e-7)
+        classic = LayerGradCam(predicted_value, layer).attribute(x, target=t, relu_attributions=False)
+        up_classic = LayerAttribution.interpolate(classic, (model.spectrum_length,), "linear").squeeze(1)
+        torch.testing.assert_close(ours.classic, up_classic, rtol=1e-5, atol=1e-7)
+
+
+def test_regression_maps_are_in_the_targets_units_and_default_to_the_first_target() -> None:
+    """Maps of the restored value are the standardised output's maps times the target's scale."""
+    model = regressors()[0]
+    x = torch.randn(2, model.spectrum_length)
+    default = grad_cam(model, x)
+    assert default.target.tolist() == [0, 0]
+    raw = LayerGradientXActivation(model, model.conv3).attribute(x, target=1).sum(dim=1)
+    torch.testing.assert_close(grad_cam(model, x, target=1).layer_maps, 0.5 * raw, rtol=1e-5, atol=1e-7)
+
+
+def test_target_ranges_split_by_quantiles() -> None:
+    values = np.array([1.0, 2, 3, 4, 5, 6, np.nan])
+    groups, labels = target_ranges(values, 3, "fat")
+    assert groups.tolist() == [0, 0, 1, 1, 2, 2, -1]
+    assert labels == ["fat 1 to 2.667", "fat 2.667 to 4.333", "fat 4.333 to 6"]
+    assert target_ranges(np.array([2.0, 2.0]), 3)[1] == ["target = 2"]
