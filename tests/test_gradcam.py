@@ -128,7 +128,12 @@ def test_rows_of_a_sequence_get_their_own_gradient() -> None:
 
     torch.manual_seed(5)
     model = ConvSCTAttention(
-        spectrum_length=128, embed_dim=32, temporal_heads=4, temporal_feedforward=64, dim_feedforward=64
+        spectrum_length=128,
+        embed_dim=32,
+        temporal_heads=4,
+        temporal_feedforward=64,
+        dim_feedforward=64,
+        eval_sequence="whole",  # the paper's layout: the spectra of the batch form one sequence
     ).eval()
     with torch.no_grad():  # open the ReZero gates so that the spectra of the sequence really interact
         model.temporal.attention_gate.fill_(0.8)
