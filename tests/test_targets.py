@@ -77,7 +77,10 @@ def test_files_datamodule_regression_from_a_named_column(tmp_path: Path) -> None
         f"{f:.3f}," + ",".join(f"{v:.4f}" for v in rng.normal(size=5)) for f in fat
     ]
     (tmp_path / "nir.csv").write_text("\n".join(rows) + "\n")
-    data = SpectraFilesDataModule(str(tmp_path / "nir.csv"), task="regression", label_column="fat", progress=False)
+    raw = {"smoothing_window": 0, "derivative": 0, "normalization": "none", "scaling": "none"}  # 5-point spectra
+    data = SpectraFilesDataModule(
+        str(tmp_path / "nir.csv"), task="regression", label_column="fat", progress=False, **raw
+    )
     splits = data.splits
     assert data.task == "regression" and data.target_names == ["fat"] and data.class_names == []
     assert splits.train.labels.dtype.is_floating_point and splits.train.labels.shape == (24, 1)
@@ -86,6 +89,11 @@ def test_files_datamodule_regression_from_a_named_column(tmp_path: Path) -> None
     np.testing.assert_allclose(np.sort(pieces), np.sort(fat.round(3)), rtol=1e-6)  # a partition of the file
     np.testing.assert_allclose(data.target_mean, [splits.train.labels.double().mean()], rtol=1e-6)
     renamed = SpectraFilesDataModule(
-        str(tmp_path / "nir.csv"), task="regression", label_column="fat", rename_targets=["fat_percent"], progress=False
+        str(tmp_path / "nir.csv"),
+        task="regression",
+        label_column="fat",
+        rename_targets=["fat_percent"],
+        progress=False,
+        **raw,
     )
     assert renamed.target_names == ["fat_percent"]
