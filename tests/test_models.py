@@ -76,8 +76,11 @@ PAPER_PARAMETERS = [
     (MSResNet, {"include_unused_layer": True}, 2_354_535),
     (LSTMClassifier, {}, 6_273_391),
     (TransformerClassifier, {}, 1_830_511),
-    (ConvSCAttention, {}, 659_525),
-    (ConvSCTAttention, {}, 1_973_575),  # our design; the paper's (unpublished) model has 1,953,353
+    (ConvSCAttention, {}, 132_933),  # without the paper's never-trained feed-forward block
+    (ConvSCAttention, {"include_unused_layer": True}, 659_525),
+    (CNN, {"pools": (2, 3, 2)}, 22_803),  # the authors' later "2mpool3" CNN, the one in their CNN.pth
+    (ConvSCTAttention, {}, 1_446_983),  # our design; the paper's (unpublished) model has 1,953,353
+    (ConvSCTAttention, {"include_unused_layer": True}, 1_973_575),  # counted as the paper counted Conv SC
     (BinnedFCNN, {}, 1058 * 15 + 1),
     (BinnedFCNN, {"bins": 1}, 1_059),
     (BinnedFCNN, {"bins": 11}, 11_639),
@@ -91,7 +94,7 @@ def test_paper_parameter_count(cls: type[SpectraClassifier], kwargs: dict, expec
 
 
 def test_conv_sct_stays_near_the_paper_count() -> None:
-    assert abs(ConvSCTAttention().num_trainable_parameters / 1_953_353 - 1) < 0.02
+    assert abs(ConvSCTAttention(include_unused_layer=True).num_trainable_parameters / 1_953_353 - 1) < 0.02
 
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
@@ -200,8 +203,25 @@ def test_lstm_evaluates_every_spectrum_alone() -> None:
 def test_paper_sequence_defaults() -> None:
     lstm, transformer, sct = LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()
     assert (lstm.train_sequence, lstm.eval_sequence, lstm.sequence_groups) == ("consecutive", "independent", 31)
-    for model in (transformer, sct):
-        assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("strided", "whole", 31)
+    transformer_layout = (transformer.train_sequence, transformer.eval_sequence, transformer.sequence_groups)
+    assert transformer_layout == ("strided", "whole", 31)
+    assert (sct.train_sequence, sct.eval_sequence, sct.sequence_groups) == ("consecutive", "whole", 31)
+
+
+def test_conv_sct_temporal_attention_uses_the_series_order() -> None:
+    """Windowed temporal attention: a spectrum's output depends on its neighbours in time, not on far ones."""
+    torch.manual_seed(0)
+    model = build(ConvSCTAttention, spectrum_length=SHORT, temporal_window=1, eval_sequence="whole").eval()
+    x = toy_batch(8)[0]
+    with torch.no_grad():
+        out = model(x)
+        far = x.clone()
+        far[7] = far[7].flip(0)  # spectrum 7 is 7 places from spectrum 0: outside its window
+        torch.testing.assert_close(model(far)[:3], out[:3])
+        order = torch.tensor([0, 4, 1, 5, 2, 6, 3, 7])  # same spectra, other neighbours
+        assert not torch.allclose(model(x[order]), out[order], atol=1e-6)
+        model.temporal.window = None  # the order-free variant: permuting the series permutes the outputs
+        torch.testing.assert_close(model(x[order]), model(x)[order], atol=1e-5, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------- model details
