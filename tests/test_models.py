@@ -368,3 +368,42 @@ def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraCla
     first, second = fit(), fit()
     for key in first:
         torch.testing.assert_close(first[key], second[key], rtol=0, atol=0, msg=key)
+
+
+# ---------------------------------------------------------------------------------------------- precise BatchNorm
+def _precise_statistics(model: SpectraClassifier, data) -> torch.Tensor:
+    import copy
+
+    from torch.optim.swa_utils import update_bn
+
+    reference = copy.deepcopy(model)
+    update_bn(data.train_dataloader(), reference)
+    return reference.conv1[1].running_mean
+
+
+def test_precise_batchnorm_does_not_need_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With validation off, BatchNorm statistics are still recomputed at fit end and before a test."""
+    import lightning.pytorch as L
+
+    from lightning_spectra.data import HEDDataModule
+
+    data = HEDDataModule(simulated_points=256, noise_copies=2, cache_dir=str(tmp_path), progress=False)
+    quiet = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(max_epochs=2, limit_val_batches=0, **quiet)
+    torch.manual_seed(0)
+    model = CNN(spectrum_length=256)
+    trainer.fit(model, datamodule=data)
+    precise = _precise_statistics(model, data)
+    torch.testing.assert_close(model.conv1[1].running_mean, precise)
+
+    with monkeypatch.context() as patch:  # the same fit without the recompute keeps the running averages
+        patch.setattr(CNN, "refresh_batchnorm", lambda self: None)
+        torch.manual_seed(0)
+        stale = CNN(spectrum_length=256)
+        L.Trainer(max_epochs=2, limit_val_batches=0, **quiet).fit(stale, datamodule=data)
+    assert not torch.allclose(stale.conv1[1].running_mean, precise, atol=1e-3)
+
+    stale.load_state_dict(model.state_dict())  # the trained weights with stale statistics, as from a checkpoint
+    stale.conv1[1].running_mean.zero_()
+    L.Trainer(**quiet).test(stale, datamodule=data, verbose=False)
+    torch.testing.assert_close(stale.conv1[1].running_mean, precise)

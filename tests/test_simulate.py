@@ -28,3 +28,34 @@ def test_peaks_shift_to_higher_angle_under_compression() -> None:
     region = (x > 10.5) & (x < 11.5)  # the strongest low-pressure reflection
     first, last = (x[region][np.argmax(spectra[i, region])] for i in (0, 180))
     assert last > first
+
+
+def test_default_ramp_is_bit_identical_to_earlier_releases() -> None:
+    import hashlib
+
+    spectra = simulate_ramp(n_points=512)[1]
+    expected = "6f7778e3981b875e2c10d7891af79105eda8f33e274749827964b12b7328a68c"  # SIMULATOR_VERSION 3
+    assert hashlib.sha256(spectra.tobytes()).hexdigest() == expected
+
+
+def test_hard_ramp_phases_coexist_for_tens_of_frames_around_the_label_change() -> None:
+    from lightning_spectra.data.simulate import high_pressure_fraction
+
+    share = high_pressure_fraction(349, 185, 40)
+    assert share[184] < 0.5 < share[185]  # the label (t >= 185) is the majority phase
+    mixed = np.flatnonzero((share > 0.1) & (share < 0.9))
+    assert 35 <= len(mixed) <= 45
+
+
+def test_hard_ramp_changes_gradually_and_its_reflections_overlap() -> None:
+    from lightning_spectra.data.simulate import simulate_hard_ramp
+
+    x, hard = simulate_hard_ramp(n_points=1000)
+    _, sharp = simulate_ramp(n_points=1000)
+
+    def jump(spectra: np.ndarray) -> float:  # the change across the label boundary, relative to the full change
+        step = np.abs(spectra[185:188].mean(0) - spectra[181:184].mean(0)).sum()
+        return step / np.abs(spectra[240:250].mean(0) - spectra[120:130].mean(0)).sum()
+
+    assert jump(hard) < 0.5 * jump(sharp)
+    np.testing.assert_array_equal(simulate_hard_ramp(n_points=300)[1], simulate_hard_ramp(n_points=300)[1])
