@@ -264,6 +264,20 @@ VARIANTS = {"paper": ("paper_", Path("configs/paper")), "corrected": ("", Path("
 RAMPS = ("default", "hard")  # HEDDataModule.simulation_preset
 
 
+def light_args(variant: str) -> list[str]:
+    """Leave out what does not change training or the test result: validation (no early stopping or checkpoint
+    selection reads it, and precise BatchNorm no longer needs it), checkpoints, prediction files and attribution.
+    Timing stays, and the paper variant keeps its train-mode BatchNorm at test."""
+    callbacks = ["lightning_spectra.callbacks.Timing"]
+    if variant == "paper":
+        callbacks.append("lightning_spectra.callbacks.PaperBatchNorm")
+    return [
+        "--trainer.limit_val_batches=0",
+        "--trainer.enable_checkpointing=false",
+        "--trainer.callbacks=" + json.dumps([{"class_path": c} for c in callbacks]),
+    ]
+
+
 @dataclass
 class PairedRow:
     """One model on one ramp: its paper-exact and corrected runs (``None`` where a run is missing)."""
@@ -288,11 +302,13 @@ def paired_runs(
     collect: bool = False,
     extra: list[str] | None = None,
     train_missing: bool = True,
+    light: bool = False,
 ) -> list[PairedRow]:
     """Train (or collect from ``log_root/<ramp>``) the paper-exact and corrected run of each model on each ramp.
 
     Runs go model by model (both variants of a model before the next model), so a partial campaign still
-    gives complete pairs. With ``train_missing=False`` a missing run stays ``None`` (a partial report).
+    gives complete pairs. With ``train_missing=False`` a missing run stays ``None`` (a partial report);
+    ``light`` trains with :func:`light_args` (same test results, less CPU).
     """
     rows = []
     for ramp in ramps:
@@ -301,8 +317,8 @@ def paired_runs(
             for variant, (prefix, config_dir) in VARIANTS.items():
                 folder = latest_run(log_root / ramp, prefix + name) if collect else None
                 if folder is None and train_missing:
-                    ramp_args = ["--data.init_args.simulation_preset", ramp]
-                    folder = train(name, log_root / ramp, config_dir, [*ramp_args, *(extra or [])], prefix + name)
+                    args = ["--data.init_args.simulation_preset", ramp, *(light_args(variant) if light else [])]
+                    folder = train(name, log_root / ramp, config_dir, [*args, *(extra or [])], prefix + name)
                 runs[variant] = json.loads((folder / "summary.json").read_text()) if folder else None
             rows.append(PairedRow(name, ramp, runs))
     return rows
