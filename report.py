@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ramps", nargs="+", default=list(RAMPS), choices=RAMPS, help="simulated ramps (--compare)")
     parser.add_argument("--partial", action="store_true", help="with --collect: leave missing runs empty")
     parser.add_argument("--light", action="store_true", help="--compare without validation and attribution")
+    parser.add_argument("--variants", nargs="+", choices=["paper", "corrected"], help="--compare: train only these")
     args = parser.parse_args(own)
     if args.wandb:
         extra = [
@@ -47,7 +48,9 @@ def main(argv: list[str] | None = None) -> None:
             *extra,
         ]
     if args.compare:
-        paired = paired_runs(args.models, args.ramps, args.log_root, args.collect, extra, not args.partial, args.light)
+        paired = paired_runs(
+            args.models, args.ramps, args.log_root, args.collect, extra, not args.partial, args.light, args.variants
+        )
         write_paired(paired, args.out)
         print((args.out / "paper_vs_corrected.md").read_text())
         return

@@ -303,12 +303,14 @@ def paired_runs(
     extra: list[str] | None = None,
     train_missing: bool = True,
     light: bool = False,
+    variants: list[str] | None = None,
 ) -> list[PairedRow]:
     """Train (or collect from ``log_root/<ramp>``) the paper-exact and corrected run of each model on each ramp.
 
     Runs go model by model (both variants of a model before the next model), so a partial campaign still
     gives complete pairs. With ``train_missing=False`` a missing run stays ``None`` (a partial report);
-    ``light`` trains with :func:`light_args` (same test results, less CPU).
+    ``light`` trains with :func:`light_args` (same test results, less CPU); ``variants`` limits which
+    variants are trained (the others are only collected).
     """
     rows = []
     for ramp in ramps:
@@ -316,7 +318,7 @@ def paired_runs(
             runs = {}
             for variant, (prefix, config_dir) in VARIANTS.items():
                 folder = latest_run(log_root / ramp, prefix + name) if collect else None
-                if folder is None and train_missing:
+                if folder is None and train_missing and variant in (variants or VARIANTS):
                     args = ["--data.init_args.simulation_preset", ramp, *(light_args(variant) if light else [])]
                     folder = train(name, log_root / ramp, config_dir, [*args, *(extra or [])], prefix + name)
                 runs[variant] = json.loads((folder / "summary.json").read_text()) if folder else None
