@@ -62,7 +62,7 @@ class TemporalAttention(nn.Module):
     ``a``, ``b`` start at ``gate``.
     """
 
-    def __init__(self, dim: int, num_heads: int, hidden: int, gate: float = 0.1, window: int | None = 2) -> None:
+    def __init__(self, dim: int, num_heads: int, hidden: int, gate: float = 0.1, window: int | None = 1) -> None:
         super().__init__()
         if window is not None and window < 0:
             raise ValueError(f"temporal window must be >= 0 or None, got {window}")
@@ -107,7 +107,7 @@ class ConvSCTAttention(SequenceClassifier):
         temporal_heads: int = 8,
         temporal_feedforward: int = 2048,
         temporal_gate: float = 0.1,
-        temporal_window: int | None = 2,
+        temporal_window: int | None = 1,
         channels: int = 8,
         embed_dim: int = 256,
         dim_feedforward: int = 1024,
