@@ -80,11 +80,11 @@ def latest_run(log_root: Path, name: str) -> Path | None:
     return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
 
 
-def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path:
+def train(name: str, log_root: Path, config_dir: Path, extra: list[str], run_name: str | None = None) -> Path:
     """Train ``configs/<name>.yaml`` in its own ``train.py`` process and return its run folder.
 
     One process per model, as a user runs them: peak memory (the process's on CPU) and timings of one model
-    are not inherited by the next.
+    are not inherited by the next. ``run_name`` is the config's logger name when it is not ``name``.
     """
     import subprocess
     import sys
@@ -102,7 +102,7 @@ def train(name: str, log_root: Path, config_dir: Path, extra: list[str]) -> Path
     ]
     if subprocess.run(command).returncode != 0:
         raise RuntimeError(f"{name}: training failed ({' '.join(command)})")
-    found = latest_run(log_root, name)
+    found = latest_run(log_root, run_name or name)
     if found is None:
         raise RuntimeError(f"{name}: the run left no summary.json with test results under {log_root / name}")
     return found
@@ -355,3 +355,108 @@ def build_report(
     if attribution := attribution_markdown(rows):
         (out / "attribution.md").write_text(attribution)
     return rows
+
+
+# ---------------------------------------------------------------------------------- paper-exact against corrected
+#: Variant -> (logger-name prefix, config folder): ``configs/paper/`` reverts every revertible deviation.
+VARIANTS = {"paper": ("paper_", Path("configs/paper")), "corrected": ("", Path("configs"))}
+RAMPS = ("default", "hard")  # HEDDataModule.simulation_preset
+
+
+def light_args(variant: str) -> list[str]:
+    """Leave out what does not change training or the test result: validation (no early stopping or checkpoint
+    selection reads it, and precise BatchNorm no longer needs it), checkpoints, prediction files and attribution.
+    Timing stays, and the paper variant keeps its train-mode BatchNorm at test."""
+    callbacks = ["lightning_spectra.callbacks.Timing"]
+    if variant == "paper":
+        callbacks.append("lightning_spectra.callbacks.PaperBatchNorm")
+    return [
+        "--trainer.limit_val_batches=0",
+        "--trainer.enable_checkpointing=false",
+        "--trainer.callbacks=" + json.dumps([{"class_path": c} for c in callbacks]),
+    ]
+
+
+@dataclass
+class PairedRow:
+    """One model on one ramp: its paper-exact and corrected runs (``None`` where a run is missing)."""
+
+    name: str
+    ramp: str
+    runs: dict[str, dict | None]
+
+    def values(self) -> dict:
+        out = {"model": LABELS.get(self.name, self.name), "ramp": self.ramp}
+        for variant, summary in self.runs.items():
+            for key in ("confidence", "boundary", "true_boundary", "accuracy", "train_time_s", "trainable_parameters"):
+                out[f"{variant}_{key}"] = (summary or {}).get(key)
+        out["paper_boundary_real_data"] = PAPER.get(self.name, (None, None, None))[2]
+        return out
+
+
+def paired_runs(
+    models: list[str],
+    ramps: list[str],
+    log_root: Path,
+    collect: bool = False,
+    extra: list[str] | None = None,
+    train_missing: bool = True,
+    light: bool = False,
+    variants: list[str] | None = None,
+) -> list[PairedRow]:
+    """Train (or collect from ``log_root/<ramp>``) the paper-exact and corrected run of each model on each ramp.
+
+    Runs go model by model (both variants of a model before the next model), so a partial campaign still
+    gives complete pairs. With ``train_missing=False`` a missing run stays ``None`` (a partial report);
+    ``light`` trains with :func:`light_args` (same test results, less CPU); ``variants`` limits which
+    variants are trained (the others are only collected).
+    """
+    rows = []
+    for ramp in ramps:
+        for name in models:
+            runs = {}
+            for variant, (prefix, config_dir) in VARIANTS.items():
+                folder = latest_run(log_root / ramp, prefix + name) if collect else None
+                if folder is None and train_missing and variant in (variants or VARIANTS):
+                    args = ["--data.init_args.simulation_preset", ramp, *(light_args(variant) if light else [])]
+                    folder = train(name, log_root / ramp, config_dir, [*args, *(extra or [])], prefix + name)
+                runs[variant] = json.loads((folder / "summary.json").read_text()) if folder else None
+            rows.append(PairedRow(name, ramp, runs))
+    return rows
+
+
+def paired_table(rows: list[PairedRow]) -> str:
+    """Markdown: per model and ramp, paper-exact next to corrected, then the spread of boundaries per ramp."""
+    lines = [
+        "| model | ramp | paper-exact confidence | paper-exact boundary | paper-exact accuracy | corrected confidence "
+        "| corrected boundary | corrected accuracy | true boundary | paper's boundary (real data) |",
+        "|" + "---|" * 10,
+    ]
+    for row in rows:
+        v = row.values()
+        true = v["paper_true_boundary"] if v["paper_true_boundary"] is not None else v["corrected_true_boundary"]
+        lines.append(
+            f"| {v['model']} | {v['ramp']} | {_fmt(v['paper_confidence'], '.2%')} | {_fmt(v['paper_boundary'], '.0f')} "
+            f"| {_fmt(v['paper_accuracy'], '.2%')} | {_fmt(v['corrected_confidence'], '.2%')} "
+            f"| {_fmt(v['corrected_boundary'], '.0f')} | {_fmt(v['corrected_accuracy'], '.2%')} | {_fmt(true, '.0f')} "
+            f"| {_fmt(v['paper_boundary_real_data'], '.0f')} |"
+        )
+    lines.append("")
+    for ramp in dict.fromkeys(r.ramp for r in rows):
+        for variant in VARIANTS:
+            found = [r.runs[variant]["boundary"] for r in rows if r.ramp == ramp and r.runs[variant]]
+            found = [b for b in found if b is not None]
+            spread = f"{min(found):.0f}-{max(found):.0f} ({len(found)} models)" if found else "no runs"
+            lines.append(f"- boundaries, {ramp} ramp, {variant}: {spread}")
+    return "\n".join(lines) + "\n"
+
+
+def write_paired(rows: list[PairedRow], out: Path) -> None:
+    """``paper_vs_corrected.md`` and ``.csv`` in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "paper_vs_corrected.md").write_text(paired_table(rows))
+    records = [row.values() for row in rows]
+    with open(out / "paper_vs_corrected.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]) if records else ["model"])
+        writer.writeheader()
+        writer.writerows(records)

@@ -73,3 +73,19 @@ def test_directory_source_needs_a_folder() -> None:
 def test_transition_outside_the_ramp(tmp_path: Path) -> None:
     with pytest.raises(SpectraDataError, match="outside a ramp of 349"):
         HEDDataModule(simulated_points=64, transition_index=400, cache_dir=str(tmp_path), progress=False).load_ramp()
+
+
+def test_simulation_preset_selects_the_hard_ramp(tmp_path: Path) -> None:
+    from lightning_spectra.data.simulate import simulate_hard_ramp
+
+    hard = HEDDataModule(simulated_points=128, simulation_preset="hard", cache_dir=str(tmp_path), progress=False)
+    default = HEDDataModule(simulated_points=128, cache_dir=str(tmp_path), progress=False)
+    x, raw = simulate_hard_ramp(n_points=128)
+    expected = hard.preprocessing(x, raw, progress=False)
+    np.testing.assert_allclose(hard.load_ramp()[1], expected)
+    assert not np.allclose(default.load_ramp()[1], hard.load_ramp()[1])  # separate cache entries
+
+
+def test_unknown_simulation_preset_is_one_clear_error() -> None:
+    with pytest.raises(SpectraDataError, match="simulation_preset"):
+        HEDDataModule(simulation_preset="harder")

@@ -77,8 +77,11 @@ PAPER_PARAMETERS = [
     (MSResNet, {"include_unused_layer": True}, 2_354_535),
     (LSTMClassifier, {}, 6_273_391),
     (TransformerClassifier, {}, 1_830_511),
-    (ConvSCAttention, {}, 659_525),
-    (ConvSCTAttention, {}, 1_973_575),  # our design; the paper's (unpublished) model has 1,953,353
+    (ConvSCAttention, {}, 132_933),  # without the paper's never-trained feed-forward block
+    (ConvSCAttention, {"include_unused_layer": True}, 659_525),
+    (CNN, {"pools": (2, 3, 2)}, 22_803),  # the authors' later "2mpool3" CNN, the one in their CNN.pth
+    (ConvSCTAttention, {}, 1_446_983),  # our design; the paper's (unpublished) model has 1,953,353
+    (ConvSCTAttention, {"include_unused_layer": True}, 1_973_575),  # counted as the paper counted Conv SC
     (BinnedFCNN, {}, 1058 * 15 + 1),
     (BinnedFCNN, {"bins": 1}, 1_059),
     (BinnedFCNN, {"bins": 11}, 11_639),
@@ -92,7 +95,7 @@ def test_paper_parameter_count(cls: type[SpectraClassifier], kwargs: dict, expec
 
 
 def test_conv_sct_stays_near_the_paper_count() -> None:
-    assert abs(ConvSCTAttention().num_trainable_parameters / 1_953_353 - 1) < 0.02
+    assert abs(ConvSCTAttention(include_unused_layer=True).num_trainable_parameters / 1_953_353 - 1) < 0.02
 
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
@@ -215,11 +218,27 @@ def test_sequence_defaults_are_independent_and_the_paper_configs_set_the_paper_l
     for model in (LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()):
         assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("independent", "independent", 31)
     paper = {"lstm": ("consecutive", "independent"), "transformer": ("strided", "whole")}
-    paper["conv_sct_attention"] = ("strided", "whole")
+    paper["conv_sct_attention"] = ("consecutive", "whole")
     for name, layouts in paper.items():
         for config in (ROOT / "configs" / f"{name}.yaml", CONF / f"{name}_tiny.yaml"):
             options = yaml.safe_load(config.read_text())["model"]["init_args"]
             assert (options["train_sequence"], options["eval_sequence"]) == layouts, config
+
+
+def test_conv_sct_temporal_attention_uses_the_series_order() -> None:
+    """Windowed temporal attention: a spectrum's output depends on its neighbours in time, not on far ones."""
+    torch.manual_seed(0)
+    model = build(ConvSCTAttention, spectrum_length=SHORT, temporal_window=1, eval_sequence="whole").eval()
+    x = toy_batch(8)[0]
+    with torch.no_grad():
+        out = model(x)
+        far = x.clone()
+        far[7] = far[7].flip(0)  # spectrum 7 is 7 places from spectrum 0: outside its window
+        torch.testing.assert_close(model(far)[:3], out[:3])
+        order = torch.tensor([0, 4, 1, 5, 2, 6, 3, 7])  # same spectra, other neighbours
+        assert not torch.allclose(model(x[order]), out[order], atol=1e-6)
+        model.temporal.window = None  # the order-free variant: permuting the series permutes the outputs
+        torch.testing.assert_close(model(x[order]), model(x)[order], atol=1e-5, rtol=1e-5)
 
 
 # ---------------------------------------------------------------------------------------------- model details
@@ -366,3 +385,42 @@ def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraCla
     first, second = fit(), fit()
     for key in first:
         torch.testing.assert_close(first[key], second[key], rtol=0, atol=0, msg=key)
+
+
+# ---------------------------------------------------------------------------------------------- precise BatchNorm
+def _precise_statistics(model: SpectraClassifier, data) -> torch.Tensor:
+    import copy
+
+    from torch.optim.swa_utils import update_bn
+
+    reference = copy.deepcopy(model)
+    update_bn(data.train_dataloader(), reference)
+    return reference.conv1[1].running_mean
+
+
+def test_precise_batchnorm_does_not_need_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With validation off, BatchNorm statistics are still recomputed at fit end and before a test."""
+    import lightning.pytorch as L
+
+    from lightning_spectra.data import HEDDataModule
+
+    data = HEDDataModule(simulated_points=256, noise_copies=2, cache_dir=str(tmp_path), progress=False)
+    quiet = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(max_epochs=2, limit_val_batches=0, **quiet)
+    torch.manual_seed(0)
+    model = CNN(spectrum_length=256)
+    trainer.fit(model, datamodule=data)
+    precise = _precise_statistics(model, data)
+    torch.testing.assert_close(model.conv1[1].running_mean, precise)
+
+    with monkeypatch.context() as patch:  # the same fit without the recompute keeps the running averages
+        patch.setattr(CNN, "refresh_batchnorm", lambda self: None)
+        torch.manual_seed(0)
+        stale = CNN(spectrum_length=256)
+        L.Trainer(max_epochs=2, limit_val_batches=0, **quiet).fit(stale, datamodule=data)
+    assert not torch.allclose(stale.conv1[1].running_mean, precise, atol=1e-3)
+
+    stale.load_state_dict(model.state_dict())  # the trained weights with stale statistics, as from a checkpoint
+    stale.conv1[1].running_mean.zero_()
+    L.Trainer(**quiet).test(stale, datamodule=data, verbose=False)
+    torch.testing.assert_close(stale.conv1[1].running_mean, precise)

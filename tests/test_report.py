@@ -95,3 +95,26 @@ def test_series_heat_map_peak_table_and_faithfulness_table(tmp_path: Path) -> No
     assert (tmp_path / "out" / "attribution_series.png").read_bytes()[:4] == b"\x89PNG"
     assert "| CNN | 12.500 | a | +0.25 | -0.5 |" in (tmp_path / "out" / "peaks.md").read_text()
     assert "| CNN | 1D Grad-CAM | +0.250 | – |" in (tmp_path / "out" / "attribution.md").read_text()
+
+
+def test_paper_exact_and_corrected_rows_side_by_side_per_ramp(tmp_path: Path) -> None:
+    from lightning_spectra.report import paired_runs, paired_table, write_paired
+
+    logs = tmp_path / "logs"
+    common = dict(true_boundary=184, accuracy=1.0, train_time_s=1.0, trainable_parameters=23307)
+    fake_run(logs / "hard", "paper_cnn", 0, confidence=0.9, boundary=171, **common)
+    fake_run(logs / "hard", "cnn", 0, confidence=1.0, boundary=186, **common)
+    fake_run(logs / "hard", "paper_lstm", 0, confidence=1.0, boundary=190, **common)  # its corrected run is missing
+    rows = paired_runs(["cnn", "lstm"], ["hard"], logs, collect=True, train_missing=False)
+    table = paired_table(rows)
+    assert "| CNN | hard | 90.00% | 171 | 100.00% | 100.00% | 186 | 100.00% | 184 | 173 |" in table
+    assert "| LSTM | hard | 100.00% | 190 | 100.00% | – | – | – | 184 | 175 |" in table
+    assert "- boundaries, hard ramp, paper: 171-190 (2 models)" in table
+    assert "- boundaries, hard ramp, corrected: 186-186 (1 models)" in table
+    write_paired(rows, tmp_path / "out")
+    with open(tmp_path / "out" / "paper_vs_corrected.csv") as f:
+        records = list(csv.DictReader(f))
+    assert [(r["model"], r["paper_boundary"], r["corrected_boundary"]) for r in records] == [
+        ("CNN", "171", "186"),
+        ("LSTM", "190", ""),
+    ]

@@ -28,3 +28,34 @@ def test_peaks_shift_to_higher_angle_under_compression() -> None:
     region = (x > 10.5) & (x < 11.5)  # the strongest low-pressure reflection
     first, last = (x[region][np.argmax(spectra[i, region])] for i in (0, 180))
     assert last > first
+
+
+def test_default_ramp_is_bit_identical_to_earlier_releases() -> None:
+    import hashlib
+
+    spectra = simulate_ramp(n_points=512)[1]
+    expected = "6f7778e3981b875e2c10d7891af79105eda8f33e274749827964b12b7328a68c"  # SIMULATOR_VERSION 3
+    assert hashlib.sha256(spectra.tobytes()).hexdigest() == expected
+
+
+def test_hard_ramp_phases_coexist_for_tens_of_frames_around_the_label_change() -> None:
+    from lightning_spectra.data.simulate import high_pressure_fraction
+
+    share = high_pressure_fraction(349, 185, 40)
+    assert share[184] < 0.5 < share[185]  # the label (t >= 185) is the majority phase
+    mixed = np.flatnonzero((share > 0.1) & (share < 0.9))
+    assert 35 <= len(mixed) <= 45
+
+
+def test_hard_ramp_smears_the_transition_over_tens_of_frames_and_nothing_else() -> None:
+    """Against the same generator with an (almost) instantaneous transition: same spectra away from it, others
+    twenty frames either side of it."""
+    from lightning_spectra.data.simulate import simulate_hard_ramp
+
+    smeared = simulate_hard_ramp(n_points=500)[1]
+    with np.errstate(over="ignore"):
+        sharp = simulate_hard_ramp(n_points=500, transition_frames=0.01)[1]
+    change = np.abs(smeared - sharp).max(axis=1)
+    assert change[:130].max() < 0.05 and change[240:].max() < 0.05
+    assert change[165] > 0.3 and change[205] > 0.3
+    np.testing.assert_array_equal(simulate_hard_ramp(n_points=300)[1], simulate_hard_ramp(n_points=300)[1])

@@ -42,6 +42,8 @@ class HEDDataModule(SpectraDataModule):
         noise_amplitude: copies add uniform noise in ``[0, noise_amplitude)`` (paper: 1/6; binned 1/12).
         simulated_points: points per simulated spectrum (4023 like the real data; fewer for quick tests).
         simulation_seed: seed of the simulated ramp.
+        simulation_preset: ``default`` (a sharp transition) or ``hard`` (tens of frames of coexisting phases
+            with overlapping reflections and stronger drift; see :mod:`lightning_spectra.data.simulate`).
         zenodo_md5: expected MD5 of the archive; by default Zenodo's published checksum is used.
         zenodo_api: the record API address (a mirror, or a local server in tests).
     """
@@ -61,6 +63,7 @@ class HEDDataModule(SpectraDataModule):
         noise_amplitude: float = 1 / 6,
         simulated_points: int = 4023,
         simulation_seed: int = 0,
+        simulation_preset: Literal["default", "hard"] = "default",
         zenodo_md5: str | None = None,
         zenodo_api: str = "https://zenodo.org/api/records/{record}",
         **kwargs,
@@ -77,6 +80,9 @@ class HEDDataModule(SpectraDataModule):
         self.pool_stride, self.pool_ranges = pool_stride, [tuple(r) for r in pool_ranges]
         self.noise_copies, self.noise_amplitude = noise_copies, noise_amplitude
         self.simulated_points, self.simulation_seed = simulated_points, simulation_seed
+        if simulation_preset not in ("default", "hard"):
+            raise SpectraDataError(f"simulation_preset must be 'default' or 'hard', got {simulation_preset!r}")
+        self.simulation_preset = simulation_preset
         self.zenodo_md5, self.zenodo_api = zenodo_md5, zenodo_api
 
     @staticmethod
@@ -102,7 +108,7 @@ class HEDDataModule(SpectraDataModule):
     def load_ramp(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """``(two_theta, baseline-corrected spectra, names)`` of the whole ramp, cached on disk."""
         if self.source == "simulated":
-            from lightning_spectra.data.simulate import SIMULATOR_VERSION, simulate_ramp
+            from lightning_spectra.data.simulate import PRESETS, SIMULATOR_VERSION
 
             recipe = {
                 "source": "simulated",
@@ -111,9 +117,11 @@ class HEDDataModule(SpectraDataModule):
                 "transition": self.transition_index,
                 "version": SIMULATOR_VERSION,
             }
+            if self.simulation_preset != "default":  # default ramps keep the cache key they always had
+                recipe["preset"] = self.simulation_preset
             names = None
             raw = partial(
-                simulate_ramp,
+                PRESETS[self.simulation_preset],
                 n_points=self.simulated_points,
                 transition_index=self.transition_index,
                 seed=self.simulation_seed,

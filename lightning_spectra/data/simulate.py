@@ -10,6 +10,10 @@ and Debye-ring texture that makes individual peak heights jitter. Positions and 
 data's description (paper-spec 2.2a): 2 theta from 9.5604 deg in steps of 0.003975 deg (4023 points),
 class-0 peaks up to about 19 counts near bins 1, 2, 3, 8, 9.5, 11, 11.6 of 1.07 deg, class-1 peaks near
 bins 1.3-1.5, 2.5, 3.5-3.8, 4.3. The true transition is known, so boundaries can be scored exactly.
+
+Two presets (:data:`PRESETS`): ``default`` (:func:`simulate_ramp`, a sharp transition every model finds) and
+``hard`` (:func:`simulate_hard_ramp`, a sluggish transition through tens of frames of coexisting phases whose
+reflections overlap, under stronger drift; there the models' boundaries differ).
 """
 
 from __future__ import annotations
@@ -116,3 +120,77 @@ def differing_peak_windows(shift_degrees: float = 0.12, margin_fwhm: float = 1.0
         else:
             merged.append((lo, hi))
     return merged
+
+
+def high_pressure_fraction(n_spectra: int, transition_index: int, transition_frames: float) -> np.ndarray:
+    """Share of the sample in the high-pressure phase per frame: a logistic that crosses 1/2 between
+    ``transition_index - 1`` and ``transition_index`` and rises from 10 % to 90 % over ``transition_frames``.
+
+    A sluggish first-order transition under a pressure ramp proceeds by nucleation and growth, so both phases
+    coexist for many frames; the class label (``t >= transition_index``) is the majority phase.
+    """
+    scale = transition_frames / (2 * np.log(9))  # 10 % -> 90 % of a logistic spans 2 ln 9 scales
+    return 1 / (1 + np.exp(-(np.arange(n_spectra) - transition_index + 0.5) / scale))
+
+
+def simulate_hard_ramp(
+    n_spectra: int = 349,
+    n_points: int = 4023,
+    transition_index: int = 185,
+    transition_frames: float = 40.0,
+    shift_degrees: float = 0.35,
+    noise_level: float = 0.2,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A harder ramp: same axis and phases as :func:`simulate_ramp`, with the transition smeared out.
+
+    Physics, beyond :func:`simulate_ramp`:
+
+    - **Coexisting phases.** The high-pressure share follows :func:`high_pressure_fraction` (10 % -> 90 % over
+      ``transition_frames``, 40 by default), so about 40 frames around the boundary hold both phases and the
+      frames on either side of it differ by a few percent of converted sample.
+    - **Overlapping reflections.** The high-pressure phase is mostly a small distortion of the low-pressure
+      lattice (as the cubic -> rhombohedral distortion of (Mg,Fe)O/FeO under pressure): every low-pressure
+      reflection splits into two components 0.03 bin widths (about 0.03 degrees, less than a peak width) either
+      side of it, broadened by strain; the distinct high-pressure reflections of :data:`HIGH_PRESSURE_PEAKS`
+      are there at a third of their height. Telling the phases apart means reading peak shapes, not presence.
+    - **Stronger drift.** Compression shifts every peak by up to ``shift_degrees`` (0.35, three times the
+      default), the beam intensity drifts three times as much, the amorphous hump grows by half along the ramp
+      (the pressure medium densifies), texture jitters peak heights by 15 % and the detector noise is higher.
+    """
+    rng = np.random.default_rng(seed)
+    x = two_theta_axis(n_points)
+    t = np.arange(n_spectra)
+    pressure = t / max(n_spectra - 1, 1)
+    converted = high_pressure_fraction(n_spectra, transition_index, transition_frames)
+    split_peaks = tuple(
+        (position + side * 0.03, 0.5 * height, 1.5 * width)
+        for position, height, width in LOW_PRESSURE_PEAKS
+        for side in (-1, 1)
+    )
+    distinct_peaks = tuple((position, height / 3, width) for position, height, width in HIGH_PRESSURE_PEAKS)
+
+    spectra = np.zeros((n_spectra, n_points))
+    phases = (
+        (LOW_PRESSURE_PEAKS, 1 - converted),
+        (split_peaks + distinct_peaks, converted),
+        ((DETECTOR_EDGE,), np.ones(n_spectra)),
+    )
+    for peaks, share in phases:
+        for position, height, width in peaks:
+            centre = TWO_THETA_START + (position + 0.5) * BIN_WIDTH
+            centre = centre + shift_degrees * pressure * centre / x[-1]
+            texture = 1 + 0.15 * rng.standard_normal(n_spectra)
+            spectra += (share * height * texture)[:, None] * _pseudo_voigt(x, centre, width)
+
+    beam = 1 + 0.24 * np.cumsum(rng.standard_normal(n_spectra)) / np.sqrt(n_spectra)
+    u = (x - x[0]) / (x[-1] - x[0])
+    hump = 4 * (1 + 0.5 * pressure)[:, None] * np.exp(-(((u[None, :] - 0.55) / 0.25) ** 2))
+    background = 6 + 10 * np.exp(-3 * u)[None, :] + hump
+    spectra = (spectra + background) * beam[:, None]
+    spectra += noise_level * rng.standard_normal(spectra.shape)
+    return x, spectra
+
+
+#: Ramp generators by preset name (the datamodule's ``simulation_preset``).
+PRESETS = {"default": simulate_ramp, "hard": simulate_hard_ramp}

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.models.cnn import MaxPool2ReLU
 
 #: Probe spectra per model; more only tightens the extents, which are already structural with two.
 DEFAULT_PROBES = 2
@@ -118,11 +119,13 @@ def _data_dependent(module: nn.Module, length: int) -> bool:
     """Layers whose input gradient depends on the data (or couples the whole spectrum): swapped while probing."""
     if isinstance(module, nn.LayerNorm):
         return tuple(module.normalized_shape) == (length,)
-    return isinstance(module, nn.ReLU | nn.ReLU6 | nn.Hardtanh | nn.MaxPool1d)
+    return isinstance(module, nn.ReLU | nn.ReLU6 | nn.Hardtanh | nn.MaxPool1d | MaxPool2ReLU)
 
 
 def _structural_output(module: nn.Module, inputs: tuple, output: Tensor) -> Tensor:
     """The input itself for an activation or a whole-spectrum LayerNorm; the window mean for a max-pool."""
+    if isinstance(module, MaxPool2ReLU):  # the CNN's fused pair max-pool + ReLU
+        return F.avg_pool1d(inputs[0], 2)
     if isinstance(module, nn.MaxPool1d):
         if module.dilation != 1 and module.dilation != (1,):
             return output

@@ -17,6 +17,7 @@ from lightning_spectra.models.conv_sc_attention import ConvSCAttention
 from lightning_spectra.models.conv_sct_attention import ConvSCTAttention
 from lightning_spectra.models.fcnn import FCNN1D
 from lightning_spectra.models.lstm import LSTMClassifier
+from lightning_spectra.models.paper_weights import load_paper_weights
 from lightning_spectra.models.resnet import MSResNet
 from lightning_spectra.models.sequence import SequenceClassifier
 from lightning_spectra.models.transformer import TransformerClassifier
@@ -33,4 +34,5 @@ __all__ = [
     "SpectraClassifier",
     "SpectraModel",
     "TransformerClassifier",
+    "load_paper_weights",
 ]

@@ -163,13 +163,39 @@ class SpectraModel(L.LightningModule):
             self.log(f"{stage}/{name}", value, prog_bar=name in ("confidence", "rmse"))
         series.reset()
 
+    def refresh_batchnorm(self) -> None:
+        """Recompute BatchNorm statistics exactly on the training set ("precise BN") if the weights changed.
+
+        BatchNorm's running averages after a handful of full-batch steps are far from the statistics of the
+        final weights, so eval-mode predictions would be poor (the paper sidestepped this by testing in train
+        mode). Called before every validation, test and predict epoch and at the end of training (before any
+        fit-end callback), so it does not depend on validation running (``--trainer.limit_val_batches 0``).
+        Skipped when the weights have not stepped since the last recompute, or when no training data is at
+        hand (a model evaluated without a datamodule keeps its stored statistics).
+        """
+        if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules()):
+            return
+        trainer = self.trainer
+        if getattr(self, "_batchnorm_step", None) == trainer.global_step:
+            return
+        loader = trainer.train_dataloader
+        if loader is None and hasattr(trainer.datamodule, "train_dataloader"):
+            loader = trainer.datamodule.train_dataloader()
+        if loader is not None:
+            update_bn(loader, self, device=self.device)
+            self._batchnorm_step = trainer.global_step
+
     def on_validation_epoch_start(self) -> None:
-        # BatchNorm's running averages after a handful of full-batch steps are far from the statistics of
-        # the final weights, so eval-mode predictions would be poor (the paper sidestepped this by testing
-        # in train mode). Recompute them exactly on the training set ("precise BN") before evaluating.
-        has_batchnorm = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
-        if self.trainer.state.fn == "fit" and has_batchnorm:
-            update_bn(self.trainer.train_dataloader, self, device=self.device)
+        self.refresh_batchnorm()
+
+    def on_test_epoch_start(self) -> None:
+        self.refresh_batchnorm()
+
+    def on_predict_epoch_start(self) -> None:
+        self.refresh_batchnorm()
+
+    def on_train_end(self) -> None:
+        self.refresh_batchnorm()
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_series)

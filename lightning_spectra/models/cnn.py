@@ -44,25 +44,25 @@ class MaxPool2ReLU(nn.Module):
         return _MaxPool2ReLU.apply(x)
 
 
-def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
-    """Conv1d -> BatchNorm -> MaxPool(2) + ReLU, no padding (the paper's Conv -> BN -> ReLU -> MaxPool).
+def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int, pool: int = 2) -> nn.Sequential:
+    """Conv1d -> BatchNorm -> MaxPool(pool) + ReLU, no padding (the paper's Conv -> BN -> ReLU -> MaxPool).
 
-    The state-dict keys (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
+    Pairs (``pool=2``, the paper's CNN) use the fused :class:`MaxPool2ReLU`; other sizes pool, then ReLU. The
+    state-dict keys (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
     """
-    return nn.Sequential(
-        nn.Conv1d(in_channels, out_channels, kernel_size, stride),
-        nn.BatchNorm1d(out_channels),
-        MaxPool2ReLU(),
-    )
+    last = [MaxPool2ReLU()] if pool == 2 else [nn.MaxPool1d(pool), nn.ReLU()]
+    return nn.Sequential(nn.Conv1d(in_channels, out_channels, kernel_size, stride), nn.BatchNorm1d(out_channels), *last)
 
 
-def paper_conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int) -> nn.Sequential:
-    """The paper's block as written: Conv1d -> BatchNorm -> ReLU -> MaxPool1d(2) (reference for tests, benchmarks)."""
+def paper_conv_block(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int, pool: int = 2
+) -> nn.Sequential:
+    """The paper's block as written: Conv1d -> BatchNorm -> ReLU -> MaxPool1d (reference for tests, benchmarks)."""
     return nn.Sequential(
         nn.Conv1d(in_channels, out_channels, kernel_size, stride),
         nn.BatchNorm1d(out_channels),
         nn.ReLU(),
-        nn.MaxPool1d(2),
+        nn.MaxPool1d(pool),
     )
 
 
@@ -71,10 +71,10 @@ def conv_length(length: int, kernel_size: int, stride: int, pool: int = 2) -> in
     return ((length - kernel_size) // stride + 1) // pool
 
 
-def cnn_output_length(length: int) -> int:
+def cnn_output_length(length: int, pools: tuple[int, int, int] = (2, 2, 2)) -> int:
     """Positions left after the three conv blocks (below 1: the spectrum is too short)."""
-    for k, s in ((5, 2), (3, 2), (3, 1)):
-        length = conv_length(length, k, s)
+    for (k, s), pool in zip(((5, 2), (3, 2), (3, 1)), pools, strict=True):
+        length = conv_length(length, k, s, pool)
     return length
 
 
@@ -84,19 +84,27 @@ class CNN(SpectraClassifier):
     Args:
         channels: output channels of the three conv blocks.
         init_std: std of the N(0, std) init of conv and linear weights (paper: 0.05).
+        pools: max-pool sizes of the three blocks; ``(2, 3, 2)`` is the authors' later "2mpool3" variant
+            (22,803 parameters), the one their published ``CNN.pth`` holds.
     """
 
     attribution_layer = "conv3"
 
-    def __init__(self, channels: tuple[int, int, int] = (64, 64, 4), init_std: float = 0.05, **kwargs) -> None:
+    def __init__(
+        self,
+        channels: tuple[int, int, int] = (64, 64, 4),
+        init_std: float = 0.05,
+        pools: tuple[int, int, int] = (2, 2, 2),
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         c1, c2, c3 = channels
         self.input_norm = nn.LayerNorm(self.spectrum_length)
-        self.conv1 = conv_block(1, c1, kernel_size=5, stride=2)
-        self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2)
-        self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1)
-        require_length("CNN", self.spectrum_length, cnn_output_length)
-        length = cnn_output_length(self.spectrum_length)
+        self.conv1 = conv_block(1, c1, kernel_size=5, stride=2, pool=pools[0])
+        self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2, pool=pools[1])
+        self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1, pool=pools[2])
+        require_length("CNN", self.spectrum_length, lambda n: cnn_output_length(n, pools))
+        length = cnn_output_length(self.spectrum_length, pools)
         self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(c3 * length), nn.Linear(c3 * length, self.out_features))
         init_normal_(self, init_std)
 

@@ -5,14 +5,19 @@ Reconstructed from the tensor shapes of the authors' checkpoint and their later 
     (B, L) -> conv1 (1->64, k5, s2) -> conv3 (64->8, k5) -> F = LayerNorm(Linear(n -> 256)(.))   # (B, 8, 256)
     spatial attention: MultiheadAttention over the 256 positions, each an 8-channel token        -> S
     channel attention (DANet CAM, gamma starts at 0)                                          -> C = gamma*A F + F
-    fusion G = F + S + C -> LayerNorm -> dec_conv3 (8->1, k1) -> feed-forward block -> fc1
+    fusion G = F + S + C -> LayerNorm -> dec_conv3 (8->1, k1, BN, ReLU) -> fc1
 
-``n`` (500 at 4023 points) is computed from the spectrum length. Two choices the sources leave open
-(spec 4.7 "Unknowns"): we use **4 heads** (the default of the authors' ``ConvSC`` class; any divisor of 8
-gives the same parameter count), and **fc1 reads the feed-forward output** (the later code computes the
-feed-forward block and then discards it, which would leave 525,568 parameters without gradient; the
-feature-importance file name "Convolutional SC-FFwd attention" says the block was used). The encoder up to the
-feed-forward block is :class:`ConvSCEncoder`, which the SCT model (:mod:`.conv_sct_attention`) reuses.
+``n`` (500 at 4023 points) is computed from the spectrum length. The authors' trained weights
+(``ConvSC_Att.pth``) settle what the code alone left open: their feed-forward block (``norm1``, ``linear1``,
+``linear2``, ``norm2``; 526,592 parameters) still holds its initial values exactly, so it never received a
+gradient and **fc1 reads dec_conv3** (as the authors' later ``ConvSC.forward``, which computes the block and
+discards it); their BatchNorm weights are 0.989-1.011 after 8 Adam steps, so **BatchNorm weights start at 1**
+(PyTorch's default), not at N(0, 0.05) as the later ``_create_weights`` would draw them (which starts the
+single dec_conv3 channel sign-flipped half of the time). The head count is not recoverable from the weights;
+we use **4 heads** (the default of the authors' ``ConvSC`` class; any divisor of 8 gives the same parameter
+count). ``include_unused_layer=True`` builds the never-used feed-forward block, so the model counts the paper's
+659,525 parameters and loads every tensor of the checkpoint (:func:`.paper_weights.load_paper_weights`).
+The encoder up to dec_conv3 is :class:`ConvSCEncoder`, which the SCT model (:mod:`.conv_sct_attention`) reuses.
 """
 
 from __future__ import annotations
@@ -26,11 +31,8 @@ from lightning_spectra.models.cnn import conv_block, conv_length
 
 
 def init_sc_(module: nn.Module, std: float = 0.05) -> None:
-    """The authors' ``_create_weights``: Conv1d, Linear *and BatchNorm* weights ~ N(0, std)."""
+    """Conv1d and Linear weights ~ N(0, std); BatchNorm weights keep PyTorch's 1, as the authors' checkpoint shows."""
     init_normal_(module, std)
-    for m in module.modules():
-        if isinstance(m, nn.BatchNorm1d):
-            nn.init.normal_(m.weight, 0.0, std)
 
 
 class ChannelAttention(nn.Module):
@@ -83,9 +85,11 @@ class FeedForward(nn.Module):
 
 
 class ConvSCEncoder(nn.Module):
-    """Convolutions -> embedding -> spatial-channel attention -> 1x1 decoder conv -> feed-forward: ``(B, L) -> (B, D)``.
+    """Convolutions -> embedding -> spatial-channel attention -> 1x1 decoder conv: ``(B, L) -> (B, D)``.
 
     ``conv3``'s output ``(B, channels, n)`` is the last map whose positions follow the spectrum (Grad-CAM layer).
+    ``include_unused_layer`` builds the paper's feed-forward block, which ``forward`` never calls (see the module
+    docstring): it only counts parameters and holds the checkpoint's untrained tensors.
     """
 
     def __init__(
@@ -96,6 +100,7 @@ class ConvSCEncoder(nn.Module):
         embed_dim: int = 256,
         num_heads: int = 4,
         dim_feedforward: int = 1024,
+        include_unused_layer: bool = False,
     ) -> None:
         super().__init__()
         self.conv1 = conv_block(1, conv_channels, kernel_size=5, stride=2)
@@ -110,27 +115,30 @@ class ConvSCEncoder(nn.Module):
         self.attention = SpatialChannelAttention(channels, num_heads)
         self.norm = nn.LayerNorm(embed_dim)
         self.dec_conv3 = nn.Sequential(nn.Conv1d(channels, 1, 1), nn.BatchNorm1d(1), nn.ReLU())
-        self.feed_forward = FeedForward(embed_dim, dim_feedforward)
+        if include_unused_layer:
+            self.feed_forward = FeedForward(embed_dim, dim_feedforward)
 
     def forward(self, x: Tensor) -> Tensor:
         f = self.embedding(self.conv3(self.conv1(x.unsqueeze(1))))
-        g = self.dec_conv3(self.norm(self.attention(f)))
-        return self.feed_forward(g.squeeze(1))
+        return self.dec_conv3(self.norm(self.attention(f))).squeeze(1)
 
 
 class ConvSCAttention(SpectraClassifier):
-    """:class:`ConvSCEncoder` -> ``fc1`` Linear. No input LayerNorm (as the paper). Spectra need >= 27 points.
+    """:class:`ConvSCEncoder` -> ``fc1`` Linear on dec_conv3. No input LayerNorm (as the paper). Needs >= 27 points.
 
-    Init as the authors' code: Conv1d, Linear and BatchNorm weights ~ N(0, ``init_std``); the attention's
-    input projection keeps PyTorch's default. BatchNorm is evaluated in eval mode (running statistics); the
-    paper predicted in train mode, i.e. with the statistics of the 349-spectrum test batch.
+    Init as the authors' checkpoint shows: Conv1d and Linear weights ~ N(0, ``init_std``), BatchNorm weights 1;
+    the attention's input projection keeps PyTorch's default. BatchNorm is evaluated in eval mode (running
+    statistics); the paper predicted in train mode, i.e. with the statistics of the 349-spectrum test batch.
 
     Args:
         num_heads: heads of the spatial attention over 8-channel tokens; must divide ``channels``.
         channels: output channels of conv3, the token width of the spatial attention (paper 8).
         embed_dim: embedded positions per channel (paper 256).
-        dim_feedforward: hidden width of the feed-forward block (paper 1024).
+        dim_feedforward: hidden width of the unused feed-forward block (paper 1024).
         init_std: std of the N(0, std) weight init (paper 0.05).
+        include_unused_layer: build the paper's never-called feed-forward block (659,525 parameters instead of
+            132,933; needed to load every tensor of the authors' checkpoint; under DDP it needs
+            ``find_unused_parameters=True``).
     """
 
     attribution_layer = "encoder.conv3"
@@ -142,6 +150,7 @@ class ConvSCAttention(SpectraClassifier):
         embed_dim: int = 256,
         dim_feedforward: int = 1024,
         init_std: float = 0.05,
+        include_unused_layer: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -151,6 +160,7 @@ class ConvSCAttention(SpectraClassifier):
             embed_dim=embed_dim,
             num_heads=num_heads,
             dim_feedforward=dim_feedforward,
+            include_unused_layer=include_unused_layer,
         )
         self.fc1 = nn.Linear(embed_dim, self.out_features)
         init_sc_(self, init_std)
