@@ -8,7 +8,8 @@ Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``f
 stratified share of the rest. Each fold is a normal ``fit`` with its own folder
 ``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B, its
 own W&B run, grouped under the cross-validation's name. ``<out>/cv_results.csv`` holds one row per fold and
-``<out>/cv_summary.json`` the means and standard deviations printed at the end.
+``<out>/cv_summary.json`` the means and standard deviations printed at the end. A regression config
+(``task: regression``) is scored by RMSE, R^2 and RPD beside the PLS baseline's RMSE instead of accuracy.
 """
 
 from __future__ import annotations
@@ -27,6 +28,16 @@ from lightning_spectra.data.errors import SpectraDataError
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
+#: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
+SCORES = ("accuracy", "linear_baseline_accuracy", "rmse", "r2", "rpd", "pls_rmse", "pls_r2")
+#: Columns of the printed table per task: (summary key, header, format).
+COLUMNS = {
+    "classification": (
+        ("accuracy", "model accuracy", "{:.1%}"),
+        ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
+    ),
+    "regression": (("rmse", "model RMSE", "{:.4g}"), ("r2", "model R^2", "{:.3f}"), ("pls_rmse", "PLS RMSE", "{:.4g}")),
+}
 
 
 def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
@@ -103,8 +114,7 @@ def run_cv(
                     "repeat": repeat,
                     "fold": fold,
                     "model": summary.get("model"),
-                    "accuracy": summary.get("accuracy"),
-                    "linear_baseline_accuracy": summary.get("linear_baseline_accuracy"),
+                    **{key: summary.get(key) for key in SCORES},
                     "linear_baseline_method": summary.get("linear_baseline_method"),
                     "epochs": summary.get("epochs"),
                     "train_time_s": summary.get("train_time_s"),
@@ -117,7 +127,8 @@ def run_cv(
 
 def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
     summary: dict = {"folds": folds, "repeats": repeats, "runs": len(rows), "model": rows[0]["model"] if rows else None}
-    for key in ("accuracy", "linear_baseline_accuracy", "epochs", "train_time_s"):
+    summary["task"] = "regression" if any(r.get("rmse") is not None for r in rows) else "classification"
+    for key in (*SCORES, "epochs", "train_time_s"):
         values = [r[key] for r in rows if r.get(key) is not None]
         if values:
             summary[f"{key}_mean"], summary[f"{key}_sd"] = summarise(values)
@@ -139,21 +150,20 @@ def print_table(result: dict, out: Path) -> None:
     from rich.table import Table
 
     s = result["summary"]
+    columns = COLUMNS[s.get("task", "classification")]
     table = Table(title=f"cross-validation: {s['folds']} folds x {s['repeats']} repeats ({out})")
-    for column in ("run", "model accuracy", "linear baseline", "epochs"):
-        table.add_column(column)
+    for header in ("run", *(c[1] for c in columns), "epochs"):
+        table.add_column(header)
     for r in result["rows"]:
-        baseline = r["linear_baseline_accuracy"]
-        table.add_row(
-            f"repeat {r['repeat']} fold {r['fold']}",
-            f"{r['accuracy']:.1%}" if r["accuracy"] is not None else "-",
-            f"{baseline:.1%} ({r['linear_baseline_method']})" if baseline is not None else "-",
-            str(r["epochs"]),
-        )
-    mean = lambda key: (  # noqa: E731
-        f"{s[key + '_mean']:.1%} +- {s[key + '_sd']:.1%}" if f"{key}_mean" in s else "-"
-    )
-    table.add_row(f"{s['model']} mean +- sd", mean("accuracy"), mean("linear_baseline_accuracy"), "", style="bold")
+        cells = [fmt.format(r[key]) if r.get(key) is not None else "-" for key, _, fmt in columns]
+        if r.get("linear_baseline_method") and s.get("task") != "regression":
+            cells[-1] += f" ({r['linear_baseline_method']})"
+        table.add_row(f"repeat {r['repeat']} fold {r['fold']}", *cells, str(r["epochs"]))
+    means = [
+        f"{fmt.format(s[key + '_mean'])} +- {fmt.format(s[key + '_sd'])}" if f"{key}_mean" in s else "-"
+        for key, _, fmt in columns
+    ]
+    table.add_row(f"{s['model']} mean +- sd", *means, "", style="bold")
     Console().print(table)
 
 

@@ -74,6 +74,41 @@ def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     assert "mean +- sd" in capsys.readouterr().out
 
 
+def test_regression_folds_are_scored_by_rmse_beside_pls(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rng = np.random.default_rng(1)
+    content = rng.uniform(0, 1, 30)
+    grid = np.linspace(0, 1, 120)
+    spectra = content[:, None] * np.exp(-0.5 * ((grid - 0.5) / 0.05) ** 2) + rng.normal(0, 0.01, (30, 120))
+    data = tmp_path / "nir.npz"
+    np.savez(data, spectra=spectra, y=content)
+    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
+    config["trainer"]["max_epochs"] = 2
+    config["data"]["init_args"]["task"] = "regression"
+    (tmp_path / "cv.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "cv"
+    main(
+        [
+            "--config",
+            str(tmp_path / "cv.yaml"),
+            "--folds",
+            "2",
+            "--out",
+            str(out),
+            "--data.init_args.train_path",
+            str(data),
+        ]
+    )
+    summary = json.loads((out / "cv_summary.json").read_text())
+    assert summary["task"] == "regression" and summary["runs"] == 2
+    assert summary["rmse_mean"] > 0 and summary["pls_rmse_mean"] > 0 and "accuracy_mean" not in summary
+    for fold in (0, 1):  # every fold's numbers come from its own run's summary
+        fold_summary = json.loads((out / f"repeat0_fold{fold}" / "summary.json").read_text())
+        assert fold_summary["spectra"] == 15
+    rmse = [json.loads((out / f"repeat0_fold{k}" / "summary.json").read_text())["rmse"] for k in (0, 1)]
+    assert summary["rmse_mean"] == pytest.approx(np.mean(rmse))
+    assert "PLS RMSE" in capsys.readouterr().out
+
+
 def test_a_config_without_user_files_is_refused(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["--config", str(CONF / "cnn_tiny.yaml"), "--folds", "2"])
