@@ -101,9 +101,6 @@ def test_regression_folds_are_scored_by_rmse_beside_pls(tmp_path: Path, capsys: 
     summary = json.loads((out / "cv_summary.json").read_text())
     assert summary["task"] == "regression" and summary["runs"] == 2
     assert summary["rmse_mean"] > 0 and summary["pls_rmse_mean"] > 0 and "accuracy_mean" not in summary
-    for fold in (0, 1):  # every fold's numbers come from its own run's summary
-        fold_summary = json.loads((out / f"repeat0_fold{fold}" / "summary.json").read_text())
-        assert fold_summary["spectra"] == 15
     rmse = [json.loads((out / f"repeat0_fold{k}" / "summary.json").read_text())["rmse"] for k in (0, 1)]
     assert summary["rmse_mean"] == pytest.approx(np.mean(rmse))
     assert "PLS RMSE" in capsys.readouterr().out

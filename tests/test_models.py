@@ -424,3 +424,32 @@ def test_precise_batchnorm_does_not_need_validation(tmp_path: Path, monkeypatch:
     stale.conv1[1].running_mean.zero_()
     L.Trainer(**quiet).test(stale, datamodule=data, verbose=False)
     torch.testing.assert_close(stale.conv1[1].running_mean, precise)
+
+
+def test_precise_batchnorm_keeps_stored_statistics_without_training_spectra(tmp_path: Path) -> None:
+    """``predict`` from a checkpoint reads no training file: the checkpoint's statistics must survive (a
+    recompute over no batch would reset them to mean 0, variance 1), and with training spectra the recompute
+    reads them in their stored order, so two evaluations of the same weights agree exactly."""
+    from types import SimpleNamespace
+
+    from lightning_spectra.data.base import InMemorySpectra
+
+    torch.manual_seed(0)
+    model = CNN(spectrum_length=128)
+    bn = model.conv1[1]
+    bn.running_mean.uniform_(1, 2)
+    stored = bn.running_mean.clone()
+    empty = SimpleNamespace(splits=SimpleNamespace(train=InMemorySpectra(torch.zeros(0, 128), torch.zeros(0))))
+    model.trainer = SimpleNamespace(datamodule=empty, global_step=7)
+    model.refresh_batchnorm()
+    torch.testing.assert_close(bn.running_mean, stored)
+
+    spectra = torch.rand(40, 128) * 5
+    full = SimpleNamespace(splits=SimpleNamespace(train=InMemorySpectra(spectra, torch.zeros(40))), batch_size=8)
+    model.trainer = SimpleNamespace(datamodule=full, global_step=8)
+    model.refresh_batchnorm()
+    first = bn.running_var.clone()
+    assert not torch.allclose(bn.running_mean, stored)
+    model.trainer = SimpleNamespace(datamodule=full, global_step=9)
+    model.refresh_batchnorm()
+    torch.testing.assert_close(bn.running_var, first, rtol=0, atol=0)

@@ -75,6 +75,14 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
                 "60",
                 "--trainer.callbacks+=lightning_spectra.callbacks.GradCAM",
                 "--trainer.callbacks+=lightning_spectra.callbacks.FeatureImportance",
+                # the target is a peak's height: keep raw intensities (no derivative, no SNV, which divides the
+                # height out, no per-point scaling) so the peak's importance reads as its sign
+                "--data.init_args.derivative",
+                "0",
+                "--data.init_args.normalization",
+                "none",
+                "--data.init_args.scaling",
+                "none",
             )
         )
     return tmp, printed.getvalue()
@@ -121,7 +129,7 @@ def test_predict_writes_values_under_the_target_name(fitted, capsys: pytest.Capt
             "--config",
             str(config),
             "--ckpt_path",
-            str(folder / "checkpoints" / "last.ckpt"),
+            str(folder / "checkpoints" / "best.ckpt"),  # the weights fit tested (lowest validation loss)
             "--trainer.logger.init_args.save_dir",
             str(out),
         ]
@@ -131,7 +139,9 @@ def test_predict_writes_values_under_the_target_name(fitted, capsys: pytest.Capt
     assert len(rows) == 30 and list(rows[0]) == ["position", "spectrum", "predicted_target"]
     reference = write_ts(tmp / "check.ts", 30, seed=1)
     predicted = np.array([float(r["predicted_target"]) for r in rows])
-    assert np.sqrt(np.mean((predicted - reference) ** 2)) == pytest.approx(summary_rmse(folder), rel=1e-4)
+    # BatchNorm statistics are recomputed over shuffled training batches before each evaluation: float sums in
+    # another order, so agreement to 1e-3 (not bit-identical)
+    assert np.sqrt(np.mean((predicted - reference) ** 2)) == pytest.approx(summary_rmse(folder), rel=1e-3)
 
 
 def test_a_non_numeric_target_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -273,14 +273,14 @@ class SpectraFilesDataModule(SpectraDataModule):
 
         train_labels = targets.encode(train, "training")
         if self.folds:
-            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels))
+            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels), dtype=np.int64)
             rest, test_part = fold_split(strata, self.folds, self.fold, self.split_seed)
             sources["test"] = train.subset(test_part)
             train, train_labels = train.subset(rest), train_labels[rest]
         missing = [s for s in ("val", "test") if sources[s] is None]
         if missing:
             fractions = tuple(self.val_fraction if s == "val" else self.test_fraction for s in missing)
-            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels))
+            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels), dtype=np.int64)
             rest, *parts = stratified_split(strata, fractions, self.split_seed)
             for split, part in zip(missing, parts, strict=True):
                 sources[split] = train.subset(part)

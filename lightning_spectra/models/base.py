@@ -16,6 +16,7 @@ import lightning.pytorch as L
 import torch
 from torch import nn
 from torch.optim.swa_utils import update_bn
+from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from lightning_spectra.data.errors import SpectraConfigError
@@ -178,12 +179,25 @@ class SpectraModel(L.LightningModule):
         trainer = self.trainer
         if getattr(self, "_batchnorm_step", None) == trainer.global_step:
             return
-        loader = trainer.train_dataloader
-        if loader is None and hasattr(trainer.datamodule, "train_dataloader"):
-            loader = trainer.datamodule.train_dataloader()
+        loader = self._ordered_training_batches()
         if loader is not None:
             update_bn(loader, self, device=self.device)
             self._batchnorm_step = trainer.global_step
+
+    def _ordered_training_batches(self) -> DataLoader | None:
+        """The training set in its stored order (batches as in training), for :meth:`refresh_batchnorm`.
+
+        Not the training loader itself: that one shuffles (and may augment), so the statistics, and every
+        evaluation after them, would change from one call to the next. ``None`` without training spectra
+        (``predict`` from a checkpoint): the stored statistics are then the right ones, and ``update_bn`` over
+        no batch would reset them.
+        """
+        datamodule = self.trainer.datamodule
+        train = getattr(getattr(datamodule, "splits", None), "train", None)
+        if train is None or len(train) == 0:
+            return None
+        batch_size = getattr(datamodule, "batch_size", None) or len(train)
+        return DataLoader(train, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
     def on_validation_epoch_start(self) -> None:
         self.refresh_batchnorm()
@@ -227,6 +241,10 @@ def require_length(model: str, spectrum_length: int, output_length: Callable[[in
     raise SpectraConfigError(
         f"spectra of {spectrum_length} points are too short for the {model}; it needs at least {minimum}"
     )
+
+
+def _as_is(batch):  # InMemorySpectra hands over whole batches already (its __getitems__)
+    return batch
 
 
 def init_normal_(module: nn.Module, std: float = 0.05) -> None:
