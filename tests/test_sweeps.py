@@ -242,6 +242,14 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
     assert "objective 'val/los' is never logged by a fit; did you mean val/loss?" in capsys.readouterr().err
 
 
+def test_regression_objectives_are_known_names() -> None:
+    """A regression sweep (``val/rmse: minimize``, issue 13) must not be refused as "never logged"."""
+    from lightning_spectra.sweeps.check import LOGGED, SUMMARY
+
+    assert {"val/rmse", "val/r2", "test/rpd"} <= LOGGED and {"rmse", "pls_rmse"} <= SUMMARY
+    assert "val/rmsee" not in LOGGED
+
+
 @pytest.mark.parametrize("option", [["--cpu-workers", "0"], ["--n-trials", "-3"]])
 def test_nonsense_counts_are_refused(option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from lightning_spectra.sweeps.cli import main as sweep_main

@@ -14,13 +14,19 @@ from typing import Any
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.spec import SweepSpec
 
-_SERIES = ("confidence", "boundary", "spectra", "accuracy", "true_boundary", "boundary_error")
+_SERIES = ("confidence", "boundary", "spectra", "accuracy", "true_boundary", "boundary_error", "change_point")
+#: A regressor's split metrics (lightning_spectra.metrics.regression), logged as ``val/rmse`` and so on.
+_REGRESSION = ("rmse", "mae", "r2", "bias", "rpd")
 #: What a fit logs (``stage/name``) or writes to summary.json (test metrics without prefix, Timing's numbers).
 LOGGED = {"train/loss", "train/accuracy", "val/loss", "test/loss", "time/epoch_s", "trainable_parameters"} | {
-    f"{stage}/{name}" for stage in ("val", "test") for name in _SERIES
+    f"{stage}/{name}" for stage in ("val", "test") for name in (*_SERIES, *_REGRESSION)
 }
 SUMMARY = {
     *_SERIES,
+    *_REGRESSION,
+    "linear_baseline_accuracy",
+    "pls_rmse",
+    "pls_r2",
     "loss",
     "train_time_s",
     "epochs",
@@ -32,7 +38,7 @@ SUMMARY = {
     "trainable_parameters",
 }
 #: Names only the test pass after fit produces (``test_after_fit: false`` turns it off).
-FROM_TEST = {f"test/{n}" for n in (*_SERIES, "loss")} | {*_SERIES, "loss"}
+FROM_TEST = {f"test/{n}" for n in (*_SERIES, *_REGRESSION, "loss")} | {*_SERIES, *_REGRESSION, "loss"}
 
 
 def check_objectives(spec: SweepSpec) -> None:
