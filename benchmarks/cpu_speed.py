@@ -24,6 +24,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +34,7 @@ import lightning.pytorch as L
 import torch
 
 from lightning_spectra.cli import main as cli_main
+from lightning_spectra.cpu_memory import SWITCH, keep_freed_memory
 from lightning_spectra.data import HEDDataModule
 from lightning_spectra.models import CNN
 from lightning_spectra.models.cnn import paper_conv_block
@@ -123,60 +126,99 @@ def run_bare(dm: HEDDataModule, epochs: int) -> tuple[list[float], list[float]]:
     return wall, cpu
 
 
+ARMS = {  # name -> (what runs, environment)
+    "ours": ("ours", {}),
+    "ours, glibc default allocator": ("ours", {SWITCH: "default"}),
+    "bare": ("bare", {}),
+    "bare + freed memory kept": ("bare", {"CPU_SPEED_KEEP_MEMORY": "1"}),
+}
+
+
+def run_arm(kind: str, epochs: int, precision: str | None) -> dict:
+    """One arm in this (fresh) process: ours through the CLI, or the bare loop."""
+    if kind == "ours":
+        return run_ours(epochs, precision)
+    if os.environ.get("CPU_SPEED_KEEP_MEMORY"):
+        keep_freed_memory()  # what the CLI does for CPU runs, applied to the bare loop
+    wall, cpu = run_bare(HEDDataModule(progress=False), epochs)
+    return {"wall": wall, "cpu": cpu}
+
+
+def spawn_arm(name: str, epochs: int, precision: str | None) -> dict:
+    """Run one arm in a fresh Python process (a bare script gets glibc's default allocator, as a user's would)."""
+    kind, env = ARMS[name]
+    with tempfile.TemporaryDirectory(prefix="cpu-speed-arm-") as tmp:
+        out = Path(tmp) / "arm.json"
+        command = [sys.executable, __file__, "--arm", kind, "--epochs", str(epochs), "--out", str(out)]
+        command += ["--precision", precision] if precision else []
+        subprocess.run(command, env={**os.environ, **env}, check=True, cwd=ROOT)
+        return json.loads(out.read_text())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=5, help="epochs of every run (configs/cnn.yaml: 5)")
     parser.add_argument("--precision", default=None, help="force ours to e.g. 32-true or bf16-mixed (default: auto)")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), choices=list(ARMS))
     parser.add_argument("--json", type=Path, default=None, help="also write every measurement here")
+    parser.add_argument("--arm", choices=["ours", "bare"], help=argparse.SUPPRESS)  # one arm, in a child process
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    dm = HEDDataModule(progress=False)
+    if args.arm:
+        args.out.write_text(json.dumps(run_arm(args.arm, args.epochs, args.precision), default=str))
+        return
     print(
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} threads, "
         f"torch {torch.__version__}, lightning {L.__version__}, native bf16: {cpu_supports_bf16()}, "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    ours, bare, bare_cpu = [], [], []
+    runs: dict[str, list[dict]] = {name: [] for name in args.arms}
     for repeat in range(args.repeats):
-        ours.append(run_ours(args.epochs, args.precision))
-        o = ours[-1]
-        print(
-            f"[{repeat}] ours: precision {o['precision']}, epochs to target {o['epochs_to_target']}, "
-            f"train s to target {o['time_to_target_s']}, wall s to target {o.get('wall_to_target_s')}, "
-            f"train CPU s to target {o.get('cpu_to_target_s')}, epoch s "
-            f"{[round(t, 2) for t in o['epoch_times_s']]}, test confidence {o['confidence']:.2%}, "
-            f"boundary {o['boundary']:.0f}",
-            flush=True,
-        )
-        wall, cpu = run_bare(dm, args.epochs)
-        bare.append(wall)
-        bare_cpu.append(cpu)
-        print(f"[{repeat}] bare fp32: cumulative s {[round(t, 2) for t in wall]}, CPU s {[round(t, 2) for t in cpu]}")
-
+        for name in args.arms:  # interleaved, so that other load on a shared machine hits every arm
+            runs[name].append(spawn_arm(name, args.epochs, args.precision))
+            r = runs[name][-1]
+            if "wall" in r:
+                print(
+                    f"[{repeat}] {name}: cumulative s {[round(t, 2) for t in r['wall']]}, "
+                    f"CPU s {[round(t, 2) for t in r['cpu']]}",
+                    flush=True,
+                )
+            else:
+                print(
+                    f"[{repeat}] {name}: precision {r['precision']}, epochs to target {r['epochs_to_target']}, "
+                    f"train s to target {r['time_to_target_s']}, wall s to target {r.get('wall_to_target_s')}, "
+                    f"train CPU s to target {r.get('cpu_to_target_s')}, epoch s "
+                    f"{[round(t, 2) for t in r['epoch_times_s']]}, test confidence {r['confidence']:.2%}, "
+                    f"boundary {r['boundary']:.0f}",
+                    flush=True,
+                )
+    ours = [r for name in args.arms if ARMS[name][0] == "ours" for r in runs[name]]
     target_epochs = max(o["epochs_to_target"] or args.epochs for o in ours)
     med = statistics.median
-    ours_train = med(o["time_to_target_s"] for o in ours)
-    ours_wall = med(o["wall_to_target_s"] for o in ours)
-    bare_same = med(b[target_epochs - 1] for b in bare)
-    ours_cpu = med(o["cpu_to_target_s"] for o in ours)
-    bare_cpu_same = med(b[target_epochs - 1] for b in bare_cpu)
-    ours_epoch = med(t for o in ours for t in o["epoch_times_s"])
-    bare_epoch = med(b[0] if i == 0 else b[i] - b[i - 1] for b in bare for i in range(len(b)))
-    print(
-        f"\nmedians over {args.repeats} repeats: epochs to 100% val confidence {target_epochs}; "
-        f"ours train s to target {ours_train:.2f} (wall incl. validation {ours_wall:.2f}); "
-        f"bare fp32 s for {target_epochs} epochs {bare_same:.2f}; "
-        f"ratio train {ours_train / bare_same:.2f}, wall {ours_wall / bare_same:.2f}; "
-        f"process CPU s to target: ours {ours_cpu:.2f}, bare {bare_cpu_same:.2f}, "
-        f"ratio {ours_cpu / bare_cpu_same:.2f}; "
-        f"per epoch ours {ours_epoch:.2f} s, bare {bare_epoch:.2f} s ({bare_epoch / ours_epoch:.2f}x); "
-        f"bare fp32 all {args.epochs} epochs {med(b[-1] for b in bare):.2f} s; "
-        f"test confidence {[round(100 * o['confidence'], 2) for o in ours]} %, "
-        f"boundary {[o['boundary'] for o in ours]}"
-    )
+    print(f"\nmedians over {args.repeats} repeats; epochs to 100% validation confidence: {target_epochs}")
+    for name in args.arms:
+        if ARMS[name][0] == "ours":
+            r = runs[name]
+            print(
+                f"{name}: train s to target {med(o['time_to_target_s'] for o in r):.2f}, wall s to target "
+                f"incl. validation {med(o['wall_to_target_s'] for o in r):.2f}, train CPU s to target "
+                f"{med(o['cpu_to_target_s'] for o in r):.2f}; test confidence "
+                f"{[round(100 * o['confidence'], 2) for o in r]} %, boundary {[o['boundary'] for o in r]}"
+            )
+        else:
+            r = runs[name]
+            print(
+                f"{name}: s for {target_epochs} epochs {med(b['wall'][target_epochs - 1] for b in r):.2f}, "
+                f"CPU s {med(b['cpu'][target_epochs - 1] for b in r):.2f}"
+            )
+    if "ours" in runs and "bare" in runs:
+        ours_train = med(o["time_to_target_s"] for o in runs["ours"])
+        bare_same = med(b["wall"][target_epochs - 1] for b in runs["bare"])
+        print(f"ours / bare, training time to target: {ours_train / bare_same:.2f}")
     if args.json:
-        args.json.write_text(json.dumps({"ours": ours, "bare": bare, "bare_cpu": bare_cpu}, indent=1, default=str))
+        args.json.write_text(json.dumps(runs, indent=1, default=str))
 
 
 if __name__ == "__main__":

@@ -17,11 +17,12 @@ from lightning.pytorch.cli import LightningCLI
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.checkpoint import SPECIAL_CKPT_PATHS, check_weights_fit, read_trained_model, serving
+from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraRunError, find_data_error
 from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.models.base import SpectraClassifier
-from lightning_spectra.precision import auto_precision
+from lightning_spectra.precision import auto_precision, runs_on_cpu
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
@@ -90,9 +91,12 @@ class SpectraCLI(LightningCLI):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
-        """Unset ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; a readable bar."""
+        """Unset ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed
+        memory kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar."""
         trainer = (self.config[self.subcommand] if self.subcommand else self.config)["trainer"]
         trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"))
+        if runs_on_cpu(trainer.get("accelerator", "auto")):
+            keep_freed_memory()
         callbacks = trainer.get("callbacks") or []
         if trainer.get("enable_progress_bar") is not False and not any(
             "ProgressBar" in str(c.get("class_path", "")) for c in callbacks
