@@ -87,17 +87,18 @@ def write_npz(folder: Path, data: RegressionSet) -> tuple[str, str]:
     return paths[0], paths[1]
 
 
-def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, root: Path) -> dict:
-    """One training run; returns the best validation RMSE, its checkpoint's test metrics and the time."""
-    L.seed_everything(args.seed, verbose=False)
+def data_and_model(
+    model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, seed: int, **data_options
+) -> tuple[SpectraFilesDataModule, L.LightningModule]:
+    """The regression datamodule on ``paths`` (train, test) and a freshly seeded network fitted to it."""
+    L.seed_everything(seed, verbose=False)
     data = SpectraFilesDataModule(
         train_path=paths[0],
         test_path=paths[1],
         task="regression",
-        val_fraction=args.val_fraction,
-        split_seed=args.seed,
         batch_size=args.batch_size,
         progress=False,
+        **data_options,
     )
     model = MODELS[model_name](
         spectrum_length=data.spectrum_length,
@@ -108,6 +109,14 @@ def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argp
         target_scale=data.target_scale,
         lr=lr,
         weight_decay=args.weight_decay,
+    )
+    return data, model
+
+
+def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, root: Path) -> dict:
+    """One training run; returns the best validation RMSE, its checkpoint's test metrics and the time."""
+    data, model = data_and_model(
+        model_name, paths, lr, args, args.seed, val_fraction=args.val_fraction, split_seed=args.seed
     )
     checkpoint = L.callbacks.ModelCheckpoint(dirpath=root / f"{model_name}_{lr}", monitor="val/rmse", mode="min")
     trainer = L.Trainer(
@@ -143,25 +152,7 @@ def refit_predict(
     """Retrain on the WHOLE calibration set (as PLS is fitted) with the chosen lr for the chosen number of epochs;
     the final weights predict the test set. Validation is then the training data itself, only to run the loop:
     nothing is selected on it."""
-    L.seed_everything(seed, verbose=False)
-    data = SpectraFilesDataModule(
-        train_path=paths[0],
-        val_path=paths[0],
-        test_path=paths[1],
-        task="regression",
-        batch_size=args.batch_size,
-        progress=False,
-    )
-    model = MODELS[model_name](
-        spectrum_length=data.spectrum_length,
-        x_axis=data.x_axis,
-        task="regression",
-        target_names=data.target_names,
-        target_mean=data.target_mean,
-        target_scale=data.target_scale,
-        lr=chosen["lr"],
-        weight_decay=args.weight_decay,
-    )
+    data, model = data_and_model(model_name, paths, chosen["lr"], args, seed, val_path=paths[0])
     trainer = L.Trainer(
         max_epochs=chosen["best_epoch"] + 1,
         accelerator="cpu",

@@ -35,15 +35,11 @@ def test_summarise() -> None:
     assert mean == pytest.approx(0.9) and sd == pytest.approx(np.std([0.8, 1.0], ddof=1))
 
 
-def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    rng = np.random.default_rng(0)
-    labels = np.arange(40) % 2
-    grid = np.linspace(0, 1, 200)
-    spectra = np.exp(-0.5 * ((grid - np.where(labels, 0.3, 0.7)[:, None]) / 0.05) ** 2) + rng.normal(0, 0.05, (40, 200))
-    data = tmp_path / "two.npz"
-    np.savez(data, spectra=spectra, labels=np.array(["low", "high"])[labels])
+def two_fold_cv(tmp_path: Path, data: Path, max_epochs: int, **data_options) -> Path:
+    """``python -m lightning_spectra.cv --folds 2`` on ``data`` with the tiny files config; the output folder."""
     config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
-    config["trainer"]["max_epochs"] = 3
+    config["trainer"]["max_epochs"] = max_epochs
+    config["data"]["init_args"].update(data_options)
     (tmp_path / "cv.yaml").write_text(yaml.safe_dump(config))
     out = tmp_path / "cv"
     main(
@@ -58,6 +54,17 @@ def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
             str(data),
         ]
     )
+    return out
+
+
+def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 2
+    grid = np.linspace(0, 1, 200)
+    spectra = np.exp(-0.5 * ((grid - np.where(labels, 0.3, 0.7)[:, None]) / 0.05) ** 2) + rng.normal(0, 0.05, (40, 200))
+    data = tmp_path / "two.npz"
+    np.savez(data, spectra=spectra, labels=np.array(["low", "high"])[labels])
+    out = two_fold_cv(tmp_path, data, max_epochs=3)
     rows = (out / "cv_results.csv").read_text().splitlines()
     assert len(rows) == 3  # header + one row per fold
     tests = []
@@ -81,23 +88,7 @@ def test_regression_folds_are_scored_by_rmse_beside_pls(tmp_path: Path, capsys: 
     spectra = content[:, None] * np.exp(-0.5 * ((grid - 0.5) / 0.05) ** 2) + rng.normal(0, 0.01, (30, 120))
     data = tmp_path / "nir.npz"
     np.savez(data, spectra=spectra, y=content)
-    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
-    config["trainer"]["max_epochs"] = 2
-    config["data"]["init_args"]["task"] = "regression"
-    (tmp_path / "cv.yaml").write_text(yaml.safe_dump(config))
-    out = tmp_path / "cv"
-    main(
-        [
-            "--config",
-            str(tmp_path / "cv.yaml"),
-            "--folds",
-            "2",
-            "--out",
-            str(out),
-            "--data.init_args.train_path",
-            str(data),
-        ]
-    )
+    out = two_fold_cv(tmp_path, data, max_epochs=2, task="regression")
     summary = json.loads((out / "cv_summary.json").read_text())
     assert summary["task"] == "regression" and summary["runs"] == 2
     assert summary["rmse_mean"] > 0 and summary["pls_rmse_mean"] > 0 and "accuracy_mean" not in summary
