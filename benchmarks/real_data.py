@@ -53,6 +53,8 @@ RECIPE = ROOT / "configs" / "examples" / "files_csv.yaml"
 # Model settings the benchmark changes, and why: BinnedFCNN's paper rule stops training once one batch is 99 %
 # right, which a mini-batch of an easy set reaches in the first epoch (early stopping on val/loss replaces it).
 MODEL_OPTIONS = {"binned_fcnn": {"early_stop": False}}
+# The budget of the rows measured before the table had a budget column (2026-11-22 morning, CPU-bound).
+OLD_BUDGET = "3 x 1, 30 / 8"
 RESNET_MIN_POINTS = 501  # MSResNet's branches need this many points
 QUIET = [
     "--trainer.enable_progress_bar",
@@ -179,8 +181,8 @@ def write_tables(rows: list[dict], out: Path, header: str, stem: str = "real_dat
         header,
         "",
         "| set | spectra x points, classes | model | CV accuracy | linear baseline | model - baseline "
-        "| epochs | s/run |",
-        "|---|---|---|---|---|---|---|---|",
+        "| epochs | s/run | folds x repeats, max epochs / patience |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         diff = 100 * (r["accuracy_mean"] - r["baseline_mean"])
@@ -189,26 +191,29 @@ def write_tables(rows: list[dict], out: Path, header: str, stem: str = "real_dat
             f"| {r['set']} | {r['shape']} | {r['model']} "
             f"| {100 * r['accuracy_mean']:.1f} +- {100 * r['accuracy_sd']:.1f}"
             f" | {100 * r['baseline_mean']:.1f} +- {100 * r['baseline_sd']:.1f} | {diff:+.1f}{flag}"
-            f" | {r['epochs_mean']:.0f} | {r['seconds_per_run']:.0f} |"
+            f" | {r['epochs_mean']:.0f} | {r['seconds_per_run']:.0f} | {r.get('budget') or OLD_BUDGET} |"
         )
     (out / f"{stem}.md").write_text("\n".join(lines) + "\n")
 
 
-def merge_tables(out: Path) -> None:
-    """Combine the per-set tables of parallel runs (``real_data_<set>.csv``) into ``real_data.csv``/``.md``."""
+def merge_tables(out: Path, sources: list[Path]) -> None:
+    """Combine the tables of runs made apart (other folders, parallel per-set runs) into ``out/real_data.csv``
+    and ``.md``: rows keyed by set and model, a later source replacing an earlier one's row."""
     import csv
 
-    rows, header = [], ""
-    for path in sorted(out.glob("real_data_*.csv")):
+    rows: dict[tuple[str, str], dict] = {}
+    for path in [p for source in sources for p in sorted(source.glob("real_data*.csv"))]:
         if path.stem == "real_data_ordered":
             continue
         with open(path) as f:
-            rows += [
-                {k: (float(v) if k.endswith(("_mean", "_sd", "_run")) else v) for k, v in r.items()}
-                for r in csv.DictReader(f)
-            ]
-        header = (out / f"{path.stem}.md").read_text().splitlines()[0]
-    write_tables(rows, out, header)
+            for r in csv.DictReader(f):
+                rows[r["set"], r["model"]] = {
+                    k: (float(v) if k.endswith(("_mean", "_sd", "_run")) else v) for k, v in r.items()
+                }
+    order = {name: i for i, name in enumerate(MODELS)}
+    merged = sorted(rows.values(), key=lambda r: (r["set"], order[r["model"]]))
+    header = f"Real spectra: stratified CV, budgets per row; data and model options as the recipe; machine: {machine()}"
+    write_tables([{**r, "budget": r.get("budget") or OLD_BUDGET} for r in merged], out, header)
 
 
 def run_benchmark(args: argparse.Namespace) -> None:
@@ -248,6 +253,7 @@ def run_benchmark(args: argparse.Namespace) -> None:
                     "epochs_mean": epochs[0],
                     "seconds_per_run": (time.perf_counter() - start) / len(r["accuracies"]),
                     "runs": len(r["accuracies"]),
+                    "budget": f"{args.folds} x {args.repeats}, {args.max_epochs} / {args.patience}",
                     "fold_accuracies": " ".join(f"{a:.3f}" for a in r["accuracies"]),
                 }
             )
@@ -372,7 +378,9 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--results", default=str(ROOT / "benchmarks" / "results"))
     parser.add_argument("--ordered", action="store_true", help="run the ordered-series check instead")
-    parser.add_argument("--merge", action="store_true", help="merge the per-set tables of parallel runs")
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, metavar="DIR", help="merge the tables in these folders into --results"
+    )
     parser.add_argument(
         "--data", nargs="*", default=[], metavar="KEY=VALUE", help="datamodule options to change (recipe trials)"
     )
@@ -384,7 +392,7 @@ def main() -> None:
     args.data_overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.data)}
     args.model_overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.model)}
     if args.merge:
-        merge_tables(Path(args.results))
+        merge_tables(Path(args.results), args.merge)
     elif args.ordered:
         if args.models == list(MODELS):
             args.models = ["cnn"]

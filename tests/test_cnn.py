@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
+from torch import nn
 
 from lightning_spectra.models import CNN
 from lightning_spectra.models.cnn import MaxPool2ReLU, conv_block, paper_conv_block
@@ -37,10 +40,36 @@ def test_fast_block_keeps_the_paper_block_state_dict() -> None:
     assert list(fast.state_dict()) == list(paper.state_dict())
     fast.load_state_dict(paper.state_dict())
     x = torch.randn(4, 1, 101)
-    assert torch.allclose(fast(x), paper(x))
+    assert torch.allclose(fast(x), paper(x), atol=1e-5)  # the first block folds BatchNorm: float rounding only
 
 
 def test_cnn_parameter_keys_are_the_papers() -> None:
     keys = set(CNN(spectrum_length=4023).state_dict())
     assert {"conv1.0.weight", "conv1.1.running_mean", "conv3.1.bias", "head.2.weight"} <= keys
     assert not any(k.startswith(("conv1.2", "conv1.3")) for k in keys)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_single_channel_block_folds_batchnorm_without_changing_the_function(momentum: float | None) -> None:
+    """Outputs, every gradient and the running statistics equal the unfolded Conv -> BatchNorm block's."""
+    torch.manual_seed(0)
+    folded = conv_block(1, 8, kernel_size=5, stride=2)
+    plain = nn.Sequential(*copy.deepcopy(list(folded)))  # the same modules, run one after the other
+    for block in (folded, plain):
+        block[1].momentum = momentum
+        nn.init.normal_(block[1].weight, 1.0, 0.3)  # not the identity init, so scale errors would show
+    plain.load_state_dict(folded.state_dict())
+    x = (3 * torch.randn(6, 1, 101) + 1).requires_grad_()
+    for _ in range(2):  # two batches: the running averages compound
+        outputs = [block(x) for block in (folded, plain)]
+        grads = [
+            torch.autograd.grad(o.pow(2).sum(), [x, *block.parameters()])
+            for o, block in zip(outputs, (folded, plain), strict=True)
+        ]
+        assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
+        for fast, slow in zip(*grads, strict=True):
+            assert torch.allclose(fast, slow, atol=1e-4, rtol=1e-4)
+        for name, value in plain.state_dict().items():
+            assert torch.allclose(folded.state_dict()[name].float(), value.float(), atol=1e-6), name
+    folded.eval(), plain.eval()
+    assert torch.allclose(folded(x), plain(x), atol=1e-5)

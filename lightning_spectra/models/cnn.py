@@ -44,14 +44,63 @@ class MaxPool2ReLU(nn.Module):
         return _MaxPool2ReLU.apply(x)
 
 
+class SingleChannelConvBlock(nn.Sequential):
+    """Conv1d(1 -> C) -> BatchNorm -> rest, with the BatchNorm folded into the convolution.
+
+    The block's input has one channel and its output C of them (64 in the CNN: a 0.8 GB tensor for the HED
+    training batch), so BatchNorm's passes over the output (statistics, normalisation, and two more in backward)
+    dominate the block's cost. The conv is linear in its input patches ``p`` (``kernel_size`` values each), so
+    the batch mean and variance of output channel ``c`` follow from the patches' mean ``m`` and covariance ``S``:
+    ``mean_c = w_c.m + b_c`` and ``var_c = w_c' S w_c``. Training-mode BatchNorm is then one convolution with
+    weights ``gamma w_c / sqrt(var_c + eps)``, and autograd differentiates through ``m`` and ``S`` exactly as
+    through BatchNorm's batch statistics. Running statistics are updated as ``nn.BatchNorm1d`` updates them
+    (momentum, or the cumulative average when momentum is None). Same function and gradients as the unfolded
+    block up to float rounding (``tests/test_cnn.py``); same state-dict keys (``0.*`` conv, ``1.*`` BatchNorm).
+    Any other BatchNorm (e.g. ``SyncBatchNorm`` under DDP) runs the plain sequence.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv, norm, *rest = self
+        if type(norm) is not nn.BatchNorm1d or not norm.affine or not norm.track_running_stats:
+            return super().forward(x)
+        weight = conv.weight[:, 0, :]  # (C, k)
+        if norm.training:
+            with torch.autocast(x.device.type, enabled=False):  # statistics in float32 under bf16 autocast
+                patches = x[:, 0].float().unfold(-1, conv.kernel_size[0], conv.stride[0]).reshape(-1, weight.shape[1])
+                patch_mean = patches.mean(0)
+                centred = patches - patch_mean
+                covariance = centred.T @ centred / len(patches)
+                mean = weight @ patch_mean + conv.bias
+                var = ((weight @ covariance) * weight).sum(1)  # biased, as BatchNorm normalises with
+            self._update_running_stats(norm, mean.detach(), var.detach(), len(patches))
+        else:
+            mean, var = norm.running_mean, norm.running_var
+        scale = norm.weight / torch.sqrt(var + norm.eps)
+        folded = F.conv1d(x, (weight * scale[:, None])[:, None, :], norm.bias + (conv.bias - mean) * scale, conv.stride)
+        for module in rest:
+            folded = module(folded)
+        return folded
+
+    @staticmethod
+    def _update_running_stats(norm: nn.BatchNorm1d, mean: Tensor, var: Tensor, count: int) -> None:
+        """What ``nn.BatchNorm1d`` does in training mode: an exponential (or cumulative) average, unbiased var."""
+        with torch.no_grad():
+            norm.num_batches_tracked.add_(1)
+            factor = 1.0 / float(norm.num_batches_tracked) if norm.momentum is None else norm.momentum
+            norm.running_mean.lerp_(mean.to(norm.running_mean.dtype), factor)
+            norm.running_var.lerp_((var * count / max(count - 1, 1)).to(norm.running_var.dtype), factor)
+
+
 def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int, pool: int = 2) -> nn.Sequential:
     """Conv1d -> BatchNorm -> MaxPool(pool) + ReLU, no padding (the paper's Conv -> BN -> ReLU -> MaxPool).
 
-    Pairs (``pool=2``, the paper's CNN) use the fused :class:`MaxPool2ReLU`; other sizes pool, then ReLU. The
-    state-dict keys (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
+    Pairs (``pool=2``, the paper's CNN) use the fused :class:`MaxPool2ReLU`; other sizes pool, then ReLU. A
+    one-channel input folds BatchNorm into the conv (:class:`SingleChannelConvBlock`). The state-dict keys
+    (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
     """
     last = [MaxPool2ReLU()] if pool == 2 else [nn.MaxPool1d(pool), nn.ReLU()]
-    return nn.Sequential(nn.Conv1d(in_channels, out_channels, kernel_size, stride), nn.BatchNorm1d(out_channels), *last)
+    block = SingleChannelConvBlock if in_channels == 1 else nn.Sequential
+    return block(nn.Conv1d(in_channels, out_channels, kernel_size, stride), nn.BatchNorm1d(out_channels), *last)
 
 
 def paper_conv_block(
