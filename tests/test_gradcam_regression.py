@@ -7,7 +7,7 @@ import pytest
 import torch
 from captum.attr import LayerGradCam, LayerGradientXActivation
 
-from lightning_spectra.interpret import grad_cam
+from lightning_spectra.interpret import grad_cam, integrated_gradients
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.models import CNN, MSResNet
@@ -55,3 +55,16 @@ def test_target_ranges_split_by_quantiles() -> None:
     assert groups.tolist() == [0, 0, 1, 1, 2, 2, -1]
     assert labels == ["fat 1 to 2.667", "fat 2.667 to 4.333", "fat 4.333 to 6"]
     assert target_ranges(np.array([2.0, 2.0]), 3)[1] == ["target = 2"]
+
+
+def test_integrated_gradients_of_a_regressor_add_up_to_its_predicted_value() -> None:
+    """Completeness in the target's units: IG explains the same number as the regressor's Grad-CAM maps."""
+    model = regressors()[0]
+    torch.manual_seed(4)
+    reference, grid = torch.randn(3, model.spectrum_length), torch.arange(model.spectrum_length)
+    # a peak added to the reference: a short path, which 64 steps integrate well through the ReLUs
+    x = reference + torch.tensor([[1.0], [2.0], [3.0]]) * torch.exp(-0.5 * ((grid - 80) / 8) ** 2)
+    ig = integrated_gradients(model, x, torch.zeros(3, dtype=torch.long), reference, n_steps=64)
+    with torch.no_grad():
+        difference = model.predict_values(model(x))[:, 0] - model.predict_values(model(reference))[:, 0]
+    torch.testing.assert_close(ig.sum(dim=1), difference, rtol=2e-2, atol=2e-3)
