@@ -409,8 +409,14 @@ def plot_parity(
     return fig
 
 
-def plot_deletion_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]], title: str | None = None):
-    """Deletion curves: per method (fractions, attribution order, random order) the probability of the class."""
+def plot_deletion_curves(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    title: str | None = None,
+    ylabel: str = "mean probability of the explained class",
+    ylim: tuple[float, float] | None = (0, 1),
+):
+    """Deletion curves: per method (fractions, attribution order, random order) the probability of the class
+    (a regressor's predicted value: pass its ``ylabel`` and ``ylim=None``, a value has no fixed bounds)."""
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
     colours = ("tab:red", "tab:green", "tab:purple", "tab:orange")
@@ -418,8 +424,9 @@ def plot_deletion_curves(curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.n
         ax.plot(fractions, ordered, color=colour, lw=1.4, label=f"{name}: attribution order")
         ax.plot(fractions, shuffled, color=colour, lw=1.0, ls="--", label=f"{name}: random order")
     ax.set_xlabel("share of the regions replaced by the reference")
-    ax.set_ylabel("mean probability of the explained class")
-    ax.set_ylim(0, 1)
+    ax.set_ylabel(ylabel)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.legend(fontsize="x-small")
     if title:
         ax.set_title(title, fontsize="medium")

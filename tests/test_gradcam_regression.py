@@ -1,16 +1,23 @@
-"""1D Grad-CAM on a regressor's predicted value, with captum as the oracle, and the target-range averages."""
+"""1D Grad-CAM on a regressor's predicted value, with captum as the oracle, the target-range averages, and the
+GradCAM callback's outputs for a regressor (the same run path as a classifier's)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 from captum.attr import LayerGradCam, LayerGradientXActivation
 
-from lightning_spectra.interpret import grad_cam
+from lightning_spectra.callbacks import GradCAM
+from lightning_spectra.callbacks import gradcam as gradcam_module
+from lightning_spectra.interpret import grad_cam, integrated_gradients, reference_spectra
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.models import CNN, MSResNet
+from lightning_spectra.report import read_columns
 
 
 def regressors() -> list[torch.nn.Module]:
@@ -55,3 +62,91 @@ def test_target_ranges_split_by_quantiles() -> None:
     assert groups.tolist() == [0, 0, 1, 1, 2, 2, -1]
     assert labels == ["fat 1 to 2.667", "fat 2.667 to 4.333", "fat 4.333 to 6"]
     assert target_ranges(np.array([2.0, 2.0]), 3)[1] == ["target = 2"]
+
+
+def test_integrated_gradients_of_a_regressor_add_up_to_its_predicted_value() -> None:
+    """Completeness in the target's units: IG explains the same number as the regressor's Grad-CAM maps."""
+    model = regressors()[0]
+    torch.manual_seed(4)
+    reference, grid = torch.randn(3, model.spectrum_length), torch.arange(model.spectrum_length)
+    # a peak added to the reference: a short path, which 64 steps integrate well through the ReLUs
+    x = reference + torch.tensor([[1.0], [2.0], [3.0]]) * torch.exp(-0.5 * ((grid - 80) / 8) ** 2)
+    ig = integrated_gradients(model, x, torch.zeros(3, dtype=torch.long), reference, n_steps=64)
+    with torch.no_grad():
+        difference = model.predict_values(model(x))[:, 0] - model.predict_values(model(reference))[:, 0]
+    torch.testing.assert_close(ig.sum(dim=1), difference, rtol=2e-2, atol=2e-3)
+
+
+# ------------------------------------------------------------------------------------------ callback
+LENGTH = 256
+
+
+@pytest.fixture(scope="module")
+def regression_run(tmp_path_factory: pytest.TempPathFactory):
+    """The GradCAM callback on a CNN regressor's test split: its results, summary and output folder."""
+    tmp = tmp_path_factory.mktemp("gradcam_regression")
+    grid = torch.arange(LENGTH, dtype=torch.float32)
+    target = torch.linspace(1, 9, 24)
+    spectra = target[:, None] * torch.exp(-0.5 * ((grid - 80) / 8) ** 2) + 0.05 * torch.randn(24, LENGTH)
+    torch.manual_seed(0)
+    model = CNN(spectrum_length=LENGTH, task="regression", target_names=["fat"], target_mean=[5.0], target_scale=[2.0])
+    model.eval()
+    test = SimpleNamespace(spectra=spectra, labels=target[:, None])
+    trainer = SimpleNamespace(
+        is_global_zero=True,
+        datamodule=SimpleNamespace(splits=SimpleNamespace(test=test)),
+        strategy=SimpleNamespace(root_device=torch.device("cpu")),
+        loggers=[],
+    )
+    summary: dict = {}
+    callback = GradCAM(deletion_regions=16, deletion_steps=4, random_orders=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gradcam_module, "output_dirs", lambda _trainer: (tmp / "attribution", tmp / "figures"))
+        patch.setattr(gradcam_module, "update_summary", lambda _trainer, values: summary.update(values))
+        callback.run(trainer, model, "test")
+    return callback.results["test"], summary, model, spectra
+
+
+def test_regression_run_writes_the_unseen_points(regression_run) -> None:
+    result, summary, _, _ = regression_run
+    unseen = np.load(summary["gradcam_test_files"]["unseen"])
+    assert unseen.shape == (LENGTH,) and unseen.dtype == bool
+    np.testing.assert_array_equal(unseen, result["unseen"])
+    assert summary["gradcam_test_unseen_points"] == int(unseen.sum())
+    assert np.all(result["maps"][:, unseen] == 0)  # no layer position reads them
+    assert result["change"] is None and "gradcam_test_misclassified" not in summary  # no classes to get wrong
+
+
+def test_regression_run_writes_the_deletion_curve_of_the_predicted_value(regression_run) -> None:
+    result, summary, model, spectra = regression_run
+    table = read_columns(Path(summary["gradcam_test_files"]["deletion_csv"]))
+    assert list(table) == ["fraction", "1D_Grad-CAM_order", "1D_Grad-CAM_random"]
+    curve = result["deletion"]["1D Grad-CAM"]
+    np.testing.assert_allclose(table["1D_Grad-CAM_order"], curve.attribution, rtol=1e-6)
+    assert summary["gradcam_test_deletion_gap"] == pytest.approx(curve.gap, abs=1e-6)
+    assert summary["gradcam_test_deletion_reference"] == "other_class_mean"
+    # it follows the predicted value in the target's units, from the spectra to the means of the other ranges
+    reference = reference_spectra(spectra, "other_class_mean", *[torch.as_tensor(result["groups"])] * 2)
+    with torch.no_grad():
+        before, after = (model.predict_values(model(v))[:, 0].mean().item() for v in (spectra, reference))
+    assert summary["gradcam_test_deletion_value_before"] == pytest.approx(before, rel=1e-5)
+    assert summary["gradcam_test_deletion_value_all_replaced"] == pytest.approx(after, rel=1e-5)
+    assert "gradcam_test_deletion_probability_before" not in summary
+    names = [Path(p).name for p in summary["gradcam_test_figures"]]
+    assert "gradcam_test_deletion.png" in names
+
+
+def test_regression_run_draws_the_series(regression_run) -> None:
+    _, summary, _, _ = regression_run
+    figures = {Path(p).name: Path(p) for p in summary["gradcam_test_figures"]}
+    assert {"gradcam_test_spectra.png", "gradcam_test_range_mean.png", "gradcam_test_series.png"} <= set(figures)
+    assert figures["gradcam_test_series.png"].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_regression_summary_names_the_method_and_the_layer(regression_run) -> None:
+    result, summary, _, _ = regression_run
+    assert summary["gradcam_test_method"] == "1D Grad-CAM"
+    assert summary["gradcam_test_layer"] == "conv3"
+    assert summary["gradcam_test_layer_positions"] == result["layer_positions"] > 0
+    assert set(summary["gradcam_test_peak_x"]) == {"fat 1 to 3.667", "fat 3.667 to 6.333", "fat 6.333 to 9"}
+    assert (result["target"] == 0).all()  # every map explains the first predicted value

@@ -12,6 +12,9 @@ Outputs (arrays and tables in ``<run dir>/attribution/``, figures in ``<run dir>
 - a figure per chosen spectrum (by default the spectra around the predicted state change; misclassified ones
   flagged), class-averaged maps, and the whole series as a heat map with the predicted change marked;
 - a per-peak table: the peaks of the class-mean spectra and each class's integrated signed attribution on them;
+- a regressor gets the same outputs with its maps explaining its first predicted value, averaged per target
+  range (``_range_mean.csv``) in place of classes, and no predicted change or misclassified spectra (see
+  :mod:`~lightning_spectra.callbacks.attribution_groups`, the one place where the two differ);
 - the deletion curve of each map against a random order (``_deletion.csv`` and the ``*_deletion_*`` numbers);
 - on the simulated ramp, the share of the attribution on the reflections that differ between the phases.
 
@@ -21,12 +24,15 @@ Runs at ``on_fit_end`` outside Lightning's inference mode and, if asked, at ``on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import lightning.pytorch as L
 import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor
 
 from lightning_spectra.callbacks.attribution import (
     DEFAULT_XLABEL,
@@ -34,18 +40,18 @@ from lightning_spectra.callbacks.attribution import (
     log_images,
     on_training_device,
     output_dirs,
-    predicted_change,
+    predict,
     split_data,
     write_array,
     write_rows,
     write_table,
     x_values,
 )
-from lightning_spectra.interpret.faithfulness import deletion_curve, ground_truth_share
-from lightning_spectra.interpret.gradcam import class_means, classic_informative, grad_cam, method_name
+from lightning_spectra.callbacks.attribution_groups import Groups, class_groups, range_groups
+from lightning_spectra.interpret.faithfulness import DeletionCurve, deletion_curve, ground_truth_share
+from lightning_spectra.interpret.gradcam import class_means, classic_informative, grad_cam, method_name, predicted_class
 from lightning_spectra.interpret.integrated_gradients import REFERENCES, integrated_gradients, reference_spectra
 from lightning_spectra.interpret.peaks import peak_rows, peak_table
-from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.run_dir import update_summary
 
 
@@ -57,6 +63,40 @@ def simulated_ground_truth(trainer: L.Trainer) -> list[tuple[float, float]] | No
     from lightning_spectra.data.simulate import differing_peak_windows
 
     return differing_peak_windows()
+
+
+@dataclass
+class MappedSplit:
+    """The maps of a split and what every output is written from, the same for classifiers and regressors.
+
+    ``per_spectrum`` holds ``(N, L)`` arrays under the prefix of their table columns: ``spectrum``, ``gradcam``,
+    then ``gradcam_classic`` (only where it says something the 1D map does not) and ``integrated_gradients``
+    when made; ``means`` the same averaged per group ``(G, L)`` (NaN rows for empty groups).
+    """
+
+    split: str
+    layer: str
+    method: str
+    axis: np.ndarray
+    per_spectrum: dict[str, np.ndarray]
+    unseen: np.ndarray
+    positions: int
+    groups: Groups
+    curves: dict[str, DeletionCurve]
+
+    means: dict[str, np.ndarray] = field(init=False)
+    stem: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        index, count = torch.as_tensor(self.groups.index), len(self.groups.names)
+        self.means = {k: class_means(torch.as_tensor(v), index, count).numpy() for k, v in self.per_spectrum.items()}
+        self.stem = f"gradcam_{self.split}"
+
+    @property
+    def maps_by_method(self) -> dict[str, np.ndarray]:
+        """The maps of the layer's method and, when made, Integrated Gradients (named as in the summary)."""
+        keys = {self.method: "gradcam", "integrated gradients": "integrated_gradients"}
+        return {name: self.per_spectrum[key] for name, key in keys.items() if key in self.per_spectrum}
 
 
 class GradCAM(AttributionCallback):
@@ -77,9 +117,11 @@ class GradCAM(AttributionCallback):
         relu: apply the ReLU of classic Grad-CAM to the classic maps (the 1D maps never get one).
         integrated_gradients: also compute Integrated Gradients against ``reference`` (any model).
         reference: ``"other_class_mean"`` or ``"background"``: the reference of Integrated Gradients and
-            what the deletion curve replaces regions by.
+            what the deletion curve replaces regions by. A regressor's "other class" is the other target
+            ranges: its reference is the mean of the spectra outside the spectrum's range.
         ig_steps: path steps of Integrated Gradients.
-        faithfulness: compute the deletion curve of every map against random orders.
+        faithfulness: compute the deletion curve of every map against random orders (a regressor's follows its
+            predicted value, in the target's units, where a classifier's follows the class probability).
         deletion_regions, deletion_steps, random_orders: see
             :func:`~lightning_spectra.interpret.faithfulness.deletion_curve`.
         shared_scale: one colour scale across the panels of a figure (default: each panel its own).
@@ -142,299 +184,221 @@ class GradCAM(AttributionCallback):
             rank_zero_info(f"GradCAM: no '{split}' spectra in the datamodule; skipped")
             return
         x, y, names = data
-        if getattr(pl_module, "is_regression", False):
-            self._run_regression(trainer, pl_module, split, layer, x, y, names)
-            return
+        regression = bool(getattr(pl_module, "is_regression", False))
         method = method_name(pl_module)
-        target = None
-        if self.target == "label":
-            target = y.clone()
-            if bool((y < 0).any()):
-                rank_zero_info("GradCAM: some spectra have no label; their maps explain the predicted class")
         with on_training_device(trainer, pl_module):
-            if target is not None and bool((target < 0).any()):
-                predicted = grad_cam(pl_module, x).target.to(target.device)
-                target = torch.where(target < 0, predicted, target)
-            result = grad_cam(pl_module, x, target, relu=self.relu)
-            probabilities = pl_module.probabilities(result.logits).cpu().numpy()
-            predicted = probabilities.argmax(axis=1)
-            classes_for_reference = torch.where(y >= 0, y, torch.as_tensor(predicted, device=y.device))
-            reference = None
-            if self.integrated_gradients or self.faithfulness:
-                reference = reference_spectra(x.detach().float(), self.reference, classes_for_reference, result.target)
-            maps_by_method = {method: result.maps.float()}
-            if self.integrated_gradients:
-                ig = integrated_gradients(pl_module, x.float(), result.target, reference, n_steps=self.ig_steps)
-                maps_by_method["integrated gradients"] = ig.float()
-            curves = {}
-            if self.faithfulness:
-                for name, values in maps_by_method.items():
-                    curves[name] = deletion_curve(
-                        pl_module, x.float(), values.to(x.device), result.target, reference, **self.deletion
-                    )
+            # a regressor's maps explain its first predicted value (output 0), a classifier's a class per spectrum
+            explained = 0 if regression else self._explained_classes(pl_module, x, y)
+            result = grad_cam(pl_module, x, explained, relu=self.relu)
+            if regression:
+                groups = range_groups(pl_module, result.logits, y, self.target, self.ranges)
+            else:
+                groups = class_groups(pl_module, result.logits, result.target, y, self.target)
+            ig, curves = self._faithfulness(pl_module, x, result.maps, result.target, groups, method)
         positions = int(result.layer_maps.shape[-1])
         if positions < 4:
             rank_zero_info(
                 f"GradCAM: layer '{layer}' keeps only {positions} position(s) at this spectrum length; "
                 "the maps can hardly say where along the spectrum the evidence lies"
             )
-        num_classes = len(pl_module.class_names)
-        classes = pl_module.class_names
-        targets = result.target.cpu().numpy()
-        unseen = result.unseen.cpu().numpy()
-        informative_classic = classic_informative(result, layer)
-        maps = result.maps.float().cpu().numpy()
-        classic = result.classic.float().cpu().numpy() if informative_classic else None
-        mean_maps = class_means(result.maps, result.target, num_classes).float().cpu().numpy()
-        mean_classic = (
-            class_means(result.classic, result.target, num_classes).float().cpu().numpy()
-            if informative_classic
-            else None
-        )
-        mean_spectra = class_means(x.detach().float(), result.target.to(x.device), num_classes).cpu().numpy()
-        counts = np.bincount(targets, minlength=num_classes)
-        known = y.cpu().numpy()
-        misclassified = (known >= 0) & (predicted != known)
-        change = predicted_change(predicted)
+        per_spectrum = {"spectrum": x.detach().float().cpu().numpy(), "gradcam": result.maps.float().cpu().numpy()}
+        if classic_informative(result, layer):
+            per_spectrum["gradcam_classic"] = result.classic.float().cpu().numpy()
+        if ig is not None:
+            per_spectrum["integrated_gradients"] = ig
+        unseen, axis = result.unseen.cpu().numpy(), x_values(pl_module, x.shape[1])
+        mapped = MappedSplit(split, layer, method, axis, per_spectrum, unseen, positions, groups, curves)
         self.results[split] = {
-            "maps": maps,
-            "classic": classic,
-            "target": targets,
-            "class_mean_maps": mean_maps,
+            "maps": per_spectrum["gradcam"],
+            "classic": per_spectrum.get("gradcam_classic"),
+            "target": result.target.cpu().numpy(),  # what each map explains: a class, or a regressor's output
+            "groups": groups.index,
+            f"{groups.kind}_mean_maps": mapped.means["gradcam"],
             "layer_positions": positions,
             "unseen": unseen,
-            "change": change,
-            "deletion": {name: curve for name, curve in curves.items()},
+            "change": groups.change,
+            "deletion": curves,
         }
-
-        chosen = self._chosen(len(x), change)
-        spectra = x.detach().cpu().numpy()
-        axis = x_values(pl_module, spectra.shape[1])
         arrays, figures = output_dirs(trainer)
-        stem = f"gradcam_{split}"
-        selected_columns: dict[str, np.ndarray] = {"x": axis}
-        for i in chosen:
-            selected_columns.update({f"spectrum[{i}]": spectra[i], f"gradcam[{i}]": maps[i]})
-            if classic is not None:
-                selected_columns[f"gradcam_classic[{i}]"] = classic[i]
-        mean_columns: dict[str, np.ndarray] = {"x": axis}
-        for c, name in enumerate(classes):
-            if counts[c]:
-                mean_columns.update({f"mean_spectrum[{name}]": mean_spectra[c], f"gradcam[{name}]": mean_maps[c]})
-                if mean_classic is not None:
-                    mean_columns[f"gradcam_classic[{name}]"] = mean_classic[c]
-        ig_maps = maps_by_method.get("integrated gradients")
-        if ig_maps is not None:
-            ig_means = class_means(ig_maps, result.target.to(ig_maps.device), num_classes).cpu().numpy()
-            for c, name in enumerate(classes):
-                if counts[c]:
-                    mean_columns[f"integrated_gradients[{name}]"] = ig_means[c]
-        peaks = peak_rows(peak_table(axis, mean_spectra, mean_maps, classes))
-        files = {
-            "maps": write_array(arrays / f"{stem}.npy", maps),
-            "targets": write_array(arrays / f"{stem}_targets.npy", targets),
-            "unseen": write_array(arrays / f"{stem}_unseen.npy", unseen),
-            "misclassified": write_array(arrays / f"{stem}_misclassified.npy", misclassified),
-            "selected_csv": write_table(arrays / f"{stem}_selected.csv", selected_columns),
-            "class_mean_csv": write_table(arrays / f"{stem}_class_mean.csv", mean_columns),
-            "peaks_csv": write_rows(arrays / f"{stem}_peaks.csv", peaks),
-        }
-        if classic is not None:
-            files["classic"] = write_array(arrays / f"{stem}_classic.npy", classic)
-        if ig_maps is not None:
-            files["integrated_gradients"] = write_array(arrays / f"{stem}_ig.npy", ig_maps.cpu().numpy())
-        if curves:
-            deletion_columns = {"fraction": next(iter(curves.values())).fractions}
-            for name, curve in curves.items():
-                key = name.replace(" ", "_")
-                deletion_columns.update({f"{key}_order": curve.attribution, f"{key}_random": curve.random})
-            files["deletion_csv"] = write_table(arrays / f"{stem}_deletion.csv", deletion_columns)
+        chosen = self._chosen(len(x), groups.change)
+        files = {k: str(v) for k, v in self._tables(mapped, chosen, arrays).items()}
+        pngs = self._figures(mapped, chosen, names, type(pl_module).__name__, figures)
+        if self.log_images:
+            log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
+        summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
+        update_summary(trainer, summary | self._summary(mapped, simulated_ground_truth(trainer)))
+        rank_zero_info(f"{method} maps of the {split} set written to {arrays} and {figures}")
 
+    def _explained_classes(self, pl_module: L.LightningModule, x: Tensor, y: Tensor) -> Tensor | None:
+        """The class each map explains: the label (the prediction where unknown), or ``None`` (the prediction)."""
+        if self.target == "predicted":
+            return None
+        if not bool((y < 0).any()):
+            return y.clone()
+        rank_zero_info("GradCAM: some spectra have no label; their maps explain the predicted class")
+        return torch.where(y < 0, predicted_class(predict(pl_module, x)).to(y.device), y)
+
+    def _faithfulness(
+        self, pl_module: L.LightningModule, x: Tensor, maps: Tensor, target: Tensor, groups: Groups, method: str
+    ) -> tuple[np.ndarray | None, dict[str, DeletionCurve]]:
+        """Integrated Gradients (if asked) and the deletion curve of every map (if asked), by method name."""
+        if not (self.integrated_gradients or self.faithfulness):
+            return None, {}
+        x = x.detach().float()
+        try:
+            reference = reference_spectra(x, self.reference, groups.reference_classes, torch.as_tensor(groups.index))
+        except ValueError as err:  # all spectra in one class or target range: no other-group mean to compare with
+            rank_zero_info(f"GradCAM: no Integrated Gradients or deletion curve: {err}")
+            return None, {}
+        maps_by_method = {method: maps.float()}
+        if self.integrated_gradients:
+            ig = integrated_gradients(pl_module, x, target, reference, n_steps=self.ig_steps)
+            maps_by_method["integrated gradients"] = ig.float()
+        curves = {}
+        if self.faithfulness:
+            for name, values in maps_by_method.items():
+                curves[name] = deletion_curve(pl_module, x, values.to(x.device), target, reference, **self.deletion)
+        ig = maps_by_method.get("integrated gradients")
+        return None if ig is None else ig.cpu().numpy(), curves
+
+    def _tables(self, mapped: MappedSplit, chosen: list[int], arrays: Path) -> dict[str, Path]:
+        """The arrays and CSV tables of ``mapped`` under ``arrays``, by kind (the summary's ``_files``)."""
+        stem, groups, per_spectrum = mapped.stem, mapped.groups, mapped.per_spectrum
+        # the chosen spectra with their maps; Integrated Gradients stay in their own array
+        selected = {"x": mapped.axis} | {
+            f"{prefix}[{i}]": per_spectrum[prefix][i]
+            for i in chosen
+            for prefix in ("spectrum", "gradcam", "gradcam_classic")
+            if prefix in per_spectrum
+        }
+        means = {"x": mapped.axis} | {
+            f"{'mean_spectrum' if prefix == 'spectrum' else prefix}[{name}]": values[g]
+            for g, name in enumerate(groups.names)
+            if groups.counts[g]
+            for prefix, values in mapped.means.items()
+        }
+        peaks = peak_table(mapped.axis, mapped.means["spectrum"], mapped.means["gradcam"], groups.names)
+        # a classifier's groups are the classes its maps explain (``_targets.npy``); a regressor's, target ranges
+        group_file = "targets" if groups.kind == "class" else "ranges"
+        files = {
+            "maps": write_array(arrays / f"{stem}.npy", per_spectrum["gradcam"]),
+            group_file: write_array(arrays / f"{stem}_{group_file}.npy", groups.index),
+            "unseen": write_array(arrays / f"{stem}_unseen.npy", mapped.unseen),
+            "selected_csv": write_table(arrays / f"{stem}_selected.csv", selected),
+            f"{groups.kind}_mean_csv": write_table(arrays / f"{stem}_{groups.kind}_mean.csv", means),
+            "peaks_csv": write_rows(arrays / f"{stem}_peaks.csv", peak_rows(peaks)),
+        }
+        if groups.misclassified is not None:
+            files["misclassified"] = write_array(arrays / f"{stem}_misclassified.npy", groups.misclassified)
+        if "gradcam_classic" in per_spectrum:
+            files["classic"] = write_array(arrays / f"{stem}_classic.npy", per_spectrum["gradcam_classic"])
+        if "integrated_gradients" in per_spectrum:
+            files["integrated_gradients"] = write_array(arrays / f"{stem}_ig.npy", per_spectrum["integrated_gradients"])
+        if mapped.curves:
+            columns = {"fraction": next(iter(mapped.curves.values())).fractions}
+            for name, curve in mapped.curves.items():
+                key = name.replace(" ", "_")
+                columns.update({f"{key}_order": curve.attribution, f"{key}_random": curve.random})
+            files["deletion_csv"] = write_table(arrays / f"{stem}_deletion.csv", columns)
+        return files
+
+    def _figures(
+        self, mapped: MappedSplit, chosen: list[int], names: Sequence[str], model: str, figures: Path
+    ) -> list[Path]:
+        """The PNG figures of ``mapped`` under ``figures``: chosen spectra, group means, series, deletion."""
         from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
 
-        model = type(pl_module).__name__
-        where = f"layer '{layer}'" if layer != "input" else "the input"
-        titles = []
-        for i in chosen:
-            title = f"{split} #{i}" + (f": {names[i]}" if i < len(names) else "")
-            if y[i] >= 0:
-                title += f" | label: {classes[int(y[i])]}"
-            title += f" | predicted: {classes[predicted[i]]} (p = {probabilities[i, predicted[i]]:.3f})"
-            title += " | MISCLASSIFIED" if misclassified[i] else ""
-            title += f" | map explains '{classes[targets[i]]}'"
-            titles.append(title)
+        stem, groups, method, layer = mapped.stem, mapped.groups, mapped.method, mapped.layer
+        spectra, maps = mapped.per_spectrum["spectrum"], mapped.per_spectrum["gradcam"]
+        classic, mean_classic = mapped.per_spectrum.get("gradcam_classic"), mapped.means.get("gradcam_classic")
+        flagged, where = groups.misclassified, f"layer '{layer}'" if layer != "input" else "the input"
         pngs = []
         if chosen:
             fig = plots.plot_gradcam_spectra(
-                axis,
+                mapped.axis,
                 spectra[chosen],
                 maps[chosen],
-                titles,
+                [
+                    f"{mapped.split} #{i}" + (f": {names[i]}" if i < len(names) else "") + groups.titles[i]
+                    for i in chosen
+                ],
                 classic=None if classic is None else classic[chosen],
                 xlabel=self.xlabel,
                 title=f"{model}: {method} at {where}",
                 method=method,
-                unseen=unseen,
+                unseen=mapped.unseen,
                 shared_scale=self.shared_scale,
-                flagged=misclassified[chosen].tolist(),
+                flagged=None if flagged is None else flagged[chosen].tolist(),
             )
             pngs.append(plots.save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
         fig = plots.plot_gradcam_class_means(
-            axis,
-            mean_spectra,
-            mean_maps,
-            classes,
-            counts.tolist(),
+            mapped.axis,
+            mapped.means["spectrum"],
+            mapped.means["gradcam"],
+            groups.names,
+            groups.counts.tolist(),
             classic=mean_classic,
             xlabel=self.xlabel,
-            title=f"{model}: class-averaged {method} on the {split} set",
-            grouped_by="predicted" if self.target == "predicted" else "labelled",
+            title=f"{model}: {method} averaged per {groups.kind}, {mapped.split} set (maps explain the "
+            f"{groups.explains})",
+            grouped_by=groups.grouped_by,
             method=method,
-            unseen=unseen,
+            unseen=mapped.unseen,
             shared_scale=self.shared_scale,
         )
-        pngs.append(plots.save_figure(fig, figures / f"{stem}_class_mean.png", self.dpi))
+        pngs.append(plots.save_figure(fig, figures / f"{stem}_{groups.kind}_mean.png", self.dpi))
         fig = plots.plot_attribution_series(
-            axis,
+            mapped.axis,
             maps,
-            change,
-            misclassified,
+            groups.change,
+            flagged,
             method=method,
             xlabel=self.xlabel,
-            title=f"{model}: {method} of every {split} spectrum (rows in series order; map explains the "
-            f"{'label' if self.target == 'label' else 'prediction'})",
+            title=f"{model}: {method} of every {mapped.split} spectrum (rows in series order; map explains the "
+            f"{groups.explains})",
         )
         pngs.append(plots.save_figure(fig, figures / f"{stem}_series.png", self.dpi))
-        if curves:
+        if mapped.curves:
+            # a regressor's "other class mean" is the mean of the spectra in the other target ranges
+            replaced_by = self.reference.replace("class", groups.kind).replace("_", " ")
             fig = plots.plot_deletion_curves(
-                {n: (c.fractions, c.attribution, c.random) for n, c in curves.items()},
-                title=f"{model}: deletion curves, regions replaced by the {self.reference.replace('_', ' ')}",
+                {n: (c.fractions, c.attribution, c.random) for n, c in mapped.curves.items()},
+                title=f"{model}: deletion curves, regions replaced by the {replaced_by}",
+                ylabel=f"mean {groups.score}",
+                ylim=(0, 1) if groups.kind == "class" else None,  # a predicted value has no fixed bounds
             )
             pngs.append(plots.save_figure(fig, figures / f"{stem}_deletion.png", self.dpi))
+        return pngs
 
-        if self.log_images:
-            log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
-        seen = ~unseen
-        peak_x = {
-            classes[c]: float(axis[seen][int(np.argmax(mean_maps[c][seen]))]) for c in range(num_classes) if counts[c]
-        }
+    def _summary(self, mapped: MappedSplit, windows: list[tuple[float, float]] | None) -> dict[str, Any]:
+        """The numbers of ``mapped`` for ``summary.json``, flat so that they reach the W&B run summary."""
+        stem, groups, seen = mapped.stem, mapped.groups, ~mapped.unseen
         summary: dict[str, Any] = {
-            f"{stem}_files": {k: str(v) for k, v in files.items()},
-            f"{stem}_figures": [str(p) for p in pngs],
-            f"{stem}_method": method,
-            f"{stem}_layer": layer,
-            f"{stem}_layer_positions": positions,
-            f"{stem}_unseen_points": int(unseen.sum()),
-            f"{stem}_peak_x": peak_x,
-            f"{stem}_predicted_change": change,
-            f"{stem}_misclassified": int(misclassified.sum()),
+            f"{stem}_method": mapped.method,
+            f"{stem}_layer": mapped.layer,
+            f"{stem}_layer_positions": mapped.positions,
+            f"{stem}_unseen_points": int(mapped.unseen.sum()),
+            f"{stem}_peak_x": {
+                name: float(mapped.axis[seen][int(np.argmax(mapped.means["gradcam"][g][seen]))])
+                for g, name in enumerate(groups.names)
+                if groups.counts[g]
+            },
         }
-        windows = simulated_ground_truth(trainer)
-        for name, values in maps_by_method.items():
-            prefix = stem if name == method else f"{stem}_ig"
-            if name in curves:
-                for key, value in curves[name].summary().items():
+        if groups.misclassified is not None:
+            summary[f"{stem}_predicted_change"] = groups.change
+            summary[f"{stem}_misclassified"] = int(groups.misclassified.sum())
+        for name, values in mapped.maps_by_method.items():
+            prefix = stem if name == mapped.method else f"{stem}_ig"
+            if name in mapped.curves:
+                for key, value in mapped.curves[name].summary().items():
                     summary[f"{prefix}_deletion_{key}"] = value
             if windows is not None:
-                share = ground_truth_share(values, axis, windows)
+                share = ground_truth_share(torch.as_tensor(values), mapped.axis, windows)
                 summary[f"{prefix}_ground_truth_share"] = share["share"]
                 summary[f"{prefix}_ground_truth_chance"] = share["chance"]
-        if curves:
+        if mapped.curves:
             summary[f"{stem}_deletion_reference"] = self.reference
-        update_summary(trainer, summary)
-        rank_zero_info(f"{method} maps of the {split} set written to {arrays} and {figures}")
-
-    def _run_regression(self, trainer, pl_module, split, layer, x, y, names) -> None:
-        """A regressor: maps of its first predicted value (signed: red raises it), averaged per target range.
-
-        Spectra are grouped into ``ranges`` quantile ranges of the reference value (``target: label``; the
-        predicted value where a reference is unknown) or of the predicted value (``target: predicted``).
-        """
-        from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
-
-        with on_training_device(trainer, pl_module):
-            result = grad_cam(pl_module, x, 0, relu=self.relu)
-            predicted = pl_module.predict_values(result.logits).cpu().numpy()[:, 0]
-        reference = y.detach().cpu().numpy().reshape(len(y), -1)[:, 0]
-        grouping = predicted if self.target == "predicted" else np.where(np.isfinite(reference), reference, predicted)
-        target_name = pl_module.target_names[0]
-        groups, range_names = target_ranges(grouping, self.ranges, target_name)
-        maps, classic = result.maps.float().cpu().numpy(), result.classic.float().cpu().numpy()
-        spectra = x.detach().cpu().numpy()
-        index = torch.as_tensor(groups)
-        mean_maps = class_means(result.maps.cpu(), index, len(range_names)).float().numpy()
-        mean_classic = class_means(result.classic.cpu(), index, len(range_names)).float().numpy()
-        mean_spectra = class_means(torch.as_tensor(spectra), index, len(range_names)).numpy()
-        counts = np.bincount(groups[groups >= 0], minlength=len(range_names))
-        self.results[split] = {
-            "maps": maps,
-            "classic": classic,
-            "groups": groups,
-            "range_mean_maps": mean_maps,
-            "layer_positions": int(result.layer_maps.shape[-1]),
-        }
-
-        axis = x_values(pl_module, spectra.shape[1])
-        arrays, figures = output_dirs(trainer)
-        stem = f"gradcam_{split}"
-        chosen = self._chosen(len(x), None)
-        selected: dict[str, np.ndarray] = {"x": axis}
-        for i in chosen:
-            selected.update(
-                {f"spectrum[{i}]": spectra[i], f"gradcam[{i}]": maps[i], f"gradcam_classic[{i}]": classic[i]}
-            )
-        means: dict[str, np.ndarray] = {"x": axis}
-        for g, name in enumerate(range_names):
-            if counts[g]:
-                means.update({f"mean_spectrum[{name}]": mean_spectra[g], f"gradcam[{name}]": mean_maps[g]})
-        files = {
-            "maps": write_array(arrays / f"{stem}.npy", maps),
-            "classic": write_array(arrays / f"{stem}_classic.npy", classic),
-            "selected_csv": write_table(arrays / f"{stem}_selected.csv", selected),
-            "range_mean_csv": write_table(arrays / f"{stem}_range_mean.csv", means),
-        }
-        titles = []
-        for i in chosen:
-            title = f"{split} #{i}" + (f": {names[i]}" if i < len(names) else "")
-            if np.isfinite(reference[i]):
-                title += f" | reference {target_name} = {reference[i]:.4g}"
-            titles.append(title + f" | predicted {predicted[i]:.4g} | red raises the predicted {target_name}")
-        model = type(pl_module).__name__
-        pngs = []
-        if chosen:
-            fig = plots.plot_gradcam_spectra(
-                axis,
-                spectra[chosen],
-                maps[chosen],
-                titles,
-                classic=classic[chosen],
-                xlabel=self.xlabel,
-                title=f"{model}: 1D Grad-CAM at layer '{layer}'",
-            )
-            pngs.append(plots.save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
-        fig = plots.plot_gradcam_class_means(
-            axis,
-            mean_spectra,
-            mean_maps,
-            range_names,
-            counts.tolist(),
-            classic=mean_classic,
-            xlabel=self.xlabel,
-            title=f"{model}: 1D Grad-CAM of the predicted {target_name}, averaged per range, {split} set",
-            grouped_by="predicted in" if self.target == "predicted" else "with reference in",
-        )
-        pngs.append(plots.save_figure(fig, figures / f"{stem}_range_mean.png", self.dpi))
-        if self.log_images:
-            log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
-        update_summary(
-            trainer,
-            {
-                f"{stem}_files": {k: str(v) for k, v in files.items()},
-                f"{stem}_figures": [str(p) for p in pngs],
-                f"{stem}_layer": layer,
-            },
-        )
-        rank_zero_info(f"Grad-CAM maps of the predicted {target_name} ({split} set) written to {arrays} and {figures}")
+        return summary
 
     def _chosen(self, n: int, change: int | None) -> list[int]:
         """``indices`` (or the spectra around ``change``) made non-negative, in range and unique (order kept)."""

@@ -5,7 +5,9 @@ attribution of each spectrum (strongest evidence *for* the explained class first
 reference spectrum a few at a time and record the mean probability of the explained class. A map that points
 at what the model really uses makes the probability fall fast: a small area under the curve. The same
 replacement in random orders gives the area to beat. ``gap = random_area - attribution_area`` is the number
-reported: above 0 the map ranks regions better than chance, 0 or below it does not.
+reported: above 0 the map ranks regions better than chance, 0 or below it does not. A regressor's curve follows
+its predicted value instead (in the target's units, and so its areas and gap): evidence that raises the value
+removed first must lower it faster than a random order.
 
 **Ground-truth share**: on data whose informative peaks are known (the simulated ramp), the share of the
 absolute attribution that lies on them, next to the share of the axis they cover (what a map spread evenly
@@ -24,22 +26,25 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lightning_spectra.interpret.gradcam import value_score
 from lightning_spectra.interpret.importance import evaluation_mode
 
 
 @dataclass
 class DeletionCurve:
-    """Mean probability of the explained class as regions are replaced by the reference.
+    """Mean probability of the explained class (a regressor's predicted value) as regions are replaced.
 
     Attributes:
         fractions: ``(S + 1,)`` share of the regions replaced, 0 to 1.
         attribution: ``(S + 1,)`` replacing in the order of the attribution.
         random: ``(S + 1,)`` mean over random orders.
+        score: what the curve follows, ``"probability"`` or ``"value"``: it names the summary's start and end.
     """
 
     fractions: np.ndarray
     attribution: np.ndarray
     random: np.ndarray
+    score: str = "probability"
 
     @property
     def attribution_area(self) -> float:
@@ -59,8 +64,8 @@ class DeletionCurve:
             "attribution_area": round(self.attribution_area, 6),
             "random_area": round(self.random_area, 6),
             "gap": round(self.gap, 6),
-            "probability_before": round(float(self.attribution[0]), 6),
-            "probability_all_replaced": round(float(self.attribution[-1]), 6),
+            f"{self.score}_before": round(float(self.attribution[0]), 6),
+            f"{self.score}_all_replaced": round(float(self.attribution[-1]), 6),
         }
 
 
@@ -70,6 +75,14 @@ def target_probability(logits: Tensor, target: Tensor) -> Tensor:
     if logits.shape[1] == 1:
         return torch.sigmoid(logits[:, 0] * (2 * target - 1).to(logits.dtype))
     return torch.softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
+
+
+def deletion_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
+    """What the curve follows per row: the probability of ``target``, or a regressor's predicted value of output
+    ``target`` in its units (a regressor has no probability; its value is what its maps explain)."""
+    if getattr(model, "is_regression", False):
+        return value_score(model, outputs, target)
+    return target_probability(outputs, target)
 
 
 def region_bounds(length: int, regions: int) -> np.ndarray:
@@ -117,7 +130,8 @@ def deletion_curve(
         curves = [
             _curve(model, x, reference, target, order, replaced_per_step, point_region) for order in [ranked, *orders]
         ]
-    return DeletionCurve(replaced_per_step / count, curves[0], np.mean(curves[1:], axis=0))
+    score = "value" if getattr(model, "is_regression", False) else "probability"
+    return DeletionCurve(replaced_per_step / count, curves[0], np.mean(curves[1:], axis=0), score)
 
 
 def _curve(
@@ -136,7 +150,7 @@ def _curve(
     values = []
     for k in replaced_per_step:
         mixed = torch.where(point_rank < int(k), reference, x)
-        values.append(float(target_probability(model(mixed.to(device)), target).mean()))
+        values.append(float(deletion_score(model, model(mixed.to(device)), target).mean()))
     return np.asarray(values)
 
 

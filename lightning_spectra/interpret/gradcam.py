@@ -134,6 +134,14 @@ def value_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
     return (values * F.one_hot(target.to(values.device).long(), values.shape[1]).to(values.dtype)).sum(dim=1)
 
 
+def target_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
+    """The score a map explains, per row: a regressor's predicted value (:func:`value_score`), else the class
+    score (:func:`class_score`). One place, so that Grad-CAM and Integrated Gradients explain the same number."""
+    if getattr(model, "is_regression", False):
+        return value_score(model, outputs, target)
+    return class_score(outputs, target)
+
+
 def rows_interact(model: nn.Module) -> bool:
     """Whether, in the model's current mode, one spectrum's output depends on the other spectra of the batch."""
     if getattr(model, "sequence_mode", "independent") != "independent":
@@ -189,12 +197,12 @@ def layer_gradients(
                 f"attribution layer output {tuple(activations.shape)} does not start with the "
                 f"{len(x)} spectra of the batch"
             )
-        regression = bool(getattr(model, "is_regression", False))
         if target is None:  # a regressor's default is its first target; a classifier's, the predicted class
+            regression = bool(getattr(model, "is_regression", False))
             target = torch.zeros(len(x), dtype=torch.long) if regression else predicted_class(logits.detach())
         elif isinstance(target, int):
             target = torch.full((len(x),), target, dtype=torch.long)
-        scores = value_score(model, logits, target) if regression else class_score(logits, target)
+        scores = target_score(model, logits, target)
         if per_row is None:
             per_row = rows_interact(model)
         if per_row:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lightning_spectra.interpret.gradcam import class_score
+from lightning_spectra.interpret.gradcam import target_score
 from lightning_spectra.interpret.importance import evaluation_mode
 
 Reference = Literal["other_class_mean", "background"]
@@ -67,7 +67,8 @@ def reference_spectra(x: Tensor, kind: Reference, classes: Tensor, target: Tenso
 def integrated_gradients(
     model: nn.Module, x: Tensor, target: Tensor, reference: Tensor, n_steps: int = 32, eval_mode: bool = True
 ) -> Tensor:
-    """Integrated Gradients ``(N, L)`` of the target scores (:func:`class_score`) from ``reference`` to ``x``.
+    """Integrated Gradients ``(N, L)`` of the target scores from ``reference`` to ``x``: a classifier's class
+    score, a regressor's predicted value of output ``target`` in its units (:func:`target_score`, as Grad-CAM).
 
     Runs with gradients on, even under ``torch.inference_mode``; the model is evaluated in eval mode (modes
     restored) unless ``eval_mode`` is False. Uses captum's Gauss-Legendre path.
@@ -78,7 +79,7 @@ def integrated_gradients(
     target = target.to(device).long()
 
     def scores(inputs: Tensor) -> Tensor:
-        return class_score(model(inputs), target)
+        return target_score(model, model(inputs), target)
 
     with torch.inference_mode(False), torch.enable_grad():
         inputs = x.detach().clone().to(device)
