@@ -311,6 +311,22 @@ def test_binned_early_stop_skips_the_step() -> None:
     assert isinstance(model.training_step(toy_batch(), 0), torch.Tensor)
 
 
+@pytest.mark.parametrize(("batch_size", "trained"), [(BATCH, False), (BATCH // 2, True)])
+def test_binned_early_stop_reads_the_whole_epoch(batch_size: int, trained: bool) -> None:
+    """A full batch stops before its first step (the paper); mini-batches train the epoch, then stop."""
+    import lightning.pytorch as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    model = BinnedFCNN(spectrum_length=SHORT, stop_accuracy=-1.0)
+    before = [p.detach().clone() for p in model.parameters()]
+    trainer = L.Trainer(max_epochs=5, logger=False, enable_checkpointing=False, enable_progress_bar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(model, DataLoader(TensorDataset(*toy_batch()), batch_size=batch_size))
+    changed = any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert changed is trained and trainer.current_epoch == 1
+
+
 def test_every_model_is_exported() -> None:
     import lightning_spectra.models as models
 

@@ -155,9 +155,22 @@ class BinnedFCNN(SpectraClassifier):
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
         for name, value in metrics.items():
             self.log(f"train/{name}", value, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y))
-        accurate = "accuracy" in metrics and metrics["accuracy"] > self.hparams.stop_accuracy
-        if self.hparams.early_stop and (loss < self.hparams.stop_loss or accurate):
+        whole_epoch = self._trainer is None or self.trainer.num_training_batches == 1
+        if self.hparams.early_stop and whole_epoch and self._reached_stop(loss, metrics.get("accuracy")):
             if self._trainer is not None:
                 self.trainer.should_stop = True
             return None  # the paper stops before this iteration's optimiser step
         return loss
+
+    def on_train_epoch_end(self) -> None:
+        """With mini-batches the paper's rule reads the epoch's rows, not one batch: one easy mini-batch would
+        otherwise stop the fit in its first epoch. (A full batch is checked before its step, as the paper does.)"""
+        if not self.hparams.early_stop or self.trainer.num_training_batches == 1:
+            return
+        metrics = self.trainer.callback_metrics
+        if "train/loss" in metrics and self._reached_stop(metrics["train/loss"], metrics.get("train/accuracy")):
+            self.trainer.should_stop = True
+
+    def _reached_stop(self, loss: Tensor, accuracy: Tensor | None) -> bool:
+        accurate = accuracy is not None and bool(accuracy > self.hparams.stop_accuracy)
+        return bool(loss < self.hparams.stop_loss) or accurate
