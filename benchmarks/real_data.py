@@ -214,7 +214,10 @@ def merge_tables(out: Path, sources: list[Path]) -> None:
                 }
     order = {name: i for i, name in enumerate(MODELS)}
     merged = sorted(rows.values(), key=lambda r: (r["set"], order[r["model"]]))
-    header = f"Real spectra: stratified CV, budgets per row; data and model options as the recipe; machine: {machine()}"
+    header = (
+        f"Real spectra: stratified CV, budget per row; the recipe, with the model options of MODEL_OPTIONS and "
+        f"those listed in BENCHMARKS.md; machine: {machine()}"
+    )
     write_tables([{**r, "budget": r.get("budget") or OLD_BUDGET} for r in merged], out, header)
 
 
