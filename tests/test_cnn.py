@@ -68,7 +68,8 @@ def test_single_channel_block_folds_batchnorm_without_changing_the_function(mome
         ]
         assert torch.allclose(outputs[0], outputs[1], atol=1e-5)
         for fast, slow in zip(*grads, strict=True):
-            assert torch.allclose(fast, slow, atol=1e-4, rtol=1e-4)
+            # a gradient sums many terms: its rounding error scales with its largest entry, not with each entry
+            torch.testing.assert_close(fast, slow, rtol=1e-4, atol=max(1e-4, 1e-5 * float(slow.abs().max())))
         for name, value in plain.state_dict().items():
             assert torch.allclose(folded.state_dict()[name].float(), value.float(), atol=1e-6), name
     folded.eval(), plain.eval()

@@ -30,12 +30,31 @@ def test_peaks_shift_to_higher_angle_under_compression() -> None:
     assert last > first
 
 
-def test_default_ramp_is_bit_identical_to_earlier_releases() -> None:
-    import hashlib
-
+def test_default_ramp_is_the_same_as_earlier_releases() -> None:
+    """Sums and samples of the 512-point default ramp (SIMULATOR_VERSION 3), to float tolerance: NumPy's SIMD
+    kernels differ in the last bits between CPUs (AVX2, AVX512), so bytes or hashes cannot be compared."""
     spectra = simulate_ramp(n_points=512)[1]
-    expected = "6f7778e3981b875e2c10d7891af79105eda8f33e274749827964b12b7328a68c"  # SIMULATOR_VERSION 3
-    assert hashlib.sha256(spectra.tobytes()).hexdigest() == expected
+    found = [
+        spectra.sum(),
+        np.square(spectra).sum(),
+        spectra[184].sum(),
+        spectra[185].sum(),
+        spectra[:, 100].sum(),
+        spectra[0, 0],
+        spectra[348, 511],
+        spectra[200, 255],
+    ]
+    expected = [
+        2141934.369744069,
+        27284270.478840075,
+        6126.610161502822,
+        6127.71213957755,
+        4539.289944722453,
+        16.127445213361874,
+        7.760497527641057,
+        12.846181183946333,
+    ]
+    np.testing.assert_allclose(found, expected, rtol=1e-10)
 
 
 def test_hard_ramp_phases_coexist_for_tens_of_frames_around_the_label_change() -> None:
