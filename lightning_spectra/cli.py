@@ -14,8 +14,10 @@ from collections.abc import Sequence
 
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
+from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
 from lightning_spectra.checkpoint import SPECIAL_CKPT_PATHS, check_weights_fit, read_trained_model, serving
 from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
@@ -127,7 +129,7 @@ class SpectraCLI(LightningCLI):
                 f"trainer.max_epochs is {self.trainer.max_epochs} and trainer.max_steps {self.trainer.max_steps}; "
                 "fit would train nothing"
             )
-        self.trainer.callbacks.append(FiniteLoss())
+        self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
 
     def after_fit(self) -> None:
         if self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights
@@ -140,6 +142,7 @@ class SpectraCLI(LightningCLI):
                 "model": type(self.model).__name__,
                 "trainable_parameters": self.model.num_trainable_parameters,
                 "precision": self.trainer.precision,
+                "complete": True,  # a fit stopped by SIGTERM says False (callbacks/interrupted.py)
             },
         )
         if self.config[self.subcommand].get("test_after_fit", True):
@@ -200,10 +203,13 @@ def main(args: Sequence[str] | None = None) -> None:
 
     The config parser and Lightning wrap what datamodules and models raise while being built, so the cause
     chain is searched for the :class:`SpectraDataError`. Exit status 2 for bad input or settings, 1 for a run
-    that failed (non-finite loss, nothing trained); anything else is a bug and keeps its traceback.
+    that failed (non-finite loss, nothing trained), 143 for a run stopped by SIGTERM (its checkpoint is kept,
+    see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug and keeps its traceback.
     """
     try:
         SpectraCLI(args=args)
+    except SIGTERMException:  # a SystemExit without a code: it would exit 0, the status of a finished run
+        raise SystemExit(SIGTERM_STATUS) from None
     except Exception as err:
         cause = find_data_error(err)
         if cause is None:

@@ -35,3 +35,14 @@ class RecordTrainingPositions(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         path = run_dir(trainer) / f"seen-rank{trainer.global_rank}.json"
         path.write_text(json.dumps({"rank": trainer.global_rank, "world": trainer.world_size, "seen": self.seen}))
+
+
+class SigtermAtEpoch(L.Callback):
+    """Send this process SIGTERM when epoch ``epoch`` starts, as a scheduler's time limit does."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch == self.epoch:
+            os.kill(os.getpid(), signal.SIGTERM)
