@@ -29,14 +29,32 @@ from lightning_spectra.data.errors import SpectraDataError
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
 #: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
-SCORES = ("accuracy", "linear_baseline_accuracy", "rmse", "r2", "rpd", "pls_rmse", "pls_r2")
+SCORES = (
+    "accuracy",
+    "linear_baseline_accuracy",
+    "svc_accuracy",
+    "rmse",
+    "r2",
+    "rpd",
+    "pls_rmse",
+    "pls_r2",
+    "svr_rmse",
+    "svr_r2",
+)
 #: Columns of the printed table per task: (summary key, header, format).
 COLUMNS = {
     "classification": (
         ("accuracy", "model accuracy", "{:.1%}"),
         ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
+        ("svc_accuracy", "SVC (RBF)", "{:.1%}"),
     ),
-    "regression": (("rmse", "model RMSE", "{:.4g}"), ("r2", "model R^2", "{:.3f}"), ("pls_rmse", "PLS RMSE", "{:.4g}")),
+    "regression": (
+        ("rmse", "model RMSE", "{:.4g}"),
+        ("r2", "model R^2", "{:.3f}"),
+        ("rpd", "model RPD", "{:.2f}"),
+        ("pls_rmse", "PLS RMSE", "{:.4g}"),
+        ("svr_rmse", "SVR RMSE", "{:.4g}"),
+    ),
 }
 
 
@@ -157,7 +175,9 @@ def print_table(result: dict, out: Path) -> None:
     for r in result["rows"]:
         cells = [fmt.format(r[key]) if r.get(key) is not None else "-" for key, _, fmt in columns]
         if r.get("linear_baseline_method") and s.get("task") != "regression":
-            cells[-1] += f" ({r['linear_baseline_method']})"
+            cells[[key for key, _, _ in columns].index("linear_baseline_accuracy")] += (
+                f" ({r['linear_baseline_method']})"
+            )
         table.add_row(f"repeat {r['repeat']} fold {r['fold']}", *cells, str(r["epochs"]))
     means = [
         f"{fmt.format(s[key + '_mean'])} +- {fmt.format(s[key + '_sd'])}" if f"{key}_mean" in s else "-"

@@ -1,9 +1,11 @@
-"""What ``fit`` and ``test`` add for a regressor: the PLS baseline on the same split and the regression figures.
+"""What ``fit`` and ``test`` add for a regressor: the PLS and SVR baselines on the same split and the figures.
 
 Figures (``<run dir>/figures/``): per target, predicted vs reference for the network and PLS with their fitted
 lines (slope, intercept, R^2: the linearity of the calibration) and the residuals below; for an ordered series
-(``ordered: true``, a process run) the predicted value along the series. The PLS numbers go into
-``summary.json`` as ``pls_*`` beside the network's ``rmse``, ``r2``, ``rpd``...
+(``ordered: true``, a process run) the predicted value along the series. The baselines' numbers go into
+``summary.json`` as ``pls_*`` and ``svr_*`` beside the network's ``rmse``, ``r2``, ``rpd``..., with the better of
+the two by cross-validated RMSE on the training split as ``classical_best_method`` (its test RMSE
+``classical_best_rmse``): the test split never decides which baseline is shown as the best.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
+from lightning_spectra.baselines.kernel import fit_svr
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.importance import evaluation_mode
@@ -21,19 +24,26 @@ from lightning_spectra.run_dir import run_dir
 
 
 def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: SpectraDataModule) -> dict:
-    """Fit PLS on the training split, compare it with ``model`` on the test split, draw the figures.
+    """Fit PLS and SVR on the training split, compare them with ``model`` on the test split, draw the figures.
 
-    Returns the summary entries: ``pls_components``, ``pls_rmse``, ``pls_r2``, ... and ``regression_figures``.
+    Returns the summary entries: ``pls_components``, ``pls_rmse``, ``pls_r2``, ..., ``svr_rmse``, ...,
+    ``classical_best_method``, ``classical_best_rmse`` and ``regression_figures``.
     """
     from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
 
     splits = datamodule.splits
     train, test = splits.train, splits.test
-    pls = fit_pls(train.spectra.cpu().numpy(), train.labels.cpu().numpy())
-    pls_values = torch.as_tensor(pls.predict(test.spectra.cpu().numpy()))
+    train_x, train_y, test_x = train.spectra.cpu().numpy(), train.labels.cpu().numpy(), test.spectra.cpu().numpy()
+    pls, svr = fit_pls(train_x, train_y), fit_svr(train_x, train_y)
+    pls_values, svr_values = torch.as_tensor(pls.predict(test_x)), torch.as_tensor(svr.predict(test_x))
     reference = test.labels.cpu().double()
     summary: dict = {"pls_components": pls.components}
     summary.update({f"pls_{k}": float(v.mean()) for k, v in regression_metrics(pls_values, reference).items()})
+    summary.update({f"svr_{k}": float(v.mean()) for k, v in regression_metrics(svr_values, reference).items()})
+    summary.update({f"svr_{k}": v for k, v in svr.params[0].items()})  # the first target's, as numbers
+    svr_best = svr.cv_rmse < float(pls.rmsecv.min())
+    summary["classical_best_method"] = "SVR" if svr_best else "PLS"
+    summary["classical_best_rmse"] = summary["svr_rmse" if svr_best else "pls_rmse"]
     with torch.no_grad(), evaluation_mode(model):
         values = model.predict_values(model(test.spectra.to(model.device))).detach().cpu().double()
 
@@ -43,9 +53,13 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
     for t, target in enumerate(model.target_names):
         fig = plots.plot_parity(
             reference[:, t].numpy(),
-            {name: values[:, t].numpy(), f"PLS ({pls.components} comp.)": pls_values[:, t].numpy()},
+            {
+                name: values[:, t].numpy(),
+                f"PLS ({pls.components} comp.)": pls_values[:, t].numpy(),
+                "SVR (RBF)": svr_values[:, t].numpy(),
+            },
             target=target,
-            title=f"{name} vs PLS on the test set ({len(reference)} spectra)",
+            title=f"{name} vs PLS and SVR on the test set ({len(reference)} spectra)",
         )
         pngs.append(plots.save_figure(fig, folder / f"parity_test_{target}.png"))
         if getattr(datamodule, "ordered", False):

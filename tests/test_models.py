@@ -141,14 +141,58 @@ def test_attribution_layer_is_channels_first_map(cls: type[SpectraClassifier]) -
 
 
 @pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
-def test_too_short_spectra_are_refused_or_work(cls: type[SpectraClassifier]) -> None:
-    """Below a model's documented minimum construction fails loudly rather than at the first forward."""
-    minimum = {MSResNet: 501, ConvSCAttention: 27, ConvSCTAttention: 27, CNN: 71}.get(cls)
-    if minimum is None:
-        return
+def test_every_model_takes_64_point_spectra_and_learns_from_them(cls: type[SpectraClassifier]) -> None:
+    """Short spectra (NIR filters, cut ranges) work with every model; the paper's fixed sizes adapt."""
+    torch.manual_seed(0)
+    model = build(cls, spectrum_length=64)
+    x, y, _ = toy_batch(length=64)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(8):
+        optimizer.zero_grad()
+        loss = model.loss(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize(("cls", "minimum"), [(CNN, 17), (MSResNet, 59), (ConvSCAttention, 27), (ConvSCTAttention, 27)])
+def test_too_short_spectra_are_refused_naming_the_minimum(cls: type[SpectraClassifier], minimum: int) -> None:
+    """Below a model's minimum construction fails loudly rather than at the first forward."""
     build(cls, spectrum_length=minimum)
     with pytest.raises(SpectraConfigError, match=f"points are too short .*; it needs at least {minimum}$"):
         build(cls, spectrum_length=minimum - 1)  # the CLI prints it as one line (tests/test_reliability.py)
+
+
+def test_short_spectra_downsample_less_and_the_paper_sizes_stay_where_they_fit() -> None:
+    from lightning_spectra.models.cnn import fitted_pools
+    from lightning_spectra.models.resnet import fitted_layout
+
+    assert fitted_pools(4023, (2, 2, 2)) == (2, 2, 2) and fitted_pools(71, (2, 2, 2)) == (2, 2, 2)
+    assert fitted_pools(64, (2, 2, 2)) == (2, 2, 1)
+    assert fitted_layout(501, 3, (3, 5, 7)) == ((2, 2, 2), True)
+    assert fitted_layout(100, 3, (3, 5, 7)) == ((1, 1, 1), False)
+    assert MSResNet(spectrum_length=100).multiscale.output_length >= 1
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_input_normalization_is_a_choice_with_the_papers_default_for_classifiers(cls: type[SpectraClassifier]) -> None:
+    """``layer`` makes a model blind to a spectrum's level and scale (the paper's choice for XRD phases);
+    ``none`` keeps them, which a regressor of an amount needs (Beer-Lambert); regressors default to ``none``."""
+    x = toy_batch(length=SHORT)[0]
+    classifier = build(cls, spectrum_length=SHORT).eval()
+    assert classifier.input_normalization == cls.default_input_normalization
+    regressor = build(cls, spectrum_length=SHORT, task="regression").eval()
+    assert regressor.input_normalization == "none"
+    with torch.no_grad():
+        for kind in ("layer", "none", "point"):
+            torch.manual_seed(0)
+            model = build(cls, spectrum_length=SHORT, input_normalization=kind).eval()
+            scaled = torch.allclose(model(x), model(3 * x + 2), atol=1e-4)
+            assert scaled == (kind == "layer"), kind  # only a LayerNorm over the spectrum divides the level out
+    with pytest.raises(SpectraConfigError, match="input_normalization must be one of layer, none, point"):
+        build(cls, spectrum_length=SHORT, input_normalization="snv")
 
 
 def test_too_few_points_for_the_bins_and_negative_rates_are_one_line_errors() -> None:

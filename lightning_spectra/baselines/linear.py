@@ -85,10 +85,19 @@ def classification_baseline(train: Split, test: Split, val: Split | None = None,
 
 
 def baseline_summary(splits, seed: int = 0) -> dict:
-    """``linear_baseline_*`` summary entries for a datamodule's :class:`~lightning_spectra.data.base.SpectraSplits`."""
+    """The classical baselines of a datamodule's :class:`~lightning_spectra.data.base.SpectraSplits`: the linear
+    one (``linear_baseline_*``), the RBF SVC (``svc_*``) and which of them is best on the validation split
+    (``classical_best_method`` and its test ``classical_best_accuracy``)."""
+    from lightning_spectra.baselines.kernel import svc_baseline
 
     def arrays(data) -> Split:
         return data.spectra.detach().cpu().numpy(), data.labels.detach().cpu().numpy()
 
-    result = classification_baseline(arrays(splits.train), arrays(splits.test), arrays(splits.val), seed=seed)
-    return {f"linear_baseline_{k}": v for k, v in result.items()}
+    train, test, val = arrays(splits.train), arrays(splits.test), arrays(splits.val)
+    linear = classification_baseline(train, test, val, seed=seed)
+    kernel = svc_baseline(train, test, val, seed=seed)
+    summary = {f"linear_baseline_{k}": v for k, v in linear.items()} | {f"svc_{k}": v for k, v in kernel.items()}
+    best = "SVC" if kernel["val_accuracy"] > linear["val_accuracy"] else linear["method"]  # ties: the linear one
+    summary["classical_best_method"] = best
+    summary["classical_best_accuracy"] = kernel["accuracy"] if best == "SVC" else linear["accuracy"]
+    return summary

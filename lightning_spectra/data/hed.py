@@ -46,6 +46,8 @@ class HEDDataModule(SpectraDataModule):
             with overlapping reflections and stronger drift; see :mod:`lightning_spectra.data.simulate`).
         zenodo_md5: expected MD5 of the archive; by default Zenodo's published checksum is used.
         zenodo_api: the record API address (a mirror, or a local server in tests).
+        linear_baseline: also fit the classical baselines (logistic regression / PLS-DA and an RBF SVC, chosen
+            on the validation series) on the same splits and print them beside the model.
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class HEDDataModule(SpectraDataModule):
         simulation_preset: Literal["default", "hard"] = "default",
         zenodo_md5: str | None = None,
         zenodo_api: str = "https://zenodo.org/api/records/{record}",
+        linear_baseline: bool = True,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -79,6 +82,7 @@ class HEDDataModule(SpectraDataModule):
         self.preprocessing = self.preprocessing_from_hparams(self.hparams)
         self.pool_stride, self.pool_ranges = pool_stride, [tuple(r) for r in pool_ranges]
         self.noise_copies, self.noise_amplitude = noise_copies, noise_amplitude
+        self.linear_baseline = linear_baseline
         self.simulated_points, self.simulation_seed = simulated_points, simulation_seed
         if simulation_preset not in ("default", "hard"):
             raise SpectraDataError(f"simulation_preset must be 'default' or 'hard', got {simulation_preset!r}")

@@ -11,6 +11,7 @@ without code of its own for either.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import lightning.pytorch as L
 import torch
@@ -23,6 +24,12 @@ from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.models.tasks import ClassificationTask, RegressionLoss, RegressionTask, TaskName
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,) or targets (B, T), positions
+InputNormalization = Literal["layer", "none", "point"]
+INPUT_NORMALIZATIONS = ("layer", "none", "point")
+#: A regressor's input normalisation unless its config says otherwise (BENCHMARKS.md, "Regression"): a
+#: LayerNorm over each spectrum divides out the spectrum's own level and scale, and with them the absorbance
+#: that carries the amount (Beer-Lambert), so a regressor reads the spectra as the datamodule prepared them.
+REGRESSION_INPUT_NORMALIZATION: InputNormalization = "none"
 
 
 class SpectraModel(L.LightningModule):
@@ -46,11 +53,19 @@ class SpectraModel(L.LightningModule):
             the datamodule): outputs are standardised values, restored to these units in every output.
         regression_loss: ``mse`` or ``huber`` (on standardised targets).
         huber_delta: where Huber's loss turns linear, in standard deviations of the target.
+        input_normalization: what the model does to each spectrum first: ``layer`` (a LayerNorm over the
+            points of each spectrum, the paper's choice: right for phase classification under a drifting beam),
+            ``none`` (the spectra as the datamodule prepared them: a regressor needs their absolute level), or
+            ``point`` (each point standardised by statistics learned over the training spectra, a BatchNorm
+            over points). Default (``None``): the class's :attr:`default_input_normalization` for a classifier,
+            :data:`REGRESSION_INPUT_NORMALIZATION` for a regressor.
     """
 
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
     #: (gradient x input) when no layer keeps positions along the spectrum.
     attribution_layer: str | None = None
+    #: The input normalisation of the paper's version of this model (``input_normalization`` unset, classifier).
+    default_input_normalization: InputNormalization = "layer"
 
     def __init__(
         self,
@@ -68,6 +83,7 @@ class SpectraModel(L.LightningModule):
         target_scale: Sequence[float] | None = None,
         regression_loss: RegressionLoss = "mse",
         huber_delta: float = 1.0,
+        input_normalization: InputNormalization | None = None,
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "adamw") or lr_schedule not in ("none", "cosine", "plateau"):
@@ -96,6 +112,15 @@ class SpectraModel(L.LightningModule):
         else:
             raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
         self.out_features = self.task.out_features
+        if input_normalization is None:
+            default = REGRESSION_INPUT_NORMALIZATION if task == "regression" else self.default_input_normalization
+            input_normalization = default
+        if input_normalization not in INPUT_NORMALIZATIONS:
+            raise SpectraConfigError(
+                f"model.init_args.input_normalization must be one of {', '.join(INPUT_NORMALIZATIONS)}; "
+                f"got {input_normalization!r}"
+            )
+        self.input_normalization = input_normalization
         axis = torch.as_tensor(x_axis if x_axis is not None else range(spectrum_length), dtype=torch.float64)
         self.register_buffer("x_axis", axis, persistent=True)
         self.val_series = self.task.evaluation_metric(self.target_names)
@@ -241,6 +266,15 @@ def require_length(model: str, spectrum_length: int, output_length: Callable[[in
     raise SpectraConfigError(
         f"spectra of {spectrum_length} points are too short for the {model}; it needs at least {minimum}"
     )
+
+
+def input_norm(kind: InputNormalization, length: int) -> nn.Module:
+    """The layer a model applies to its input spectra ``(B, length)`` (see ``input_normalization``)."""
+    if kind == "layer":
+        return nn.LayerNorm(length)
+    if kind == "point":
+        return nn.BatchNorm1d(length)  # (B, L) input: every point is a "channel" with its own statistics
+    return nn.Identity()
 
 
 def _as_is(batch):  # InMemorySpectra hands over whole batches already (its __getitems__)

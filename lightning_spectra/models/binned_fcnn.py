@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lightning_spectra.data.errors import SpectraConfigError
-from lightning_spectra.models.base import Batch, SpectraClassifier
+from lightning_spectra.models.base import Batch, SpectraClassifier, input_norm
 
 #: Logit returned for an exact binary tie: slightly positive, so the tie goes to class 1 as in the paper.
 TIE_LOGIT = 1e-4
@@ -87,6 +87,7 @@ class BinnedFCNN(SpectraClassifier):
     # Rows, not spectra, flow through the layers, so no layer output is (spectra, channels, positions);
     # the learned bin weights (``bin_weights``) are this model's own explanation.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
+    default_input_normalization = "none"  # the paper's bins read the intensities as they are
 
     def __init__(
         self,
@@ -108,6 +109,7 @@ class BinnedFCNN(SpectraClassifier):
             )
         self.bins = bins
         self.rows_per_spectrum = self.spectrum_length // bins
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.bin_mlps = BinMLPs(bins, hidden, bin_outputs)
         self.combine = nn.Linear(bin_outputs * bins, self.out_features)
 
@@ -120,7 +122,7 @@ class BinnedFCNN(SpectraClassifier):
         """Spectra ``(B, L)`` -> rows ``(B, N2, 2 * bins)``: row ``ix`` is the ix-th (theta, I) pair of every bin."""
         kept = self.rows_per_spectrum * self.bins
         theta = self.x_axis[:kept].to(x.dtype).view(self.bins, -1).T  # (N2, bins)
-        intensity = x[:, :kept].reshape(len(x), self.bins, -1).transpose(1, 2)  # (B, N2, bins)
+        intensity = self.input_norm(x)[:, :kept].reshape(len(x), self.bins, -1).transpose(1, 2)  # (B, N2, bins)
         return torch.stack((theta.expand_as(intensity), intensity), dim=-1).flatten(2)
 
     def row_logits(self, x: Tensor) -> Tensor:

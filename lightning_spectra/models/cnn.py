@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lightning_spectra.models.base import SpectraClassifier, init_normal_, require_length
+from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm, require_length
 
 
 class _MaxPool2ReLU(torch.autograd.Function):
@@ -98,7 +98,7 @@ def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: in
     one-channel input folds BatchNorm into the conv (:class:`SingleChannelConvBlock`). The state-dict keys
     (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
     """
-    last = [MaxPool2ReLU()] if pool == 2 else [nn.MaxPool1d(pool), nn.ReLU()]
+    last = [MaxPool2ReLU()] if pool == 2 else [nn.ReLU()] if pool == 1 else [nn.MaxPool1d(pool), nn.ReLU()]
     block = SingleChannelConvBlock if in_channels == 1 else nn.Sequential
     return block(nn.Conv1d(in_channels, out_channels, kernel_size, stride), nn.BatchNorm1d(out_channels), *last)
 
@@ -127,6 +127,18 @@ def cnn_output_length(length: int, pools: tuple[int, int, int] = (2, 2, 2)) -> i
     return length
 
 
+def fitted_pools(length: int, pools: tuple[int, int, int]) -> tuple[int, int, int]:
+    """``pools``, or for spectra too short for them the same with pooling dropped from the last block backwards
+    (pool 1) until at least one position is left: the paper's sizes where they fit, a working CNN down to 13
+    points. A function of the length alone, so a checkpoint rebuilds the same layers."""
+    fitted = list(pools)
+    for block in (2, 1, 0):
+        if cnn_output_length(length, tuple(fitted)) >= 1:
+            break
+        fitted[block] = 1
+    return tuple(fitted)
+
+
 class CNN(SpectraClassifier):
     """LayerNorm -> 3 conv blocks (64, 64, 4 channels) -> flatten -> LayerNorm -> Linear.
 
@@ -134,7 +146,8 @@ class CNN(SpectraClassifier):
         channels: output channels of the three conv blocks.
         init_std: std of the N(0, std) init of conv and linear weights (paper: 0.05).
         pools: max-pool sizes of the three blocks; ``(2, 3, 2)`` is the authors' later "2mpool3" variant
-            (22,803 parameters), the one their published ``CNN.pth`` holds.
+            (22,803 parameters), the one their published ``CNN.pth`` holds. Spectra too short for them get
+            less pooling in the last blocks (:func:`fitted_pools`).
     """
 
     attribution_layer = "conv3"
@@ -148,7 +161,8 @@ class CNN(SpectraClassifier):
     ) -> None:
         super().__init__(**kwargs)
         c1, c2, c3 = channels
-        self.input_norm = nn.LayerNorm(self.spectrum_length)
+        pools = fitted_pools(self.spectrum_length, tuple(pools))
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.conv1 = conv_block(1, c1, kernel_size=5, stride=2, pool=pools[0])
         self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2, pool=pools[1])
         self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1, pool=pools[2])

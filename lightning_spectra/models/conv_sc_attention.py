@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_spectra.data.errors import SpectraConfigError
-from lightning_spectra.models.base import SpectraClassifier, init_normal_
+from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm
 from lightning_spectra.models.cnn import conv_block, conv_length
 
 
@@ -142,6 +142,7 @@ class ConvSCAttention(SpectraClassifier):
     """
 
     attribution_layer = "encoder.conv3"
+    default_input_normalization = "none"  # the paper's model starts with its convolution
 
     def __init__(
         self,
@@ -154,6 +155,7 @@ class ConvSCAttention(SpectraClassifier):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.encoder = ConvSCEncoder(
             self.spectrum_length,
             channels=channels,
@@ -166,4 +168,4 @@ class ConvSCAttention(SpectraClassifier):
         init_sc_(self, init_std)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.fc1(self.encoder(x))
+        return self.fc1(self.encoder(self.input_norm(x)))

@@ -44,6 +44,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from lightning_spectra.models.base import input_norm
 from lightning_spectra.models.conv_sc_attention import ConvSCEncoder, init_sc_
 from lightning_spectra.models.sequence import SequenceClassifier, SequenceMode, from_sequences
 
@@ -102,6 +103,7 @@ class ConvSCTAttention(SequenceClassifier):
     """
 
     attribution_layer = "encoder.conv3"
+    default_input_normalization = "none"  # the paper's model starts with its convolution
 
     def __init__(
         self,
@@ -120,6 +122,7 @@ class ConvSCTAttention(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.encoder = ConvSCEncoder(
             self.spectrum_length,
             channels=channels,
@@ -135,5 +138,5 @@ class ConvSCTAttention(SequenceClassifier):
         init_sc_(self, init_std)
 
     def forward(self, x: Tensor) -> Tensor:
-        tokens, transposed = self.to_sequences(self.encoder(x))
+        tokens, transposed = self.to_sequences(self.encoder(self.input_norm(x)))
         return self.fc1(from_sequences(self.temporal(tokens), transposed))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import SpectraClassifier, input_norm
 
 
 def dense_block(in_features: int, out_features: int) -> nn.Sequential:
@@ -38,7 +38,7 @@ class FCNN1D(SpectraClassifier):
     ) -> None:
         super().__init__(**kwargs)
         widths = (self.spectrum_length, *hidden)
-        self.input_norm = nn.LayerNorm(self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.blocks = nn.Sequential(*(dense_block(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
         self.head = nn.Linear(widths[-1], self.out_features)
         mean = 1.0 if paper_init else 0.0

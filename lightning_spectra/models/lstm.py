@@ -45,7 +45,7 @@ class LSTMClassifier(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
-        self.embedding = spectrum_embedding(self.spectrum_length, hidden_size)
+        self.embedding = spectrum_embedding(self.spectrum_length, hidden_size, self.input_normalization)
         self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
         self.head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, self.out_features))
         init_xavier_(self)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier, require_length
+from lightning_spectra.models.base import SpectraClassifier, input_norm, require_length
 
 #: The shortest branch is average-pooled with this window (the paper's k7 branch: AvgPool1d(6)).
 SHORTEST_POOL = 6
+#: Strides of the residual stages, and whether the stem max-pools.
+Layout = tuple[tuple[int, ...], bool]
 
 
 def conv_out(length: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
@@ -26,16 +28,38 @@ def conv_out(length: int, kernel_size: int, stride: int = 1, padding: int = 0) -
     return (length + 2 * padding - kernel_size) // stride + 1
 
 
-def msresnet_output_length(length: int, depth: int, kernel_sizes: tuple[int, ...]) -> int:
+def stem_length(length: int, pool: bool = True) -> int:
+    """Positions after the stem: conv k7/s2 and, unless left out for short spectra, max-pool k5/s2."""
+    stem = conv_out(length, 7, 2, 3)
+    return conv_out(stem, 5, 2, 1) if pool else stem
+
+
+def msresnet_output_length(
+    length: int, depth: int, kernel_sizes: tuple[int, ...], layout: Layout = ((2, 2, 2), True)
+) -> int:
     """Positions after the stem and the merged branches (below 1: the spectrum is too short)."""
-    stem = conv_out(conv_out(length, 7, 2, 3), 5, 2, 1)
+    strides, pool = layout
+    stem = stem_length(length, pool)
     shortest = stem
     for k in kernel_sizes:
         branch = stem
-        for _ in range(depth):
-            branch = conv_out(conv_out(branch, k, 2, 1), k, 1, 1) if branch >= 1 else 0
+        for stride in strides[:depth]:
+            branch = conv_out(conv_out(branch, k, stride, 1), k, 1, 1) if branch >= 1 else 0
         shortest = min(shortest, branch)
     return shortest - SHORTEST_POOL + 1
+
+
+def fitted_layout(length: int, depth: int, kernel_sizes: tuple[int, ...]) -> Layout:
+    """The residual stages' strides and whether the stem max-pools: the paper's (every stage stride 2, pooled
+    stem) where the spectrum is long enough, else the first of the layouts that downsample less, from the last
+    stage backwards, then without the stem's pool, that leaves a position (down to about 60 points). A
+    function of the length alone, so a checkpoint rebuilds the same layers."""
+    for pool in (True, False):
+        for halving in range(depth, -1, -1):
+            layout = ((2,) * halving + (1,) * (depth - halving), pool)
+            if msresnet_output_length(length, depth, kernel_sizes, layout) >= 1:
+                return layout
+    return (2,) * depth, True  # none fits: the caller refuses the length, naming the minimum
 
 
 class BasicBlock(nn.Module):
@@ -67,14 +91,19 @@ class MultiScale(nn.Module):
     """
 
     def __init__(
-        self, in_channels: int, planes: tuple[int, ...], kernel_sizes: tuple[int, ...], input_length: int
+        self,
+        in_channels: int,
+        planes: tuple[int, ...],
+        kernel_sizes: tuple[int, ...],
+        input_length: int,
+        strides: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
         branches, lengths = [], []
         for k in kernel_sizes:
             blocks, channels, length = [], in_channels, input_length
-            for p in planes:
-                blocks.append(BasicBlock(channels, p, k))
+            for p, stride in zip(planes, strides or (2,) * len(planes), strict=True):
+                blocks.append(BasicBlock(channels, p, k, stride))
                 channels, length = p, blocks[-1].output_length(length)
                 if length < 1:
                     raise ValueError(f"input of {input_length} positions is too short for the k{k} branch")
@@ -95,7 +124,8 @@ class MultiScale(nn.Module):
 class MSResNet(SpectraClassifier):
     """LayerNorm -> stem (conv k7/s2, BN, ReLU, max-pool k5/s2) -> three-scale residual branches -> LN -> Linear.
 
-    Default PyTorch init, as the paper. Spectra need at least 501 points (the k7 branch shrinks fastest).
+    Default PyTorch init, as the paper. Spectra shorter than about 500 points (the k7 branch shrinks fastest) get
+    stages that downsample less (:func:`fitted_layout`); the shortest that works is about 60 points.
 
     Args:
         planes: channels of the three residual stages in each branch (paper 64, 64, 8).
@@ -115,17 +145,23 @@ class MSResNet(SpectraClassifier):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        require_length("MSResNet", self.spectrum_length, lambda n: msresnet_output_length(n, len(planes), kernel_sizes))
+        depth, kernel_sizes = len(planes), tuple(kernel_sizes)
+        require_length(
+            "MSResNet",
+            self.spectrum_length,
+            lambda n: msresnet_output_length(n, depth, kernel_sizes, fitted_layout(n, depth, kernel_sizes)),
+        )
+        strides, pool = fitted_layout(self.spectrum_length, depth, kernel_sizes)
         stem_channels = 64
-        self.input_norm = nn.LayerNorm(self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.stem = nn.Sequential(
             nn.Conv1d(1, stem_channels, 7, stride=2, padding=3, bias=False),
             nn.BatchNorm1d(stem_channels),
             nn.ReLU(),
-            nn.MaxPool1d(5, stride=2, padding=1),
+            nn.MaxPool1d(5, stride=2, padding=1) if pool else nn.Identity(),
         )
-        stem_length = conv_out(conv_out(self.spectrum_length, 7, 2, 3), 5, 2, 1)
-        self.multiscale = MultiScale(stem_channels, tuple(planes), tuple(kernel_sizes), stem_length)
+        length = stem_length(self.spectrum_length, pool)
+        self.multiscale = MultiScale(stem_channels, tuple(planes), kernel_sizes, length, strides)
         features = planes[-1] * self.multiscale.output_length
         self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(features), nn.Linear(features, self.out_features))
         self.unused = nn.Linear(self.spectrum_length, 512) if include_unused_layer else None

@@ -39,7 +39,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import InputNormalization, SpectraClassifier, input_norm
 
 SequenceMode = Literal["consecutive", "strided", "whole", "independent"]
 
@@ -94,9 +94,11 @@ def sinusoidal_encoding(length: int, dim: int, dtype: torch.dtype, device: torch
     return pe.to(dtype)
 
 
-def spectrum_embedding(spectrum_length: int, dim: int) -> nn.Sequential:
-    """LayerNorm -> Linear -> LayerNorm -> ReLU: one token per spectrum (the LSTM's and Transformer's encoder)."""
-    return nn.Sequential(nn.LayerNorm(spectrum_length), nn.Linear(spectrum_length, dim), nn.LayerNorm(dim), nn.ReLU())
+def spectrum_embedding(spectrum_length: int, dim: int, normalization: InputNormalization = "layer") -> nn.Sequential:
+    """Input normalisation (the paper's LayerNorm) -> Linear -> LayerNorm -> ReLU: one token per spectrum (the
+    LSTM's and Transformer's encoder)."""
+    first = input_norm(normalization, spectrum_length)
+    return nn.Sequential(first, nn.Linear(spectrum_length, dim), nn.LayerNorm(dim), nn.ReLU())
 
 
 class SequenceClassifier(SpectraClassifier):

@@ -51,7 +51,7 @@ class TransformerClassifier(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
-        self.embedding = spectrum_embedding(self.spectrum_length, d_model)
+        self.embedding = spectrum_embedding(self.spectrum_length, d_model, self.input_normalization)
         self.position_dropout = nn.Dropout(dropout)
         layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
