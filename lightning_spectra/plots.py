@@ -369,8 +369,9 @@ def plot_parity(
     target: str = "target",
     title: str | None = None,
 ) -> Figure:
-    """Predicted vs reference (one colour per model, e.g. the network and PLS), with the 1:1 line and each
-    model's fitted line, whose slope, intercept and R^2 are in the legend; residuals vs reference below."""
+    """Predicted vs reference (one colour per model, e.g. the network, PLS and SVR), with the 1:1 line and each
+    model's fitted line; the legend gives what a chemometrician judges a calibration by (RMSEP, bias, RPD, and
+    the fitted line's slope, intercept and R^2); residuals vs reference below."""
     reference = _array(reference).ravel()
     fig = Figure(figsize=(6.4, 8), layout="constrained")
     parity, residuals = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
@@ -388,7 +389,10 @@ def plot_parity(
         values = _array(values).ravel()
         slope, intercept, r2 = linear_fit(reference, values)
         rmse = float(np.sqrt(np.mean((values - reference) ** 2)))
-        parity.scatter(reference, values, s=14, alpha=0.7, color=colour, label=f"{name} (RMSE {rmse:.4g})")
+        bias = float(np.mean(values - reference))
+        rpd = float(np.std(reference, ddof=1) / rmse) if rmse > 0 else float("inf")
+        label = f"{name} (RMSEP {rmse:.4g}, bias {bias:+.3g}, RPD {rpd:.2f})"
+        parity.scatter(reference, values, s=14, alpha=0.7, color=colour, label=label)
         parity.plot(
             line,
             slope * line + intercept,

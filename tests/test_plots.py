@@ -66,6 +66,7 @@ def test_parity_and_series_figures(tmp_path: Path) -> None:
     parity, residuals = fig.axes[:2]
     legend = [t.get_text() for t in parity.get_legend().get_texts()]
     assert "CNN fit: slope 0.900, intercept 0.5, R² 1.000" in legend
+    assert "PLS (RMSEP 0.1, bias +0.1, RPD 30.36)" in legend  # SD of the reference, 3.036, over RMSEP 0.1
     assert residuals.get_xlabel() == "reference fat" and parity.get_ylabel() == "predicted fat"
     np.testing.assert_allclose(residuals.collections[0].get_offsets()[:, 1], -0.1 * reference + 0.5)
     read_back(plots.save_figure(fig, tmp_path / "parity.png", dpi=50))
