@@ -50,9 +50,9 @@ SUMMARY_FIELDS = (
     ("pls_rmse", "PLS baseline: RMSE (test)", "{:.4g}"),
     ("pls_r2", "PLS baseline: R^2 (test)", "{:.4f}"),
     ("pls_rpd", "PLS baseline: RPD (test)", "{:.3f}"),
-    ("svr_rmse", "SVR (RBF) baseline: RMSE (test)", "{:.4g}"),
-    ("svr_r2", "SVR (RBF) baseline: R^2 (test)", "{:.4f}"),
-    ("svr_rpd", "SVR (RBF) baseline: RPD (test)", "{:.3f}"),
+    ("krr_rmse", "kernel ridge (RBF) baseline: RMSE (test)", "{:.4g}"),
+    ("krr_r2", "kernel ridge (RBF) baseline: R^2 (test)", "{:.4f}"),
+    ("krr_rpd", "kernel ridge (RBF) baseline: RPD (test)", "{:.3f}"),
     ("classical_best_method", "best classical baseline (chosen without the test split)", "{}"),
     ("train_time_s", "training time (s)", "{:.3f}"),
     ("epochs", "epochs", "{}"),
@@ -192,7 +192,7 @@ class SpectraCLI(LightningCLI):
 def versus_baselines(summary: dict) -> dict[str, str]:
     """The one line that sets the network's test score beside the classical baselines' (empty without them):
     ``CNN 96.7% | best classical 98.3% (SVC) | linear baseline 97.5%`` or ``CNN 0.52 | best classical 0.59
-    (SVR) | PLS 2.25``."""
+    (kernel ridge) | PLS 2.25``."""
     model, best = summary.get("model", "model"), summary.get("classical_best_method")
     if summary.get("accuracy") is not None and summary.get("linear_baseline_accuracy") is not None:
         line = f"{model} {summary['accuracy']:.1%}"

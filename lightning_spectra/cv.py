@@ -38,8 +38,8 @@ SCORES = (
     "rpd",
     "pls_rmse",
     "pls_r2",
-    "svr_rmse",
-    "svr_r2",
+    "krr_rmse",
+    "krr_r2",
 )
 #: Columns of the printed table per task: (summary key, header, format).
 COLUMNS = {
@@ -53,7 +53,7 @@ COLUMNS = {
         ("r2", "model R^2", "{:.3f}"),
         ("rpd", "model RPD", "{:.2f}"),
         ("pls_rmse", "PLS RMSE", "{:.4g}"),
-        ("svr_rmse", "SVR RMSE", "{:.4g}"),
+        ("krr_rmse", "kernel ridge RMSE", "{:.4g}"),
     ),
 }
 

@@ -369,7 +369,7 @@ def plot_parity(
     target: str = "target",
     title: str | None = None,
 ) -> Figure:
-    """Predicted vs reference (one colour per model, e.g. the network, PLS and SVR), with the 1:1 line and each
+    """Predicted vs reference (one colour per model, e.g. the network, PLS, kernel ridge), with the 1:1 line and each
     model's fitted line; the legend gives what a chemometrician judges a calibration by (RMSEP, bias, RPD, and
     the fitted line's slope, intercept and R^2); residuals vs reference below."""
     reference = _array(reference).ravel()

@@ -1,9 +1,9 @@
-"""What ``fit`` and ``test`` add for a regressor: the PLS and SVR baselines on the same split and the figures.
+"""What ``fit`` and ``test`` add for a regressor: PLS and RBF kernel ridge on the same split, and the figures.
 
 Figures (``<run dir>/figures/``): per target, predicted vs reference for the network and PLS with their fitted
 lines (slope, intercept, R^2: the linearity of the calibration) and the residuals below; for an ordered series
 (``ordered: true``, a process run) the predicted value along the series. The baselines' numbers go into
-``summary.json`` as ``pls_*`` and ``svr_*`` beside the network's ``rmse``, ``r2``, ``rpd``..., with the better of
+``summary.json`` as ``pls_*`` and ``krr_*`` beside the network's ``rmse``, ``r2``, ``rpd``..., with the better of
 the two by cross-validated RMSE on the training split as ``classical_best_method`` (its test RMSE
 ``classical_best_rmse``): the test split never decides which baseline is shown as the best.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
-from lightning_spectra.baselines.kernel import fit_svr
+from lightning_spectra.baselines.kernel import fit_kernel_ridge
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.importance import evaluation_mode
@@ -24,9 +24,10 @@ from lightning_spectra.run_dir import run_dir
 
 
 def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: SpectraDataModule) -> dict:
-    """Fit PLS and SVR on the training split, compare them with ``model`` on the test split, draw the figures.
+    """Fit PLS and RBF kernel ridge on the training split, compare them with ``model`` on the test split, draw
+    the figures.
 
-    Returns the summary entries: ``pls_components``, ``pls_rmse``, ``pls_r2``, ..., ``svr_rmse``, ...,
+    Returns the summary entries: ``pls_components``, ``pls_rmse``, ``pls_r2``, ..., ``krr_rmse``, ...,
     ``classical_best_method``, ``classical_best_rmse`` and ``regression_figures``.
     """
     from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
@@ -34,16 +35,16 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
     splits = datamodule.splits
     train, test = splits.train, splits.test
     train_x, train_y, test_x = train.spectra.cpu().numpy(), train.labels.cpu().numpy(), test.spectra.cpu().numpy()
-    pls, svr = fit_pls(train_x, train_y), fit_svr(train_x, train_y)
-    pls_values, svr_values = torch.as_tensor(pls.predict(test_x)), torch.as_tensor(svr.predict(test_x))
+    pls, krr = fit_pls(train_x, train_y), fit_kernel_ridge(train_x, train_y)
+    pls_values, krr_values = torch.as_tensor(pls.predict(test_x)), torch.as_tensor(krr.predict(test_x))
     reference = test.labels.cpu().double()
     summary: dict = {"pls_components": pls.components}
     summary.update({f"pls_{k}": float(v.mean()) for k, v in regression_metrics(pls_values, reference).items()})
-    summary.update({f"svr_{k}": float(v.mean()) for k, v in regression_metrics(svr_values, reference).items()})
-    summary.update({f"svr_{k}": v for k, v in svr.params[0].items()})  # the first target's, as numbers
-    svr_best = svr.cv_rmse < float(pls.rmsecv.min())
-    summary["classical_best_method"] = "SVR" if svr_best else "PLS"
-    summary["classical_best_rmse"] = summary["svr_rmse" if svr_best else "pls_rmse"]
+    summary.update({f"krr_{k}": float(v.mean()) for k, v in regression_metrics(krr_values, reference).items()})
+    summary.update({f"krr_{k}": v for k, v in krr.params.items()})
+    krr_best = krr.cv_rmse < float(pls.rmsecv.min())
+    summary["classical_best_method"] = "kernel ridge" if krr_best else "PLS"
+    summary["classical_best_rmse"] = summary["krr_rmse" if krr_best else "pls_rmse"]
     with torch.no_grad(), evaluation_mode(model):
         values = model.predict_values(model(test.spectra.to(model.device))).detach().cpu().double()
 
@@ -56,10 +57,10 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
             {
                 name: values[:, t].numpy(),
                 f"PLS ({pls.components} comp.)": pls_values[:, t].numpy(),
-                "SVR (RBF)": svr_values[:, t].numpy(),
+                "kernel ridge (RBF)": krr_values[:, t].numpy(),
             },
             target=target,
-            title=f"{name} vs PLS and SVR on the test set ({len(reference)} spectra)",
+            title=f"{name} vs PLS and kernel ridge on the test set ({len(reference)} spectra)",
         )
         pngs.append(plots.save_figure(fig, folder / f"parity_test_{target}.png"))
         if getattr(datamodule, "ordered", False):
