@@ -29,7 +29,7 @@ from lightning_spectra.data.augment import Augmentation
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits, _batch_as_is
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.data.formats import SpectraSource, read_spectra
+from lightning_spectra.data.formats import SpectraSource, axis_row_as_x, check_same_axis, model_axis, read_spectra
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
     TargetEncoder,
@@ -244,17 +244,16 @@ class SpectraFilesDataModule(SpectraDataModule):
         return cached_arrays(self.cache_dir, "files-preprocessed", parts, build)["spectra"]
 
     def _check_shape(self, source: SpectraSource, train: SpectraSource, split: str) -> None:
+        """``source`` must have the training spectra's length and x axis, and the checkpoint's axis if one is given."""
         if source.length != train.length:
             what = "the model expects" if split == "predict" else "the training spectra have"
             raise SpectraDataError(
                 f"{source.path}: {split} spectra have {source.length} points but {what} "
                 f"{train.length} (training data: {train.path})"
             )
-        if source.x is not None and train.x is not None and not np.allclose(source.x, train.x, rtol=1e-4, atol=1e-8):
-            rank_zero_warn(
-                f"{source.path}: x axis differs from the training data's ({train.path}); the model "
-                "compares spectra point by point"
-            )
+        check_same_axis(source, train.x, f"the training data's ({train.path})")
+        if self.trained is not None:
+            check_same_axis(source, model_axis(self.trained.x_axis), f"the model's ({self.trained.path})")
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
@@ -333,8 +332,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         x = trained.x_axis
         if x is not None and np.array_equal(x, np.arange(len(x))):
             x = None  # trained on spectra without an x axis: the model stored the point index
-        if predict.x is not None and x is not None and not np.allclose(predict.x, x, rtol=1e-4, atol=1e-8):
-            rank_zero_warn(f"{predict.path}: x axis differs from the model's ({trained.path})")
+        predict = axis_row_as_x(predict, x)
+        check_same_axis(predict, x, f"the model's ({trained.path})")
         if trained.datamodule_hparams:
             saved = self.preprocessing_from_hparams(trained.datamodule_hparams)
             if saved != self.preprocessing:
