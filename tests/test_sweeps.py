@@ -322,3 +322,28 @@ def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeyp
     run_worker(spec, "s", storage, n_trials=2, out_dir=tmp_path)  # the same command again, one more trial
     first, second = load(tmp_path, "s").trials
     assert first.params != second.params
+
+
+def test_a_trial_whose_key_the_study_refuses_records_why(tmp_path: Path) -> None:
+    """A worker whose sweep file gives a searched key another type than the study has (a file edited while
+    another machine's workers run): the failed trial says why instead of "no reason recorded"."""
+    from lightning_spectra.sweeps.objective import Objective
+
+    storage = str(tmp_path / "journal.log")
+    study = create_or_load_study(open_storage(storage), "s", load_spec(sweep_file(tmp_path)))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"trainer.max_epochs": 1},
+            distributions={"trainer.max_epochs": optuna.distributions.IntDistribution(1, 2)},
+            value=1.0,
+        )
+    )
+    space = {"trainer.max_epochs": {"type": "categorical", "choices": [1, 2]}}
+    spec = load_spec(sweep_file(tmp_path, pruner=None, space=space))
+    study.optimize(Objective(spec, "s", tmp_path), n_trials=1, catch=(Exception,))
+    failed = study.trials[-1]
+    assert failed.state == TrialState.FAIL
+    assert (
+        failed.user_attrs["fail_reason"]
+        == "ValueError: Cannot set different distribution kind to the same parameter name."
+    )
