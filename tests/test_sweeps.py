@@ -347,3 +347,40 @@ def test_a_trial_whose_key_the_study_refuses_records_why(tmp_path: Path) -> None
         failed.user_attrs["fail_reason"]
         == "ValueError: Cannot set different distribution kind to the same parameter name."
     )
+
+
+def test_workers_die_with_a_killed_launcher(tmp_path: Path) -> None:
+    """SIGKILL of sweep.py (no chance to stop its workers) ends them too: none goes on running trials alone."""
+    import psutil
+
+    out = tmp_path / "sweep"
+    sweep = sweep_file(
+        tmp_path,
+        pruner=None,
+        overrides={"test_after_fit": False, "trainer.max_epochs": 50},  # a trial long enough to be killed in
+        space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+    )
+    launcher = subprocess.Popen(
+        sweep_command("--sweep", str(sweep), "--cpu-workers", "1", "--n-trials", "20", "--out", str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    running = _wait_for_a_claimed_trial(out)  # the worker is past its start-up, training
+    worker = psutil.Process(running.user_attrs["worker"]["pid"])
+    assert worker.ppid() == launcher.pid
+    left = [worker, *worker.children(recursive=True)]
+    launcher.kill()
+    launcher.wait()
+    _, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == []
+
+
+def test_a_worker_whose_launcher_ended_before_it_started_stops() -> None:
+    """The launcher killed while its worker was still starting (before the parent-death signal was set)."""
+    from lightning_spectra.sweeps.launch import LAUNCHER_ENV
+
+    code = "from lightning_spectra.sweeps.launch import die_with_launcher; die_with_launcher(); print('running')"
+    env = {**os.environ, LAUNCHER_ENV: "1", "PYTHONPATH": str(ROOT)}  # PID 1 is not this worker's parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == "the sweep launcher (PID 1) has ended; this worker stops"
