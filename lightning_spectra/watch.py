@@ -6,10 +6,11 @@ Loads a checkpoint written by ``train.py`` (model class, weights and class names
 preprocessing saved with its datamodule's hyperparameters and prints one tab-separated line per new file
 (``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
 complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
-still writing it (even with pauses) is not read half-way; and a file that changes after it was classified
-(or found malformed) is classified again, so a writer pausing longer than that still gets its file read once
-complete. A file on another x axis than the model's is refused with an error line, not classified. ``--once``
-classifies what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
+still writing it (even with pauses) is not read half-way; a file that changes after it was classified is
+classified again, and one that could not be read or was malformed is tried again at every poll (its error
+line printed once), so a writer pausing longer than that, or a file made readable later, still gets read. A
+file on another x axis than the model's is refused with an error line, not classified. ``--once`` classifies
+what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
 """
 
 from __future__ import annotations
@@ -138,13 +139,17 @@ def watch(
 ) -> list[Prediction]:
     """Poll ``folder`` and classify each complete file once (again if it changes); returns every prediction.
 
-    A file is complete once its size and modification time have not changed for ``settle`` seconds.
+    A file is complete once its size and modification time have not changed for ``settle`` seconds. A file
+    that gave an error line is read again at every poll, since what kept it from being read (its permissions,
+    a lock) can change without changing its size or time; its error line is told once, until the file or the
+    error changes, and its prediction once it can be read.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpectraDataError(f"{folder}: folder does not exist")
     done: dict[Path, tuple[int, int] | None] = {p: _signature(p) for p in _spectrum_files(folder)} if new_only else {}
     seen: dict[Path, tuple[tuple[int, int], float]] = {}  # signature and when it was first seen
+    failed: dict[Path, tuple[tuple[int, int], str]] = {}  # signature and error line told: tried again, not told
     made: list[Prediction] = []
     state: str | None = None
     start = time.monotonic()
@@ -159,14 +164,20 @@ def watch(
             if once or time.monotonic() - seen[path][1] >= settle:  # unchanged long enough: writer finished
                 ready.append(path)
                 signatures[path] = now
-        for prediction in classify_files(model, preprocessing, ready):
+        for path, prediction in zip(ready, classify_files(model, preprocessing, ready), strict=True):
+            if prediction.error is None:
+                done[path] = signatures[path]
+                failed.pop(path, None)
+            elif failed.get(path) == (signatures[path], prediction.error):
+                continue  # the same file with the same error: told at an earlier poll
+            else:
+                failed[path] = (signatures[path], prediction.error)
             emit(prediction.line())
             if prediction.class_name is not None:
                 if state is not None and prediction.class_name != state:
                     emit(f"# state change: {state} -> {prediction.class_name} at {prediction.name}")
                 state = prediction.class_name
             made.append(prediction)
-        done.update(signatures)
         if once or (timeout is not None and time.monotonic() - start >= timeout):
             return made
         time.sleep(interval)

@@ -322,3 +322,65 @@ def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeyp
     run_worker(spec, "s", storage, n_trials=2, out_dir=tmp_path)  # the same command again, one more trial
     first, second = load(tmp_path, "s").trials
     assert first.params != second.params
+
+
+def test_a_trial_whose_key_the_study_refuses_records_why(tmp_path: Path) -> None:
+    """A worker whose sweep file gives a searched key another type than the study has (a file edited while
+    another machine's workers run): the failed trial says why instead of "no reason recorded"."""
+    from lightning_spectra.sweeps.objective import Objective
+
+    storage = str(tmp_path / "journal.log")
+    study = create_or_load_study(open_storage(storage), "s", load_spec(sweep_file(tmp_path)))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"trainer.max_epochs": 1},
+            distributions={"trainer.max_epochs": optuna.distributions.IntDistribution(1, 2)},
+            value=1.0,
+        )
+    )
+    space = {"trainer.max_epochs": {"type": "categorical", "choices": [1, 2]}}
+    spec = load_spec(sweep_file(tmp_path, pruner=None, space=space))
+    study.optimize(Objective(spec, "s", tmp_path), n_trials=1, catch=(Exception,))
+    failed = study.trials[-1]
+    assert failed.state == TrialState.FAIL
+    assert (
+        failed.user_attrs["fail_reason"]
+        == "ValueError: Cannot set different distribution kind to the same parameter name."
+    )
+
+
+def test_workers_die_with_a_killed_launcher(tmp_path: Path) -> None:
+    """SIGKILL of sweep.py (no chance to stop its workers) ends them too: none goes on running trials alone."""
+    import psutil
+
+    out = tmp_path / "sweep"
+    sweep = sweep_file(
+        tmp_path,
+        pruner=None,
+        overrides={"test_after_fit": False, "trainer.max_epochs": 50},  # a trial long enough to be killed in
+        space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+    )
+    launcher = subprocess.Popen(
+        sweep_command("--sweep", str(sweep), "--cpu-workers", "1", "--n-trials", "20", "--out", str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    running = _wait_for_a_claimed_trial(out)  # the worker is past its start-up, training
+    worker = psutil.Process(running.user_attrs["worker"]["pid"])
+    assert worker.ppid() == launcher.pid
+    left = [worker, *worker.children(recursive=True)]
+    launcher.kill()
+    launcher.wait()
+    _, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == []
+
+
+def test_a_worker_whose_launcher_ended_before_it_started_stops() -> None:
+    """The launcher killed while its worker was still starting (before the parent-death signal was set)."""
+    from lightning_spectra.sweeps.launch import LAUNCHER_ENV
+
+    code = "from lightning_spectra.sweeps.launch import die_with_launcher; die_with_launcher(); print('running')"
+    env = {**os.environ, LAUNCHER_ENV: "1", "PYTHONPATH": str(ROOT)}  # PID 1 is not this worker's parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == "the sweep launcher (PID 1) has ended; this worker stops"
