@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import fractions
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +247,34 @@ def test_the_opt_in_loads_pickled_checkpoints_in_watch_and_the_cli(
 
 
 # ---------------------------------------------------------------------------------------------- last and best
+def test_last_is_read_checked_and_tested_like_a_path(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``last`` resolves to the newest ``last*.ckpt`` of the run's checkpoint folder: data of another length is
+    refused with the path's one line; fitting data is tested as by the path."""
+    train, run = fitted
+    folder = tmp_path / "last" / "files_tiny" / "version_0" / "checkpoints"
+    folder.mkdir(parents=True)
+    shutil.copy(last_ckpt(run), folder / "last.ckpt")
+    shorter = write_table(tmp_path / "shorter.csv", *peak_spectra(30, length=200))
+    by_last = [*tiny_args("test", tmp_path / "last", "files_tiny.yaml"), "--trainer.logger.init_args.version", "0"]
+    code, err = fails(
+        lambda: main([*by_last, "--data.init_args.train_path", str(shorter), "--ckpt_path", "last"]), capsys
+    )
+    assert code == 2 and err == (
+        f"error: {folder / 'last.ckpt'}: the model was trained on spectra of 240 points, but the "
+        "SpectraFilesDataModule data has spectra of 200"
+    )
+
+    main([*by_last, "--data.init_args.train_path", str(train), "--ckpt_path", "last"])
+    by_path = tiny_args("test", tmp_path / "path", "files_tiny.yaml", "--data.init_args.train_path", str(train))
+    main([*by_path, "--ckpt_path", str(last_ckpt(run))])
+    path, last = (
+        json.loads((tmp_path / d / "files_tiny/version_0/summary.json").read_text()) for d in ("path", "last")
+    )
+    assert last["loss"] == pytest.approx(path["loss"], rel=1e-6) and last["accuracy"] == path["accuracy"]
+
+
 @pytest.mark.parametrize("which", ["last", "best"])
 def test_last_or_best_in_a_new_run_is_one_line_naming_the_folder(
     which: str, fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
