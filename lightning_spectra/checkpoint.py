@@ -192,8 +192,10 @@ class TrainedModel:
             )
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents; a missing, empty, truncated or foreign file is one line naming it."""
+def load_checkpoint(path: str | Path, weights_only: bool | None = None) -> dict[str, Any]:
+    """The checkpoint's contents; a missing, empty, truncated or foreign file is one line naming it.
+
+    ``weights_only`` as the user gave it (``None``: unset), see :func:`checked_weights_only`."""
     path = Path(path)
     if not path.exists():
         raise SpectraDataError(f"{path}: no such checkpoint file")
@@ -202,7 +204,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if path.stat().st_size == 0:
         raise SpectraDataError(f"{path}: checkpoint file is empty")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=checked_weights_only(None))
+        ckpt = torch.load(path, map_location="cpu", weights_only=checked_weights_only(weights_only))
     except Exception as err:  # noqa: BLE001 - torch raises many types for a broken file; all mean the same here
         if isinstance(err, pickle.UnpicklingError) and "GLOBAL" in str(err):  # a class to import: not damage
             raise SpectraConfigError(
@@ -218,9 +220,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def read_trained_model(path: str | Path, predicting: bool = False) -> TrainedModel:
-    """The :class:`TrainedModel` of a checkpoint written by ``train.py``."""
-    ckpt = load_checkpoint(path)
+def read_trained_model(path: str | Path, predicting: bool = False, weights_only: bool | None = None) -> TrainedModel:
+    """The :class:`TrainedModel` of a checkpoint written by ``train.py`` (``weights_only``: see
+    :func:`checked_weights_only`)."""
+    ckpt = load_checkpoint(path, weights_only)
     hparams = ckpt.get("hyper_parameters") or {}
     if "spectrum_length" not in hparams:
         raise SpectraDataError(

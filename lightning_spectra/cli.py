@@ -123,12 +123,13 @@ class SpectraCLI(LightningCLI):
         """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        self.trained, self.special_ckpt_path = None, None
+        self.trained, self.special_ckpt_path, self.weights_only = None, None, None
         if not subcommand:
             return
         settings = self.config[subcommand]
-        if "weights_only" in settings:  # the same rule for fit (resume), validate, test and predict
-            settings["weights_only"] = checked_weights_only(settings.get("weights_only"))
+        # The same rule for fit (resume), validate, test and predict; handed to Lightning in instantiate_classes,
+        # so a saved config.yaml keeps what the user gave.
+        self.weights_only = checked_weights_only(settings.get("weights_only"))
         ckpt_path = settings.get("ckpt_path")
         if ckpt_path is None:
             return
@@ -140,7 +141,7 @@ class SpectraCLI(LightningCLI):
     def _read_checkpoint(self, path) -> TrainedModel:
         """The checked :class:`TrainedModel` of ``path``, of the configured model class."""
         subcommand = self.config["subcommand"]
-        trained = read_trained_model(path, predicting=subcommand == "predict")
+        trained = read_trained_model(path, predicting=subcommand == "predict", weights_only=self.weights_only)
         trained.check_model_class(str(self.config[subcommand]["model"]["class_path"]))
         return trained
 
@@ -163,6 +164,8 @@ class SpectraCLI(LightningCLI):
             self._resolve_special_ckpt_path(self.special_ckpt_path)
         if self.trained is not None:
             check_weights_fit(self.trained, self.model)
+        if self.subcommand is not None and "weights_only" in self.config_init[self.subcommand]:
+            self.config_init[self.subcommand]["weights_only"] = self.weights_only
 
     def _resolve_special_ckpt_path(self, value: str) -> None:
         """``--ckpt_path last``/``best``: the file Lightning would load, read and checked like a path, and handed
