@@ -14,11 +14,21 @@ from collections.abc import Sequence
 
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
-from lightning_spectra.checkpoint import SPECIAL_CKPT_PATHS, check_weights_fit, read_trained_model, serving
+from lightning_spectra.checkpoint import (
+    SPECIAL_CKPT_PATHS,
+    TrainedModel,
+    check_weights_fit,
+    checked_weights_only,
+    find_special_checkpoint,
+    no_special_checkpoint,
+    read_trained_model,
+    serving,
+)
 from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraRunError, find_data_error
@@ -107,21 +117,71 @@ class SpectraCLI(LightningCLI):
 
     def parse_arguments(self, parser, args) -> None:
         """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
-        with a bare traceback)."""
+        with a bare traceback, and import the model class the file names).
+
+        The checkpoint is trusted for data only: its model class must be the configured one, ``weights_only``
+        stays true unless the user opted in (:func:`~lightning_spectra.checkpoint.checked_weights_only`), and
+        ``last``/``best`` are resolved to their file once the trainer exists (:meth:`instantiate_classes`).
+        """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        self.trained = None
-        if ckpt_path is not None and str(ckpt_path) not in SPECIAL_CKPT_PATHS:
-            self.trained = read_trained_model(ckpt_path, predicting=subcommand == "predict")
+        self.trained, self.special_ckpt_path, self.weights_only = None, None, None
+        if not subcommand:
+            return
+        settings = self.config[subcommand]
+        # The same rule for fit (resume), validate, test and predict; handed to Lightning in instantiate_classes,
+        # so a saved config.yaml keeps what the user gave.
+        self.weights_only = checked_weights_only(settings.get("weights_only"))
+        ckpt_path = settings.get("ckpt_path")
+        if ckpt_path is None:
+            return
+        if str(ckpt_path) in SPECIAL_CKPT_PATHS:  # never a file of that name in the working folder
+            self.special_ckpt_path = str(ckpt_path)
+        else:
+            self.trained = self._read_checkpoint(ckpt_path)
+
+    def _read_checkpoint(self, path) -> TrainedModel:
+        """The checked :class:`TrainedModel` of ``path``, of the configured model class."""
+        subcommand = self.config["subcommand"]
+        trained = read_trained_model(path, predicting=subcommand == "predict", weights_only=self.weights_only)
+        trained.check_model_class(str(self.config[subcommand]["model"]["class_path"]))
+        return trained
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning merges the model settings saved in ``--ckpt_path`` into the config here, reading the file
+        again by its own rules; take them from the checkpoint :meth:`parse_arguments` read and checked."""
+        if self.trained is None or not self.trained.model_hparams:
+            return
+        hparams = {k: v for k, v in self.trained.model_hparams.items() if k != "_instantiator"}
+        if "_class_path" in hparams:  # checked: the configured class
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_classes(self) -> None:
         """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
         and must fit it (see :mod:`lightning_spectra.checkpoint`)."""
         with serving(self.trained):
             super().instantiate_classes()
+        if self.special_ckpt_path is not None:
+            self._resolve_special_ckpt_path(self.special_ckpt_path)
         if self.trained is not None:
             check_weights_fit(self.trained, self.model)
+        if self.subcommand is not None and "weights_only" in self.config_init[self.subcommand]:
+            self.config_init[self.subcommand]["weights_only"] = self.weights_only
+
+    def _resolve_special_ckpt_path(self, value: str) -> None:
+        """``--ckpt_path last``/``best``: the file Lightning would load, read and checked like a path, and handed
+        to Lightning as that path. None found is an error, but for ``fit --ckpt_path last``: Lightning's resume
+        that may be set before the first fit, which then starts from scratch."""
+        path = find_special_checkpoint(value, self.trainer)
+        if path is None and not (value == "last" and self.subcommand == "fit"):
+            raise no_special_checkpoint(value, self.trainer)
+        if path is None:
+            rank_zero_warn("--ckpt_path last: no last checkpoint for this run yet; fit starts from scratch")
+        else:
+            self.trained = self._read_checkpoint(path)
+            self.datamodule.serve(self.trained)
+        self.config_init[self.subcommand]["ckpt_path"] = None if path is None else str(path)
 
     def before_fit(self) -> None:
         if self.trainer.max_epochs == 0 or self.trainer.max_steps == 0:  # refuse before any work is done

@@ -2,8 +2,9 @@
 
     python -m lightning_spectra.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
 
-Loads a checkpoint written by ``train.py`` (model class, weights and class names from it), applies the
-preprocessing saved with its datamodule's hyperparameters and prints one tab-separated line per new file
+Loads a checkpoint written by ``train.py`` (weights and class names from it; its model class must be one of
+this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
+scaling fitted on its training split, as ``predict`` does, and prints one tab-separated line per new file
 (``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
 complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
 still writing it (even with pauses) is not read half-way; a file that changes after it was classified is
@@ -16,7 +17,6 @@ what is there and exits; ``--timeout`` stops after a while (both make it scripta
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_spectra.checkpoint import load_checkpoint
-from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.checkpoint import package_datamodule, read_trained_model
 from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
@@ -46,30 +45,22 @@ class Prediction:
         return f"{self.name}\t{self.class_name}\t{self.probability:.4f}"
 
 
-def _import(class_path: str):
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
 def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
-    """The preprocessing the training datamodule applied, from its saved hyperparameters."""
-    class_path = datamodule_hparams.get("_class_path")
-    cls = _import(class_path) if class_path else SpectraDataModule
+    """The preprocessing a training datamodule (one of this package's) applied, from its saved hyperparameters."""
+    cls = package_datamodule(datamodule_hparams.get("_class_path"), "the saved hyperparameters")
     return cls.preprocessing_from_hparams(datamodule_hparams)
 
 
-def load_classifier(ckpt_path: str | Path, device: str = "cpu"):
-    """``(model in eval mode, preprocessing)`` from a checkpoint written by ``train.py``."""
-    ckpt_path = Path(ckpt_path)
-    ckpt = load_checkpoint(ckpt_path)  # a missing, empty or damaged file: one line naming it
-    class_path = ckpt.get("hyper_parameters", {}).get("_class_path")
-    if class_path is None:
-        raise SpectraDataError(f"{ckpt_path}: no model class in the checkpoint; use one written by train.py")
-    model = _import(class_path).load_from_checkpoint(ckpt_path, map_location=device, weights_only=True)
-    model.eval()
-    hparams = ckpt.get("datamodule_hyper_parameters", {})
-    # Per-point scaling fitted on the training split is saved as the datamodule's state: apply it too.
-    return model, FittedPreprocessing.from_checkpoint(preprocessing_for(hparams), hparams, ckpt)
+def load_classifier(ckpt_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, FittedPreprocessing]:
+    """``(model in eval mode, fitted preprocessing)`` from a checkpoint written by ``train.py``.
+
+    The same path as ``predict``: :func:`~lightning_spectra.checkpoint.read_trained_model` checks the file (a
+    missing, damaged or foreign one is one line naming it; a model class that is not one of this package's is
+    refused, never imported), and the preprocessing includes the per-point scaling fitted on the training split.
+    """
+    trained = read_trained_model(ckpt_path)
+    preprocessing = trained.fitted_preprocessing()  # checked before the weights are loaded
+    return trained.load_model(device), preprocessing
 
 
 def check_axis(model, x: np.ndarray) -> None:
@@ -88,8 +79,11 @@ def check_axis(model, x: np.ndarray) -> None:
 
 
 @torch.no_grad()
-def classify_files(model, preprocessing: Preprocessing, files: Sequence[Path]) -> list[Prediction]:
-    """Predictions for ``files`` in order; a file that cannot be used gets an error instead."""
+def classify_files(
+    model, preprocessing: FittedPreprocessing | Preprocessing, files: Sequence[Path]
+) -> list[Prediction]:
+    """Predictions for ``files`` in order (``preprocessing`` from :func:`load_classifier`); a file that cannot be
+    used gets an error instead."""
     results: dict[int, Prediction] = {}
     good: list[tuple[int, np.ndarray, np.ndarray]] = []
     for i, path in enumerate(files):

@@ -325,8 +325,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         )
 
     def predict_only_splits(self) -> SpectraSplits:
-        """New spectra for a trained model: sizes, x axis, class names and preprocessing come from its
-        checkpoint, so the training file is not read (it may have moved or been relabelled since)."""
+        """New spectra for a trained model: sizes, x axis, class names, preprocessing and the per-point scaling
+        fitted on its training split come from its checkpoint, so the training file is not read (it may have
+        moved or been relabelled since)."""
         trained, predict = self.trained, self.read("predict")
         trained.check_length(predict.length, predict.path)
         x = trained.x_axis
@@ -334,11 +335,14 @@ class SpectraFilesDataModule(SpectraDataModule):
             x = None  # trained on spectra without an x axis: the model stored the point index
         predict = axis_row_as_x(predict, x)
         check_same_axis(predict, x, f"the model's ({trained.path})")
-        if trained.datamodule_hparams:
-            saved = self.preprocessing_from_hparams(trained.datamodule_hparams)
-            if saved != self.preprocessing:
-                rank_zero_warn(f"using the preprocessing saved in {trained.path} ({saved}), not the configured one")
-            self.preprocessing = saved
+        fitted = trained.fitted_preprocessing(type(self))  # what predict, watch and export all apply
+        if fitted.preprocessing != self.preprocessing:
+            rank_zero_warn(
+                f"using the preprocessing saved in {trained.path} ({fitted.preprocessing}), not the configured one"
+            )
+        # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
+        self.preprocessing, self.scaler = fitted.preprocessing, fitted.scaler
+        self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
         model = trained.model_hparams
         regression = model.get("task") == "regression"
@@ -351,7 +355,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             train=empty,
             val=empty,
             test=empty,
-            predict=InMemorySpectra(self.preprocess(predict, x), targets.unknown(len(predict))),
+            predict=InMemorySpectra(self.scaler(self._unscaled["predict"]), targets.unknown(len(predict))),
             class_names=targets.class_names,
             task=targets.task,
             target_names=targets.target_names,

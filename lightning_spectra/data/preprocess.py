@@ -174,20 +174,21 @@ class PointScaler:
 
 
 class FittedPreprocessing:
-    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a checkpoint's model expects new spectra."""
+    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a trained model expects new spectra.
 
-    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler) -> None:
-        self.preprocessing, self.scaler = preprocessing, scaler
+    Built from a checkpoint by :meth:`lightning_spectra.checkpoint.TrainedModel.fitted_preprocessing`.
+    """
+
+    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:
+        self.preprocessing = preprocessing
+        self.scaler = scaler if scaler is not None else PointScaler("none")
 
     def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
         return self.scaler(self.preprocessing(x, spectra, progress=progress))
 
     @classmethod
-    def from_checkpoint(cls, preprocessing: Preprocessing, datamodule_hparams: Mapping, checkpoint: Mapping):
-        """``preprocessing`` as is when the run fitted nothing, else wrapped with the saved per-point scaling."""
-        state = checkpoint.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2], {})
-        if not isinstance(state, Mapping) or "point_mean" not in state:
-            return preprocessing
-        scaler = PointScaler("standard")
+    def from_state(cls, preprocessing: Preprocessing, state: Mapping) -> FittedPreprocessing:
+        """``preprocessing`` then the per-point scaling a datamodule saved as its state (none if it has none)."""
+        scaler = PointScaler("standard" if "point_mean" in state else "none")
         scaler.load_state_dict(state)
         return cls(preprocessing, scaler)
