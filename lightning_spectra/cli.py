@@ -33,12 +33,12 @@ from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.errors import SpectraRunError, find_data_error
 from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
 from lightning_spectra.precision import auto_precision, runs_on_cpu
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
+from lightning_spectra.shipped import config_args
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
-REGRESSION_LINKS = ("task", "target_names", "target_mean", "target_scale")
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -78,6 +78,10 @@ class SpectraCLI(LightningCLI):
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         quiet_wandb_without_account()
         quiet_console()
+        if args is None:  # `--config cnn` names a shipped config; LightningCLI reads sys.argv itself
+            sys.argv[1:] = config_args(sys.argv[1:])
+        elif isinstance(args, list | tuple):
+            args = config_args(args)
         super().__init__(
             SpectraClassifier,
             SpectraDataModule,
@@ -97,9 +101,7 @@ class SpectraCLI(LightningCLI):
             default=True,
             help="classify the test series with the final weights when fit ends",
         )
-        for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
-            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
-        for name in REGRESSION_LINKS:  # the task and the targets' names and training statistics
+        for name in DATAMODULE_FACTS:  # sizes, axis, class names; the task and the targets' statistics
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:

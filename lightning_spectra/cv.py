@@ -26,7 +26,9 @@ from pathlib import Path
 
 import yaml
 
+from lightning_spectra.commands import command
 from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.shipped import config_file
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
@@ -208,8 +210,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
-    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.cv", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", required=True, help="a training config with a SpectraFilesDataModule")
+    parser = argparse.ArgumentParser(prog=command("cv"), description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--config", required=True, help="a training config with a SpectraFilesDataModule (or: examples/files_csv)"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="split seed of the first repeat")
@@ -218,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, unknown = parser.parse_known_args(argv)
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
     try:
-        result = run_cv(args.config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
+        result = run_cv(config_file(args.config), args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
     except SpectraDataError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from lightning_spectra.checkpoint import package_datamodule, read_trained_model
+from lightning_spectra.commands import command
 from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
@@ -178,7 +179,7 @@ def watch(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.watch", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=command("watch"), description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
     parser.add_argument("--folder", required=True, help="folder the new .xy files appear in")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")

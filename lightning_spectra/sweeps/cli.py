@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lightning_spectra.commands import command
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.spec import SweepSpec, load_spec
 from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
@@ -34,9 +35,11 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
+        prog=command("sweep"), description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
     )
-    p.add_argument("--sweep", required=True, help="sweep file (base config, search space, objectives)")
+    p.add_argument(
+        "--sweep", required=True, help="sweep file (base config, search space, objectives), or a shipped one: cnn"
+    )
     p.add_argument("--study", help="study name (default: the sweep file's `study`, else its file name)")
     p.add_argument(
         "--storage",
