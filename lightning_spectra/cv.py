@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.errors import SpectraDataError, failure_line
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
@@ -76,9 +76,11 @@ def run_cv(
 ) -> dict:
     """Run every fold of every repeat and return ``{"rows": [...], "summary": {...}}`` (also written to ``out``)."""
     from lightning_spectra.cli import SpectraCLI
+    from lightning_spectra.options import check_config_file
 
     config_path = Path(config_path)
-    config = yaml.safe_load(config_path.read_text())
+    check_config_file(config_path)  # missing, empty, not YAML or a !!python tag: one line naming it
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     data_class = str(config.get("data", {}).get("class_path", ""))
     if not data_class.endswith("SpectraFilesDataModule"):
         raise SpectraDataError(
@@ -181,12 +183,21 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", default=None, help="folder of the folds' runs (default logs/cv/<config name>)")
     args, unknown = parser.parse_known_args(argv)
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
+    out = Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem
     try:
+        from lightning_spectra.options import check_config_file
+        from lightning_spectra.run_dir import check_writable
+
+        check_config_file(args.config)
+        check_writable(out, "--out")  # before the first fold trains, not after
         result = run_cv(args.config, args.folds, args.repeats, args.seed, args.out, extra)
-    except SpectraDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_table(result, Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem)
+    except Exception as err:
+        failure = failure_line(err)  # as train.py: bad input 2, a failed run 1, a bug keeps its traceback
+        if failure is None:
+            raise
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None
+    print_table(result, out)
 
 
 if __name__ == "__main__":

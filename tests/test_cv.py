@@ -102,3 +102,32 @@ def test_a_config_without_user_files_is_refused(capsys: pytest.CaptureFixture) -
         main(["--config", str(CONF / "cnn_tiny.yaml"), "--folds", "2"])
     assert exit_info.value.code == 2
     assert "needs a SpectraFilesDataModule config" in capsys.readouterr().err
+
+
+def test_a_missing_or_python_tagged_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("data: !!python/object/apply:os.getcwd []\n")
+    for path, message in [
+        (tmp_path / "missing.yaml", f"error: {tmp_path / 'missing.yaml'}: no such config file"),
+        (
+            tagged,
+            f"error: {tagged}, line 1: tag !!python/object/apply:os.getcwd is not allowed: configs are plain YAML",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", str(path), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_read_only_out_folder_is_one_line_before_any_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    out = read_only(tmp_path / "out", monkeypatch) / "cv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

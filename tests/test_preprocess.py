@@ -87,3 +87,16 @@ def test_bad_settings(settings: dict, message: str) -> None:
 def test_window_longer_than_spectra() -> None:
     with pytest.raises(SpectraDataError, match="smoothing_window 301 is longer than the spectra"):
         Preprocessing(smoothing_window=301)(X, SPECTRA)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+@pytest.mark.parametrize("method", ["snv", "max", "area"])
+def test_normalisation_does_not_depend_on_the_spectra_scale(scale: float, method: str) -> None:
+    """Spectra around 1e300 overflowed in SNV's squares (and 1e-300 underflowed): normalised like any other."""
+    from lightning_spectra.data.preprocess import normalize
+
+    rng = np.random.default_rng(0)
+    spectra, x = 2 + rng.normal(size=(4, 60)), np.linspace(400, 800, 60)
+    with np.errstate(all="raise"):  # no overflow, underflow or invalid value on the way
+        scaled = normalize(spectra * scale, x, method)
+    np.testing.assert_allclose(scaled, normalize(spectra, x, method), rtol=1e-12, atol=1e-12)

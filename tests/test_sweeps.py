@@ -322,3 +322,26 @@ def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeyp
     run_worker(spec, "s", storage, n_trials=2, out_dir=tmp_path)  # the same command again, one more trial
     first, second = load(tmp_path, "s").trials
     assert first.params != second.params
+
+
+def test_storage_naming_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), "--storage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"error: --storage {tmp_path} is a folder; give a journal file in it (e.g. {tmp_path / 'journal.log'}) "
+        "or a database URL"
+    )
+
+
+def test_a_read_only_out_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    out = read_only(tmp_path / "ro", monkeypatch) / "study"
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(out), "--cpu-workers", "1"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

@@ -109,9 +109,15 @@ class Preprocessing:
 
 
 def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
-    """Scale each spectrum (row) by ``method``; an all-zero spectrum is left as it is rather than made NaN."""
+    """Scale each spectrum (row) by ``method``; an all-zero spectrum is left as it is rather than made NaN.
+
+    Every method is independent of a spectrum's scale, so each row is first brought to a largest ``|value|``
+    in [0.5, 1) by a power of two (exact: the result is the same bits): spectra around 1e300 or 1e-300 are
+    normalised like any other instead of overflowing (or underflowing) in the squares and sums.
+    """
     if method == "none":
         return spectra
+    spectra = _unit_rows(spectra)
     if method in ("standard", "snv"):
         centred = spectra - spectra.mean(axis=1, keepdims=True)
         return centred / _safe(centred.std(axis=1, keepdims=True))
@@ -122,6 +128,12 @@ def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
         area = np.abs(np.trapezoid(np.abs(spectra), x, axis=1))[:, None]
         return spectra / _safe(area)
     raise SpectraDataError(f"normalization must be one of {', '.join(NORMALIZATIONS)}; got {method!r}")
+
+
+def _unit_rows(spectra: np.ndarray) -> np.ndarray:
+    """``spectra`` with each row multiplied by the power of two that brings its largest ``|value|`` to [0.5, 1)."""
+    _, exponent = np.frexp(np.abs(spectra).max(axis=1, keepdims=True))  # all-zero rows: exponent 0
+    return np.ldexp(spectra, -exponent)
 
 
 def _safe(scale: np.ndarray) -> np.ndarray:
