@@ -299,7 +299,6 @@ def configured(args: list[str]):
     [
         "lightning_spectra.callbacks.Timing",  # Lightning's documented form: one class replaces the list
         '{"class_path": "lightning_spectra.callbacks.Timing"}',
-        "[lightning_spectra.callbacks.Timing]",
     ],
 )
 def test_callbacks_given_as_one_class_get_the_progress_bar(value: str, tmp_path: Path) -> None:
