@@ -100,3 +100,16 @@ def test_normalisation_does_not_depend_on_the_spectra_scale(method: str, scale: 
     with np.errstate(all="raise"):  # no overflow, underflow or invalid value on the way
         scaled = normalize(spectra * scale, x, method)
     np.testing.assert_allclose(scaled, normalize(spectra, x, method), rtol=1e-12, atol=1e-12)
+
+
+def test_the_whole_pipeline_does_not_depend_on_the_spectra_scale() -> None:
+    """Savitzky-Golay's edge fit overflowed on spectra around 1e300 before SNV was reached."""
+    rng = np.random.default_rng(1)
+    spectra, x = 2 + rng.normal(size=(3, 80)), np.linspace(400, 800, 80)
+    pipeline = Preprocessing(smoothing_window=11, derivative=1, normalization="snv")
+    with np.errstate(all="raise"):
+        huge = pipeline(x, spectra * 1e300)
+    np.testing.assert_allclose(huge, pipeline(x, spectra), rtol=1e-9, atol=1e-9)
+    unnormalised = Preprocessing(smoothing_window=11)
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(unnormalised(x, spectra * 2.0**-1000) * 2.0**1000, unnormalised(x, spectra))
