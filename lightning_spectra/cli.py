@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from argparse import ArgumentError
 from collections.abc import Sequence
 
 from jsonargparse import Namespace
@@ -31,14 +32,23 @@ from lightning_spectra.checkpoint import (
 )
 from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.data.errors import SpectraRunError, find_data_error
+from lightning_spectra.data.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
 from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
+from lightning_spectra.options import (
+    argument_error_line,
+    callback_entries,
+    check_accelerator,
+    check_config_files,
+    check_numbers,
+    class_path,
+)
 from lightning_spectra.precision import auto_precision, runs_on_cpu
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 from lightning_spectra.shipped import config_args
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
+CHECKPOINT_IO = "lightning_spectra.checkpoint_io.AtomicCheckpointIO"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -72,7 +82,10 @@ class SpectraCLI(LightningCLI):
     def __init__(
         self, args: Sequence[str] | None = None, run: bool = True, finish_wandb: bool = True, **kwargs
     ) -> None:
-        """``finish_wandb=False`` leaves W&B runs open for a caller that logs more to them (sweep trials)."""
+        """``finish_wandb=False`` leaves W&B runs open for a caller that logs more to them (sweep trials).
+
+        A bad option or config raises :class:`SpectraConfigError` with one line naming it (the parser's usage
+        dump is left to ``--help``)."""
         self.finish_wandb = finish_wandb
         # cuBLAS needs this before CUDA starts for deterministic=True; harmless elsewhere.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -82,17 +95,28 @@ class SpectraCLI(LightningCLI):
             sys.argv[1:] = config_args(sys.argv[1:])
         elif isinstance(args, list | tuple):
             args = config_args(args)
-        super().__init__(
-            SpectraClassifier,
-            SpectraDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            seed_everything_default=12345,
-            save_config_kwargs={"overwrite": True},
-            args=args,
-            run=run,
-            **kwargs,
-        )
+        kwargs["parser_kwargs"] = {"exit_on_error": False, **kwargs.get("parser_kwargs", {})}
+        try:
+            super().__init__(
+                SpectraClassifier,
+                SpectraDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                seed_everything_default=12345,
+                save_config_kwargs={"overwrite": True},
+                args=args,
+                run=run,
+                **kwargs,
+            )
+        except ArgumentError as err:
+            if find_data_error(err) is not None:  # a datamodule's or model's own check, wrapped by the parser
+                raise
+            raise SpectraConfigError(argument_error_line(str(err), self._known_keys())) from err
+
+    def _known_keys(self) -> list[str]:
+        """Every option the subcommands take (the nearest is suggested for a misspelt one)."""
+        parsers = getattr(self, "_subcommand_parsers", {}).values()
+        return sorted({action.dest for parser in parsers for action in parser._actions if "." in action.dest})
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
@@ -105,17 +129,24 @@ class SpectraCLI(LightningCLI):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
-        """Unset ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed
-        memory kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar."""
-        trainer = (self.config[self.subcommand] if self.subcommand else self.config)["trainer"]
+        """Check every numeric option and the accelerator before anything is built; unset
+        ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed memory
+        kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar; checkpoints written atomically."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config["trainer"]
+        check_accelerator(trainer.get("accelerator", "auto"))
+        check_numbers(config)
         trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"))
         if runs_on_cpu(trainer.get("accelerator", "auto")):
             keep_freed_memory()
-        callbacks = trainer.get("callbacks") or []
+        callbacks = callback_entries(trainer.get("callbacks"))
         if trainer.get("enable_progress_bar") is not False and not any(
-            "ProgressBar" in str(c.get("class_path", "")) for c in callbacks
+            "ProgressBar" in class_path(c) for c in callbacks
         ):  # Lightning's own bar reads 0.00it/s when a full-batch step takes seconds
             trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]
+        plugins = callback_entries(trainer.get("plugins"))
+        if not any("CheckpointIO" in class_path(p) for p in plugins):  # a full disk must not leave half a file
+            trainer.plugins = [*plugins, Namespace(class_path=CHECKPOINT_IO, init_args=Namespace())]
 
     def parse_arguments(self, parser, args) -> None:
         """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
@@ -264,20 +295,22 @@ def main(args: Sequence[str] | None = None) -> None:
     """Entry point; bad input ends the program with one clear line instead of a traceback.
 
     The config parser and Lightning wrap what datamodules and models raise while being built, so the cause
-    chain is searched for the :class:`SpectraDataError`. Exit status 2 for bad input or settings, 1 for a run
-    that failed (non-finite loss, nothing trained), 143 for a run stopped by SIGTERM (its checkpoint is kept,
-    see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug and keeps its traceback.
+    chain is searched (:func:`~lightning_spectra.data.errors.failure_line`). Exit status 2 for bad input or
+    settings, 1 for a run that failed (non-finite loss, nothing trained, a full disk), 143 for a run stopped by
+    SIGTERM (its checkpoint is kept, see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug
+    and keeps its traceback.
     """
     try:
+        check_config_files(sys.argv[1:] if args is None else args)
         SpectraCLI(args=args)
     except SIGTERMException:  # a SystemExit without a code: it would exit 0, the status of a finished run
         raise SystemExit(SIGTERM_STATUS) from None
     except Exception as err:
-        cause = find_data_error(err)
-        if cause is None:
+        failure = failure_line(err)
+        if failure is None:
             raise
-        print(f"error: {cause}", file=sys.stderr)
-        raise SystemExit(1 if isinstance(cause, SpectraRunError) else 2) from None
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None
 
 
 if __name__ == "__main__":  # python -m lightning_spectra.cli fit ... works where train.py is not at hand

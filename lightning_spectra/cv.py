@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 from lightning_spectra.commands import command
-from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError, failure_line
 from lightning_spectra.shipped import config_file
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
@@ -85,9 +85,11 @@ def run_cv(
     An ``out`` holding an earlier cross-validation is refused unless ``overwrite``, which deletes its results
     first (see :func:`prepare_out`)."""
     from lightning_spectra.cli import SpectraCLI
+    from lightning_spectra.options import check_config_file
 
     config_path = Path(config_path)
-    config = yaml.safe_load(config_path.read_text())
+    check_config_file(config_path)  # missing, empty, not YAML or a !!python tag: one line naming it
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     data_class = str(config.get("data", {}).get("class_path", ""))
     if not data_class.endswith("SpectraFilesDataModule"):
         raise SpectraDataError(
@@ -221,12 +223,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--overwrite", action="store_true", help="delete an earlier cross-validation in --out")
     args, unknown = parser.parse_known_args(argv)
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
+    out = Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem
     try:
-        result = run_cv(config_file(args.config), args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
-    except SpectraDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_table(result, Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem)
+        from lightning_spectra.options import check_config_file
+        from lightning_spectra.run_dir import check_writable
+
+        config = config_file(args.config)  # a shipped config's name, or a path
+        check_config_file(config)
+        check_writable(out, "--out")  # before the first fold trains, not after
+        result = run_cv(config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
+    except Exception as err:
+        failure = failure_line(err)  # as train.py: bad input 2, a failed run 1, a bug keeps its traceback
+        if failure is None:
+            raise
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None
+    print_table(result, out)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import torch
 
 from lightning_spectra.checkpoint import package_datamodule, read_trained_model
 from lightning_spectra.commands import command
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 
@@ -178,6 +178,23 @@ def watch(
         time.sleep(interval)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse a negative time and a device this machine does not have, before the checkpoint is read."""
+    for name in ("interval", "timeout", "settle"):
+        value = getattr(args, name)
+        if value is not None and not value >= 0:  # `not >=` also refuses NaN
+            raise SpectraConfigError(f"--{name} must be 0 or more seconds, got {value:g}")
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, ValueError):
+        raise SpectraConfigError(f"--device {args.device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, False):
+        raise SpectraConfigError(f"--device {args.device}: this machine has no such device; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpectraConfigError(f"--device {args.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=command("watch"), description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
@@ -192,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
     args = parser.parse_args(argv)
     try:
+        check_arguments(args)
         model, preprocessing = load_classifier(args.ckpt_path, args.device)
         watch(
             args.folder,

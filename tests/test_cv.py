@@ -165,3 +165,32 @@ def test_overwrite_starts_every_fold_in_an_empty_folder(tmp_path: Path) -> None:
     assert (fold / "checkpoints" / "last.ckpt").resolve().read_bytes() != b"the earlier model"
     assert (out / "cv_results.csv").read_text().splitlines()[1].startswith("0,0,CNN,")  # this run's rows
     assert (out / "notes.txt").read_text() == "the user's own file"  # only what a cross-validation writes goes
+
+
+def test_a_missing_or_python_tagged_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("data: !!python/object/apply:os.getcwd []\n")
+    for path, message in [
+        (tmp_path / "missing.yaml", f"error: {tmp_path / 'missing.yaml'}: no such config file"),
+        (
+            tagged,
+            f"error: {tagged}, line 1: tag !!python/object/apply:os.getcwd is not allowed: configs are plain YAML",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", str(path), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_read_only_out_folder_is_one_line_before_any_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    out = read_only(tmp_path / "out", monkeypatch) / "cv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

@@ -234,7 +234,9 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
     bad_key = sweep_file(tmp_path, pruner=None, space=space)
     assert sweep_main(["--sweep", str(bad_key), "--out", str(tmp_path / "a"), "--cpu-workers", "1"]) == 2
     err = capsys.readouterr().err
-    assert "a trial's config does not parse" in err and "Option 'lrr' is not accepted" in err
+    assert "a trial's config does not parse: model.init_args.lrr: no such option; did you mean model.init_args.lr?" in (
+        err
+    )
     assert not (tmp_path / "a" / "journal.log").exists()  # no study, no trial
 
     bad_objective = sweep_file(tmp_path, pruner=None, objectives={"val/los": "minimize"})
@@ -284,7 +286,9 @@ def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
     run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path, max_failures=1)
     study = load(tmp_path, "s")
     print_report(spec, study, [], n_trials=1)
-    assert "trial 0 failed: ValueError: batch_size should be a positive integer value" in capsys.readouterr().out
+    assert "trial 0 failed: SpectraConfigError: data.init_args.batch_size must be at least 1, got -1" in (
+        capsys.readouterr().out
+    )
     assert unfinished(study, 1) == "study s has 0 of 1 trials finished; 1 failed (reasons above)"
 
 
@@ -384,3 +388,26 @@ def test_a_worker_whose_launcher_ended_before_it_started_stops() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr.strip() == "the sweep launcher (PID 1) has ended; this worker stops"
+
+
+def test_storage_naming_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), "--storage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"error: --storage {tmp_path} is a folder; give a journal file in it (e.g. {tmp_path / 'journal.log'}) "
+        "or a database URL"
+    )
+
+
+def test_a_read_only_out_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    out = read_only(tmp_path / "ro", monkeypatch) / "study"
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(out), "--cpu-workers", "1"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

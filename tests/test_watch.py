@@ -228,3 +228,22 @@ def test_a_file_unreadable_when_first_seen_is_classified_once_readable(
     assert [(p.name, p.error is None) for p in made] == [("scan_1.xy", False), ("scan_1.xy", True)]
     assert "cannot read file (Permission denied)" in made[0].error
     assert [line.split("\t")[0] for line in lines] == ["scan_1.xy", "scan_1.xy"]  # one error line, one prediction
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--interval", "-1"], "error: --interval must be 0 or more seconds, got -1"),
+        (["--settle", "-0.5"], "error: --settle must be 0 or more seconds, got -0.5"),
+        (["--device", "cuda"], "error: --device cuda: this machine has no such device; use --device cpu"),
+        (["--device", "gpu0"], "error: --device 'gpu0' is not a torch device (cpu, cuda, cuda:1, mps)"),
+    ],
+)
+def test_nonsense_options_are_one_line_before_the_checkpoint_is_read(
+    options: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without CUDA
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(tmp_path / "never-read.ckpt"), "--folder", str(tmp_path), "--once", *options])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err

@@ -193,6 +193,7 @@ class TargetEncoder:
                 f"{path}: every training spectrum has {self.names[flat[0]]} = {mean[flat[0]]:g}; "
                 "a regressor needs targets that vary"
             )
+        check_float32(values, self.names, path)
         return replace(self, mean=mean, scale=scale)
 
     def encode(self, source: SpectraSource, split: str) -> np.ndarray:
@@ -220,3 +221,24 @@ class TargetEncoder:
     @property
     def target_names(self) -> list[str]:
         return self.names if self.task == "regression" else []
+
+
+def check_float32(values: np.ndarray, names: Sequence[str], path: Path | str) -> None:
+    """Refuse targets ``(N, T)`` that float32, which the model computes in, cannot hold: beyond its range
+    (the loss would be infinite and blamed on the learning rate) or varying too little for their size (all
+    become one value, and the metrics read a perfect fit)."""
+    with np.errstate(over="ignore"):  # an overflow is what is looked for
+        stored = values.astype(np.float32)
+    for t, name in enumerate(names):
+        low, high = values[:, t].min(), values[:, t].max()
+        if not np.isfinite(stored[:, t]).all():
+            raise SpectraDataError(
+                f"{path}: {name} ranges from {low:g} to {high:g}, beyond float32's {np.finfo(np.float32).max:g}; "
+                "rescale the targets (other units)"
+            )
+        sd, sd32 = values[:, t].std(), stored[:, t].astype(np.float64).std()
+        if abs(sd32 - sd) > 0.01 * sd:
+            raise SpectraDataError(
+                f"{path}: {name} ranges from {low:g} to {high:g}; float32, which the model computes in, cannot "
+                f"resolve a spread of {sd:g} at that size; subtract an offset (e.g. {low:g}) or rescale the targets"
+            )
