@@ -2,8 +2,10 @@
 # are pinned as a constraint, so no pip step can replace them; pip adds the locked pure-Python stack.
 #   docker build -t lightning-spectra .
 #   docker run --gpus all --rm -v "$PWD/logs:/app/logs" lightning-spectra                       # CNN on the GPU
-#   docker run --gpus all --rm -v "$PWD/logs:/app/logs" lightning-spectra fit --config configs/lstm.yaml \
+#   docker run --gpus all --rm -v "$PWD/logs:/app/logs" lightning-spectra fit --config lstm \
 #       --trainer.accelerator gpu
+#   docker run --gpus all --rm --entrypoint lightning-spectra-sweep lightning-spectra --sweep cnn --devices 0
+# The configs and sweep files ship inside the package (found by name: cnn, paper/cnn, examples/files_csv).
 # The lock is resolved for CPython 3.11, the base image's Python.
 ARG BASE=pytorch/pytorch:2.8.0-cuda12.9-cudnn9-runtime
 FROM ${BASE}
@@ -28,13 +30,10 @@ RUN pip install --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY lightning_spectra ./lightning_spectra
 RUN pip install --no-deps . && pip check
-COPY train.py sweep.py report.py ./
-COPY configs ./configs
-COPY sweeps ./sweeps
 
 # Run as an unprivileged user who owns only the folders a run writes to.
-RUN useradd --create-home --uid 1000 spectra && mkdir -p logs cache reports && chown spectra logs cache reports sweeps
+RUN useradd --create-home --uid 1000 spectra && mkdir -p logs cache reports sweeps && chown spectra logs cache reports sweeps
 USER spectra
 
-ENTRYPOINT ["python", "train.py"]
-CMD ["fit", "--config", "configs/cnn.yaml", "--trainer.accelerator", "gpu"]
+ENTRYPOINT ["lightning-spectra"]
+CMD ["fit", "--config", "cnn", "--trainer.accelerator", "gpu"]

@@ -5,6 +5,16 @@ the model was trained on, and the datamodule settings (preprocessing) its spectr
 takes all of them from here, so it needs no training file and names classes as the model learned them; every
 subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
 
+One path leads from a checkpoint to predictions: :func:`read_trained_model` reads and checks the file once;
+its :class:`TrainedModel` builds the model (:meth:`TrainedModel.load_model`) and the preprocessing new spectra
+need (:meth:`TrainedModel.fitted_preprocessing`: the saved settings, then the per-point scaling fitted on the
+training split), for ``predict``, ``watch`` and export alike.
+
+A checkpoint is trusted for data only. The model class it names is never imported from the file: it must be
+one of :mod:`lightning_spectra.models` (or, on the command line, the configured class). ``torch.load`` reads
+weights only; pickled objects, which can run code, load only where ``LIGHTNING_SPECTRA_TRUST_CHECKPOINTS=1``
+is set, and then for every command alike.
+
 While the CLI builds the datamodule it publishes the checkpoint's :class:`TrainedModel` through
 :func:`serving` (a context variable): the parser links the datamodule's sizes into the model while it builds
 them, before the CLI could hand anything to the datamodule by hand.
@@ -13,6 +23,9 @@ them, before the CLI could hand anything to the datamodule by hand.
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
+import pickle
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -23,9 +36,64 @@ import numpy as np
 import torch
 
 from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.data.preprocess import FittedPreprocessing
 
 #: ``--ckpt_path`` values Lightning resolves itself (no file to read beforehand).
 SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
+#: Set to ``1`` to load checkpoints holding pickled objects (``weights_only=False``): only for trusted files.
+TRUST_ENV = "LIGHTNING_SPECTRA_TRUST_CHECKPOINTS"
+
+
+def pickles_trusted() -> bool:
+    """Whether the user opted in to loading pickled objects from checkpoints (see :data:`TRUST_ENV`)."""
+    return os.environ.get(TRUST_ENV, "").strip() == "1"
+
+
+def checked_weights_only(given: bool | None) -> bool:
+    """The ``weights_only`` every checkpoint load uses: ``True`` unless the user opted in to pickles.
+
+    ``--weights_only false`` without the opt-in is refused rather than obeyed, so no command loads a pickle
+    by a flag alone; with the opt-in an unset value means ``False`` (the opt-in applies to every path alike).
+    """
+    if given is False and not pickles_trusted():
+        raise SpectraConfigError(
+            f"--weights_only false lets a checkpoint run code (pickled objects); set {TRUST_ENV}=1 to allow it "
+            "for checkpoints you trust"
+        )
+    return (not pickles_trusted()) if given is None else bool(given)
+
+
+def _exported_classes(package_name: str, base_name: str) -> dict[str, type]:
+    """The classes ``package_name`` exports that subclass its ``base_name``, under every class path they are
+    saved with (``package.Name`` as configs write it, ``module.Name`` as Python spells it)."""
+    package = importlib.import_module(package_name)
+    base = getattr(package, base_name)
+    classes: dict[str, type] = {}
+    for name in package.__all__:
+        obj = getattr(package, name)
+        if isinstance(obj, type) and issubclass(obj, base):
+            classes[f"{package_name}.{name}"] = obj
+            classes[f"{obj.__module__}.{obj.__qualname__}"] = obj
+    return classes
+
+
+def package_models() -> dict[str, type]:
+    """Class path -> class of every model :mod:`lightning_spectra.models` exports (the allow-list)."""
+    return _exported_classes("lightning_spectra.models", "SpectraModel")
+
+
+def package_datamodule(class_path: str | None, source: object) -> type:
+    """The datamodule class ``class_path`` names, if :mod:`lightning_spectra.data` exports it (looked up, never
+    imported); ``None`` (settings saved without a class) means the base datamodule."""
+    known = _exported_classes("lightning_spectra.data", "SpectraDataModule")
+    if class_path is None:
+        return known["lightning_spectra.data.SpectraDataModule"]
+    if class_path not in known:
+        raise SpectraConfigError(
+            f"{source}: names datamodule class {class_path!r}, which is not one of lightning_spectra's "
+            "datamodules; it is not imported"
+        )
+    return known[class_path]
 
 
 @dataclass(frozen=True)
@@ -41,6 +109,73 @@ class TrainedModel:
     model_hparams: dict[str, Any] = field(default_factory=dict)  # task, target names and statistics
     weight_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     predicting: bool = False  # predict: class names come from here, the training file is not needed
+    datamodule_state: dict[str, Any] = field(default_factory=dict)  # per-point scaling fitted on training data
+
+    def model_type(self) -> type:
+        """The model class the checkpoint names, if it is one of :mod:`lightning_spectra.models`; the name is
+        looked up, never imported, so a checkpoint cannot make Python run a module of its choosing."""
+        if self.model_class is None:
+            raise SpectraDataError(f"{self.path}: no model class in the checkpoint; use one written by train.py")
+        known = package_models()
+        if self.model_class not in known:
+            raise SpectraConfigError(
+                f"{self.path}: names model class {self.model_class!r}, which is not one of lightning_spectra's "
+                f"models ({', '.join(sorted({c.__name__ for c in known.values()}))}); it is not imported"
+            )
+        return known[self.model_class]
+
+    def check_model_class(self, configured: str) -> None:
+        """Refuse a checkpoint of another model class than the configured one (the config names the code to
+        run: a checkpoint's class path is only compared with it, never imported)."""
+        if self.model_class is None or self.model_class == configured:
+            return
+        known = package_models()
+        if self.model_class not in known:
+            raise SpectraConfigError(
+                f"{self.path}: names model class {self.model_class!r}, neither the configured {configured} nor one "
+                "of lightning_spectra's models; it is not imported"
+            )
+        if known.get(configured) is not known[self.model_class]:
+            raise SpectraConfigError(
+                f"{self.path}: holds a {known[self.model_class].__name__} model, but the config builds "
+                f"{configured.rpartition('.')[2]}"
+            )
+
+    def datamodule_type(self) -> type:
+        """The datamodule class whose settings the checkpoint holds (see :func:`package_datamodule`)."""
+        return package_datamodule(self.datamodule_hparams.get("_class_path"), self.path)
+
+    def fitted_preprocessing(self, datamodule_class: type | None = None) -> FittedPreprocessing:
+        """How the model expects new spectra: the preprocessing saved with its datamodule's settings, then the
+        per-point scaling fitted on its training split (saved as the datamodule's state).
+
+        ``datamodule_class`` reads the settings (default: the checkpoint's own, see :meth:`datamodule_type`);
+        the command line passes the configured class, which may be a user's own subclass.
+        """
+        if not self.datamodule_hparams:
+            raise SpectraDataError(
+                f"{self.path}: no preprocessing settings (datamodule hyperparameters) in the checkpoint; use one "
+                "written by train.py"
+            )
+        cls = datamodule_class or self.datamodule_type()
+        preprocessing = cls.preprocessing_from_hparams(self.datamodule_hparams)
+        if self.datamodule_hparams.get("scaling", "none") != "none" and "point_mean" not in self.datamodule_state:
+            raise SpectraDataError(
+                f"{self.path}: the model was trained on spectra scaled point by point (scaling "
+                f"{self.datamodule_hparams['scaling']!r}), but the checkpoint holds no scaling statistics"
+            )
+        return FittedPreprocessing.from_state(preprocessing, self.datamodule_state)
+
+    def preprocess(self, x: np.ndarray | None, spectra: np.ndarray) -> np.ndarray:
+        """``(N, L)`` raw spectra on axis ``x`` (``None``: point index) as the model's input, float64."""
+        return self.fitted_preprocessing()(x, spectra)
+
+    def load_model(self, device: str = "cpu") -> torch.nn.Module:
+        """The trained model in eval mode, of the package's class the checkpoint names (:meth:`model_type`)."""
+        model = self.model_type().load_from_checkpoint(
+            self.path, map_location=device, weights_only=checked_weights_only(None)
+        )
+        return model.eval()
 
     def check_length(self, length: int, source: object) -> None:
         if length != self.spectrum_length:
@@ -57,8 +192,10 @@ class TrainedModel:
             )
 
 
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's contents; a missing, empty, truncated or foreign file is one line naming it."""
+def load_checkpoint(path: str | Path, weights_only: bool | None = None) -> dict[str, Any]:
+    """The checkpoint's contents; a missing, empty, truncated or foreign file is one line naming it.
+
+    ``weights_only`` as the user gave it (``None``: unset), see :func:`checked_weights_only`."""
     path = Path(path)
     if not path.exists():
         raise SpectraDataError(f"{path}: no such checkpoint file")
@@ -67,8 +204,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if path.stat().st_size == 0:
         raise SpectraDataError(f"{path}: checkpoint file is empty")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        ckpt = torch.load(path, map_location="cpu", weights_only=checked_weights_only(weights_only))
     except Exception as err:  # noqa: BLE001 - torch raises many types for a broken file; all mean the same here
+        if isinstance(err, pickle.UnpicklingError) and "GLOBAL" in str(err):  # a class to import: not damage
+            raise SpectraConfigError(
+                f"{path}: holds pickled objects besides weights, which could run code; set {TRUST_ENV}=1 to load "
+                "it if you trust the file"
+            ) from None
         reason = f" ({err.strerror})" if isinstance(err, OSError) and err.strerror else ""
         raise SpectraDataError(
             f"{path}: not a readable checkpoint (truncated, damaged or not written by train.py){reason}"
@@ -78,9 +220,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return ckpt
 
 
-def read_trained_model(path: str | Path, predicting: bool = False) -> TrainedModel:
-    """The :class:`TrainedModel` of a checkpoint written by ``train.py``."""
-    ckpt = load_checkpoint(path)
+def read_trained_model(path: str | Path, predicting: bool = False, weights_only: bool | None = None) -> TrainedModel:
+    """The :class:`TrainedModel` of a checkpoint written by ``train.py`` (``weights_only``: see
+    :func:`checked_weights_only`)."""
+    ckpt = load_checkpoint(path, weights_only)
     hparams = ckpt.get("hyper_parameters") or {}
     if "spectrum_length" not in hparams:
         raise SpectraDataError(
@@ -90,16 +233,20 @@ def read_trained_model(path: str | Path, predicting: bool = False) -> TrainedMod
     names = hparams.get("class_names") or [str(i) for i in range(num_classes)]
     state = ckpt["state_dict"]
     x_axis = state.get("x_axis")
+    datamodule_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
+    # Lightning saves a datamodule's state under its class name.
+    datamodule_state = ckpt.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2])
     return TrainedModel(
         path=Path(path),
         spectrum_length=int(hparams["spectrum_length"]),
         class_names=[str(n) for n in names],
         x_axis=None if x_axis is None else x_axis.double().numpy(),
         model_class=hparams.get("_class_path"),
-        datamodule_hparams=dict(ckpt.get("datamodule_hyper_parameters") or {}),
+        datamodule_hparams=datamodule_hparams,
         model_hparams=dict(hparams),
         weight_shapes={k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")},
         predicting=predicting,
+        datamodule_state=dict(datamodule_state) if isinstance(datamodule_state, dict) else {},
     )
 
 
@@ -137,3 +284,54 @@ def serving(trained: TrainedModel | None) -> Iterator[None]:
 def trained_model() -> TrainedModel | None:
     """The trained model the datamodule being built serves, or ``None`` (a fit from scratch)."""
     return _SERVING.get()
+
+
+def _checkpoint_folders(trainer) -> list[Path]:
+    """The folders the trainer's ``ModelCheckpoint`` callbacks write to, as Lightning resolves them: the
+    callback's ``dirpath``, else ``<save_dir>/<name>/version_<n>/checkpoints`` of the first logger, else
+    ``<default_root_dir>/checkpoints``."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    folders = []
+    for callback in trainer.checkpoint_callbacks:
+        if not isinstance(callback, ModelCheckpoint):
+            continue
+        if callback.dirpath is not None:
+            folders.append(Path(callback.dirpath))
+        elif trainer.loggers:
+            logger = trainer.loggers[0]
+            version = logger.version if isinstance(logger.version, str) else f"version_{logger.version}"
+            folders.append(Path(logger.save_dir or trainer.default_root_dir, str(logger.name), version, "checkpoints"))
+        else:
+            folders.append(Path(trainer.default_root_dir, "checkpoints"))
+    return folders
+
+
+def find_special_checkpoint(value: str, trainer) -> Path | None:
+    """The file Lightning would load for ``--ckpt_path last`` or ``best`` (as its checkpoint connector resolves
+    them: the newest ``last*.ckpt`` of the run's checkpoint folders, or the best path the first
+    ``ModelCheckpoint`` knows), or ``None`` where there is none; other special values are refused."""
+    from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
+
+    if value == "best":
+        best = getattr(trainer.checkpoint_callback, "best_model_path", "") if trainer.checkpoint_callback else ""
+        candidates = {best}
+    elif value == "last":
+        candidates = {getattr(c, "ckpt_path", None) for c in trainer.callbacks if isinstance(c, OnExceptionCheckpoint)}
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint):
+                candidates |= callback._find_last_checkpoints(trainer)
+    else:  # hpc, registry: resolved deep inside Lightning, where the checks here could not see the file
+        raise SpectraConfigError(f"--ckpt_path {value}: not supported; give the checkpoint file's path")
+    found = [Path(p) for p in candidates if p and Path(p).is_file()]
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
+def no_special_checkpoint(value: str, trainer) -> SpectraConfigError:
+    """The one line for ``--ckpt_path last``/``best`` finding no checkpoint, naming the folders looked in."""
+    folders = ", ".join(str(f) for f in _checkpoint_folders(trainer)) or "(no ModelCheckpoint configured)"
+    why = " (a best checkpoint is known only while fit runs)" if value == "best" else ""
+    return SpectraConfigError(
+        f"--ckpt_path {value}: there is no {value} checkpoint for this run in {folders}{why}; give the checkpoint "
+        "file's path (e.g. logs/<name>/version_<n>/checkpoints/last.ckpt)"
+    )

@@ -10,25 +10,45 @@ from __future__ import annotations
 
 import os
 import sys
+from argparse import ArgumentError
 from collections.abc import Sequence
 
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
-from lightning_spectra.checkpoint import SPECIAL_CKPT_PATHS, check_weights_fit, read_trained_model, serving
+from lightning_spectra.checkpoint import (
+    SPECIAL_CKPT_PATHS,
+    TrainedModel,
+    check_weights_fit,
+    checked_weights_only,
+    find_special_checkpoint,
+    no_special_checkpoint,
+    read_trained_model,
+    serving,
+)
 from lightning_spectra.cpu_memory import keep_freed_memory
 from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.data.errors import SpectraRunError, find_data_error
+from lightning_spectra.data.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
 from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
+from lightning_spectra.options import (
+    argument_error_line,
+    callback_entries,
+    check_accelerator,
+    check_config_files,
+    check_numbers,
+    class_path,
+)
 from lightning_spectra.precision import auto_precision, runs_on_cpu
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
+from lightning_spectra.shipped import config_args
 
 PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
-REGRESSION_LINKS = ("task", "target_names", "target_mean", "target_scale")
+CHECKPOINT_IO = "lightning_spectra.checkpoint_io.AtomicCheckpointIO"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -68,23 +88,41 @@ class SpectraCLI(LightningCLI):
     def __init__(
         self, args: Sequence[str] | None = None, run: bool = True, finish_wandb: bool = True, **kwargs
     ) -> None:
-        """``finish_wandb=False`` leaves W&B runs open for a caller that logs more to them (sweep trials)."""
+        """``finish_wandb=False`` leaves W&B runs open for a caller that logs more to them (sweep trials).
+
+        A bad option or config raises :class:`SpectraConfigError` with one line naming it (the parser's usage
+        dump is left to ``--help``)."""
         self.finish_wandb = finish_wandb
         # cuBLAS needs this before CUDA starts for deterministic=True; harmless elsewhere.
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         quiet_wandb_without_account()
         quiet_console()
-        super().__init__(
-            SpectraClassifier,
-            SpectraDataModule,
-            subclass_mode_model=True,
-            subclass_mode_data=True,
-            seed_everything_default=12345,
-            save_config_kwargs={"overwrite": True},
-            args=args,
-            run=run,
-            **kwargs,
-        )
+        if args is None:  # `--config cnn` names a shipped config; LightningCLI reads sys.argv itself
+            sys.argv[1:] = config_args(sys.argv[1:])
+        elif isinstance(args, list | tuple):
+            args = config_args(args)
+        kwargs["parser_kwargs"] = {"exit_on_error": False, **kwargs.get("parser_kwargs", {})}
+        try:
+            super().__init__(
+                SpectraClassifier,
+                SpectraDataModule,
+                subclass_mode_model=True,
+                subclass_mode_data=True,
+                seed_everything_default=12345,
+                save_config_kwargs={"overwrite": True},
+                args=args,
+                run=run,
+                **kwargs,
+            )
+        except ArgumentError as err:
+            if find_data_error(err) is not None:  # a datamodule's or model's own check, wrapped by the parser
+                raise
+            raise SpectraConfigError(argument_error_line(str(err), self._known_keys())) from err
+
+    def _known_keys(self) -> list[str]:
+        """Every option the subcommands take (the nearest is suggested for a misspelt one)."""
+        parsers = getattr(self, "_subcommand_parsers", {}).values()
+        return sorted({action.dest for parser in parsers for action in parser._actions if "." in action.dest})
 
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument(
@@ -93,41 +131,96 @@ class SpectraCLI(LightningCLI):
             default=True,
             help="classify the test series with the final weights when fit ends",
         )
-        for name in ("spectrum_length", "num_classes", "x_axis", "class_names"):
-            parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
-        for name in REGRESSION_LINKS:  # the task and the targets' names and training statistics
+        for name in DATAMODULE_FACTS:  # sizes, axis, class names; the task and the targets' statistics
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
-        """Unset ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed
-        memory kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar."""
-        trainer = (self.config[self.subcommand] if self.subcommand else self.config)["trainer"]
+        """Check every numeric option and the accelerator before anything is built; unset
+        ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed memory
+        kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar; checkpoints written atomically."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        trainer = config["trainer"]
+        check_accelerator(trainer.get("accelerator", "auto"))
+        check_numbers(config)
         trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"))
         if runs_on_cpu(trainer.get("accelerator", "auto")):
             keep_freed_memory()
-        callbacks = trainer.get("callbacks") or []
+        callbacks = callback_entries(trainer.get("callbacks"))
         if trainer.get("enable_progress_bar") is not False and not any(
-            "ProgressBar" in str(c.get("class_path", "")) for c in callbacks
+            "ProgressBar" in class_path(c) for c in callbacks
         ):  # Lightning's own bar reads 0.00it/s when a full-batch step takes seconds
             trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]
+        plugins = callback_entries(trainer.get("plugins"))
+        if not any("CheckpointIO" in class_path(p) for p in plugins):  # a full disk must not leave half a file
+            trainer.plugins = [*plugins, Namespace(class_path=CHECKPOINT_IO, init_args=Namespace())]
 
     def parse_arguments(self, parser, args) -> None:
         """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
-        with a bare traceback)."""
+        with a bare traceback, and import the model class the file names).
+
+        The checkpoint is trusted for data only: its model class must be the configured one, ``weights_only``
+        stays true unless the user opted in (:func:`~lightning_spectra.checkpoint.checked_weights_only`), and
+        ``last``/``best`` are resolved to their file once the trainer exists (:meth:`instantiate_classes`).
+        """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
-        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
-        self.trained = None
-        if ckpt_path is not None and str(ckpt_path) not in SPECIAL_CKPT_PATHS:
-            self.trained = read_trained_model(ckpt_path, predicting=subcommand == "predict")
+        self.trained, self.special_ckpt_path, self.weights_only = None, None, None
+        if not subcommand:
+            return
+        settings = self.config[subcommand]
+        # The same rule for fit (resume), validate, test and predict; handed to Lightning in instantiate_classes,
+        # so a saved config.yaml keeps what the user gave.
+        self.weights_only = checked_weights_only(settings.get("weights_only"))
+        ckpt_path = settings.get("ckpt_path")
+        if ckpt_path is None:
+            return
+        if str(ckpt_path) in SPECIAL_CKPT_PATHS:  # never a file of that name in the working folder
+            self.special_ckpt_path = str(ckpt_path)
+        else:
+            self.trained = self._read_checkpoint(ckpt_path)
+
+    def _read_checkpoint(self, path) -> TrainedModel:
+        """The checked :class:`TrainedModel` of ``path``, of the configured model class."""
+        subcommand = self.config["subcommand"]
+        trained = read_trained_model(path, predicting=subcommand == "predict", weights_only=self.weights_only)
+        trained.check_model_class(str(self.config[subcommand]["model"]["class_path"]))
+        return trained
+
+    def _parse_ckpt_path(self) -> None:
+        """Lightning merges the model settings saved in ``--ckpt_path`` into the config here, reading the file
+        again by its own rules; take them from the checkpoint :meth:`parse_arguments` read and checked."""
+        if self.trained is None or not self.trained.model_hparams:
+            return
+        hparams = {k: v for k, v in self.trained.model_hparams.items() if k != "_instantiator"}
+        if "_class_path" in hparams:  # checked: the configured class
+            hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
+        self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
 
     def instantiate_classes(self) -> None:
         """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
         and must fit it (see :mod:`lightning_spectra.checkpoint`)."""
         with serving(self.trained):
             super().instantiate_classes()
+        if self.special_ckpt_path is not None:
+            self._resolve_special_ckpt_path(self.special_ckpt_path)
         if self.trained is not None:
             check_weights_fit(self.trained, self.model)
+        if self.subcommand is not None and "weights_only" in self.config_init[self.subcommand]:
+            self.config_init[self.subcommand]["weights_only"] = self.weights_only
+
+    def _resolve_special_ckpt_path(self, value: str) -> None:
+        """``--ckpt_path last``/``best``: the file Lightning would load, read and checked like a path, and handed
+        to Lightning as that path. None found is an error, but for ``fit --ckpt_path last``: Lightning's resume
+        that may be set before the first fit, which then starts from scratch."""
+        path = find_special_checkpoint(value, self.trainer)
+        if path is None and not (value == "last" and self.subcommand == "fit"):
+            raise no_special_checkpoint(value, self.trainer)
+        if path is None:
+            rank_zero_warn("--ckpt_path last: no last checkpoint for this run yet; fit starts from scratch")
+        else:
+            self.trained = self._read_checkpoint(path)
+            self.datamodule.serve(self.trained)
+        self.config_init[self.subcommand]["ckpt_path"] = None if path is None else str(path)
 
     def before_fit(self) -> None:
         if self.trainer.max_epochs == 0 or self.trainer.max_steps == 0:  # refuse before any work is done
@@ -223,20 +316,22 @@ def main(args: Sequence[str] | None = None) -> None:
     """Entry point; bad input ends the program with one clear line instead of a traceback.
 
     The config parser and Lightning wrap what datamodules and models raise while being built, so the cause
-    chain is searched for the :class:`SpectraDataError`. Exit status 2 for bad input or settings, 1 for a run
-    that failed (non-finite loss, nothing trained), 143 for a run stopped by SIGTERM (its checkpoint is kept,
-    see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug and keeps its traceback.
+    chain is searched (:func:`~lightning_spectra.data.errors.failure_line`). Exit status 2 for bad input or
+    settings, 1 for a run that failed (non-finite loss, nothing trained, a full disk), 143 for a run stopped by
+    SIGTERM (its checkpoint is kept, see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug
+    and keeps its traceback.
     """
     try:
+        check_config_files(sys.argv[1:] if args is None else args)
         SpectraCLI(args=args)
     except SIGTERMException:  # a SystemExit without a code: it would exit 0, the status of a finished run
         raise SystemExit(SIGTERM_STATUS) from None
     except Exception as err:
-        cause = find_data_error(err)
-        if cause is None:
+        failure = failure_line(err)
+        if failure is None:
             raise
-        print(f"error: {cause}", file=sys.stderr)
-        raise SystemExit(1 if isinstance(cause, SpectraRunError) else 2) from None
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None
 
 
 if __name__ == "__main__":  # python -m lightning_spectra.cli fit ... works where train.py is not at hand

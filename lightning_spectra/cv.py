@@ -8,7 +8,8 @@ Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``f
 stratified share of the rest. Each fold is a normal ``fit`` with its own folder
 ``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B, its
 own W&B run, grouped under the cross-validation's name. ``<out>/cv_results.csv`` holds one row per fold and
-``<out>/cv_summary.json`` the means and standard deviations printed at the end. A regression config
+``<out>/cv_summary.json`` the means and standard deviations printed at the end. An ``--out`` holding an
+earlier cross-validation is refused (``--overwrite`` deletes its results first). A regression config
 (``task: regression``) is scored by RMSE, R^2 and RPD beside the PLS baseline's RMSE instead of accuracy.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import shutil
 import statistics
 import sys
 from collections.abc import Sequence
@@ -24,10 +26,13 @@ from pathlib import Path
 
 import yaml
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.commands import command
+from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError, failure_line
+from lightning_spectra.shipped import config_file
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
+RESULTS = ("cv_results.csv", "cv_summary.json")  # beside the fold folders repeat<r>_fold<k>/ and their configs
 #: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
 SCORES = (
     "accuracy",
@@ -91,12 +96,18 @@ def run_cv(
     seed: int = 0,
     out: str | Path | None = None,
     extra_args: Sequence[str] = (),
+    overwrite: bool = False,
 ) -> dict:
-    """Run every fold of every repeat and return ``{"rows": [...], "summary": {...}}`` (also written to ``out``)."""
+    """Run every fold of every repeat and return ``{"rows": [...], "summary": {...}}`` (also written to ``out``).
+
+    An ``out`` holding an earlier cross-validation is refused unless ``overwrite``, which deletes its results
+    first (see :func:`prepare_out`)."""
     from lightning_spectra.cli import SpectraCLI
+    from lightning_spectra.options import check_config_file
 
     config_path = Path(config_path)
-    config = yaml.safe_load(config_path.read_text())
+    check_config_file(config_path)  # missing, empty, not YAML or a !!python tag: one line naming it
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
     data_class = str(config.get("data", {}).get("class_path", ""))
     if not data_class.endswith("SpectraFilesDataModule"):
         raise SpectraDataError(
@@ -105,7 +116,7 @@ def run_cv(
     if folds < 2 or repeats < 1:
         raise SpectraDataError(f"need folds >= 2 and repeats >= 1, got folds={folds}, repeats={repeats}")
     out = Path(out) if out else Path("logs") / "cv" / config_path.stem
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out, overwrite)
     group = out.name
     rows = []
     for repeat in range(repeats):
@@ -143,6 +154,34 @@ def run_cv(
     return result
 
 
+def earlier_results(out: Path) -> list[Path]:
+    """What a cross-validation wrote to ``out``: fold folders and configs, the results table and summary."""
+    if not out.is_dir():
+        return []
+    return sorted([*out.glob("repeat*_fold*"), *(out / name for name in RESULTS if (out / name).exists())])
+
+
+def prepare_out(out: Path, overwrite: bool) -> None:
+    """Make ``out`` ready for a new cross-validation: every fold starts in an empty folder.
+
+    A fold run into the folder of an earlier one would merge into its ``summary.json`` (keys the new run
+    never wrote, such as a baseline it did not fit) and keep its checkpoints (``last.ckpt`` of the old
+    model), so an earlier cross-validation is refused, or with ``overwrite`` deleted (only what it wrote).
+    """
+    earlier = earlier_results(out)
+    if earlier and not overwrite:
+        raise SpectraConfigError(
+            f"{out}: holds an earlier cross-validation ({earlier[0].name}, ...); give another --out, "
+            "or --overwrite to delete its results"
+        )
+    for path in earlier:
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
 def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
     summary: dict = {"folds": folds, "repeats": repeats, "runs": len(rows), "model": rows[0]["model"] if rows else None}
     summary["task"] = "regression" if any(r.get("rmse") is not None for r in rows) else "classification"
@@ -156,11 +195,11 @@ def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
 def write_results(out: Path, result: dict) -> None:
     rows = result["rows"]
     if rows:
-        with open(out / "cv_results.csv", "w", newline="") as f:
+        with open(out / RESULTS[0], "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
-    (out / "cv_summary.json").write_text(json.dumps(result["summary"], indent=2) + "\n")
+    (out / RESULTS[1]).write_text(json.dumps(result["summary"], indent=2) + "\n")
 
 
 def print_table(result: dict, out: Path) -> None:
@@ -193,20 +232,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     if "--" in argv:
         split = argv.index("--")
         argv, extra = argv[:split], argv[split + 1 :]
-    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.cv", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", required=True, help="a training config with a SpectraFilesDataModule")
+    parser = argparse.ArgumentParser(prog=command("cv"), description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--config", required=True, help="a training config with a SpectraFilesDataModule (or: examples/files_csv)"
+    )
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0, help="split seed of the first repeat")
     parser.add_argument("--out", default=None, help="folder of the folds' runs (default logs/cv/<config name>)")
+    parser.add_argument("--overwrite", action="store_true", help="delete an earlier cross-validation in --out")
     args, unknown = parser.parse_known_args(argv)
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
+    out = Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem
     try:
-        result = run_cv(args.config, args.folds, args.repeats, args.seed, args.out, extra)
-    except SpectraDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
-    print_table(result, Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem)
+        from lightning_spectra.options import check_config_file
+        from lightning_spectra.run_dir import check_writable
+
+        config = config_file(args.config)  # a shipped config's name, or a path
+        check_config_file(config)
+        check_writable(out, "--out")  # before the first fold trains, not after
+        result = run_cv(config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
+    except Exception as err:
+        failure = failure_line(err)  # as train.py: bad input 2, a failed run 1, a bug keeps its traceback
+        if failure is None:
+            raise
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None
+    print_table(result, out)
 
 
 if __name__ == "__main__":

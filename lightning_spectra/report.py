@@ -3,16 +3,33 @@
 Every run leaves ``summary.json`` in its log folder; the report trains the models it is asked for (or
 collects the newest finished run of each with ``collect=True``) and lays their summaries side by side with
 the paper's own numbers (spec section 7, NVIDIA P100).
+
+The command ``lightning-spectra-report`` (or ``python report.py`` in the repository) trains all eight
+classifiers and writes ``reports/paper/comparison.{md,csv,png}`` plus the feature-importance and Grad-CAM panels,
+the attribution heat map of the test series (``attribution_series.png``) and the per-peak table
+(``peaks.{csv,md}``)::
+
+    lightning-spectra-report                                # train all eight with the shipped configs <model>
+    lightning-spectra-report --collect                      # reuse the newest finished run of each model in logs/
+    lightning-spectra-report --models cnn lstm --wandb      # also log every run to W&B (offline without an account)
+    lightning-spectra-report -- --trainer.accelerator gpu   # anything after -- goes to every `fit`
+    lightning-spectra-report --compare --ramps default hard # paper-exact (paper/<model>) against corrected, per
+                                                            # ramp: reports/paper/paper_vs_corrected.{md,csv}
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from lightning_spectra.commands import command
+from lightning_spectra.shipped import CONFIGS
 
 MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
 LABELS = {
@@ -81,7 +98,7 @@ def latest_run(log_root: Path, name: str) -> Path | None:
 
 
 def train(name: str, log_root: Path, config_dir: Path, extra: list[str], run_name: str | None = None) -> Path:
-    """Train ``configs/<name>.yaml`` in its own ``train.py`` process and return its run folder.
+    """Train ``<config_dir>/<name>.yaml`` in its own ``fit`` process and return its run folder.
 
     One process per model, as a user runs them: peak memory (the process's on CPU) and timings of one model
     are not inherited by the next. ``run_name`` is the config's logger name when it is not ``name``.
@@ -319,7 +336,7 @@ def build_report(
     models: list[str],
     out: Path,
     log_root: Path = Path("logs"),
-    config_dir: Path = Path("configs"),
+    config_dir: Path = CONFIGS.folder,
     collect: bool = False,
     extra: list[str] | None = None,
 ) -> list[Row]:
@@ -358,8 +375,8 @@ def build_report(
 
 
 # ---------------------------------------------------------------------------------- paper-exact against corrected
-#: Variant -> (logger-name prefix, config folder): ``configs/paper/`` reverts every revertible deviation.
-VARIANTS = {"paper": ("paper_", Path("configs/paper")), "corrected": ("", Path("configs"))}
+#: Variant -> (logger-name prefix, config folder): the shipped ``paper/`` configs revert every revertible deviation.
+VARIANTS = {"paper": ("paper_", CONFIGS.folder / "paper"), "corrected": ("", CONFIGS.folder)}
 RAMPS = ("default", "hard")  # HEDDataModule.simulation_preset
 
 
@@ -460,3 +477,57 @@ def write_paired(rows: list[PairedRow], out: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=list(records[0]) if records else ["model"])
         writer.writeheader()
         writer.writerows(records)
+
+
+# ---------------------------------------------------------------------------------- the command
+def main(argv: list[str] | None = None) -> None:
+    """``lightning-spectra-report``: train (or collect) the classifiers and print the comparison."""
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    own = argv[: argv.index("--")] if "--" in argv else argv
+    parser = argparse.ArgumentParser(
+        prog=command("report"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--out", type=Path, default=Path("reports/paper"))
+    parser.add_argument("--log-root", type=Path, default=Path("logs"))
+    parser.add_argument("--collect", action="store_true", help="reuse finished runs instead of training")
+    parser.add_argument(
+        "--wandb",
+        metavar="PROJECT",
+        nargs="?",
+        const="lightning-spectra-paper",
+        help="log each run to this W&B project as well",
+    )
+    parser.add_argument("--compare", action="store_true", help="paper-exact against corrected runs instead")
+    parser.add_argument("--ramps", nargs="+", default=list(RAMPS), choices=RAMPS, help="simulated ramps (--compare)")
+    parser.add_argument("--partial", action="store_true", help="with --collect: leave missing runs empty")
+    parser.add_argument("--light", action="store_true", help="--compare without validation and attribution")
+    parser.add_argument("--variants", nargs="+", choices=["paper", "corrected"], help="--compare: train only these")
+    args = parser.parse_args(own)
+    if args.wandb:
+        extra = [
+            "--trainer.logger+=lightning.pytorch.loggers.WandbLogger",
+            f"--trainer.logger.project={args.wandb}",
+            f"--trainer.logger.save_dir={args.log_root}",
+            *extra,
+        ]
+    if args.compare:
+        paired = paired_runs(
+            args.models, args.ramps, args.log_root, args.collect, extra, not args.partial, args.light, args.variants
+        )
+        write_paired(paired, args.out)
+        print((args.out / "paper_vs_corrected.md").read_text())
+        return
+    rows = build_report(args.models, args.out, args.log_root, collect=args.collect, extra=extra)
+    print(markdown_table(rows))
+    for table in ("attribution.md", "peaks.md"):  # faithfulness per model; attribution per peak
+        if (args.out / table).exists():
+            print((args.out / table).read_text())
+    if (args.out / "attribution_series.png").exists():
+        print(f"Attribution over the test series: {args.out / 'attribution_series.png'}")
+    print(f"Report written to {args.out}/")
+
+
+if __name__ == "__main__":
+    main()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +14,7 @@ import lightning.pytorch as L
 from lightning.pytorch.utilities import rank_zero_only
 
 from lightning_spectra.data.cache import atomic_write
+from lightning_spectra.data.errors import SpectraConfigError
 
 
 def run_dir(trainer: L.Trainer) -> Path:
@@ -45,3 +49,19 @@ def update_summary(trainer: L.Trainer, values: dict[str, Any]) -> Path:
 def read_summary(trainer: L.Trainer) -> dict[str, Any]:
     path = run_dir(trainer) / "summary.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def check_writable(folder: str | Path, option: str) -> None:
+    """One line naming ``option`` and ``folder`` when files cannot be written there (no permission, a
+    read-only file system, a file in the way). A folder not there yet is checked in its nearest existing
+    parent, where it will be made; nothing is left behind. Tried, not read from the mode bits, which do not
+    bind every user."""
+    folder = Path(folder).absolute()
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(existing))
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise SpectraConfigError(f"{option} {folder}: cannot write files there ({err.strerror or err})") from None

@@ -2,20 +2,21 @@
 
     python -m lightning_spectra.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
 
-Loads a checkpoint written by ``train.py`` (model class, weights and class names from it), applies the
-preprocessing saved with its datamodule's hyperparameters and prints one tab-separated line per new file
+Loads a checkpoint written by ``train.py`` (weights and class names from it; its model class must be one of
+this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
+scaling fitted on its training split, as ``predict`` does, and prints one tab-separated line per new file
 (``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
 complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
-still writing it (even with pauses) is not read half-way; and a file that changes after it was classified
-(or found malformed) is classified again, so a writer pausing longer than that still gets its file read once
-complete. A file on another x axis than the model's is refused with an error line, not classified. ``--once``
-classifies what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
+still writing it (even with pauses) is not read half-way; a file that changes after it was classified is
+classified again, and one that could not be read or was malformed is tried again at every poll (its error
+line printed once), so a writer pausing longer than that, or a file made readable later, still gets read. A
+file on another x axis than the model's is refused with an error line, not classified. ``--once`` classifies
+what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_spectra.checkpoint import load_checkpoint
-from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.checkpoint import package_datamodule, read_trained_model
+from lightning_spectra.commands import command
+from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 
@@ -45,30 +46,22 @@ class Prediction:
         return f"{self.name}\t{self.class_name}\t{self.probability:.4f}"
 
 
-def _import(class_path: str):
-    module, _, name = class_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
-
-
 def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
-    """The preprocessing the training datamodule applied, from its saved hyperparameters."""
-    class_path = datamodule_hparams.get("_class_path")
-    cls = _import(class_path) if class_path else SpectraDataModule
+    """The preprocessing a training datamodule (one of this package's) applied, from its saved hyperparameters."""
+    cls = package_datamodule(datamodule_hparams.get("_class_path"), "the saved hyperparameters")
     return cls.preprocessing_from_hparams(datamodule_hparams)
 
 
-def load_classifier(ckpt_path: str | Path, device: str = "cpu"):
-    """``(model in eval mode, preprocessing)`` from a checkpoint written by ``train.py``."""
-    ckpt_path = Path(ckpt_path)
-    ckpt = load_checkpoint(ckpt_path)  # a missing, empty or damaged file: one line naming it
-    class_path = ckpt.get("hyper_parameters", {}).get("_class_path")
-    if class_path is None:
-        raise SpectraDataError(f"{ckpt_path}: no model class in the checkpoint; use one written by train.py")
-    model = _import(class_path).load_from_checkpoint(ckpt_path, map_location=device, weights_only=True)
-    model.eval()
-    hparams = ckpt.get("datamodule_hyper_parameters", {})
-    # Per-point scaling fitted on the training split is saved as the datamodule's state: apply it too.
-    return model, FittedPreprocessing.from_checkpoint(preprocessing_for(hparams), hparams, ckpt)
+def load_classifier(ckpt_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, FittedPreprocessing]:
+    """``(model in eval mode, fitted preprocessing)`` from a checkpoint written by ``train.py``.
+
+    The same path as ``predict``: :func:`~lightning_spectra.checkpoint.read_trained_model` checks the file (a
+    missing, damaged or foreign one is one line naming it; a model class that is not one of this package's is
+    refused, never imported), and the preprocessing includes the per-point scaling fitted on the training split.
+    """
+    trained = read_trained_model(ckpt_path)
+    preprocessing = trained.fitted_preprocessing()  # checked before the weights are loaded
+    return trained.load_model(device), preprocessing
 
 
 def check_axis(model, x: np.ndarray) -> None:
@@ -87,8 +80,11 @@ def check_axis(model, x: np.ndarray) -> None:
 
 
 @torch.no_grad()
-def classify_files(model, preprocessing: Preprocessing, files: Sequence[Path]) -> list[Prediction]:
-    """Predictions for ``files`` in order; a file that cannot be used gets an error instead."""
+def classify_files(
+    model, preprocessing: FittedPreprocessing | Preprocessing, files: Sequence[Path]
+) -> list[Prediction]:
+    """Predictions for ``files`` in order (``preprocessing`` from :func:`load_classifier`); a file that cannot be
+    used gets an error instead."""
     results: dict[int, Prediction] = {}
     good: list[tuple[int, np.ndarray, np.ndarray]] = []
     for i, path in enumerate(files):
@@ -138,13 +134,17 @@ def watch(
 ) -> list[Prediction]:
     """Poll ``folder`` and classify each complete file once (again if it changes); returns every prediction.
 
-    A file is complete once its size and modification time have not changed for ``settle`` seconds.
+    A file is complete once its size and modification time have not changed for ``settle`` seconds. A file
+    that gave an error line is read again at every poll, since what kept it from being read (its permissions,
+    a lock) can change without changing its size or time; its error line is told once, until the file or the
+    error changes, and its prediction once it can be read.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpectraDataError(f"{folder}: folder does not exist")
     done: dict[Path, tuple[int, int] | None] = {p: _signature(p) for p in _spectrum_files(folder)} if new_only else {}
     seen: dict[Path, tuple[tuple[int, int], float]] = {}  # signature and when it was first seen
+    failed: dict[Path, tuple[tuple[int, int], str]] = {}  # signature and error line told: tried again, not told
     made: list[Prediction] = []
     state: str | None = None
     start = time.monotonic()
@@ -159,21 +159,44 @@ def watch(
             if once or time.monotonic() - seen[path][1] >= settle:  # unchanged long enough: writer finished
                 ready.append(path)
                 signatures[path] = now
-        for prediction in classify_files(model, preprocessing, ready):
+        for path, prediction in zip(ready, classify_files(model, preprocessing, ready), strict=True):
+            if prediction.error is None:
+                done[path] = signatures[path]
+                failed.pop(path, None)
+            elif failed.get(path) == (signatures[path], prediction.error):
+                continue  # the same file with the same error: told at an earlier poll
+            else:
+                failed[path] = (signatures[path], prediction.error)
             emit(prediction.line())
             if prediction.class_name is not None:
                 if state is not None and prediction.class_name != state:
                     emit(f"# state change: {state} -> {prediction.class_name} at {prediction.name}")
                 state = prediction.class_name
             made.append(prediction)
-        done.update(signatures)
         if once or (timeout is not None and time.monotonic() - start >= timeout):
             return made
         time.sleep(interval)
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse a negative time and a device this machine does not have, before the checkpoint is read."""
+    for name in ("interval", "timeout", "settle"):
+        value = getattr(args, name)
+        if value is not None and not value >= 0:  # `not >=` also refuses NaN
+            raise SpectraConfigError(f"--{name} must be 0 or more seconds, got {value:g}")
+    try:
+        device = torch.device(args.device)
+    except (RuntimeError, ValueError):
+        raise SpectraConfigError(f"--device {args.device!r} is not a torch device (cpu, cuda, cuda:1, mps)") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, False):
+        raise SpectraConfigError(f"--device {args.device}: this machine has no such device; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise SpectraConfigError(f"--device {args.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lightning_spectra.watch", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=command("watch"), description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
     parser.add_argument("--folder", required=True, help="folder the new .xy files appear in")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")
@@ -186,6 +209,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
     args = parser.parse_args(argv)
     try:
+        check_arguments(args)
         model, preprocessing = load_classifier(args.ckpt_path, args.device)
         watch(
             args.folder,

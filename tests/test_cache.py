@@ -63,3 +63,17 @@ def test_damaged_entry_is_detected_rebuilt_and_reported(
     assert f"note: cache file {entry} is damaged" in capsys.readouterr().err
     cached_arrays(tmp_path, "ramp", {"p": 1}, build)  # the rebuilt entry is trusted again
     assert len(calls) == 2
+
+
+def test_a_read_only_cache_folder_is_a_note_and_the_arrays_are_still_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    folder = read_only(tmp_path / "cache", monkeypatch)
+    arrays = cached_arrays(folder, "ramp", {"p": 1}, lambda: {"a": np.arange(3.0)})
+    np.testing.assert_allclose(arrays["a"], [0.0, 1.0, 2.0])
+    assert capsys.readouterr().err.strip() == (
+        f"note: cannot write the cache folder {folder} (Permission denied); not caching"
+    )
+    assert list(folder.iterdir()) == []

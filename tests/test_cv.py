@@ -102,3 +102,95 @@ def test_a_config_without_user_files_is_refused(capsys: pytest.CaptureFixture) -
         main(["--config", str(CONF / "cnn_tiny.yaml"), "--folds", "2"])
     assert exit_info.value.code == 2
     assert "needs a SpectraFilesDataModule config" in capsys.readouterr().err
+
+
+def _earlier_cv(out: Path) -> Path:
+    """``out`` as an earlier cross-validation left it: a fold folder with a summary holding a baseline, a
+    checkpoint of its own model with ``last.ckpt`` linked to it, and the results table and summary."""
+    checkpoints = out / "repeat0_fold0" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (out / "repeat0_fold0" / "summary.json").write_text(json.dumps({"linear_baseline_accuracy": 0.99}))
+    (checkpoints / "epoch=99-step=999.ckpt").write_bytes(b"the earlier model")
+    (checkpoints / "last.ckpt").symlink_to("epoch=99-step=999.ckpt")
+    (out / "cv_results.csv").write_text("repeat,fold\n0,0\n")
+    (out / "cv_summary.json").write_text("{}\n")
+    return out
+
+
+def _cv_args(tmp_path: Path, out: Path, *extra: str) -> list[str]:
+    data = tmp_path / "two.npz"
+    rng = np.random.default_rng(0)
+    labels = np.arange(24) % 2
+    np.savez(data, spectra=rng.normal(0, 1, (24, 80)) + labels[:, None], labels=np.array(["a", "b"])[labels])
+    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
+    config["trainer"]["max_epochs"] = 1
+    (tmp_path / "cv.yaml").write_text(yaml.safe_dump(config))
+    return ["--config", str(tmp_path / "cv.yaml"), "--folds", "2", "--out", str(out), *extra]
+
+
+def test_an_out_folder_with_an_earlier_cross_validation_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Its fold summaries and checkpoints would merge into the new run's: one line, exit 2, nothing touched."""
+    out = _earlier_cv(tmp_path / "cv")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(_cv_args(tmp_path, out, "--data.init_args.train_path", str(tmp_path / "two.npz")))
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out}: holds an earlier cross-validation (cv_results.csv, ...); give another --out, "
+        "or --overwrite to delete its results"
+    )
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
+
+
+def test_overwrite_starts_every_fold_in_an_empty_folder(tmp_path: Path) -> None:
+    """With --overwrite the folds hold this run's keys and checkpoints only (no baseline it did not fit)."""
+    out = _earlier_cv(tmp_path / "cv")
+    (out / "notes.txt").write_text("the user's own file")
+    main(
+        _cv_args(
+            tmp_path,
+            out,
+            "--overwrite",
+            "--data.init_args.train_path",
+            str(tmp_path / "two.npz"),
+            "--data.init_args.linear_baseline",
+            "false",
+        )
+    )
+    fold = out / "repeat0_fold0"
+    assert "linear_baseline_accuracy" not in json.loads((fold / "summary.json").read_text())
+    assert not (fold / "checkpoints" / "epoch=99-step=999.ckpt").exists()
+    assert (fold / "checkpoints" / "last.ckpt").resolve().read_bytes() != b"the earlier model"
+    assert (out / "cv_results.csv").read_text().splitlines()[1].startswith("0,0,CNN,")  # this run's rows
+    assert (out / "notes.txt").read_text() == "the user's own file"  # only what a cross-validation writes goes
+
+
+def test_a_missing_or_python_tagged_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tagged = tmp_path / "tagged.yaml"
+    tagged.write_text("data: !!python/object/apply:os.getcwd []\n")
+    for path, message in [
+        (tmp_path / "missing.yaml", f"error: {tmp_path / 'missing.yaml'}: no such config file"),
+        (
+            tagged,
+            f"error: {tagged}, line 1: tag !!python/object/apply:os.getcwd is not allowed: configs are plain YAML",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--config", str(path), "--out", str(tmp_path / "out")])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_read_only_out_folder_is_one_line_before_any_fold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    out = read_only(tmp_path / "out", monkeypatch) / "cv"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out)])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

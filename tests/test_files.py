@@ -93,10 +93,16 @@ def test_given_validation_and_test_files_in_other_formats(tmp_path: Path, train_
     assert dm.splits.test.labels.tolist() == [0, 1, 2, 0, 1, 2]
 
 
-def test_a_different_x_axis_is_warned_about(tmp_path: Path, train_csv: Path) -> None:
+def test_a_test_file_on_another_x_axis_is_refused(tmp_path: Path, train_csv: Path) -> None:
+    """Only a warning among Lightning's lines, and the model was tested on other positions."""
     x, spectra, labels = peak_spectra(6, seed=1)
-    np.savez(tmp_path / "test.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x + 50)
-    with pytest.warns(UserWarning, match=r"test\.npz: x axis differs from the training data's"):
+    x[3:] += 50
+    np.savez(tmp_path / "test.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x)
+    with pytest.raises(
+        SpectraDataError,
+        match=r"test\.npz: x axis differs from the training data's \(.*train\.csv\): point 3 is at 455\.021 here "
+        r"but 405\.021 there",
+    ):
         datamodule(train_csv, test_path=str(tmp_path / "test.npz")).build_splits()
 
 
@@ -341,3 +347,88 @@ def test_watch_applies_the_scaling_saved_in_the_checkpoint(fitted: Path, train_c
     rows = [int(name.rsplit(" ", 1)[1]) - 2 for name in names[:3]]  # "train.csv row N": N-2 is the index
     expected = dm.splits.train.spectra[:3].double().numpy()
     np.testing.assert_allclose(preprocessing(source.x, source.spectra[rows]), expected, atol=1e-4)
+
+
+def predict(fitted: Path, predict_path: Path, save_dir: Path) -> None:
+    """``predict`` with the fitted run's last checkpoint on ``predict_path``."""
+    main(
+        [
+            "predict",
+            "--config",
+            str(fitted / "config.yaml"),
+            "--ckpt_path",
+            str(fitted / "checkpoints" / "last.ckpt"),
+            "--data.init_args.predict_path",
+            str(predict_path),
+            "--trainer.logger.init_args.save_dir",
+            str(save_dir),
+        ]
+    )
+
+
+def test_predict_on_another_x_axis_exits_2_with_one_line(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A warning among Lightning's lines, predictions written and exit 0 before."""
+    x, spectra, _ = peak_spectra(2, seed=7)
+    folder = tmp_path / "shifted"
+    folder.mkdir()
+    for i, spectrum in enumerate(spectra):
+        write_xy(folder / f"scan_{i + 1}.xy", x + 50, spectrum)
+    with pytest.raises(SystemExit) as exit_info:
+        predict(fitted, folder, tmp_path / "logs")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: {folder}: x axis differs from the model's ({fitted / 'checkpoints' / 'last.ckpt'}): point 0 is at "
+        "450 here but 400 there (here 450..850, there 400..800)"
+    ]
+    assert not list((tmp_path / "logs").rglob("predictions.csv"))
+
+
+def test_a_predict_table_whose_first_row_is_the_x_axis_is_not_a_spectrum(fitted: Path, tmp_path: Path) -> None:
+    """Numbers only, so header detection took the axis row for a spectrum and classified it."""
+    x, spectra, labels = peak_spectra(3, seed=8, jitter=0.5)
+    path = tmp_path / "new.csv"
+    rows = [x, *spectra]
+    path.write_text("".join(",".join(f"{v:.6f}" for v in row) + "\n" for row in rows))
+    predict(fitted, path, tmp_path / "logs")
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        predicted = list(csv.DictReader(f))
+    assert [r["spectrum"] for r in predicted] == ["new.csv row 2", "new.csv row 3", "new.csv row 4"]
+    assert [r["predicted_class"] for r in predicted] == labels
+
+
+def test_testing_a_checkpoint_on_files_of_another_x_axis_exits_2(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Training and test files agree with each other but not with the axis the model was trained on."""
+    x, spectra, labels = peak_spectra(12, seed=9)
+    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
+    test = write_table(tmp_path / "test.csv", x + 50, spectra, labels)
+    ckpt = fitted / "checkpoints" / "last.ckpt"
+    args = [
+        "--ckpt_path",
+        str(ckpt),
+        "--data.init_args.train_path",
+        str(train),
+        "--data.init_args.test_path",
+        str(test),
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "test",
+                "--config",
+                str(fitted / "config.yaml"),
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path),
+                *args,
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == [
+        f"error: {test}: x axis differs from the model's ({ckpt}): point 0 is at 450 here but 400 there "
+        "(here 450..850, there 400..800)"
+    ]

@@ -320,3 +320,63 @@ def test_semicolons_with_decimal_commas_are_read(tmp_path: Path) -> None:
     assert ";0,14285714285714;" in path.read_text()
     source = read_spectra(path)
     assert_source(source)
+
+
+# ---------------------------------------------------------------------------------------------- labels as written
+def table_lines(labels: list[str], delimiter: str) -> list[str]:
+    """The lines of a ``label,<x>...`` table of :data:`SPECTRA` with ``labels``."""
+    rows = [["label", *X], *([label, *s] for label, s in zip(labels, SPECTRA, strict=True))]
+    return [delimiter.join(map(str, row)) for row in rows]
+
+
+def test_labels_with_leading_zeros_stay_codes_and_float_spellings_stay_one_class() -> None:
+    """``01`` is a sample code, not the class ``1``; UCR's ``1.0000000e+00`` still is ``1``."""
+    assert [normalise_label(v) for v in ("01", "007", "1", "1.0", "1.0000000e+00", "-02")] == [
+        "01",
+        "007",
+        "1",
+        "1",
+        "1",
+        "-02",
+    ]
+
+
+def test_twenty_digit_integer_labels_keep_their_digits(tmp_path: Path) -> None:
+    """Through a float both would become 12345678901234567168, one class named by neither."""
+    big = ["12345678901234567890", "12345678901234567891"]
+    rows = [["label", *X]] + [[big[i % 2], *s] for i, s in enumerate(SPECTRA)]
+    assert read_spectra(write_rows(tmp_path / "ids.csv", rows)).labels == [big[0], big[1], big[0], big[1]]
+    assert normalise_label("12345678901234567890.0") == big[0]
+
+
+def test_a_latin1_csv_keeps_its_accented_labels(tmp_path: Path) -> None:
+    """Excel's plain "CSV" on Western Windows is cp1252: read as UTF-8 with replacement, Ä and Ö became one class."""
+    labels = ["Typ Ä", "Typ Ö", "Typ Ä", "Typ Ö"]
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("\n".join(table_lines(labels, ",")).encode("cp1252"))
+    assert_source(read_spectra(path), labels=labels)
+
+
+def test_an_excel_unicode_text_tsv_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" is UTF-16LE with a byte-order mark, tab-separated, CRLF: it read as a ragged table."""
+    labels = ["Typ Ä", "Typ Ö", "Typ Ä", "Typ Ö"]
+    path = tmp_path / "unicode.tsv"
+    path.write_bytes(b"\xff\xfe" + "\r\n".join(table_lines(labels, "\t")).encode("utf-16-le"))
+    assert_source(read_spectra(path), labels=labels)
+
+
+def test_utf16_without_a_byte_order_mark_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "nobom.csv"
+    path.write_bytes("\n".join(",".join(map(str, r)) for r in [["label", *X], *labelled_rows()]).encode("utf-16-le"))
+    with pytest.raises(SpectraDataError, match=r"nobom\.csv: holds NUL bytes: .*UTF-16 without a byte-order mark"):
+        read_spectra(path)
+
+
+def test_npz_bytes_labels_and_names_are_text(tmp_path: Path) -> None:
+    """An ``S`` array (bytes) gave classes named ``b'a'``."""
+    path = tmp_path / "bytes.npz"
+    np.savez(
+        path, spectra=SPECTRA, labels=np.array([b"a", b"b", b"a", b"b"]), names=np.array([b"s0", b"s1", b"s2", b"s3"])
+    )
+    source = read_spectra(path)
+    assert source.labels == ["a", "b", "a", "b"] and source.names == ["s0", "s1", "s2", "s3"]

@@ -513,3 +513,49 @@ def test_precise_batchnorm_keeps_stored_statistics_without_training_spectra(tmp_
     model.trainer = SimpleNamespace(datamodule=full, global_step=9)
     model.refresh_batchnorm()
     torch.testing.assert_close(bn.running_var, first, rtol=0, atol=0)
+
+
+def test_from_datamodule_takes_sizes_axis_and_classes_from_the_data() -> None:
+    from lightning_spectra.data import HEDDataModule
+
+    data = HEDDataModule(simulated_points=512, noise_copies=1, progress=False)
+    model = CNN.from_datamodule(data, lr=1e-3)
+    assert model.spectrum_length == data.spectrum_length
+    assert model.class_names == data.class_names and model.hparams.lr == 1e-3
+    assert torch.allclose(model.x_axis, torch.tensor(data.x_axis, dtype=torch.float64))
+
+
+def test_from_datamodule_refuses_a_size_given_twice() -> None:
+    from lightning_spectra.data import HEDDataModule
+
+    data = HEDDataModule(simulated_points=512, noise_copies=1, progress=False)
+    with pytest.raises(SpectraConfigError, match="^spectrum_length: from_datamodule takes these from the datamodule$"):
+        CNN.from_datamodule(data, spectrum_length=100)
+
+
+@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+def test_spectra_of_another_length_are_one_line_naming_both(cls: type[SpectraClassifier]) -> None:
+    model = build(cls, spectrum_length=SHORT)
+    name = cls.__name__
+    message = (
+        f"{name} was built for spectra of {SHORT} points but got 4023 (input of shape (6, 4023)); build it with "
+        f"{name}.from_datamodule(datamodule) or {name}(spectrum_length=4023, ...)"
+    )
+    with pytest.raises(SpectraConfigError) as refused:
+        model(torch.randn(BATCH, 4023))
+    assert str(refused.value) == message
+    with pytest.raises(
+        SpectraConfigError, match=rf"^{name} takes spectra of shape \(N, {SHORT}\) or \(N, 1, {SHORT}\)"
+    ):
+        model(torch.randn(BATCH, 2, SHORT))
+
+
+# BinnedFCNN cuts any input into rows of bins itself, so (N, 1, L) always worked there.
+@pytest.mark.parametrize("cls", [m for m in MODELS if m is not BinnedFCNN], ids=lambda c: c.__name__)
+def test_spectra_with_one_channel_give_the_same_outputs(cls: type[SpectraClassifier]) -> None:
+    """``(N, 1, L)``, as tsai and aeon lay spectra out, is read as ``(N, L)``."""
+    torch.manual_seed(0)
+    model = build(cls, spectrum_length=SHORT).eval()
+    x = torch.randn(BATCH, SHORT)
+    with torch.no_grad():
+        assert torch.allclose(model(x[:, None, :]), model(x), atol=1e-6)

@@ -87,3 +87,29 @@ def test_bad_settings(settings: dict, message: str) -> None:
 def test_window_longer_than_spectra() -> None:
     with pytest.raises(SpectraDataError, match="smoothing_window 301 is longer than the spectra"):
         Preprocessing(smoothing_window=301)(X, SPECTRA)
+
+
+@pytest.mark.parametrize(("method", "scale"), [("snv", 1e300), ("snv", 1e-300), ("area", 1e306)])
+def test_normalisation_does_not_depend_on_the_spectra_scale(method: str, scale: float) -> None:
+    """Spectra around 1e300 overflowed in SNV's squares (1e-300 underflowed, 1e306 overflowed the area's
+    integral): normalised like any other."""
+    from lightning_spectra.data.preprocess import normalize
+
+    rng = np.random.default_rng(0)
+    spectra, x = 2 + rng.normal(size=(4, 60)), np.linspace(400, 800, 60)
+    with np.errstate(all="raise"):  # no overflow, underflow or invalid value on the way
+        scaled = normalize(spectra * scale, x, method)
+    np.testing.assert_allclose(scaled, normalize(spectra, x, method), rtol=1e-12, atol=1e-12)
+
+
+def test_the_whole_pipeline_does_not_depend_on_the_spectra_scale() -> None:
+    """Savitzky-Golay's edge fit overflowed on spectra around 1e300 before SNV was reached."""
+    rng = np.random.default_rng(1)
+    spectra, x = 2 + rng.normal(size=(3, 80)), np.linspace(400, 800, 80)
+    pipeline = Preprocessing(smoothing_window=11, derivative=1, normalization="snv")
+    with np.errstate(all="raise"):
+        huge = pipeline(x, spectra * 1e300)
+    np.testing.assert_allclose(huge, pipeline(x, spectra), rtol=1e-9, atol=1e-9)
+    unnormalised = Preprocessing(smoothing_window=11)
+    with np.errstate(all="raise"):
+        np.testing.assert_allclose(unnormalised(x, spectra * 2.0**-1000) * 2.0**1000, unnormalised(x, spectra))

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from lightning_spectra.report import build_report, latest_run, markdown_table, read_columns
 
@@ -118,3 +119,44 @@ def test_paper_exact_and_corrected_rows_side_by_side_per_ramp(tmp_path: Path) ->
         ("CNN", "171", "186"),
         ("LSTM", "190", ""),
     ]
+
+
+def test_the_report_command_trains_the_shipped_configs_from_any_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From a folder with no ``configs/``, each model's ``fit`` gets the package's config file."""
+    import subprocess
+
+    from lightning_spectra.report import main
+    from lightning_spectra.shipped import CONFIGS
+
+    configs = []
+
+    def fake_fit(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+        config = Path(command[command.index("--config") + 1])
+        configs.append(config)
+        save_dir = Path(command[command.index("--trainer.logger.init_args.save_dir") + 1])
+        name = f"paper_{config.stem}" if config.parent.name == "paper" else config.stem
+        fake_run(save_dir, name, 0, confidence=1.0, boundary=184, true_boundary=184, train_time_s=1.0)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(subprocess, "run", fake_fit)
+    main(["--models", "cnn", "--out", "out", "--log-root", "logs"])
+    main(["--compare", "--models", "lstm", "--ramps", "default", "--out", "out", "--log-root", "logs"])
+    assert configs == [
+        CONFIGS.folder / "cnn.yaml",
+        CONFIGS.folder / "paper" / "lstm.yaml",
+        CONFIGS.folder / "lstm.yaml",
+    ]
+    assert all(c.is_file() for c in configs) and (tmp_path / "out" / "comparison.md").is_file()
+
+
+def test_report_py_is_the_report_command() -> None:
+    import subprocess
+    import sys
+
+    shown = subprocess.run(
+        [sys.executable, str(Path(__file__).parent.parent / "report.py"), "--help"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: python report.py [-h]")

@@ -267,3 +267,52 @@ def test_sweep_command_reports_bad_input_in_one_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 2 and result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_a_storage_file_that_is_not_a_journal_is_refused_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``--storage`` naming a CSV whose last line has no newline: one line, exit 2, the file untouched."""
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    notes = tmp_path / "notes.csv"
+    notes.write_bytes(b"name,value\nfoo,1\nbar,2")  # no newline at the end: looks "torn" to a repair
+    before = notes.read_bytes()
+    status = sweep_main(["--sweep", str(write_spec(tmp_path)), "--storage", str(notes), "--out", str(tmp_path / "o")])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line.lower()]
+    assert status == 2 and errors == [
+        f"error: {notes}: not an Optuna journal (line 1 is not a journal record); give --storage a journal "
+        "file, a new file name or a database URL"
+    ]
+    assert notes.read_bytes() == before and not (tmp_path / "notes.csv.torn").exists()
+
+
+def test_a_resumed_study_whose_space_changed_kind_is_refused_before_a_trial(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """An int key turned categorical: one line naming the key, exit 2, no new trial; a new float range is run."""
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    storage, out = str(tmp_path / "journal.log"), str(tmp_path / "out")
+    study = create_or_load_study(open_storage(storage), "s", load_spec(write_spec(tmp_path)))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"trainer.max_epochs": 1, "model.init_args.lr": 1e-3},
+            distributions={
+                "trainer.max_epochs": optuna.distributions.IntDistribution(1, 2),
+                "model.init_args.lr": optuna.distributions.FloatDistribution(1e-4, 1e-2, log=True),
+            },
+            value=1.0,
+        )
+    )
+    space = yaml.safe_load((CONF / "sweep_cnn_tiny.yaml").read_text())["space"]
+    wider = {**space, "model.init_args.lr": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True}}
+    assert len(create_or_load_study(open_storage(storage), "s", load_spec(write_spec(tmp_path, space=wider))).trials)
+
+    changed = write_spec(tmp_path, space={**space, "trainer.max_epochs": {"type": "categorical", "choices": [1, 2]}})
+    status = sweep_main(["--sweep", str(changed), "--study", "s", "--storage", storage, "--out", out])
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line.lower()]
+    assert status == 2 and len(errors) == 1
+    assert errors[0].startswith("error: space.trainer.max_epochs: study 's' searched it as IntDistribution(")
+    assert errors[0].endswith("pick another --study name")
+    assert len(optuna.load_study(study_name="s", storage=open_storage(storage)).trials) == 1

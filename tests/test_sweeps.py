@@ -234,7 +234,9 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
     bad_key = sweep_file(tmp_path, pruner=None, space=space)
     assert sweep_main(["--sweep", str(bad_key), "--out", str(tmp_path / "a"), "--cpu-workers", "1"]) == 2
     err = capsys.readouterr().err
-    assert "a trial's config does not parse" in err and "Option 'lrr' is not accepted" in err
+    assert "a trial's config does not parse: model.init_args.lrr: no such option; did you mean model.init_args.lr?" in (
+        err
+    )
     assert not (tmp_path / "a" / "journal.log").exists()  # no study, no trial
 
     bad_objective = sweep_file(tmp_path, pruner=None, objectives={"val/los": "minimize"})
@@ -284,7 +286,9 @@ def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
     run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path, max_failures=1)
     study = load(tmp_path, "s")
     print_report(spec, study, [], n_trials=1)
-    assert "trial 0 failed: ValueError: batch_size should be a positive integer value" in capsys.readouterr().out
+    assert "trial 0 failed: SpectraConfigError: data.init_args.batch_size must be at least 1, got -1" in (
+        capsys.readouterr().out
+    )
     assert unfinished(study, 1) == "study s has 0 of 1 trials finished; 1 failed (reasons above)"
 
 
@@ -322,3 +326,88 @@ def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeyp
     run_worker(spec, "s", storage, n_trials=2, out_dir=tmp_path)  # the same command again, one more trial
     first, second = load(tmp_path, "s").trials
     assert first.params != second.params
+
+
+def test_a_trial_whose_key_the_study_refuses_records_why(tmp_path: Path) -> None:
+    """A worker whose sweep file gives a searched key another type than the study has (a file edited while
+    another machine's workers run): the failed trial says why instead of "no reason recorded"."""
+    from lightning_spectra.sweeps.objective import Objective
+
+    storage = str(tmp_path / "journal.log")
+    study = create_or_load_study(open_storage(storage), "s", load_spec(sweep_file(tmp_path)))
+    study.add_trial(
+        optuna.trial.create_trial(
+            params={"trainer.max_epochs": 1},
+            distributions={"trainer.max_epochs": optuna.distributions.IntDistribution(1, 2)},
+            value=1.0,
+        )
+    )
+    space = {"trainer.max_epochs": {"type": "categorical", "choices": [1, 2]}}
+    spec = load_spec(sweep_file(tmp_path, pruner=None, space=space))
+    study.optimize(Objective(spec, "s", tmp_path), n_trials=1, catch=(Exception,))
+    failed = study.trials[-1]
+    assert failed.state == TrialState.FAIL
+    assert (
+        failed.user_attrs["fail_reason"]
+        == "ValueError: Cannot set different distribution kind to the same parameter name."
+    )
+
+
+def test_workers_die_with_a_killed_launcher(tmp_path: Path) -> None:
+    """SIGKILL of sweep.py (no chance to stop its workers) ends them too: none goes on running trials alone."""
+    import psutil
+
+    out = tmp_path / "sweep"
+    sweep = sweep_file(
+        tmp_path,
+        pruner=None,
+        overrides={"test_after_fit": False, "trainer.max_epochs": 50},  # a trial long enough to be killed in
+        space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+    )
+    launcher = subprocess.Popen(
+        sweep_command("--sweep", str(sweep), "--cpu-workers", "1", "--n-trials", "20", "--out", str(out)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    running = _wait_for_a_claimed_trial(out)  # the worker is past its start-up, training
+    worker = psutil.Process(running.user_attrs["worker"]["pid"])
+    assert worker.ppid() == launcher.pid
+    left = [worker, *worker.children(recursive=True)]
+    launcher.kill()
+    launcher.wait()
+    _, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == []
+
+
+def test_a_worker_whose_launcher_ended_before_it_started_stops() -> None:
+    """The launcher killed while its worker was still starting (before the parent-death signal was set)."""
+    from lightning_spectra.sweeps.launch import LAUNCHER_ENV
+
+    code = "from lightning_spectra.sweeps.launch import die_with_launcher; die_with_launcher(); print('running')"
+    env = {**os.environ, LAUNCHER_ENV: "1", "PYTHONPATH": str(ROOT)}  # PID 1 is not this worker's parent
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip() == "the sweep launcher (PID 1) has ended; this worker stops"
+
+
+def test_storage_naming_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), "--storage", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"error: --storage {tmp_path} is a folder; give a journal file in it (e.g. {tmp_path / 'journal.log'}) "
+        "or a database URL"
+    )
+
+
+def test_a_read_only_out_folder_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from faults import read_only
+
+    from lightning_spectra.sweeps.cli import main as sweep_main
+
+    out = read_only(tmp_path / "ro", monkeypatch) / "study"
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(out), "--cpu-workers", "1"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"

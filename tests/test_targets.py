@@ -9,7 +9,7 @@ import pytest
 
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.data.formats import SpectraSource
+from lightning_spectra.data.formats import SpectraSource, normalise_label
 from lightning_spectra.data.targets import TargetEncoder
 
 SPECTRA = np.arange(24.0).reshape(6, 4)
@@ -97,3 +97,42 @@ def test_files_datamodule_regression_from_a_named_column(tmp_path: Path) -> None
         **raw,
     )
     assert renamed.target_names == ["fat_percent"]
+
+
+# ---------------------------------------------------------------------------------------------- labels as written
+def test_codes_with_leading_zeros_are_classes_in_numeric_order() -> None:
+    """Plate codes ``01``, ``02`` were read as the numbers 1 and 2 and named so."""
+    labels = [normalise_label(v) for v in ("02", "01", "10", "02", "01", "10")]
+    assert TargetEncoder.fit(source(labels=labels), "classification").class_names == ["01", "02", "10"]
+
+
+def test_one_number_spelt_two_ways_is_refused_naming_both_rows() -> None:
+    """``01`` and ``1`` in one file: merging could join two samples, keeping them apart could split a class."""
+    with pytest.raises(
+        SpectraDataError,
+        match=r"data\.csv, row 5: label '1' is the number of label '01' \(data\.csv, row 3\) spelt another way",
+    ):
+        TargetEncoder.fit(source(labels=["a", "01", "a", "1", "01", "a"]), "classification")
+
+
+def test_twenty_digit_labels_are_sorted_by_their_exact_value() -> None:
+    """As floats both are 1e20, and the tie fell to text order, which puts the larger number first."""
+    big = ["100000000000000000001", "99999999999999999999"]
+    encoder = TargetEncoder.fit(source(labels=big * 3), "classification")
+    assert encoder.class_names == ["99999999999999999999", "100000000000000000001"]
+
+
+def test_a_numeric_label_column_for_a_classifier_is_named(tmp_path: Path) -> None:
+    """Every spectrum its own class left no validation spectra, and the error blamed val_fraction."""
+    rng = np.random.default_rng(0)
+    rows = ["sample,fat,1000,1002,1004"] + [
+        f"s{i},{rng.uniform(5, 25):.3f}," + ",".join(f"{v:.4f}" for v in rng.normal(size=3)) for i in range(20)
+    ]
+    (tmp_path / "nir.csv").write_text("\n".join(rows) + "\n")
+    data = SpectraFilesDataModule(str(tmp_path / "nir.csv"), label_column="fat", progress=False)
+    with pytest.raises(
+        SpectraDataError,
+        match=r"nir\.csv: label column 'fat' holds numbers, 20 different ones among 20 training spectra.*"
+        r"use task: regression",
+    ):
+        data.build_splits()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +190,60 @@ def test_a_damaged_checkpoint_exits_with_one_line(tmp_path: Path, capsys: pytest
         main(["--ckpt_path", str(tmp_path / "bad.ckpt"), "--folder", str(tmp_path), "--once"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().startswith(f"error: {tmp_path / 'bad.ckpt'}: not a readable checkpoint")
+
+
+def _unreadable_until_released(path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Make ``path`` unreadable (mode 000; as root, which reads any mode, its opening fails as it would);
+    returns what makes it readable again. Neither changes its size or modification time."""
+    mtime_ns = path.stat().st_mtime_ns
+    if os.geteuid() != 0:
+        path.chmod(0)
+        return lambda: path.chmod(0o644)
+    locked = [True]
+    real_open = Path.open
+
+    def guarded_open(self: Path, *args, **kwargs):
+        if locked[0] and self == path:
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", guarded_open)
+    assert path.stat().st_mtime_ns == mtime_ns
+    return lambda: locked.__setitem__(0, False)
+
+
+def test_a_file_unreadable_when_first_seen_is_classified_once_readable(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permissions fixed after the first look leave size and time alone: the file is tried again each poll, its
+    error line told once, and its prediction made once it can be read."""
+    model, steps = load_classifier(checkpoint)
+    write_scans(tmp_path, 1)
+    release = _unreadable_until_released(tmp_path / "scan_1.xy", monkeypatch)
+    fixer = threading.Timer(0.5, release)  # ten polls or so after the first failed read
+    fixer.start()
+    lines: list[str] = []
+    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, emit=lines.append, settle=0)
+    fixer.join()
+    assert [(p.name, p.error is None) for p in made] == [("scan_1.xy", False), ("scan_1.xy", True)]
+    assert "cannot read file (Permission denied)" in made[0].error
+    assert [line.split("\t")[0] for line in lines] == ["scan_1.xy", "scan_1.xy"]  # one error line, one prediction
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--interval", "-1"], "error: --interval must be 0 or more seconds, got -1"),
+        (["--settle", "-0.5"], "error: --settle must be 0 or more seconds, got -0.5"),
+        (["--device", "cuda"], "error: --device cuda: this machine has no such device; use --device cpu"),
+        (["--device", "gpu0"], "error: --device 'gpu0' is not a torch device (cpu, cuda, cuda:1, mps)"),
+    ],
+)
+def test_nonsense_options_are_one_line_before_the_checkpoint_is_read(
+    options: list[str], message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on a machine without CUDA
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(tmp_path / "never-read.ckpt"), "--folder", str(tmp_path), "--once", *options])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err

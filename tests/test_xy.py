@@ -68,3 +68,49 @@ def test_missing_and_empty_folders(tmp_path: Path) -> None:
         spectrum_files(tmp_path / "nowhere")
     with pytest.raises(SpectraDataError, match="no spectrum files"):
         spectrum_files(tmp_path)
+
+
+def test_decimal_commas_are_read_as_decimal_points(tmp_path: Path) -> None:
+    """A European export read as four columns gave x = 10, 10, 10 and the digits after the comma as intensities."""
+    path = tmp_path / "eu.xy"
+    path.write_text("2Theta\tIntensität\n10,0500\t0,1934\n10,0600\t0,2011\n10,0700\t1,5e-1\n")
+    x, y = read_xy(path)
+    np.testing.assert_allclose(x, [10.05, 10.06, 10.07])
+    np.testing.assert_allclose(y, [0.1934, 0.2011, 0.15])
+    semicolons = tmp_path / "eu_semicolon.xy"
+    semicolons.write_text("10,05;0,19\n10,06;0,2\n")
+    np.testing.assert_allclose(read_xy(semicolons)[1], [0.19, 0.2])
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        ("10,05\t0,19\n10,06\n", 2, "',' is a separator here but a decimal mark on line 1"),
+        ("10.05,0.19\n10,06 0,2\n", 2, "',' is a decimal mark here but a separator on line 1"),
+        ("10,05, 0,19\n", 1, "cannot tell decimal commas from separators"),
+    ],
+)
+def test_ambiguous_commas_name_file_and_line(tmp_path: Path, body: str, line: int, words: str) -> None:
+    path = tmp_path / "bad.xy"
+    path.write_text(body)
+    with pytest.raises(SpectraDataError, match=rf"bad\.xy, line {line}: {words}"):
+        read_xy(path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("# h\n10 1\n10 2\n10 3\n", r"line 3: x repeats 10 \(line 2: 10\)"),
+        ("1 1\n2 2\n1.5 3\n", r"line 3: x turns back at 1.5 \(line 2: 2\)"),
+    ],
+)
+def test_an_x_axis_that_does_not_rise_or_fall_strictly_is_refused(tmp_path: Path, body: str, message: str) -> None:
+    path = tmp_path / "bad.xy"
+    path.write_text(body)
+    with pytest.raises(SpectraDataError, match=rf"bad\.xy, {message}; the x axis must rise or fall strictly"):
+        read_xy(path)
+
+
+def test_a_falling_x_axis_is_read(tmp_path: Path) -> None:
+    path = write_xy(tmp_path / "ir.xy", np.array([4000.0, 3998.0, 3996.0]), np.ones(3))
+    np.testing.assert_allclose(read_xy(path)[0], [4000, 3998, 3996])

@@ -125,6 +125,14 @@ class SpectraDataModule(L.LightningDataModule):
             self._splits = splits
         return self._splits
 
+    def serve(self, trained) -> None:
+        """Serve the checkpoint's :class:`~lightning_spectra.checkpoint.TrainedModel` from now on: for
+        ``--ckpt_path last`` the file is known only once the trainer exists, after this datamodule was built.
+        Splits built before are built again, and checked against it."""
+        self.trained = trained
+        self._splits = None
+        self.splits  # noqa: B018 - builds and checks the data against the checkpoint
+
     def _check_fits_trained(self, splits: SpectraSplits) -> None:
         data = splits.predict if self.trained.predicting and splits.predict is not None else splits.train
         self.trained.check_length(int(data.spectra.shape[1]), f"the {type(self).__name__} data")

@@ -3,11 +3,13 @@
 Files are written to a temporary name and renamed into place, so a killed process never leaves a
 half-written cache entry that a later run would trust. Each entry has its SHA-256 beside it
 (``<entry>.npz.sha256``): a file damaged later (a truncated copy, a flipped bit on disk) no longer matches,
-and is rebuilt with a note on stderr instead of failing every later run.
+and is rebuilt with a note on stderr instead of failing every later run. A cache folder that cannot be
+written (read-only, full) gets a note too, and the run goes on without caching.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -68,7 +70,8 @@ def _load_checked(path: Path) -> dict[str, np.ndarray] | None:
         print(f"note: cache file {path} is damaged: {problem}; rebuilding it", file=sys.stderr)
         return None
     if not checksum.exists():  # written before checksums were kept: record it now that it loaded
-        atomic_write(checksum, lambda tmp: tmp.write_text(file_digest(path) + "\n"))
+        with contextlib.suppress(OSError):  # a read-only cache folder: the entry is still good to use
+            atomic_write(checksum, lambda tmp: tmp.write_text(file_digest(path) + "\n"))
     return arrays
 
 
@@ -85,6 +88,10 @@ def cached_arrays(
         with open(tmp, "wb") as f:  # a file object stops numpy from appending its own .npz suffix
             np.savez(f, **arrays)
 
-    atomic_write(path, write)
-    atomic_write(path.with_name(path.name + ".sha256"), lambda tmp: tmp.write_text(file_digest(path) + "\n"))
+    try:
+        atomic_write(path, write)
+        atomic_write(path.with_name(path.name + ".sha256"), lambda tmp: tmp.write_text(file_digest(path) + "\n"))
+    except OSError as err:  # a cache only saves time: a folder that cannot be written must not stop the run
+        reason = err.strerror or err
+        print(f"note: cannot write the cache folder {path.parent} ({reason}); not caching", file=sys.stderr)
     return arrays

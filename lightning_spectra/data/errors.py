@@ -1,5 +1,13 @@
 """One exception type for everything wrong with input data, so the CLI can print it as one clear line."""
 
+from __future__ import annotations
+
+import errno
+
+#: Errors of the machine rather than of the program: a folder that cannot be written, a full disk.
+UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
+FULL = {errno.ENOSPC, errno.EDQUOT}
+
 
 class SpectraDataError(ValueError):
     """Bad or missing spectrum data; the message names the file (and line) at fault."""
@@ -14,16 +22,38 @@ class SpectraRunError(SpectraDataError):
     """A run that cannot give a meaningful result (a non-finite loss, no training step at all)."""
 
 
+def _chain(err: BaseException | None):
+    """``err`` and what it was raised from or during (``__cause__``/``__context__``), each once."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        yield err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+
+
 def find_data_error(err: BaseException | None) -> SpectraDataError | None:
     """The :class:`SpectraDataError` behind ``err``, following ``__cause__``/``__context__``.
 
     The config parser (jsonargparse) and Lightning wrap what a datamodule or model raises while they build it
     in errors of their own; the one-line message the user needs is the original one.
     """
-    seen: set[int] = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, SpectraDataError):
-            return err
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
+    return next((e for e in _chain(err) if isinstance(e, SpectraDataError)), None)
+
+
+def find_machine_error(err: BaseException | None) -> OSError | None:
+    """The :class:`OSError` behind ``err`` that says a file or folder cannot be written (no permission, a
+    read-only file system, a full disk), if it names that file or folder."""
+    return next(
+        (e for e in _chain(err) if isinstance(e, OSError) and e.errno in UNWRITABLE | FULL and e.filename), None
+    )
+
+
+def failure_line(err: BaseException) -> tuple[str, int] | None:
+    """The one line to print for ``err`` and the exit status (2 bad input or settings, 1 a failed run), or
+    ``None`` for a bug (which keeps its traceback)."""
+    if (cause := find_data_error(err)) is not None:
+        return str(cause), 1 if isinstance(cause, SpectraRunError) else 2
+    if (machine := find_machine_error(err)) is not None:
+        # A full disk is the run failing; a folder the user cannot write is a setting to change.
+        return f"cannot write {machine.filename}: {machine.strerror}", 1 if machine.errno in FULL else 2
     return None

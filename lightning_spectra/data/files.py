@@ -29,7 +29,7 @@ from lightning_spectra.data.augment import Augmentation
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits, _batch_as_is
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.errors import SpectraDataError
-from lightning_spectra.data.formats import SpectraSource, read_spectra
+from lightning_spectra.data.formats import SpectraSource, axis_row_as_x, check_same_axis, model_axis, read_spectra
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
     TargetEncoder,
@@ -244,17 +244,16 @@ class SpectraFilesDataModule(SpectraDataModule):
         return cached_arrays(self.cache_dir, "files-preprocessed", parts, build)["spectra"]
 
     def _check_shape(self, source: SpectraSource, train: SpectraSource, split: str) -> None:
+        """``source`` must have the training spectra's length and x axis, and the checkpoint's axis if one is given."""
         if source.length != train.length:
             what = "the model expects" if split == "predict" else "the training spectra have"
             raise SpectraDataError(
                 f"{source.path}: {split} spectra have {source.length} points but {what} "
                 f"{train.length} (training data: {train.path})"
             )
-        if source.x is not None and train.x is not None and not np.allclose(source.x, train.x, rtol=1e-4, atol=1e-8):
-            rank_zero_warn(
-                f"{source.path}: x axis differs from the training data's ({train.path}); the model "
-                "compares spectra point by point"
-            )
+        check_same_axis(source, train.x, f"the training data's ({train.path})")
+        if self.trained is not None:
+            check_same_axis(source, model_axis(self.trained.x_axis), f"the model's ({self.trained.path})")
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
@@ -326,20 +325,24 @@ class SpectraFilesDataModule(SpectraDataModule):
         )
 
     def predict_only_splits(self) -> SpectraSplits:
-        """New spectra for a trained model: sizes, x axis, class names and preprocessing come from its
-        checkpoint, so the training file is not read (it may have moved or been relabelled since)."""
+        """New spectra for a trained model: sizes, x axis, class names, preprocessing and the per-point scaling
+        fitted on its training split come from its checkpoint, so the training file is not read (it may have
+        moved or been relabelled since)."""
         trained, predict = self.trained, self.read("predict")
         trained.check_length(predict.length, predict.path)
         x = trained.x_axis
         if x is not None and np.array_equal(x, np.arange(len(x))):
             x = None  # trained on spectra without an x axis: the model stored the point index
-        if predict.x is not None and x is not None and not np.allclose(predict.x, x, rtol=1e-4, atol=1e-8):
-            rank_zero_warn(f"{predict.path}: x axis differs from the model's ({trained.path})")
-        if trained.datamodule_hparams:
-            saved = self.preprocessing_from_hparams(trained.datamodule_hparams)
-            if saved != self.preprocessing:
-                rank_zero_warn(f"using the preprocessing saved in {trained.path} ({saved}), not the configured one")
-            self.preprocessing = saved
+        predict = axis_row_as_x(predict, x)
+        check_same_axis(predict, x, f"the model's ({trained.path})")
+        fitted = trained.fitted_preprocessing(type(self))  # what predict, watch and export all apply
+        if fitted.preprocessing != self.preprocessing:
+            rank_zero_warn(
+                f"using the preprocessing saved in {trained.path} ({fitted.preprocessing}), not the configured one"
+            )
+        # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
+        self.preprocessing, self.scaler = fitted.preprocessing, fitted.scaler
+        self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
         model = trained.model_hparams
         regression = model.get("task") == "regression"
@@ -352,7 +355,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             train=empty,
             val=empty,
             test=empty,
-            predict=InMemorySpectra(self.preprocess(predict, x), targets.unknown(len(predict))),
+            predict=InMemorySpectra(self.scaler(self._unscaled["predict"]), targets.unknown(len(predict))),
             class_names=targets.class_names,
             task=targets.task,
             target_names=targets.target_names,

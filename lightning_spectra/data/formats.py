@@ -22,11 +22,13 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import numpy as np
 
 from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.text import read_text
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
@@ -52,6 +54,7 @@ class SpectraSource:
     x: np.ndarray | None = None
     targets: np.ndarray | None = None  # (N, T) numeric targets when a format holds several per spectrum
     target_names: list[str] | None = None  # names of those targets (or of a named numeric label column)
+    label_origin: str | None = None  # where the labels are in the file ("label column 'fat'"), for messages
 
     def __len__(self) -> int:
         return len(self.spectra)
@@ -83,27 +86,43 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def as_text(value: object) -> str:
+    """``value`` as text: bytes (a NumPy ``S`` array's items) are decoded, never shown as ``b'...'``."""
+    if isinstance(value, bytes):
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value.decode("latin-1")
+    return str(value)
+
+
+# Written as an integer with a leading zero (``01``, ``007``): a sample or batch code, not a number.
+CODE = re.compile(r"[+-]?0\d+")
+
+
 def normalise_label(value: object) -> str | None:
-    """A label as a string; integral numbers lose their decimals (``1.0e+00`` -> ``1``); missing -> ``None``.
+    """A label as a string; a number written with decimals that is integral loses them (``1.0e+00`` -> ``1``);
+    missing -> ``None``.
 
     UCR files write class labels as floats, NumPy files as integers: normalising makes ``1``, ``1.0`` and
-    ``1.0000000e+00`` one class.
+    ``1.0000000e+00`` one class. Numbers are read as decimals, never through a float, so an integer keeps all
+    its digits (two 20-digit labels stay two classes). An integer written with leading zeros (``01``) stays as
+    it is: such labels are codes (sample, batch, plate ``01``..``12``), and ``01`` is not the class ``1``
+    (a file that spells one number both ways is refused when the classes are made, see
+    :func:`lightning_spectra.data.targets.check_spellings`).
     """
-    text = str(value).strip()
+    text = as_text(value).strip()
     if text.lower() in MISSING_LABELS:
         return None
-    try:
-        number = float(text)
-    except ValueError:
+    if CODE.fullmatch(text):
         return text
-    return str(int(number)) if number.is_integer() else text
-
-
-def _read_text(path: Path) -> str:
-    try:  # utf-8-sig: Excel's "CSV UTF-8" starts with a byte-order mark that would stick to the first cell
-        return path.read_text(encoding="utf-8-sig", errors="replace")
-    except OSError as err:
-        raise SpectraDataError(f"{path}: cannot read file ({err.strerror})") from err
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        return text
+    if number.is_finite() and number.adjusted() < 100 and number == number.to_integral_value():
+        return str(int(number))
+    return text
 
 
 def _guess_delimiter(path: Path, text: str) -> str | None:
@@ -215,7 +234,7 @@ def read_table(
     path = Path(path)
     if layout not in ("rows", "columns"):
         raise SpectraDataError(f"layout must be 'rows' or 'columns', got {layout!r}")
-    text = _read_text(path)
+    text = read_text(path)
     delimiter = _guess_delimiter(path, text) if delimiter == "auto" else delimiter
     rows, lines = _split_rows(text, delimiter)
     if not rows:
@@ -239,6 +258,10 @@ def read_table(
     def spot(record: int) -> str:
         """Where a record (one spectrum, or the header) sits in the file, in spreadsheet terms."""
         return f"row {lines[record]}" if layout == "rows" else f"column {columns[record]}"
+
+    def spot_field(field: int) -> str:
+        """Where a field (the labels, say) sits in the file: a column, or a row in the columns layout."""
+        return f"column {columns[field]}" if layout == "rows" else f"row {lines[field]}"
 
     def place(record: int, field: int) -> str:
         row, column = (lines[record], columns[field]) if layout == "rows" else (lines[field], columns[record])
@@ -273,14 +296,15 @@ def read_table(
     else:
         names = [f"{path.name} {spot(r)}" for r in records]
 
-    labels = None
+    labels, origin = None, None
     if label_field is not None:
         labels = [normalise_label(cell) for cell in body[:, label_field]]
         if None in labels:
             if labels_required:
                 raise SpectraDataError(f"{place(records[labels.index(None)], label_field)}: missing label")
             labels = None
-    return SpectraSource(path=path, spectra=spectra, labels=labels, names=names, where=where, x=x)
+        origin = f"label column {str(head[label_field])!r}" if head is not None else spot_field(label_field)
+    return SpectraSource(path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin)
 
 
 # ---------------------------------------------------------------------------------------------- UCR / UEA
@@ -289,8 +313,8 @@ def is_ucr_text(path: Path) -> bool:
     ``.txt`` or no suffix) and starting with a line of numbers only (a table with a header is not one)."""
     if not (path.is_file() and path.stem.upper().endswith(UCR_SPLIT_NAMES) and path.suffix.lower() in UCR_SUFFIXES):
         return False
-    with open(path, errors="replace") as f:
-        first = next((line for line in f if line.strip() and not line.lstrip().startswith("#")), "")
+    lines = read_text(path).splitlines()
+    first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
     return all(_is_number(cell) for cell in first.replace(",", " ").split())
 
 
@@ -309,7 +333,7 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
     labelled, declared, data_line = False, None, None
     numeric, class_line, target_line = False, None, None
     records: list[tuple[int, str]] = []
-    for number, raw in enumerate(_read_text(path).splitlines(), start=1):
+    for number, raw in enumerate(read_text(path).splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -385,6 +409,7 @@ def read_ucr_ts(path: str | Path) -> SpectraSource:
         labels=labels if labelled else None,
         names=[f"{path.name} line {n}" for n, _ in rows],
         where=[f"{path}, line {n}" for n, _ in rows],
+        label_origin="the labels after ':'" if labelled else None,
     )
 
 
@@ -403,11 +428,11 @@ def read_npz(path: str | Path) -> SpectraSource:
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
-            arrays = {}
+            arrays, found = {}, {}
             for role, keys in NPZ_KEYS.items():
                 key = next((k for k in keys if k in data.files), None)
                 if key is not None:
-                    arrays[role] = data[key]
+                    arrays[role], found[role] = data[key], key
             files = data.files
     except ValueError as err:  # object arrays (ragged lists, Python objects) need pickle, which we never allow
         raise SpectraDataError(f"{path}: cannot load without pickle ({err}); save numeric or string arrays") from None
@@ -445,8 +470,10 @@ def read_npz(path: str | Path) -> SpectraSource:
     if x is not None and len(x) != spectra.shape[1]:
         raise SpectraDataError(f"{path}: x axis has {len(x)} values but spectra have {spectra.shape[1]} points")
     if "target_names" in arrays:
-        target_names = [str(v) for v in arrays["target_names"].tolist()]
-    names = [str(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
+        target_names = [as_text(v) for v in arrays["target_names"].tolist()]
+    names = (
+        [as_text(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
+    )
     if len(names) != n:
         raise SpectraDataError(f"{path}: {len(names)} names for {n} spectra")
     return SpectraSource(
@@ -458,6 +485,7 @@ def read_npz(path: str | Path) -> SpectraSource:
         x=None if x is None else x.astype(np.float64),
         targets=targets,
         target_names=target_names,
+        label_origin=f"array {found['labels']!r}" if labels is not None else None,
     )
 
 
@@ -499,7 +527,7 @@ def read_labels_file(path: str | Path) -> list[tuple[str | None, str, int]]:
     column lists labels in spectrum order. A first row of column titles (``file,label``) is skipped.
     """
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path)
     rows, lines = _split_rows(text, _guess_delimiter(path, text))
     if rows and (rows[0][-1].lower() in LABEL_HEADERS or rows[0][0].lower() in NAME_HEADERS):
         rows, lines = rows[1:], lines[1:]
@@ -527,7 +555,7 @@ def attach_labels(source: SpectraSource, labels_path: str | Path) -> SpectraSour
             raise SpectraDataError(
                 f"{labels_path}: {len(entries)} labels for the {len(source)} spectra of {source.path}"
             )
-        return replace(source, labels=[label for _, label, _ in entries])
+        return replace(source, labels=[label for _, label, _ in entries], label_origin=f"labels file {labels_path}")
     by_name: dict[str, tuple[str, int]] = {}
     for name, label, line in entries:
         for key in {name, Path(name).stem}:
@@ -543,7 +571,46 @@ def attach_labels(source: SpectraSource, labels_path: str | Path) -> SpectraSour
         if found is None:
             raise SpectraDataError(f"{labels_path}: no label for {name!r} ({where})")
         labels.append(found[0])
-    return replace(source, labels=labels)
+    return replace(source, labels=labels, label_origin=f"labels file {labels_path}")
+
+
+# ---------------------------------------------------------------------------------------------- x axes
+AXIS_RTOL, AXIS_ATOL = 1e-4, 1e-8  # as watch compares a file's axis with a model's
+
+
+def model_axis(x: np.ndarray | None) -> np.ndarray | None:
+    """A model's stored x axis, or ``None`` when it is the point index ``0, 1, 2, ...`` (trained without one)."""
+    if x is None or np.array_equal(x, np.arange(len(x))):
+        return None
+    return np.asarray(x, dtype=np.float64)
+
+
+def check_same_axis(source: SpectraSource, x: np.ndarray | None, reference: str) -> None:
+    """Refuse spectra whose x axis is not ``x`` (the training data's or a model's, named by ``reference``): a model
+    compares spectra point by point, so another axis gives answers about other positions. The error names both
+    sides and the first point that differs."""
+    if source.x is None or x is None or len(source.x) != len(x):
+        return  # no axis to compare (a length mismatch is refused on its own)
+    close = np.isclose(source.x, x, rtol=AXIS_RTOL, atol=AXIS_ATOL)
+    if close.all():
+        return
+    i = int(np.argmin(close))
+    raise SpectraDataError(
+        f"{source.path}: x axis differs from {reference}: point {i} is at {source.x[i]:g} here but {x[i]:g} there "
+        f"(here {source.x[0]:g}..{source.x[-1]:g}, there {x[0]:g}..{x[-1]:g})"
+    )
+
+
+def axis_row_as_x(source: SpectraSource, x: np.ndarray | None) -> SpectraSource:
+    """``source`` without its first spectrum when that is ``x`` (a model's axis): a table of numbers whose first
+    row is the x axis reads, without ``header: true``, as if that row were a spectrum."""
+    if x is None or source.x is not None or source.length != len(x):
+        return source
+    if not np.allclose(source.spectra[0], x, rtol=AXIS_RTOL, atol=AXIS_ATOL):
+        return source
+    if len(source) == 1:
+        raise SpectraDataError(f"{source.where[0]}: is the model's x axis, and no spectra follow it")
+    return replace(source.subset(np.arange(1, len(source))), x=source.spectra[0].copy())
 
 
 # ---------------------------------------------------------------------------------------------- dispatch

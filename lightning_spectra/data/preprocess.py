@@ -88,7 +88,10 @@ class Preprocessing:
 
     def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
         """Transformed copy of ``spectra`` ``(N, L)``; ``x`` is their axis (``None``: point index)."""
-        out = np.array(spectra, dtype=np.float64, ndmin=2)
+        # Baseline and smoothing scale with each spectrum and normalisation does not depend on its scale: the
+        # rows are worked on near 1 (a power of two: exact) and given their scale back at the end, so spectra
+        # around 1e300 or 1e-300 neither overflow nor underflow on the way.
+        out, exponent = _unit_rows(np.array(spectra, dtype=np.float64, ndmin=2))
         length = out.shape[1]
         x = np.arange(length, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
         if self.baseline == "asls":
@@ -105,13 +108,21 @@ class Preprocessing:
             from scipy.signal import savgol_filter
 
             out = savgol_filter(out, self.smoothing_window, self.smoothing_order, deriv=self.derivative, axis=1)
+        if self.normalization == "none":
+            return np.ldexp(out, exponent)
         return normalize(out, x, self.normalization)
 
 
 def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
-    """Scale each spectrum (row) by ``method``; an all-zero spectrum is left as it is rather than made NaN."""
+    """Scale each spectrum (row) by ``method``; an all-zero spectrum is left as it is rather than made NaN.
+
+    Every method is independent of a spectrum's scale, so each row is first brought to a largest ``|value|``
+    in [0.5, 1) by a power of two (exact: the result is the same bits): spectra around 1e300 or 1e-300 are
+    normalised like any other instead of overflowing (or underflowing) in the squares and sums.
+    """
     if method == "none":
         return spectra
+    spectra, _ = _unit_rows(spectra)
     if method in ("standard", "snv"):
         centred = spectra - spectra.mean(axis=1, keepdims=True)
         return centred / _safe(centred.std(axis=1, keepdims=True))
@@ -122,6 +133,13 @@ def normalize(spectra: np.ndarray, x: np.ndarray, method: str) -> np.ndarray:
         area = np.abs(np.trapezoid(np.abs(spectra), x, axis=1))[:, None]
         return spectra / _safe(area)
     raise SpectraDataError(f"normalization must be one of {', '.join(NORMALIZATIONS)}; got {method!r}")
+
+
+def _unit_rows(spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``spectra`` with each row multiplied by the power of two that brings its largest ``|value|`` to [0.5, 1),
+    and the powers (``np.ldexp(rows, exponent)`` gives the spectra back exactly)."""
+    _, exponent = np.frexp(np.abs(spectra).max(axis=1, keepdims=True))  # all-zero rows: exponent 0
+    return np.ldexp(spectra, -exponent), exponent
 
 
 def _safe(scale: np.ndarray) -> np.ndarray:
@@ -174,20 +192,21 @@ class PointScaler:
 
 
 class FittedPreprocessing:
-    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a checkpoint's model expects new spectra."""
+    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a trained model expects new spectra.
 
-    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler) -> None:
-        self.preprocessing, self.scaler = preprocessing, scaler
+    Built from a checkpoint by :meth:`lightning_spectra.checkpoint.TrainedModel.fitted_preprocessing`.
+    """
+
+    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:
+        self.preprocessing = preprocessing
+        self.scaler = scaler if scaler is not None else PointScaler("none")
 
     def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
         return self.scaler(self.preprocessing(x, spectra, progress=progress))
 
     @classmethod
-    def from_checkpoint(cls, preprocessing: Preprocessing, datamodule_hparams: Mapping, checkpoint: Mapping):
-        """``preprocessing`` as is when the run fitted nothing, else wrapped with the saved per-point scaling."""
-        state = checkpoint.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2], {})
-        if not isinstance(state, Mapping) or "point_mean" not in state:
-            return preprocessing
-        scaler = PointScaler("standard")
+    def from_state(cls, preprocessing: Preprocessing, state: Mapping) -> FittedPreprocessing:
+        """``preprocessing`` then the per-point scaling a datamodule saved as its state (none if it has none)."""
+        scaler = PointScaler("standard" if "point_mean" in state else "none")
         scaler.load_state_dict(state)
         return cls(preprocessing, scaler)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Literal
 
@@ -26,16 +27,55 @@ from lightning_spectra.data.formats import SpectraSource
 Task = Literal["classification", "regression"]
 
 
+def _number(label: str) -> Decimal | None:
+    """The label's value as an exact decimal (a float would make 20-digit labels equal), or ``None``."""
+    try:
+        number = Decimal(label)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
 def sorted_classes(labels: list[str]) -> list[str]:
     """Distinct labels in a stable order: numbers numerically (``2`` before ``10``), then text."""
 
     def key(label: str) -> tuple:
-        try:
-            return (0, float(label), label)
-        except ValueError:
-            return (1, 0.0, label)
+        number = _number(label)
+        return (1, Decimal(0), label) if number is None else (0, number, label)
 
     return sorted(set(labels), key=key)
+
+
+def check_spellings(source: SpectraSource) -> None:
+    """Refuse labels that spell one number two ways (``01`` and ``1``, ``2.5`` and ``2.50``).
+
+    Labels with leading zeros are kept as text (codes, see :func:`~lightning_spectra.data.formats.normalise_label`);
+    merging them with the plain number could join two samples, keeping them apart could split a class whose
+    leading zero a spreadsheet dropped in some rows. Neither is safe to guess, so the file has to say.
+    """
+    first: dict[Decimal, tuple[str, int]] = {}
+    for i, label in enumerate(source.labels):
+        number = _number(label)
+        if number is None:
+            continue
+        seen, at = first.setdefault(number, (label, i))
+        if seen != label:
+            raise SpectraDataError(
+                f"{source.where[i]}: label {label!r} is the number of label {seen!r} ({source.where[at]}) spelt "
+                "another way; write every label of a class alike (codes with leading zeros stay text)"
+            )
+
+
+def check_enough_per_class(source: SpectraSource, classes: list[str]) -> None:
+    """Refuse classification on numeric labels with fewer than two spectra per class on average: such a label
+    column holds measured values (targets), and no class could be split for validation."""
+    if len(classes) < 3 or len(classes) * 2 <= len(source) or any(_number(c) is None for c in classes):
+        return
+    where = source.label_origin or "the label column"
+    raise SpectraDataError(
+        f"{source.path}: {where} holds numbers, {len(classes)} different ones among {len(source)} training "
+        "spectra, so hardly any class repeats; for numeric targets use task: regression"
+    )
 
 
 def ordered_classes(labels: list[str], class_order: list[str] | None, where: str) -> list[str]:
@@ -119,12 +159,14 @@ class TargetEncoder:
         cannot learn from is an error."""
         if task == "classification":
             labels = require_labels(train, "training")
+            check_spellings(train)
             classes = ordered_classes(labels, list(class_order) if class_order else None, str(train.path))
             if len(classes) < 2:
                 raise SpectraDataError(
                     f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
                     "a classifier needs at least two classes"
                 )
+            check_enough_per_class(train, classes)
             return cls("classification", classes)
         if task != "regression":
             raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
@@ -151,6 +193,7 @@ class TargetEncoder:
                 f"{path}: every training spectrum has {self.names[flat[0]]} = {mean[flat[0]]:g}; "
                 "a regressor needs targets that vary"
             )
+        check_float32(values, self.names, path)
         return replace(self, mean=mean, scale=scale)
 
     def encode(self, source: SpectraSource, split: str) -> np.ndarray:
@@ -178,3 +221,24 @@ class TargetEncoder:
     @property
     def target_names(self) -> list[str]:
         return self.names if self.task == "regression" else []
+
+
+def check_float32(values: np.ndarray, names: Sequence[str], path: Path | str) -> None:
+    """Refuse targets ``(N, T)`` that float32, which the model computes in, cannot hold: beyond its range
+    (the loss would be infinite and blamed on the learning rate) or varying too little for their size (all
+    become one value, and the metrics read a perfect fit)."""
+    with np.errstate(over="ignore"):  # an overflow is what is looked for
+        stored = values.astype(np.float32)
+    for t, name in enumerate(names):
+        low, high = values[:, t].min(), values[:, t].max()
+        if not np.isfinite(stored[:, t]).all():
+            raise SpectraDataError(
+                f"{path}: {name} ranges from {low:g} to {high:g}, beyond float32's {np.finfo(np.float32).max:g}; "
+                "rescale the targets (other units)"
+            )
+        sd, sd32 = values[:, t].std(), stored[:, t].astype(np.float64).std()
+        if abs(sd32 - sd) > 0.01 * sd:
+            raise SpectraDataError(
+                f"{path}: {name} ranges from {low:g} to {high:g}; float32, which the model computes in, cannot "
+                f"resolve a spread of {sd:g} at that size; subtract an offset (e.g. {low:g}) or rescale the targets"
+            )

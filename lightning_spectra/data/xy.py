@@ -3,6 +3,13 @@
 Header lines before the first numeric row are skipped (the HED files carry 25 lines of detector metadata),
 as are blank lines and lines starting with a comment character anywhere in the file. Anything else that is
 not two finite numbers is an error naming the file and line.
+
+Values are separated by whitespace, commas or semicolons. Files from European locales write decimal commas
+(``10,0500<TAB>0,1934``): a comma inside every number of a whitespace- or semicolon-separated line is a
+decimal mark. A file keeps one use of the comma; a line that uses it the other way, or whose commas could be
+either, is an error. The x axis must then rise or fall strictly: a spectrum is sampled on a monotonic axis
+(2 theta, a wavenumber, a wavelength), and a repeated or backtracking x is a misread file (decimal commas
+read as separators give x = 10, 10, 10, ...) or scans joined together.
 """
 
 from __future__ import annotations
@@ -13,43 +20,88 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.data.text import read_text
 
 COMMENT_PREFIXES = ("#", "!", "%", ";", "//")
 SPECTRUM_SUFFIXES = (".xy", ".dat", ".txt")
 
 
-def _numbers(line: str) -> list[float] | None:
+COMMA_USES = {"decimal": "decimal mark", "separator": "separator"}
+DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?")
+
+
+def _fields(line: str) -> tuple[list[str], str | None]:
+    """The values of a line and its use of the comma: ``decimal``, ``separator``, ``None`` (no comma) or
+    ``ambiguous``."""
+    if "," not in line:
+        return line.replace(";", " ").split(), None
+    tokens = line.replace(";", " ").split()
+    if len(tokens) == 1:  # "10.05,0.1934": nothing else separates the values
+        return line.rstrip(",").split(","), "separator"
+    if all(DECIMAL_COMMA.fullmatch(t) or "," not in t for t in tokens):  # "10,0500<TAB>0,1934"
+        return [t.replace(",", ".") for t in tokens], "decimal"
+    if all("," not in t.strip(",") for t in tokens):  # "10.05, 0.1934": commas beside the spaces
+        return line.replace(",", " ").replace(";", " ").split(), "separator"
+    return line.replace(",", " ").replace(";", " ").split(), "ambiguous"  # numbers, to tell data from a header
+
+
+def _numbers(fields: list[str]) -> list[float] | None:
     try:
-        return [float(v) for v in line.replace(",", " ").split()]
+        return [float(v) for v in fields]
     except ValueError:
         return None
+
+
+def _check_monotonic(path: Path, x: np.ndarray, lines: list[int]) -> None:
+    """Refuse an x axis that does not rise or fall strictly (see the module docstring)."""
+    steps = np.sign(np.diff(x))
+    bad = np.flatnonzero(steps != steps[0]) if steps[0] != 0 else np.array([0])
+    if len(bad):
+        i = int(bad[0]) + 1
+        direction = "repeats" if x[i] == x[i - 1] else "turns back at"
+        raise SpectraDataError(
+            f"{path}, line {lines[i]}: x {direction} {x[i]:g} (line {lines[i - 1]}: {x[i - 1]:g}); the x axis "
+            "must rise or fall strictly (decimal commas read as separators, or scans joined together?)"
+        )
 
 
 def read_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(x, intensity)`` from a two-column text file; raises :class:`SpectraDataError` on bad input."""
     path = Path(path)
-    try:
-        lines = path.read_text(errors="replace").splitlines()
-    except OSError as err:
-        raise SpectraDataError(f"{path}: cannot read file ({err.strerror})") from err
+    lines = read_text(path).splitlines()
     rows: list[tuple[float, float]] = []
+    numbers: list[int] = []
+    comma: tuple[str, int] | None = None  # the file's use of the comma, and its first line
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith(COMMENT_PREFIXES):
             continue
-        values = _numbers(line)
+        fields, use = _fields(line)
+        values = _numbers(fields)
         if values is None:
             if not rows:
                 continue  # still in the header
             raise SpectraDataError(f"{path}, line {number}: expected two numbers, got {line[:60]!r}")
+        if use == "ambiguous":
+            raise SpectraDataError(
+                f"{path}, line {number}: cannot tell decimal commas from separators in {line[:60]!r}"
+            )
+        if use is not None and comma is not None and use != comma[0]:
+            raise SpectraDataError(
+                f"{path}, line {number}: ',' is a {COMMA_USES[use]} here but a {COMMA_USES[comma[0]]} on line "
+                f"{comma[1]} ({line[:60]!r})"
+            )
+        comma = comma or ((use, number) if use else None)
         if len(values) < 2:
             raise SpectraDataError(f"{path}, line {number}: expected two columns (x, intensity), got {len(values)}")
         if not np.all(np.isfinite(values[:2])):
             raise SpectraDataError(f"{path}, line {number}: value is not finite (NaN or inf): {line[:60]!r}")
         rows.append((values[0], values[1]))
+        numbers.append(number)
     if len(rows) < 2:
         raise SpectraDataError(f"{path}: no data rows found (need at least two lines of 'x intensity')")
     data = np.asarray(rows, dtype=np.float64)
+    _check_monotonic(path, data[:, 0], numbers)
     return data[:, 0], data[:, 1]
 
 

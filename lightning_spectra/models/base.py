@@ -11,7 +11,7 @@ without code of its own for either.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal, Self
 
 import lightning.pytorch as L
 import torch
@@ -30,6 +30,19 @@ INPUT_NORMALIZATIONS = ("layer", "none", "point")
 #: LayerNorm over each spectrum divides out the spectrum's own level and scale, and with them the absorbance
 #: that carries the amount (Beer-Lambert), so a regressor reads the spectra as the datamodule prepared them.
 REGRESSION_INPUT_NORMALIZATION: InputNormalization = "none"
+#: What a model takes from its datamodule: sizes, x axis and class names; the task and the targets' names and
+#: training statistics. The CLI links these from ``data`` into ``model``; :meth:`SpectraModel.from_datamodule`
+#: reads them in Python.
+DATAMODULE_FACTS = (
+    "spectrum_length",
+    "num_classes",
+    "x_axis",
+    "class_names",
+    "task",
+    "target_names",
+    "target_mean",
+    "target_scale",
+)
 
 
 class SpectraModel(L.LightningModule):
@@ -125,6 +138,15 @@ class SpectraModel(L.LightningModule):
         self.register_buffer("x_axis", axis, persistent=True)
         self.val_series = self.task.evaluation_metric(self.target_names)
         self.test_series = self.task.evaluation_metric(self.target_names)
+        self.register_forward_pre_hook(_spectra_input)
+
+    @classmethod
+    def from_datamodule(cls, datamodule: L.LightningDataModule, **kwargs: Any) -> Self:
+        """The model sized for ``datamodule``'s spectra, as the CLI builds it: the :data:`DATAMODULE_FACTS`
+        come from the datamodule (which reads its data for them), ``kwargs`` are the model's other settings."""
+        if given := sorted(set(kwargs) & set(DATAMODULE_FACTS)):
+            raise SpectraConfigError(f"{', '.join(given)}: from_datamodule takes these from the datamodule")
+        return cls(**{name: getattr(datamodule, name) for name in DATAMODULE_FACTS}, **kwargs)
 
     @property
     def is_regression(self) -> bool:
@@ -275,6 +297,29 @@ def input_norm(kind: InputNormalization, length: int) -> nn.Module:
     if kind == "point":
         return nn.BatchNorm1d(length)  # (B, L) input: every point is a "channel" with its own statistics
     return nn.Identity()
+
+
+def _spectra_input(model: SpectraModel, args: tuple) -> tuple | None:
+    """Forward pre-hook of every model: spectra ``(N, L)``, or ``(N, 1, L)`` (one channel, as tsai and aeon lay
+    them out) taken as ``(N, L)``. Another shape, or ``L`` other than the model's ``spectrum_length``, is one
+    line naming both, instead of a shape error from deep inside the first layer."""
+    x = args[0] if args else None
+    if not isinstance(x, torch.Tensor):
+        return None
+    name, length = type(model).__name__, model.spectrum_length
+    if x.dim() == 3 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.dim() != 2:
+        raise SpectraConfigError(
+            f"{name} takes spectra of shape (N, {length}) or (N, 1, {length}); got {tuple(x.shape)}"
+        )
+    if x.shape[1] != length:
+        raise SpectraConfigError(
+            f"{name} was built for spectra of {length} points but got {x.shape[1]} (input of shape "
+            f"{tuple(args[0].shape)}); build it with {name}.from_datamodule(datamodule) or {name}(spectrum_length="
+            f"{x.shape[1]}, ...)"
+        )
+    return None if x is args[0] else (x, *args[1:])
 
 
 def _as_is(batch):  # InMemorySpectra hands over whole batches already (its __getitems__)

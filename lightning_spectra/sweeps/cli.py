@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lightning_spectra.commands import command
+from lightning_spectra.data.errors import SpectraConfigError
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.spec import SweepSpec, load_spec
 from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
@@ -34,9 +36,11 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="sweep.py", description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
+        prog=command("sweep"), description=__doc__.split("\n\n")[1].replace("``", ""), epilog="See docs/sweeps.md."
     )
-    p.add_argument("--sweep", required=True, help="sweep file (base config, search space, objectives)")
+    p.add_argument(
+        "--sweep", required=True, help="sweep file (base config, search space, objectives), or a shipped one: cnn"
+    )
     p.add_argument("--study", help="study name (default: the sweep file's `study`, else its file name)")
     p.add_argument(
         "--storage",
@@ -87,6 +91,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         storage = args.storage or str(out_dir / "journal.log")
         if not is_database_url(storage):
             storage = str(Path(storage).resolve())
+            if Path(storage).is_dir():
+                raise SweepSpecError(
+                    f"--storage {args.storage} is a folder; give a journal file in it (e.g. "
+                    f"{Path(args.storage) / 'journal.log'}) or a database URL"
+                )
+        if args.worker_index is None:
+            from lightning_spectra.run_dir import check_writable
+
+            check_writable(out_dir, "--out")  # trials, configs and worker logs go there
         if args.worker_index is not None:
             from lightning_spectra.sweeps.worker import run_worker
 
@@ -105,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
         return _launch(args, spec, study_name, storage, n_trials, out_dir)
-    except SweepSpecError as err:
+    except (SweepSpecError, SpectraConfigError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except Exception as err:

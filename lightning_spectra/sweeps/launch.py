@@ -4,10 +4,16 @@ This is the only process handling a sweep does. Each worker is ``python -m light
 sweep's arguments and its own index; its output goes to ``<out>/workers/worker-<i>.log``. Storage, trial
 hand-out, retries and stopping are Optuna's, through the storage all workers share. CPU threads are split
 between the workers (``OMP_NUM_THREADS``) so N workers do not fight over the same cores.
+
+Workers die with the launcher, however it ends: on Linux each asks the kernel for a SIGTERM when its parent
+dies (``prctl(PR_SET_PDEATHSIG)``), so a launcher killed with SIGKILL leaves no worker running trials
+unsupervised (a rerun would add a second one); a SIGTERM ends a worker at once, its running trial left to be
+retried like any dead worker's.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -19,6 +25,8 @@ from pathlib import Path
 import lightning_spectra
 
 POLL_S = 1.0
+LAUNCHER_ENV = "LIGHTNING_SPECTRA_SWEEP_LAUNCHER"  # the launcher's PID, in the environment of its workers
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def plan_devices(devices: str | None, cpu_workers: int | None) -> list[str | None]:
@@ -45,7 +53,27 @@ def worker_env(device: str | None, n_workers: int) -> dict[str, str]:
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // n_workers)))
     package_root = str(Path(lightning_spectra.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env[LAUNCHER_ENV] = str(os.getpid())
     return env
+
+
+def die_with_launcher() -> None:
+    """In a worker the launcher started: end on SIGTERM at once, and get one when the launcher dies (Linux).
+
+    The parent-death signal is asked for only once the worker runs, so a launcher that died before is caught
+    by comparing the parent with the launcher's PID right after. A worker started by hand (or a test calling
+    the worker in-process) has no launcher to follow and is left alone.
+    """
+    launcher = os.environ.get(LAUNCHER_ENV)
+    if launcher is None:
+        return
+    # Lightning only notes a SIGTERM during a fit and stops at the end of the batch; the worker must stop now.
+    # SystemExit is no Exception: Optuna records nothing, the trial stays RUNNING and is retried at the next start.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != int(launcher):
+        sys.exit(f"the sweep launcher (PID {launcher}) has ended; this worker stops")
 
 
 def start_workers(worker_args: Sequence[str], devices: Sequence[str | None], log_dir: Path) -> list[subprocess.Popen]:

@@ -150,14 +150,14 @@ class Objective:
         from lightning_spectra.run_dir import read_summary
 
         claim(trial)
-        params = suggest(trial, self.spec.space)
-        trial.set_user_attr("trial_dir", str(self.trial_dir(trial.number)))
-        final = FinalMetrics()
-        callbacks: list[L.Callback] = [final]
-        if self.spec.pruning_monitor:
-            callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.spec.pruning_monitor))
-        exit_code = 1
+        exit_code, params = 1, {}
         try:
+            params = suggest(trial, self.spec.space)  # in the try: a key the storage refuses is a recorded reason
+            trial.set_user_attr("trial_dir", str(self.trial_dir(trial.number)))
+            final = FinalMetrics()
+            callbacks: list[L.Callback] = [final]
+            if self.spec.pruning_monitor:
+                callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.spec.pruning_monitor))
             cli = SpectraCLI(
                 args=self.trial_args(trial.number, params),
                 trainer_defaults={"callbacks": callbacks},

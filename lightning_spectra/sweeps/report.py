@@ -1,7 +1,7 @@
-"""The end of a sweep: a table of the best trial(s), and their configs as YAML files ``train.py`` accepts.
+"""The end of a sweep: a table of the best trial(s), and their configs as YAML files ``fit`` accepts.
 
 A best config is the sweep's base config with its fixed ``overrides`` and the trial's parameters set at their
-dotted keys, so ``python train.py fit --config <out>/best.yaml`` trains the best trial again (with the base
+dotted keys, so ``lightning-spectra fit --config <out>/best.yaml`` trains the best trial again (with the base
 config's own loggers, not the sweep's). A single-objective study writes ``best.yaml``; a multi-objective
 study has no single best, so each trial of its Pareto front gets ``pareto/trial-<n>.yaml``.
 """
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lightning_spectra.commands import command
 from lightning_spectra.sweeps.budget import count_states
 from lightning_spectra.sweeps.space import set_dotted
 
@@ -49,7 +50,7 @@ def write_config(spec: SweepSpec, study: optuna.Study, trial: FrozenTrial, path:
     objectives = ", ".join(f"{m} = {v:.6g}" for m, v in zip(spec.metrics, trial.values, strict=True))
     header = (
         f"# Trial {trial.number} of study {study.study_name!r} ({objectives}),\n"
-        f"# from {spec.path} on {spec.config}.\n# python train.py fit --config {path}\n"
+        f"# from {spec.path} on {spec.config}.\n# {command('train')} fit --config {path}\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(header + yaml.safe_dump(best_config(spec, trial), sort_keys=False))
@@ -107,4 +108,4 @@ def print_report(spec: SweepSpec, study: optuna.Study, written: list[Path], n_tr
     for path in written:
         console.print(f"config written: {path}")
     if written:
-        console.print(f"train it: python train.py fit --config {written[0]}")
+        console.print(f"train it: {command('train')} fit --config {written[0]}")

@@ -2,7 +2,7 @@
 
 Example (paths are relative to the sweep file, so a sweep runs from any folder)::
 
-    config: ../configs/cnn.yaml          # the train.py config every trial starts from
+    config: ../configs/cnn.yaml          # the base config of every trial: a path, or a shipped config's name (cnn)
     study: cnn                           # default study name (--study wins)
     n_trials: 40                         # default budget (--n-trials wins)
     objectives: {val/loss: minimize}     # or several: {val/confidence: maximize, train_time_s: minimize}
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lightning_spectra.shipped import CONFIGS, SWEEPS
 from lightning_spectra.sweeps.space import Dimension, SweepSpecError, parse_space
 
 if TYPE_CHECKING:
@@ -101,7 +102,10 @@ def _class_entry(raw: Any, name: str, module: str) -> dict[str, Any]:
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep file; every mistake is reported as a :class:`SweepSpecError` naming the key."""
-    path = Path(path)
+    found = SWEEPS.find(path)  # a path, or the name of a shipped sweep file (cnn)
+    if found is None:
+        raise SweepSpecError(SWEEPS.not_found(path))
+    path = found
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
@@ -112,9 +116,10 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SweepSpecError(f"{path}: unknown keys {sorted(unknown)} (known: {sorted(_KEYS)})")
     if "config" not in raw:
         raise SweepSpecError(f"{path}: `config` (the base train.py config) is required")
-    config = (path.parent / raw["config"]).resolve()
-    if not config.is_file():
-        raise SweepSpecError(f"{path}: config {raw['config']} not found (looked for {config})")
+    config = CONFIGS.find(str(raw["config"]), base=path.parent)  # a path relative to this file, or a name
+    if config is None:
+        raise SweepSpecError(f"{path}: {CONFIGS.not_found(raw['config'])} (paths are relative to the sweep file)")
+    config = config.resolve()
 
     objectives = raw.get("objectives")
     if not isinstance(objectives, dict) or not objectives or set(objectives.values()) - set(_DIRECTIONS):

@@ -15,6 +15,7 @@ of worker processes that no longer exist and hands them to the same retry callba
 
 from __future__ import annotations
 
+import json
 import sys
 import warnings
 from pathlib import Path
@@ -74,7 +75,8 @@ def repair_journal(path: str | Path) -> int:
 
     Optuna skips an unfinished last line when it reads, but the next record is appended to it, and the glued
     line makes the study unloadable. The torn bytes are kept in ``<journal>.torn`` and a note says so. Run
-    while no worker writes (the launcher, before it starts them), under Optuna's own journal lock.
+    while no worker writes (the launcher, before it starts them), under Optuna's own journal lock. A file that
+    is not a journal (see :func:`check_journal`) is refused with a :class:`SweepSpecError` and left as it is.
     """
     from optuna.storages.journal import JournalFileSymlinkLock
 
@@ -86,6 +88,7 @@ def repair_journal(path: str | Path) -> int:
     try:
         with open(path, "rb+") as f:
             data = f.read()
+            check_journal(path, data)
             if data.endswith(b"\n"):
                 return 0
             keep = data.rfind(b"\n") + 1
@@ -101,6 +104,34 @@ def repair_journal(path: str | Path) -> int:
         file=sys.stderr,
     )
     return removed
+
+
+def check_journal(path: Path, data: bytes) -> None:
+    """Refuse ``data`` (the bytes of ``path``) unless it reads as Optuna's journal: each complete line a JSON
+    record with one of its operation codes, and an unfinished last line, if any, the start of such a record.
+
+    ``--storage`` naming the wrong file (a CSV, a config) must end with one line, not lose its last line.
+    """
+    *lines, tail = data.split(b"\n")
+    bad = next((n for n, line in enumerate(lines, start=1) if not _is_record(line)), None)
+    start = b'{"op_code"'
+    if bad is None and tail and not (tail.startswith(start) or start.startswith(tail)):
+        bad = len(lines) + 1
+    if bad is not None:
+        raise SweepSpecError(
+            f"{path}: not an Optuna journal (line {bad} is not a journal record); give --storage a journal "
+            "file, a new file name or a database URL"
+        )
+
+
+def _is_record(line: bytes) -> bool:
+    from optuna.storages.journal._storage import JournalOperation
+
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(record, dict) and record.get("op_code") in set(JournalOperation)
 
 
 def create_or_load_study(
@@ -127,4 +158,27 @@ def create_or_load_study(
         raise SweepSpecError(
             f"study {name!r} in this storage optimises {recorded}, not {wanted}; pick another --study name"
         )
+    check_space(study, spec)
     return study
+
+
+def check_space(study: optuna.Study, spec: SweepSpec) -> None:
+    """Refuse a sweep file whose space gives a key the study has searched a distribution Optuna cannot mix with
+    the recorded one (another type, log scale or list of choices): every new trial would fail on it. A new range
+    of the same kind is fine; the study goes on with it."""
+    from optuna.distributions import check_distribution_compatibility
+
+    recorded = {}
+    for trial in study.get_trials(deepcopy=False):
+        recorded = {**trial.distributions, **recorded}  # the first trial's, as Optuna's own check compares
+    for key, dim in spec.space.items():
+        if key not in recorded:
+            continue
+        try:
+            check_distribution_compatibility(recorded[key], dim.distribution)
+        except ValueError:
+            raise SweepSpecError(
+                f"space.{key}: study {study.study_name!r} searched it as {recorded[key]}, the sweep file has "
+                f"{dim.distribution}; Optuna cannot change a key's type, log scale or choices within a study: "
+                "pick another --study name"
+            ) from None

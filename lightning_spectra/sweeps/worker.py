@@ -52,8 +52,10 @@ def run_worker(
     """Run trials of ``study_name`` until it has ``n_trials`` finished ones (or this worker keeps failing)."""
     import optuna
 
+    from lightning_spectra.sweeps.launch import die_with_launcher
     from lightning_spectra.sweeps.objective import Objective
 
+    die_with_launcher()
     quiet_wandb_without_account()
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     study_storage = open_storage(storage, heartbeat_interval)

@@ -1,0 +1,288 @@
+"""From a checkpoint to predictions: one path for ``predict`` and ``watch``, and a checkpoint trusted for data only.
+
+A checkpoint's per-point scaling is applied wherever new spectra are classified; the model class it names is
+never imported; pickled objects load only with the documented opt-in; ``--ckpt_path last``/``best`` go
+through the same checks as a path, and name the folder they looked in when they find nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import fractions
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_folder, tiny_args, write_xy
+from test_files import peak_spectra, write_table
+
+from lightning_spectra.checkpoint import TRUST_ENV, read_trained_model
+from lightning_spectra.cli import main
+from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.formats import read_spectra
+from lightning_spectra.models import CNN
+from lightning_spectra.watch import classify_files, load_classifier
+from lightning_spectra.watch import main as watch_main
+
+PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('payload_ran').touch()\nModel = object\n"
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny CNN fitted on three noisy classes with the default per-point scaling: (training file, run folder)."""
+    train = write_table(tmp_path_factory.mktemp("data") / "train.csv", *peak_spectra(60, seed=5, jitter=2.0))
+    save_dir = tmp_path_factory.mktemp("fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        main(
+            tiny_args(
+                "fit",
+                save_dir,
+                "files_tiny.yaml",
+                "--data.init_args.train_path",
+                str(train),
+                "--trainer.max_epochs",
+                "3",
+                "--test_after_fit",
+                "false",
+            )
+        )
+    return train, run_folder(save_dir, "files_tiny")
+
+
+def last_ckpt(run: Path) -> Path:
+    return run / "checkpoints" / "last.ckpt"
+
+
+def fails(run, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """Call ``run`` expecting it to stop; its exit status and stderr, which must be one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        run()
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return exit_info.value.code, err
+
+
+def copies_of_the_test_split(fitted: tuple[Path, Path], folder: Path) -> tuple[list[Path], torch.Tensor]:
+    """The test split's raw spectra written as ``.xy`` files, and the probabilities the trained model gives that
+    split as the fit built it (its own datamodule, Lightning's own loader: independent of the path under test)."""
+    train, run = fitted
+    ckpt = torch.load(last_ckpt(run), map_location="cpu", weights_only=True)
+    settings = {k: v for k, v in ckpt["datamodule_hyper_parameters"].items() if not k.startswith("_")}
+    dm = SpectraFilesDataModule(**settings)
+    source = read_spectra(str(train), progress=False)
+    folder.mkdir()
+    files = []
+    for i, name in enumerate(dm.spectrum_names("test")):
+        row = int(name.rsplit(" ", 1)[1]) - 2  # "train.csv row N": the header is row 1
+        files.append(write_xy(folder / f"scan_{i + 1}.xy", source.x, source.spectra[row]))
+    model = CNN.load_from_checkpoint(last_ckpt(run), map_location="cpu", weights_only=True).eval()
+    with torch.no_grad():
+        return files, model.probabilities(model(dm.splits.test.spectra)).double()
+
+
+def test_predict_and_watch_give_the_test_splits_probabilities_on_copies_of_it(
+    fitted: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, run = fitted
+    files, tested = copies_of_the_test_split(fitted, tmp_path / "copies")
+
+    trained = read_trained_model(last_ckpt(run))
+    unscaled = trained.fitted_preprocessing().preprocessing
+    model = CNN.load_from_checkpoint(last_ckpt(run), map_location="cpu", weights_only=True).eval()
+    spectra = np.stack([unscaled(*np.loadtxt(f, unpack=True))[0] for f in files])
+    with torch.no_grad():
+        skipped = model.probabilities(model(torch.as_tensor(spectra, dtype=torch.float32))).double()
+    assert float((skipped - tested).abs().max()) > 1e-3  # the data make the per-point scaling matter
+
+    main(
+        [
+            "predict",
+            "--config",
+            str(run / "config.yaml"),
+            "--ckpt_path",
+            str(last_ckpt(run)),
+            "--data.init_args.predict_path",
+            str(tmp_path / "copies"),
+            "--trainer.logger.init_args.save_dir",
+            str(tmp_path / "logs"),
+            "--trainer.precision",
+            "32-true",  # the reference is computed in float32; bf16 autocast would differ by ~1e-3
+        ]
+    )
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    predicted = torch.tensor([[float(r[f"p({c})"]) for c in trained.class_names] for r in rows], dtype=torch.float64)
+    torch.testing.assert_close(predicted, tested, atol=1e-5, rtol=0)
+
+    watched = classify_files(*load_classifier(last_ckpt(run)), files)
+    assert [p.class_name for p in watched] == [trained.class_names[k] for k in tested.argmax(1)]
+    np.testing.assert_allclose([p.probability for p in watched], tested.max(1).values.numpy(), atol=1e-5, rtol=0)
+
+
+# ---------------------------------------------------------------------------------------------- trusted for data only
+def altered_copy(ckpt: Path, to: Path, **hparams) -> Path:
+    """``ckpt`` with some model hyperparameters replaced (a file anyone could write: it passes weights-only)."""
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    saved["hyper_parameters"].update(hparams)
+    to.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(saved, to)
+    return to
+
+
+@pytest.fixture
+def payload_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working folder holding ``payload.py``, importable as ``python -m`` would find it; importing it leaves
+    a ``payload_ran`` file."""
+    (tmp_path / "payload.py").write_text(PAYLOAD)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return tmp_path
+
+
+def test_watch_never_imports_the_model_class_a_checkpoint_names(
+    fitted: tuple[Path, Path], payload_folder: Path, capsys: pytest.CaptureFixture
+) -> None:
+    foreign = altered_copy(last_ckpt(fitted[1]), payload_folder / "foreign.ckpt", _class_path="payload.Model")
+    code, err = fails(
+        lambda: watch_main(["--ckpt_path", str(foreign), "--folder", str(payload_folder), "--once"]), capsys
+    )
+    assert not (payload_folder / "payload_ran").exists()
+    assert code == 2 and err.startswith(f"error: {foreign}: names model class 'payload.Model', which is not one of")
+
+
+def test_the_cli_never_imports_the_model_class_a_checkpoint_names(
+    fitted: tuple[Path, Path], payload_folder: Path, capsys: pytest.CaptureFixture
+) -> None:
+    train, run = fitted
+    foreign = altered_copy(last_ckpt(run), payload_folder / "foreign.ckpt", _class_path="payload.Model")
+    args = tiny_args("test", payload_folder / "logs", "files_tiny.yaml", "--data.init_args.train_path", str(train))
+    code, err = fails(lambda: main([*args, "--ckpt_path", str(foreign)]), capsys)
+    assert not (payload_folder / "payload_ran").exists()
+    assert code == 2 and err == (
+        f"error: {foreign}: names model class 'payload.Model', neither the configured "
+        "lightning_spectra.models.CNN nor one of lightning_spectra's models; it is not imported"
+    )
+
+
+def test_last_is_checked_like_a_path(
+    fitted: tuple[Path, Path], payload_folder: Path, capsys: pytest.CaptureFixture
+) -> None:
+    train, run = fitted
+    save_dir = payload_folder / "logs"
+    last = altered_copy(
+        last_ckpt(run), save_dir / "files_tiny" / "version_0" / "checkpoints" / "last.ckpt", _class_path="payload.Model"
+    )
+    args = tiny_args("test", save_dir, "files_tiny.yaml", "--data.init_args.train_path", str(train))
+    code, err = fails(lambda: main([*args, "--trainer.logger.init_args.version", "0", "--ckpt_path", "last"]), capsys)
+    assert not (payload_folder / "payload_ran").exists()
+    assert code == 2 and err.startswith(f"error: {last}: names model class 'payload.Model'")
+    assert not list(save_dir.rglob("summary.json"))
+
+
+def test_a_checkpoint_of_another_package_model_than_the_configured_is_refused(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    train, run = fitted
+    args = tiny_args("test", tmp_path, "fcnn_tiny.yaml", "--ckpt_path", str(last_ckpt(run)))
+    code, err = fails(lambda: main(args), capsys)
+    assert code == 2 and err == f"error: {last_ckpt(run)}: holds a CNN model, but the config builds FCNN1D"
+
+
+# ---------------------------------------------------------------------------------------------- pickles: opt-in only
+def pickled_copy(ckpt: Path, to: Path) -> Path:
+    """``ckpt`` with an extra object that only a full unpickler loads (as a pickled payload would need)."""
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    saved["note"] = fractions.Fraction(1, 3)
+    torch.save(saved, to)
+    return to
+
+
+def test_weights_only_false_needs_the_opt_in(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    train, run = fitted
+    args = tiny_args("test", tmp_path, "files_tiny.yaml", "--data.init_args.train_path", str(train))
+    code, err = fails(lambda: main([*args, "--ckpt_path", str(last_ckpt(run)), "--weights_only", "false"]), capsys)
+    assert code == 2 and err.startswith(
+        f"error: --weights_only false lets a checkpoint run code (pickled objects); set {TRUST_ENV}=1"
+    )
+
+
+def test_a_pickled_checkpoint_is_refused_without_the_opt_in(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    pickled = pickled_copy(last_ckpt(fitted[1]), tmp_path / "pickled.ckpt")
+    code, err = fails(lambda: watch_main(["--ckpt_path", str(pickled), "--folder", str(tmp_path), "--once"]), capsys)
+    assert code == 2 and err == (
+        f"error: {pickled}: holds pickled objects besides weights, which could run code; set {TRUST_ENV}=1 to load "
+        "it if you trust the file"
+    )
+
+
+def test_the_opt_in_loads_pickled_checkpoints_in_watch_and_the_cli(
+    fitted: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train, run = fitted
+    pickled = pickled_copy(last_ckpt(run), tmp_path / "pickled.ckpt")
+    monkeypatch.setenv(TRUST_ENV, "1")
+    files, tested = copies_of_the_test_split(fitted, tmp_path / "copies")
+    watched = classify_files(*load_classifier(pickled), files)
+    np.testing.assert_allclose([p.probability for p in watched], tested.max(1).values.numpy(), atol=1e-5, rtol=0)
+    main(
+        tiny_args(
+            "test",
+            tmp_path / "logs",
+            "files_tiny.yaml",
+            "--data.init_args.train_path",
+            str(train),
+            "--ckpt_path",
+            str(pickled),
+        )
+    )
+    assert (run_folder(tmp_path / "logs", "files_tiny") / "summary.json").exists()
+
+
+# ---------------------------------------------------------------------------------------------- last and best
+def test_last_is_read_checked_and_tested_like_a_path(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``last`` resolves to the newest ``last*.ckpt`` of the run's checkpoint folder: data of another length is
+    refused with the path's one line; fitting data is tested as by the path."""
+    train, run = fitted
+    folder = tmp_path / "last" / "files_tiny" / "version_0" / "checkpoints"
+    folder.mkdir(parents=True)
+    shutil.copy(last_ckpt(run), folder / "last.ckpt")
+    shorter = write_table(tmp_path / "shorter.csv", *peak_spectra(30, length=200))
+    by_last = [*tiny_args("test", tmp_path / "last", "files_tiny.yaml"), "--trainer.logger.init_args.version", "0"]
+    code, err = fails(
+        lambda: main([*by_last, "--data.init_args.train_path", str(shorter), "--ckpt_path", "last"]), capsys
+    )
+    assert code == 2 and err == (
+        f"error: {folder / 'last.ckpt'}: the model was trained on spectra of 240 points, but the "
+        "SpectraFilesDataModule data has spectra of 200"
+    )
+
+    main([*by_last, "--data.init_args.train_path", str(train), "--ckpt_path", "last"])
+    by_path = tiny_args("test", tmp_path / "path", "files_tiny.yaml", "--data.init_args.train_path", str(train))
+    main([*by_path, "--ckpt_path", str(last_ckpt(run))])
+    path, last = (
+        json.loads((tmp_path / d / "files_tiny/version_0/summary.json").read_text()) for d in ("path", "last")
+    )
+    assert last["loss"] == pytest.approx(path["loss"], rel=1e-6) and last["accuracy"] == path["accuracy"]
+
+
+@pytest.mark.parametrize("which", ["last", "best"])
+def test_last_or_best_in_a_new_run_is_one_line_naming_the_folder(
+    which: str, fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = tiny_args("test", tmp_path, "files_tiny.yaml", "--data.init_args.train_path", str(fitted[0]))
+    code, err = fails(lambda: main([*args, "--ckpt_path", which]), capsys)
+    folder = tmp_path / "files_tiny" / "version_0" / "checkpoints"
+    assert code == 2 and err.startswith(
+        f"error: --ckpt_path {which}: there is no {which} checkpoint for this run in {folder}"
+    )
+    assert not list(tmp_path.rglob("summary.json"))
