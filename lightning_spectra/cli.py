@@ -43,7 +43,7 @@ from lightning_spectra.options import (
     check_numbers,
     class_path,
 )
-from lightning_spectra.precision import auto_precision, runs_on_cpu
+from lightning_spectra.precision import auto_precision, configured_model_class, runs_on_cpu
 from lightning_spectra.run_dir import read_summary, run_dir, update_summary
 from lightning_spectra.shipped import config_args
 
@@ -136,13 +136,17 @@ class SpectraCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """Check every numeric option and the accelerator before anything is built; unset
-        ``trainer.precision``: bf16 autocast on CPUs with native bf16, else float32; on the CPU, freed memory
+        ``trainer.precision``: bf16 autocast on CPUs with native bf16 for the classifiers measured faster in it,
+        else float32 (:mod:`lightning_spectra.precision`); on the CPU, freed memory
         kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar; checkpoints written atomically."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config["trainer"]
         check_accelerator(trainer.get("accelerator", "auto"))
         check_numbers(config)
-        trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"))
+        data = config.get("data") or {}
+        task = (data.get("init_args") or {}).get("task", "classification") if hasattr(data, "get") else "classification"
+        model = configured_model_class((config.get("model") or {}).get("class_path"))
+        trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"), model, task)
         if runs_on_cpu(trainer.get("accelerator", "auto")):
             keep_freed_memory()
         callbacks = callback_entries(trainer.get("callbacks"))

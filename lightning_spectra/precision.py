@@ -1,9 +1,12 @@
 """Which numeric precision a run trains in when its config leaves ``trainer.precision`` unset.
 
-On a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX, as oneDNN reports it), bf16 autocast roughly
-halves the time of the convolutional models' epochs; on CPUs without it bf16 is emulated and slower, so those
-keep float32. GPUs keep Lightning's default (float32) unless the config asks for more. An explicit
-``--trainer.precision`` (``32-true``, ``bf16-mixed``, ...) always wins.
+On a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX, as oneDNN reports it) bf16 autocast can shorten
+an epoch; elsewhere bf16 is emulated and slower. Whether it helps is a fact of each model, measured on such a
+CPU (BENCHMARKS.md, "Precision per model"): a model class says so with ``cpu_bf16 = True``, and only those
+classifiers train in ``bf16-mixed`` automatically. Regressors always keep float32: bf16 keeps 8 bits of
+mantissa, and a calibration's error is measured in the third significant digit (the Beer-Lambert check of the
+regression recipe reaches R^2 0.979 in bf16 and 0.994 in float32). GPUs keep Lightning's default (float32). An
+explicit ``--trainer.precision`` (``32-true``, ``bf16-mixed``, ...) always wins.
 """
 
 from __future__ import annotations
@@ -34,10 +37,23 @@ def runs_on_cpu(accelerator: object) -> bool:
     return name == "auto" and not torch.cuda.is_available() and not (mps and mps.is_available())
 
 
-def auto_precision(precision: str | int | None, accelerator: object = "auto") -> str | int | None:
-    """``precision`` if given; otherwise bf16 autocast on a CPU that supports it natively, else float32."""
+def auto_precision(
+    precision: str | int | None, accelerator: object = "auto", model: type | None = None, task: str = "classification"
+) -> str | int | None:
+    """``precision`` if given; otherwise bf16 autocast on a CPU that runs it natively for a classifier whose class
+    was measured faster in bf16 with the same result (``cpu_bf16``), else float32."""
     if precision not in (None, "auto"):
         return precision
     if runs_on_cpu(accelerator):
-        return CPU_BF16 if cpu_supports_bf16() else FULL
+        measured = bool(getattr(model, "cpu_bf16", False)) and task != "regression"
+        return CPU_BF16 if measured and cpu_supports_bf16() else FULL
     return None  # Lightning's default for the accelerator
+
+
+def configured_model_class(class_path: str | None) -> type | None:
+    """The package model a config's ``model.class_path`` names (``None`` for another or no class: float32)."""
+    from lightning_spectra import models
+
+    name = str(class_path or "").rpartition(".")[2]
+    found = getattr(models, name, None)
+    return found if isinstance(found, type) and issubclass(found, models.SpectraModel) else None

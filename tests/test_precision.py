@@ -18,11 +18,33 @@ def test_explicit_precision_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     assert auto_precision(64, "cpu") == 64
 
 
+class MeasuredFaster:
+    cpu_bf16 = True
+
+
+class NotMeasured:
+    pass
+
+
 @pytest.mark.parametrize(("native", "expected"), [(True, "bf16-mixed"), (False, "32-true")])
 def test_cpu_gets_bf16_only_with_native_support(monkeypatch: pytest.MonkeyPatch, native: bool, expected: str) -> None:
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: native)
-    assert auto_precision(None, "cpu") == expected
-    assert auto_precision("auto", "cpu") == expected
+    assert auto_precision(None, "cpu", MeasuredFaster) == expected
+    assert auto_precision("auto", "cpu", MeasuredFaster) == expected
+
+
+def test_bf16_only_for_classifiers_measured_faster_in_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    assert auto_precision(None, "cpu", NotMeasured) == "32-true"
+    assert auto_precision(None, "cpu", None) == "32-true"
+    assert auto_precision(None, "cpu", MeasuredFaster, task="regression") == "32-true"  # calibrations need digits
+
+
+def test_the_configured_model_class_is_found_in_the_package_only() -> None:
+    from lightning_spectra.models import CNN
+
+    assert precision.configured_model_class("lightning_spectra.models.CNN") is CNN
+    assert precision.configured_model_class("payload.Model") is None and precision.configured_model_class(None) is None
 
 
 def test_gpu_keeps_lightnings_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,6 +58,7 @@ def test_detection_answers_without_raising() -> None:
 
 def test_cli_resolves_precision_and_adds_the_readable_bar(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("lightning_spectra.models.CNN.cpu_bf16", True)
     bar_on = "--trainer.enable_progress_bar=true"
     args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu", bar_on)
     cli = SpectraCLI(args=args[1:], run=False)

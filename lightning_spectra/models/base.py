@@ -79,6 +79,9 @@ class SpectraModel(L.LightningModule):
     attribution_layer: str | None = None
     #: The input normalisation of the paper's version of this model (``input_normalization`` unset, classifier).
     default_input_normalization: InputNormalization = "layer"
+    #: Trains in bf16 autocast on CPUs with native bf16 when the config leaves the precision unset: measured
+    #: faster there with the same result (BENCHMARKS.md, "Precision per model"); see lightning_spectra.precision.
+    cpu_bf16: bool = False
 
     def __init__(
         self,
