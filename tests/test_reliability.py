@@ -120,7 +120,7 @@ def test_datamodule_errors_wrapped_by_the_parser_are_one_line(
     [
         (
             ["--data.init_args.simulated_points", "12"],
-            "error: spectra of 12 points are too short for the CNN; it needs at least 71",
+            "error: spectra of 12 points are too short for the CNN; it needs at least 17",
         ),
         (["--model.init_args.lr", "-0.001"], "error: model.init_args.lr must be above 0, got -0.001"),
     ],
