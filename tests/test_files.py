@@ -432,3 +432,31 @@ def test_testing_a_checkpoint_on_files_of_another_x_axis_exits_2(
         f"error: {test}: x axis differs from the model's ({ckpt}): point 0 is at 450 here but 400 there "
         "(here 450..850, there 400..800)"
     ]
+
+
+def test_testing_a_checkpoint_on_a_training_file_of_another_x_axis_exits_2(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The test split cut from a training file on another axis than the model's: refused like a test file."""
+    x, spectra, labels = peak_spectra(12, seed=9)
+    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
+    ckpt = fitted / "checkpoints" / "last.ckpt"
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "test",
+                "--config",
+                str(fitted / "config.yaml"),
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path),
+                "--ckpt_path",
+                str(ckpt),
+                "--data.init_args.train_path",
+                str(train),
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == [
+        f"error: the SpectraFilesDataModule data: x axis differs from the model's ({ckpt}): point 0 is at 450 here "
+        "but 400 there (here 450..850, there 400..800)"
+    ]

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_spectra.data.formats import check_axis, model_axis
 from lightning_spectra.data.preprocess import Preprocessing
 
 
@@ -138,6 +139,9 @@ class SpectraDataModule(L.LightningDataModule):
         self.trained.check_length(int(data.spectra.shape[1]), f"the {type(self).__name__} data")
         if not self.trained.predicting:  # test/validate/resumed fit: labels must mean what they meant
             self.trained.check_classes(splits.class_names, f"the {type(self).__name__} data")
+            # Splits cut from the training file have its axis; the model compares spectra point by point.
+            where, reference = f"the {type(self).__name__} data", f"the model's ({self.trained.path})"
+            check_axis(model_axis(splits.x_axis), model_axis(self.trained.x_axis), where, reference)
 
     # Sizes the CLI links into the model (from the checkpoint when there is one: it fixes them).
     @property

@@ -589,15 +589,20 @@ def check_same_axis(source: SpectraSource, x: np.ndarray | None, reference: str)
     """Refuse spectra whose x axis is not ``x`` (the training data's or a model's, named by ``reference``): a model
     compares spectra point by point, so another axis gives answers about other positions. The error names both
     sides and the first point that differs."""
-    if source.x is None or x is None or len(source.x) != len(x):
+    check_axis(source.x, x, str(source.path), reference)
+
+
+def check_axis(axis: np.ndarray | None, x: np.ndarray | None, where: str, reference: str) -> None:
+    """:func:`check_same_axis` for an axis of spectra named ``where`` (a file, a datamodule's data)."""
+    if axis is None or x is None or len(axis) != len(x):
         return  # no axis to compare (a length mismatch is refused on its own)
-    close = np.isclose(source.x, x, rtol=AXIS_RTOL, atol=AXIS_ATOL)
+    close = np.isclose(axis, x, rtol=AXIS_RTOL, atol=AXIS_ATOL)
     if close.all():
         return
     i = int(np.argmin(close))
     raise SpectraDataError(
-        f"{source.path}: x axis differs from {reference}: point {i} is at {source.x[i]:g} here but {x[i]:g} there "
-        f"(here {source.x[0]:g}..{source.x[-1]:g}, there {x[0]:g}..{x[-1]:g})"
+        f"{where}: x axis differs from {reference}: point {i} is at {axis[i]:g} here but {x[i]:g} there "
+        f"(here {axis[0]:g}..{axis[-1]:g}, there {x[0]:g}..{x[-1]:g})"
     )
 
 
