@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -273,6 +274,18 @@ def _tracing(model: nn.Module) -> Iterator[None]:
         del model._jit_is_scripting
 
 
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Keep a library's info and warning lines (torchvision not installed, ...) off the user's terminal."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def example_spectra(length: int, count: int = 3) -> torch.Tensor:
     """Peaked, offset, noisy spectra: every preprocessing step does something real with them."""
     rng = np.random.default_rng(0)
@@ -285,7 +298,7 @@ def example_spectra(length: int, count: int = 3) -> torch.Tensor:
 
 def write_onnx(module: RawSpectraModel, example: torch.Tensor, out: Path, meta: dict[str, str]) -> None:
     output = "values" if module.regression else "probabilities"
-    with torch.no_grad(), warnings.catch_warnings():
+    with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's own deprecation chatter, not the user's business
         program = torch.onnx.export(
             module,
