@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import io
 
 import pytest
 import torch
@@ -25,6 +26,15 @@ def test_pool_relu_equals_relu_then_maxpool(length: int) -> None:
     fast.backward(grad)
     paper.backward(grad)
     assert torch.equal(fast_in.grad, paper_in.grad)
+
+
+@pytest.mark.parametrize("length", [10, 11])
+def test_pool_relu_without_gradients_is_traceable_and_the_same(length: int) -> None:
+    x = torch.randn(3, 4, length)
+    with torch.no_grad():
+        traced = torch.jit.trace(MaxPool2ReLU(), x)  # an autograd Function could not be saved by TorchScript
+        assert torch.equal(traced(x), torch.nn.MaxPool1d(2)(torch.relu(x)))
+    torch.jit.save(traced, io.BytesIO())
 
 
 def test_pool_relu_gradient_is_exact() -> None:

@@ -65,7 +65,7 @@ class BinMLPs(nn.ModuleList):
         super().__init__(bin_mlp(hidden, outputs) for _ in range(bins))
 
     def forward(self, rows: Tensor) -> Tensor:
-        pairs = rows.reshape(len(rows), len(self), 2)
+        pairs = rows.reshape(rows.shape[0], len(self), 2)  # shape[0], not len(): export keeps it dynamic
         return torch.cat([mlp(pairs[:, b]) for b, mlp in enumerate(self)], dim=1)
 
 
@@ -122,7 +122,7 @@ class BinnedFCNN(SpectraClassifier):
         """Spectra ``(B, L)`` -> rows ``(B, N2, 2 * bins)``: row ``ix`` is the ix-th (theta, I) pair of every bin."""
         kept = self.rows_per_spectrum * self.bins
         theta = self.x_axis[:kept].to(x.dtype).view(self.bins, -1).T  # (N2, bins)
-        intensity = self.input_norm(x)[:, :kept].reshape(len(x), self.bins, -1).transpose(1, 2)  # (B, N2, bins)
+        intensity = self.input_norm(x)[:, :kept].reshape(x.shape[0], self.bins, -1).transpose(1, 2)  # (B, N2, bins)
         return torch.stack((theta.expand_as(intensity), intensity), dim=-1).flatten(2)
 
     def row_logits(self, x: Tensor) -> Tensor:

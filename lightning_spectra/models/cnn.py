@@ -41,7 +41,11 @@ class MaxPool2ReLU(nn.Module):
     """Max-pool over non-overlapping pairs, then ReLU: the same function as ``ReLU -> MaxPool1d(2)``, faster."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return _MaxPool2ReLU.apply(x)
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _MaxPool2ReLU.apply(x)
+        # Nothing to differentiate (inference, export): plain ops, which TorchScript tracing can save.
+        left, right = x[..., : x.shape[-1] // 2 * 2].unflatten(-1, (-1, 2)).unbind(-1)
+        return torch.maximum(left, right).clamp_min(0)
 
 
 class SingleChannelConvBlock(nn.Sequential):

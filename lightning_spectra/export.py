@@ -1,0 +1,385 @@
+"""Export a trained checkpoint as one ONNX or TorchScript file that takes raw spectra.
+
+    lightning-spectra-export --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --format onnx
+    python -m lightning_spectra.export --ckpt_path ... --format torchscript --output model.pt
+
+The exported model takes raw spectra ``(N, L)`` (float32, any ``N``) on the x axis the model was trained on and
+returns class probabilities ``(N, C)`` (classifiers) or values ``(N, T)`` in the targets' units (regressors).
+The preprocessing the checkpoint holds is inside the graph: Savitzky-Golay smoothing or derivative (exactly
+``scipy.signal.savgol_filter``'s default ``mode="interp"``), per-spectrum normalisation, the per-point scaling
+fitted on the training split, then the network and its output transform. Class or target names, the x axis,
+the preprocessing and the package version travel in the file (ONNX ``metadata_props``; TorchScript
+``_extra_files["metadata.json"]``).
+
+Baseline removal (``baseline: asls``) is an iterative least-squares fit that no graph expresses: such a
+checkpoint is refused unless ``--baseline_outside`` is given, and the user then applies :func:`prestep` (the
+exact call is in the metadata) to the raw spectra before the exported model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import sys
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from lightning_spectra import __version__
+from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError, SpectraRunError
+from lightning_spectra.data.preprocess import PointScaler, Preprocessing
+
+FORMATS = ("onnx", "torchscript")
+SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
+#: Sequence layouts whose result does not depend on the batch size, so one graph serves every batch.
+EXPORTABLE_SEQUENCES = ("independent", "whole")
+INPUT_NAME = "spectra"
+PRESTEP = "lightning_spectra.export.prestep"
+
+
+# ---------------------------------------------------------------------------------------------- the graph
+class SavitzkyGolay(nn.Module):
+    """``scipy.signal.savgol_filter(x, window, order, deriv=deriv, axis=1)`` (``mode="interp"``) on ``(N, L)``.
+
+    The filter is linear, so it is built once from scipy applied to unit vectors: a convolution with the
+    interior kernel, and two small matrices for the ``window // 2`` points at each end, where scipy evaluates
+    the polynomial fitted to the first (last) ``window`` points. Even windows are asymmetric (one point more
+    on the right), as in scipy.
+    """
+
+    def __init__(self, window: int, order: int, deriv: int, length: int) -> None:
+        super().__init__()
+        from scipy.signal import savgol_filter
+
+        if window > length:
+            raise SpectraDataError(f"smoothing_window {window} is longer than the spectra ({length} points)")
+        size = 2 * window + 1  # long enough for an interior row whose window touches neither end
+        response = savgol_filter(np.eye(size), window, order, deriv=deriv, axis=0)  # [i, j]: output i, input j
+        self.window, self.edge = window, window // 2
+        before = window - 1 - self.edge  # interior points used left of the output point
+        centre = size // 2
+        self.skip = self.edge - before  # 1 for even windows: the first valid output is still an edge point
+        kernel = response[centre, centre - before : centre + self.edge + 1]
+        self.register_buffer("kernel", torch.tensor(kernel, dtype=torch.float32).view(1, 1, -1))
+        self.register_buffer("first", torch.tensor(response[: self.edge, :window].T, dtype=torch.float32))
+        self.register_buffer("last", torch.tensor(response[size - self.edge :, size - window :].T, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        interior = F.conv1d(x.unsqueeze(1), self.kernel).squeeze(1)[:, self.skip :]
+        return torch.cat([x[:, : self.window] @ self.first, interior, x[:, -self.window :] @ self.last], dim=1)
+
+
+def trapezoid_weights(x: np.ndarray) -> np.ndarray:
+    """``w`` with ``y @ w == np.trapezoid(y, x)`` for every ``y`` on axis ``x``."""
+    dx = np.diff(np.asarray(x, dtype=np.float64))
+    weights = np.zeros(len(dx) + 1)
+    weights[:-1] += dx / 2
+    weights[1:] += dx / 2
+    return weights
+
+
+class RawSpectraModel(nn.Module):
+    """Raw spectra ``(N, L)`` -> the checkpoint's preprocessing -> network -> probabilities or values.
+
+    Args:
+        model: a trained model in eval mode.
+        preprocessing: its datamodule's per-spectrum steps (no baseline removal: that is :func:`prestep`'s).
+        scaler: the per-point scaling fitted on the training split, or ``None``.
+    """
+
+    def __init__(self, model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:
+        super().__init__()
+        length = int(model.spectrum_length)
+        self.savgol = (
+            SavitzkyGolay(
+                preprocessing.smoothing_window, preprocessing.smoothing_order, preprocessing.derivative, length
+            )
+            if preprocessing.smoothing_window
+            else None
+        )
+        self.normalization = "standard" if preprocessing.normalization == "snv" else preprocessing.normalization
+        x_axis = model.x_axis.detach().cpu().double().numpy()
+        area = torch.tensor(trapezoid_weights(x_axis), dtype=torch.float32)
+        self.register_buffer("area_weights", area if self.normalization == "area" else None)
+        fitted = scaler is not None and scaler.mean is not None
+        self.register_buffer("point_mean", torch.tensor(scaler.mean, dtype=torch.float32) if fitted else None)
+        self.register_buffer("point_scale", torch.tensor(scaler.scale, dtype=torch.float32) if fitted else None)
+        self.model = model
+        self.regression = bool(model.is_regression)
+
+    def preprocess(self, spectra: torch.Tensor) -> torch.Tensor:
+        """What the datamodule does to a raw spectrum before the network sees it."""
+        x = spectra if self.savgol is None else self.savgol(spectra)
+        x = self.normalize(x)
+        if self.point_mean is not None:
+            x = (x - self.point_mean) / self.point_scale
+        return x
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """:func:`lightning_spectra.data.preprocess.normalize`; an all-zero spectrum is left as it is."""
+        if self.normalization == "none":
+            return x
+        if self.normalization == "standard":
+            centred = x - x.mean(dim=1, keepdim=True)
+            return centred / _safe(centred.square().mean(dim=1, keepdim=True).sqrt())  # population std, as NumPy
+        if self.normalization == "max":
+            return x / _safe(x.abs().amax(dim=1, keepdim=True))
+        return x / _safe((x.abs() * self.area_weights).sum(dim=1, keepdim=True).abs())  # area
+
+    def forward(self, spectra: torch.Tensor) -> torch.Tensor:
+        outputs = self.model(self.preprocess(spectra))
+        return self.model.task.restore(outputs) if self.regression else self.model.task.probabilities(outputs)
+
+
+def _safe(scale: torch.Tensor) -> torch.Tensor:
+    return torch.where(scale > 0, scale, torch.ones_like(scale))
+
+
+# ---------------------------------------------------------------------------------------------- the pre-step
+def prestep(
+    x: np.ndarray | None,
+    spectra: np.ndarray,
+    baseline_lam: float = 1e5,
+    baseline_p: float = 0.002,
+    baseline_iterations: int = 10,
+) -> np.ndarray:
+    """Baseline-removed copy (float32) of raw ``spectra`` ``(N, L)`` on axis ``x``: what a model exported with
+    ``--baseline_outside`` expects. The parameters are the checkpoint's (the file's ``prestep`` metadata)."""
+    steps = Preprocessing(
+        baseline="asls", baseline_lam=baseline_lam, baseline_p=baseline_p, baseline_iterations=baseline_iterations
+    )
+    return steps(x, spectra).astype(np.float32)
+
+
+def prestep_call(preprocessing: Preprocessing) -> str:
+    """The exact :func:`prestep` call for ``preprocessing``'s baseline removal, as the user should write it."""
+    p = preprocessing
+    return (
+        f"{PRESTEP}(x, spectra, baseline_lam={p.baseline_lam:g}, baseline_p={p.baseline_p:g}, "
+        f"baseline_iterations={p.baseline_iterations})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- the checkpoint
+def read_checkpoint(ckpt_path: str | Path) -> tuple[nn.Module, Preprocessing, PointScaler | None]:
+    """``(model in eval mode, per-spectrum preprocessing, fitted point scaler or None)`` of a checkpoint.
+
+    The same path from a checkpoint to predictions as ``predict`` and ``watch`` take
+    (:class:`~lightning_spectra.checkpoint.TrainedModel`): the classes are looked up among the package's own,
+    never imported by the names the file holds.
+    """
+    from lightning_spectra.checkpoint import read_trained_model
+
+    trained = read_trained_model(ckpt_path)
+    steps = trained.fitted_preprocessing()
+    scaler = steps.scaler if steps.scaler.scaling != "none" else None
+    return trained.load_model("cpu"), steps.preprocessing, scaler
+
+
+def check_exportable(model: nn.Module, preprocessing: Preprocessing, path: Path, baseline_outside: bool) -> None:
+    """Refuse what one graph cannot reproduce, with one line saying what to do instead."""
+    if preprocessing.baseline != "none" and not baseline_outside:
+        raise SpectraConfigError(
+            f"{path}: the model was trained on spectra with their baseline removed (baseline: "
+            f"{preprocessing.baseline}), which an exported graph cannot compute; export with --baseline_outside "
+            f"and apply {prestep_call(preprocessing)} to the raw spectra first"
+        )
+    mode = getattr(model, "eval_sequence", "independent")
+    if mode not in EXPORTABLE_SEQUENCES:
+        raise SpectraConfigError(
+            f"{path}: eval_sequence {mode!r} cuts a batch into sequences by its size, which one graph cannot "
+            f"follow; export a model evaluated with eval_sequence {' or '.join(EXPORTABLE_SEQUENCES)}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------- metadata
+def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler | None, path: Path) -> dict[str, str]:
+    """What a user of the exported file needs to know, as strings (ONNX metadata_props are strings)."""
+    fitted = scaler is not None and scaler.mean is not None
+    steps = {**preprocessing.as_dict(), "scaling": "standard" if fitted else "none"}
+    mode = getattr(model, "eval_sequence", "independent")
+    sequence = (
+        "each call's batch is ONE sequence, in the order given (pass one series per call)"
+        if mode == "whole"
+        else "each spectrum on its own"
+    )
+    names = {"target_names": model.target_names} if model.is_regression else {"class_names": model.class_names}
+    inside = [
+        f"savgol(window={preprocessing.smoothing_window}, order={preprocessing.smoothing_order}, "
+        f"deriv={preprocessing.derivative})"
+        if preprocessing.smoothing_window
+        else None,
+        f"normalization={preprocessing.normalization}" if preprocessing.normalization != "none" else None,
+        "point scaling (training mean/scale)" if fitted else None,
+        type(model).__name__,
+        "restore targets' units" if model.is_regression else "softmax/sigmoid to class probabilities",
+    ]
+    return {
+        "lightning_spectra_version": __version__,
+        "checkpoint": str(path),
+        "model_class": type(model).__name__,
+        "task": "regression" if model.is_regression else "classification",
+        **{key: json.dumps(value) for key, value in names.items()},
+        "input": f"{INPUT_NAME}: raw spectra (N, {model.spectrum_length}) float32 on x_axis",
+        "output": "values (N, T) in the targets' units" if model.is_regression else "probabilities (N, C)",
+        "x_axis": json.dumps(model.x_axis.detach().cpu().double().tolist()),
+        "preprocessing": json.dumps(steps),
+        "in_graph": " -> ".join(step for step in inside if step),
+        "prestep": prestep_call(preprocessing) if preprocessing.baseline != "none" else "none",
+        "sequence": f"eval_sequence={mode}: {sequence}",
+    }
+
+
+# ---------------------------------------------------------------------------------------------- writing
+@contextlib.contextmanager
+def _tracing(model: nn.Module) -> Iterator[None]:
+    """Let tracing read a LightningModule's attributes without a Trainer (what Lightning's own
+    ``to_torchscript`` does: ``trainer`` raises otherwise)."""
+    model._jit_is_scripting = True
+    try:
+        yield
+    finally:
+        del model._jit_is_scripting
+
+
+@contextlib.contextmanager
+def _quiet(logger: str) -> Iterator[None]:
+    """Keep a library's info and warning lines (torchvision not installed, ...) off the user's terminal."""
+    log = logging.getLogger(logger)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def example_spectra(length: int, count: int = 3) -> torch.Tensor:
+    """Peaked, offset, noisy spectra: every preprocessing step does something real with them."""
+    rng = np.random.default_rng(0)
+    grid = np.linspace(0, 1, length)
+    peaks = np.exp(-0.5 * ((grid - rng.uniform(0.2, 0.8, (count, 1))) / 0.05) ** 2)
+    return torch.tensor(
+        peaks + rng.uniform(0, 0.3, (count, 1)) + rng.normal(0, 0.02, (count, length)), dtype=torch.float32
+    )
+
+
+def write_onnx(module: RawSpectraModel, example: torch.Tensor, out: Path, meta: dict[str, str]) -> None:
+    output = "values" if module.regression else "probabilities"
+    with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
+        warnings.simplefilter("ignore")  # the exporter's own deprecation chatter, not the user's business
+        program = torch.onnx.export(
+            module,
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=[output],
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+            dynamo=True,
+            verbose=False,
+        )
+    program.model.metadata_props.update(meta)
+    program.save(str(out), external_data=False)
+
+
+def run_onnx(path: str | Path, spectra: np.ndarray) -> np.ndarray:
+    """Outputs of an exported ONNX file for raw ``spectra`` ``(N, L)``, on ONNX Runtime's CPU provider."""
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return session.run(None, {INPUT_NAME: np.asarray(spectra, dtype=np.float32)})[0]
+
+
+def write_torchscript(module: RawSpectraModel, example: torch.Tensor, out: Path, meta: dict[str, str]) -> None:
+    with torch.no_grad(), _tracing(module.model), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about Python values frozen into the graph
+        traced = torch.jit.trace(module, example)
+    torch.jit.save(traced, str(out), _extra_files={"metadata.json": json.dumps(meta)})
+
+
+def run_torchscript(path: str | Path, spectra: np.ndarray) -> np.ndarray:
+    """Outputs of an exported TorchScript file for raw ``spectra`` ``(N, L)``."""
+    module = torch.jit.load(str(path), map_location="cpu")
+    with torch.no_grad():
+        return module(torch.as_tensor(np.asarray(spectra, dtype=np.float32))).numpy()
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of an exported file (either format)."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        import onnx
+
+        return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    files = {"metadata.json": ""}
+    torch.jit.load(str(path), map_location="cpu", _extra_files=files)
+    return json.loads(files["metadata.json"])
+
+
+WRITERS = {"onnx": (write_onnx, run_onnx), "torchscript": (write_torchscript, run_torchscript)}
+
+
+def export_checkpoint(
+    ckpt_path: str | Path,
+    out_path: str | Path | None = None,
+    format: str = "onnx",  # noqa: A002 - the CLI's word; shadows nothing used here
+    baseline_outside: bool = False,
+) -> Path:
+    """Write the checkpoint's model with its preprocessing as ``format`` (``onnx`` or ``torchscript``).
+
+    ``out_path`` defaults to the checkpoint's path with ``.onnx`` or ``.pt``. The written file is run once on
+    a small batch and compared with the PyTorch module it came from; a mismatch is an error, not a file.
+    """
+    if format not in FORMATS:
+        raise SpectraConfigError(f"--format must be one of {', '.join(FORMATS)}; got {format!r}")
+    path = Path(ckpt_path)
+    model, preprocessing, scaler = read_checkpoint(path)
+    check_exportable(model, preprocessing, path, baseline_outside)
+    module = RawSpectraModel(model, preprocessing, scaler).eval()
+    out = Path(out_path) if out_path is not None else path.with_suffix(SUFFIXES[format])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    example = example_spectra(int(model.spectrum_length))
+    write, run = WRITERS[format]
+    write(module, example, out, metadata(model, preprocessing, scaler, path))
+    check_written(module, run, out, example_spectra(int(model.spectrum_length), count=5))
+    return out
+
+
+def check_written(module: RawSpectraModel, run, out: Path, spectra: torch.Tensor) -> None:
+    """Refuse an exported file whose outputs differ from the module's (on another batch size than traced)."""
+    with torch.no_grad():
+        expected = module(spectra).numpy()
+    got = run(out, spectra.numpy())
+    if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
+        out.unlink(missing_ok=True)
+        raise SpectraRunError(f"{out}: the exported model's outputs differ from the checkpoint's; nothing written")
+
+
+# ---------------------------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="lightning-spectra-export", description=__doc__.split("\n")[0])
+    parser.add_argument("--ckpt_path", required=True, help="checkpoint written by fit")
+    parser.add_argument("--format", choices=FORMATS, default="onnx", help="onnx (default) or torchscript")
+    parser.add_argument("--output", default=None, help="file to write (default: the checkpoint's name, .onnx/.pt)")
+    parser.add_argument(
+        "--baseline_outside",
+        action="store_true",
+        help=f"export a model trained with baseline removal without it; apply {PRESTEP} before the model",
+    )
+    args = parser.parse_args(argv)
+    try:
+        out = export_checkpoint(args.ckpt_path, args.output, args.format, args.baseline_outside)
+    except SpectraDataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(1 if isinstance(err, SpectraRunError) else 2) from None
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

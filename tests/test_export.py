@@ -1,0 +1,289 @@
+"""``lightning-spectra-export``: one file that takes raw spectra and answers as the Python path does."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import ROOT, run_folder, tiny_args
+from scipy.signal import savgol_filter
+from test_files import peak_spectra, write_table
+
+from lightning_spectra import __version__
+from lightning_spectra.cli import main as train_main
+from lightning_spectra.data.errors import SpectraConfigError, SpectraRunError
+from lightning_spectra.data.formats import read_spectra
+from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.export import (
+    RawSpectraModel,
+    SavitzkyGolay,
+    check_exportable,
+    export_checkpoint,
+    main,
+    read_metadata,
+    run_onnx,
+    run_torchscript,
+    write_onnx,
+)
+from lightning_spectra.models import FCNN1D, BinnedFCNN, LSTMClassifier
+from lightning_spectra.watch import load_classifier
+
+
+def fit(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str) -> Path:
+    """The run folder of a tiny fit on ``train`` with ``options`` (a few seconds)."""
+    save_dir = tmp_path_factory.mktemp("export_fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        train_main(
+            tiny_args(
+                "fit",
+                save_dir,
+                "files_tiny.yaml",
+                "--data.init_args.train_path",
+                str(train),
+                "--data.init_args.linear_baseline",
+                "false",
+                "--trainer.max_epochs",
+                "3",
+                "--test_after_fit",
+                "false",
+                *options,
+            )
+        )
+    return run_folder(save_dir, "files_tiny")
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("export_data")
+
+
+@pytest.fixture(scope="module")
+def raw_file(data: Path) -> Path:
+    """New, unlabelled raw spectra on the training axis, in a table."""
+    x, spectra, _ = peak_spectra(9, seed=21, jitter=0.5)
+    return write_table(data / "new.csv", x, spectra, None)
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
+    """Every in-graph step at once: Savitzky-Golay derivative, SNV, per-point scaling."""
+    train = write_table(data / "train.csv", *peak_spectra(60, seed=3))
+    options = ("smoothing_window", "7", "derivative", "1", "normalization", "snv", "scaling", "standard")
+    run = fit(tmp_path_factory, train, *[f"--data.init_args.{v}" if i % 2 == 0 else v for i, v in enumerate(options)])
+    return run / "checkpoints" / "last.ckpt"
+
+
+def raw(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    source = read_spectra(path, labels_required=False, progress=False)
+    return source.x, source.spectra
+
+
+def python_path(ckpt: Path, path: Path) -> np.ndarray:
+    """Probabilities or values as ``watch`` computes them: the model after the checkpoint's preprocessing."""
+    model, preprocessing = load_classifier(ckpt)
+    x, spectra = raw(path)
+    with torch.no_grad():
+        outputs = model(torch.as_tensor(preprocessing(x, spectra), dtype=torch.float32))
+        return (model.predict_values(outputs) if model.is_regression else model.probabilities(outputs)).numpy()
+
+
+# ---------------------------------------------------------------------------------------------- the graph's steps
+@pytest.mark.parametrize(
+    ("window", "order", "deriv", "length"), [(7, 2, 1, 50), (8, 3, 0, 50), (5, 2, 2, 5), (6, 2, 1, 6)]
+)
+def test_savitzky_golay_equals_scipy_interp_mode(window: int, order: int, deriv: int, length: int) -> None:
+    x = np.random.default_rng(0).normal(size=(4, length)).cumsum(axis=1)
+    got = SavitzkyGolay(window, order, deriv, length)(torch.tensor(x, dtype=torch.float32))
+    np.testing.assert_allclose(got.numpy(), savgol_filter(x, window, order, deriv=deriv, axis=1), atol=1e-4)
+
+
+@pytest.mark.parametrize("normalization", ["none", "max", "area", "snv"])
+def test_normalisation_equals_the_datamodule_on_a_descending_uneven_axis(normalization: str) -> None:
+    axis = 4000 - np.cumsum(np.linspace(1, 3, 50))  # IR wavenumbers run downwards, unevenly here
+    spectra = np.random.default_rng(1).uniform(0, 2, (3, 50))
+    spectra[2] = 0.0  # an all-zero spectrum stays zero rather than NaN
+    steps = Preprocessing(normalization=normalization)
+    module = RawSpectraModel(FCNN1D(spectrum_length=50, x_axis=axis.tolist()).eval(), steps)
+    got = module.preprocess(torch.tensor(spectra, dtype=torch.float32))
+    np.testing.assert_allclose(got.numpy(), steps(axis, spectra), rtol=1e-5, atol=1e-6)
+
+
+def test_a_binned_fcnn_exports_with_a_dynamic_batch(tmp_path: Path) -> None:
+    model = BinnedFCNN(spectrum_length=30, bins=3, hidden=4).eval()
+    module = RawSpectraModel(model, Preprocessing()).eval()
+    write_onnx(module, torch.rand(3, 30), tmp_path / "binned.onnx", {})
+    spectra = torch.rand(5, 30)
+    with torch.no_grad():
+        np.testing.assert_allclose(run_onnx(tmp_path / "binned.onnx", spectra.numpy()), module(spectra), atol=1e-5)
+
+
+def test_a_sequence_model_cut_by_batch_size_is_refused() -> None:
+    model = LSTMClassifier(spectrum_length=20, eval_sequence="strided")
+    with pytest.raises(SpectraConfigError, match=r"m\.ckpt: eval_sequence 'strided' cuts a batch into sequences"):
+        check_exportable(model, Preprocessing(), Path("m.ckpt"), baseline_outside=False)
+
+
+# ---------------------------------------------------------------------------------------------- whole exports
+def test_onnx_takes_raw_spectra_and_answers_as_the_python_path(
+    classifier: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    out = export_checkpoint(classifier, tmp_path / "model.onnx")
+    x, spectra = raw(raw_file)
+    expected = python_path(classifier, raw_file)
+    np.testing.assert_allclose(run_onnx(out, spectra), expected, atol=1e-4)
+    np.testing.assert_allclose(run_onnx(out, spectra[:1]), expected[:1], atol=1e-4)  # the batch size is free
+    meta = read_metadata(out)
+    assert json.loads(meta["class_names"]) == ["alpha", "beta", "gamma"]
+    assert meta["lightning_spectra_version"] == __version__ and meta["prestep"] == "none"
+    np.testing.assert_allclose(json.loads(meta["x_axis"]), x, atol=1e-4)
+    steps = json.loads(meta["preprocessing"])
+    assert (steps["smoothing_window"], steps["derivative"], steps["normalization"], steps["scaling"]) == (
+        7,
+        1,
+        "snv",
+        "standard",
+    )
+
+
+def test_torchscript_takes_raw_spectra_and_answers_as_the_python_path(
+    classifier: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    out = export_checkpoint(classifier, tmp_path / "model.pt", format="torchscript")
+    _, spectra = raw(raw_file)
+    np.testing.assert_allclose(run_torchscript(out, spectra), python_path(classifier, raw_file), atol=1e-4)
+    assert json.loads(read_metadata(out)["class_names"]) == ["alpha", "beta", "gamma"]
+
+
+def test_onnx_equals_predict_on_the_same_raw_file(
+    tmp_path_factory: pytest.TempPathFactory, data: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    train = write_table(data / "train_area.csv", *peak_spectra(60, seed=4))
+    options = ["--data.init_args.smoothing_window", "8", "--data.init_args.derivative", "0"]
+    run = fit(
+        tmp_path_factory, train, *options, "--data.init_args.normalization", "area", "--data.init_args.scaling", "none"
+    )
+    ckpt = run / "checkpoints" / "last.ckpt"
+    out = export_checkpoint(ckpt)
+    assert out == ckpt.with_suffix(".onnx")
+    logs = tmp_path / "logs"
+    train_main(
+        [
+            "predict",
+            "--config",
+            str(run / "config.yaml"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.init_args.predict_path",
+            str(raw_file),
+            "--trainer.logger.init_args.save_dir",
+            str(logs),
+            "--trainer.precision",  # the exported graph is float32; bf16 autocast (CPUs with bf16) rounds to 1e-3
+            "32-true",
+        ]
+    )
+    with open(run_folder(logs, "files_tiny") / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    predicted = np.array([[float(r[f"p({c})"]) for c in ("alpha", "beta", "gamma")] for r in rows])
+    np.testing.assert_allclose(run_onnx(out, raw(raw_file)[1]), predicted, atol=1e-4)
+
+
+def test_a_regressor_exports_values_in_the_targets_units(
+    tmp_path_factory: pytest.TempPathFactory, data: Path, tmp_path: Path
+) -> None:
+    x, spectra, _ = peak_spectra(60, seed=5)
+    heights = 10 + 5 * spectra.max(axis=1)  # a target in its own units, far from 0 and 1
+    train = write_table(data / "train_regression.csv", x, spectra, [f"{h:.4f}" for h in heights])
+    options = ["--data.init_args.task", "regression", "--data.init_args.smoothing_window", "5"]
+    run = fit(
+        tmp_path_factory, train, *options, "--data.init_args.derivative", "2", "--data.init_args.normalization", "max"
+    )
+    ckpt = run / "checkpoints" / "last.ckpt"
+    new = write_table(tmp_path / "new.csv", *peak_spectra(6, seed=6)[:2], None)
+    out = export_checkpoint(ckpt, tmp_path / "regressor.onnx")
+    expected = python_path(ckpt, new)
+    assert expected.shape == (6, 1) and float(expected.mean()) > 5  # in the targets' units, not standardised
+    np.testing.assert_allclose(run_onnx(out, raw(new)[1]), expected, atol=1e-4)
+    meta = read_metadata(out)
+    assert meta["task"] == "regression" and json.loads(meta["target_names"]) == ["target"]
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def with_baseline(ckpt: Path, out: Path) -> Path:
+    """A copy of ``ckpt`` whose datamodule removed ALS baselines (as if trained with ``baseline: asls``)."""
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    state["datamodule_hyper_parameters"].update(baseline="asls", baseline_lam=1e4)
+    torch.save(state, out)
+    return out
+
+
+def test_a_baseline_removing_checkpoint_is_refused_naming_the_prestep(
+    classifier: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    ckpt = with_baseline(classifier, tmp_path / "asls.ckpt")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(ckpt)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        len(err.splitlines()) == 1 and "asls.ckpt: the model was trained on spectra with their baseline removed" in err
+    )
+    assert "--baseline_outside" in err and "lightning_spectra.export.prestep(x, spectra, baseline_lam=10000" in err
+    assert not (tmp_path / "asls.onnx").exists()
+
+
+def test_the_prestep_then_the_exported_model_answers_as_the_python_path(
+    classifier: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    from lightning_spectra.export import prestep
+
+    ckpt = with_baseline(classifier, tmp_path / "asls.ckpt")
+    out = export_checkpoint(ckpt, tmp_path / "asls.pt", format="torchscript", baseline_outside=True)
+    assert read_metadata(out)["prestep"].startswith("lightning_spectra.export.prestep(x, spectra, baseline_lam=10000,")
+    x, spectra = raw(raw_file)
+    got = run_torchscript(out, prestep(x, spectra, baseline_lam=1e4))
+    np.testing.assert_allclose(got, python_path(ckpt, raw_file), atol=1e-4)
+
+
+def test_a_missing_checkpoint_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(tmp_path / "none.ckpt")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'none.ckpt'}: no such checkpoint file"
+
+
+# ---------------------------------------------------------------------------------------------- the benchmark
+def test_inference_benchmark_times_each_arm_in_its_own_process(tmp_path: Path) -> None:
+    # torch.compile is left out here only for time (minutes of compilation on a small shared CPU).
+    command = [sys.executable, str(ROOT / "benchmarks/inference.py"), "--models", "cnn", "--batches", "4"]
+    command += ["--iterations", "3", "--length", "512", "--engines", "eager,onnx", "--threads", "1", "--rounds", "2"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([*command, "--output", str(tmp_path / "inference")], check=True, env=env, capture_output=True)
+    result = json.loads((tmp_path / "inference.json").read_text())
+    arms = {(a["engine"], a["batch"]): a for a in result["arms"]}
+    assert sorted(arms) == [("eager", 4), ("onnx", 4)]
+    for arm in arms.values():
+        assert arm["timed_calls"] >= 6 and len(arm["setup_s"]) == 2  # two rounds, each in a fresh process
+        assert 0 < arm["p50_ms"] <= arm["p99_ms"] and arm["spectra_per_s"] > 0
+    assert result["machine"]["onnxruntime"] and result["machine"]["cpu"]
+    table = (tmp_path / "inference.md").read_text()
+    assert "| cnn | onnx | 4 |" in table and "torch " in table
+
+
+def test_an_export_that_answers_otherwise_is_an_error_and_no_file(
+    classifier: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning_spectra import export
+
+    write, run = export.WRITERS["torchscript"]
+    monkeypatch.setitem(export.WRITERS, "torchscript", (write, lambda path, spectra: run(path, spectra) + 0.01))
+    with pytest.raises(SpectraRunError, match=r"model\.pt: the exported model's outputs differ from the checkpoint's"):
+        export_checkpoint(classifier, tmp_path / "model.pt", format="torchscript")
+    assert not (tmp_path / "model.pt").exists()
