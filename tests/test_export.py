@@ -162,6 +162,28 @@ def test_torchscript_takes_raw_spectra_and_answers_as_the_python_path(
     assert json.loads(read_metadata(out)["class_names"]) == ["alpha", "beta", "gamma"]
 
 
+def predicted_by_predict(ckpt: Path, raw_file: Path, logs: Path) -> np.ndarray:
+    """The probabilities ``train.py predict`` writes for ``raw_file`` with the checkpoint's own run config."""
+    train_main(
+        [
+            "predict",
+            "--config",
+            str(ckpt.parent.parent / "config.yaml"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.init_args.predict_path",
+            str(raw_file),
+            "--trainer.logger.init_args.save_dir",
+            str(logs),
+            "--trainer.precision",  # the exported graph is float32; bf16 autocast rounds to 1e-3
+            "32-true",
+        ]
+    )
+    with open(run_folder(logs, "files_tiny") / "predictions.csv") as f:
+        rows = list(csv.DictReader(f))
+    return np.array([[float(r[f"p({c})"]) for c in ("alpha", "beta", "gamma")] for r in rows])
+
+
 def test_onnx_equals_predict_on_the_same_raw_file(
     tmp_path_factory: pytest.TempPathFactory, data: Path, raw_file: Path, tmp_path: Path
 ) -> None:
@@ -173,25 +195,16 @@ def test_onnx_equals_predict_on_the_same_raw_file(
     ckpt = run / "checkpoints" / "last.ckpt"
     out = export_checkpoint(ckpt)
     assert out == ckpt.with_suffix(".onnx")
-    logs = tmp_path / "logs"
-    train_main(
-        [
-            "predict",
-            "--config",
-            str(run / "config.yaml"),
-            "--ckpt_path",
-            str(ckpt),
-            "--data.init_args.predict_path",
-            str(raw_file),
-            "--trainer.logger.init_args.save_dir",
-            str(logs),
-            "--trainer.precision",  # the exported graph is float32; bf16 autocast (CPUs with bf16) rounds to 1e-3
-            "32-true",
-        ]
-    )
-    with open(run_folder(logs, "files_tiny") / "predictions.csv") as f:
-        rows = list(csv.DictReader(f))
-    predicted = np.array([[float(r[f"p({c})"]) for c in ("alpha", "beta", "gamma")] for r in rows])
+    predicted = predicted_by_predict(ckpt, raw_file, tmp_path / "logs")
+    np.testing.assert_allclose(run_onnx(out, raw(raw_file)[1]), predicted, atol=1e-4)
+
+
+def test_onnx_with_every_step_equals_predict_on_the_same_raw_file(
+    classifier: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    """Savitzky-Golay derivative, SNV and the per-point scaling saved in the checkpoint: one answer on one file."""
+    out = export_checkpoint(classifier, tmp_path / "every_step.onnx")
+    predicted = predicted_by_predict(classifier, raw_file, tmp_path / "logs")
     np.testing.assert_allclose(run_onnx(out, raw(raw_file)[1]), predicted, atol=1e-4)
 
 
