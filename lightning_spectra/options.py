@@ -199,13 +199,22 @@ def _class_problem(key: str, path: str, block: str) -> str:
 
 
 def _options(path: str) -> list[str]:
-    """The init options of the class at ``path`` (as jsonargparse resolves them, through ``**kwargs``)."""
-    from jsonargparse import ArgumentParser
-
+    """The init options of the class at ``path`` and of the classes it hands ``**kwargs`` to (its bases), read
+    from their signatures: the same list in every process, whatever jsonargparse has cached."""
     module, _, name = path.rpartition(".")
-    parser = ArgumentParser(exit_on_error=False)
     try:
-        parser.add_class_arguments(getattr(importlib.import_module(module), name))
-    except Exception:  # noqa: BLE001 - only a hint: without it the line still names the key
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):  # only a hint: without it the line still names the key
         return []
-    return [a.dest for a in parser._actions if a.dest not in ("help", "config")]
+    names: list[str] = []
+    for klass in inspect.getmro(cls):
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        try:
+            parameters = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # a C-level __init__
+            continue
+        skipped = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        names += [p.name for p in parameters if p.name != "self" and p.kind not in skipped]
+    return list(dict.fromkeys(names))

@@ -42,7 +42,10 @@ class Shelf:
         return self.folder / f"{name}.yaml" if name in self.names() else None
 
     def not_found(self, text: str | Path) -> str:
-        """The one line for a name that is neither a file nor shipped: every known name, closest first."""
+        """The one line for a name that is neither a file nor shipped: every known name, closest first (an
+        absolute path names a file, never a shipped one: it is only said to be missing)."""
+        if Path(text).expanduser().is_absolute():
+            return f"{text}: no such {self.kind} file"
         name = self._name(text)
         known = ", ".join(sorted(self.names(), key=lambda k: (-difflib.SequenceMatcher(None, name, k).ratio(), k)))
         return f"{self.kind} {text} not found: no such file, and no shipped {self.kind} of that name (known: {known})"

@@ -146,7 +146,7 @@ def test_every_model_takes_64_point_spectra_and_learns_from_them(cls: type[Spect
     torch.manual_seed(0)
     model = build(cls, spectrum_length=64)
     x, y, _ = toy_batch(length=64)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-4)  # as test_training_steps_lower_the_loss
     losses = []
     for _ in range(8):
         optimizer.zero_grad()
@@ -189,7 +189,9 @@ def test_input_normalization_is_a_choice_with_the_papers_default_for_classifiers
         for kind in ("layer", "none", "point"):
             torch.manual_seed(0)
             model = build(cls, spectrum_length=SHORT, input_normalization=kind).eval()
-            scaled = torch.allclose(model(x), model(3 * x + 2), atol=1e-4)
+            # the binned FCNN's outputs are row votes, which can agree by chance: compare what the rows see
+            outputs = model.row_logits if isinstance(model, BinnedFCNN) else model
+            scaled = torch.allclose(outputs(x), outputs(3 * x + 2), atol=1e-4)
             assert scaled == (kind == "layer"), kind  # only a LayerNorm over the spectrum divides the level out
     with pytest.raises(SpectraConfigError, match="input_normalization must be one of layer, none, point"):
         build(cls, spectrum_length=SHORT, input_normalization="snv")
