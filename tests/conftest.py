@@ -34,3 +34,28 @@ def tiny_args(subcommand: str, save_dir: Path, config: str = "cnn_tiny.yaml", *e
 def run_folder(save_dir: Path, name: str = "cnn_tiny") -> Path:
     """The newest ``version_N`` run folder of ``name`` under a logger's ``save_dir``."""
     return max((save_dir / name).glob("version_*"), key=lambda p: int(p.name.split("_")[1]))
+
+
+def fit_files_tiny(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str, epochs: int = 3) -> Path:
+    """The run folder of a tiny fit (``files_tiny.yaml``) on ``train`` with ``options``, no test after it: what
+    module fixtures of checkpoint, watch and export tests train their models with (a few seconds)."""
+    from lightning_spectra.cli import main
+
+    save_dir = tmp_path_factory.mktemp("fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before the per-test cache setting above
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        main(
+            tiny_args(
+                "fit",
+                save_dir,
+                "files_tiny.yaml",
+                "--data.init_args.train_path",
+                str(train),
+                "--trainer.max_epochs",
+                str(epochs),
+                "--test_after_fit",
+                "false",
+                *options,
+            )
+        )
+    return run_folder(save_dir, "files_tiny")

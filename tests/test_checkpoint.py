@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_folder, tiny_args, write_xy
+from conftest import fit_files_tiny, run_folder, tiny_args, write_xy
 from test_files import peak_spectra, write_table
 
 from lightning_spectra.checkpoint import TRUST_ENV, read_trained_model
@@ -34,23 +34,7 @@ PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('payload_ran').tou
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A tiny CNN fitted on three noisy classes with the default per-point scaling: (training file, run folder)."""
     train = write_table(tmp_path_factory.mktemp("data") / "train.csv", *peak_spectra(60, seed=5, jitter=2.0))
-    save_dir = tmp_path_factory.mktemp("fit")
-    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
-        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        main(
-            tiny_args(
-                "fit",
-                save_dir,
-                "files_tiny.yaml",
-                "--data.init_args.train_path",
-                str(train),
-                "--trainer.max_epochs",
-                "3",
-                "--test_after_fit",
-                "false",
-            )
-        )
-    return train, run_folder(save_dir, "files_tiny")
+    return train, fit_files_tiny(tmp_path_factory, train)
 
 
 def last_ckpt(run: Path) -> Path:

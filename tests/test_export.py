@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run_folder, tiny_args
+from conftest import ROOT, fit_files_tiny, run_folder
 from scipy.signal import savgol_filter
 from test_files import peak_spectra, write_table
 
@@ -38,26 +38,7 @@ from lightning_spectra.watch import load_classifier
 
 def fit(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str) -> Path:
     """The run folder of a tiny fit on ``train`` with ``options`` (a few seconds)."""
-    save_dir = tmp_path_factory.mktemp("export_fit")
-    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
-        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        train_main(
-            tiny_args(
-                "fit",
-                save_dir,
-                "files_tiny.yaml",
-                "--data.init_args.train_path",
-                str(train),
-                "--data.init_args.linear_baseline",
-                "false",
-                "--trainer.max_epochs",
-                "3",
-                "--test_after_fit",
-                "false",
-                *options,
-            )
-        )
-    return run_folder(save_dir, "files_tiny")
+    return fit_files_tiny(tmp_path_factory, train, "--data.init_args.linear_baseline", "false", *options)
 
 
 @pytest.fixture(scope="module")

@@ -400,47 +400,8 @@ def test_a_predict_table_whose_first_row_is_the_x_axis_is_not_a_spectrum(fitted:
     assert [r["predicted_class"] for r in predicted] == labels
 
 
-def test_testing_a_checkpoint_on_files_of_another_x_axis_exits_2(
-    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    """Training and test files agree with each other but not with the axis the model was trained on."""
-    x, spectra, labels = peak_spectra(12, seed=9)
-    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
-    test = write_table(tmp_path / "test.csv", x + 50, spectra, labels)
-    ckpt = fitted / "checkpoints" / "last.ckpt"
-    args = [
-        "--ckpt_path",
-        str(ckpt),
-        "--data.init_args.train_path",
-        str(train),
-        "--data.init_args.test_path",
-        str(test),
-    ]
-    with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "test",
-                "--config",
-                str(fitted / "config.yaml"),
-                "--trainer.logger.init_args.save_dir",
-                str(tmp_path),
-                *args,
-            ]
-        )
-    assert exit_info.value.code == 2
-    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == [
-        f"error: {test}: x axis differs from the model's ({ckpt}): point 0 is at 450 here but 400 there "
-        "(here 450..850, there 400..800)"
-    ]
-
-
-def test_testing_a_checkpoint_on_a_training_file_of_another_x_axis_exits_2(
-    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    """The test split cut from a training file on another axis than the model's: refused like a test file."""
-    x, spectra, labels = peak_spectra(12, seed=9)
-    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
-    ckpt = fitted / "checkpoints" / "last.ckpt"
+def _test_with_checkpoint(fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture, *args: str) -> list[str]:
+    """The ``error:`` lines of ``test --ckpt_path <the fitted run's last.ckpt>`` with ``args`` (it must exit 2)."""
     with pytest.raises(SystemExit) as exit_info:
         main(
             [
@@ -450,13 +411,36 @@ def test_testing_a_checkpoint_on_a_training_file_of_another_x_axis_exits_2(
                 "--trainer.logger.init_args.save_dir",
                 str(tmp_path),
                 "--ckpt_path",
-                str(ckpt),
-                "--data.init_args.train_path",
-                str(train),
+                str(fitted / "checkpoints" / "last.ckpt"),
+                *args,
             ]
         )
     assert exit_info.value.code == 2
-    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == [
-        f"error: the SpectraFilesDataModule data: x axis differs from the model's ({ckpt}): point 0 is at 450 here "
-        "but 400 there (here 450..850, there 400..800)"
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+
+
+def test_testing_a_checkpoint_on_files_of_another_x_axis_exits_2(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Training and test files agree with each other but not with the axis the model was trained on."""
+    x, spectra, labels = peak_spectra(12, seed=9)
+    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
+    test = write_table(tmp_path / "test.csv", x + 50, spectra, labels)
+    args = ("--data.init_args.train_path", str(train), "--data.init_args.test_path", str(test))
+    assert _test_with_checkpoint(fitted, tmp_path, capsys, *args) == [
+        f"error: {test}: x axis differs from the model's ({fitted / 'checkpoints' / 'last.ckpt'}): point 0 is at "
+        "450 here but 400 there (here 450..850, there 400..800)"
+    ]
+
+
+def test_testing_a_checkpoint_on_a_training_file_of_another_x_axis_exits_2(
+    fitted: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The test split cut from a training file on another axis than the model's: refused like a test file."""
+    x, spectra, labels = peak_spectra(12, seed=9)
+    train = write_table(tmp_path / "train.csv", x + 50, spectra, labels)
+    assert _test_with_checkpoint(fitted, tmp_path, capsys, "--data.init_args.train_path", str(train)) == [
+        "error: the SpectraFilesDataModule data: x axis differs from the model's "
+        f"({fitted / 'checkpoints' / 'last.ckpt'}): point 0 is at 450 here but 400 there (here 450..850, there "
+        "400..800)"
     ]

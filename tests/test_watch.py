@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_args, write_xy
+from conftest import fit_files_tiny, write_xy
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.cli import main as train_main
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.preprocess import Preprocessing
 from lightning_spectra.watch import classify_files, load_classifier, main, preprocessing_for, watch
@@ -25,25 +24,8 @@ from lightning_spectra.watch import classify_files, load_classifier, main, prepr
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("watch_data")
     train = write_table(data / "train.csv", *peak_spectra(60, seed=3))
-    save_dir = tmp_path_factory.mktemp("watch_fit")
-    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
-        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        train_main(
-            tiny_args(
-                "fit",
-                save_dir,
-                "files_tiny.yaml",
-                "--data.init_args.train_path",
-                str(train),
-                "--data.init_args.smoothing_window",
-                "7",
-                "--trainer.max_epochs",
-                "5",
-                "--test_after_fit",
-                "false",
-            )
-        )
-    return next(save_dir.glob("files_tiny/version_*/checkpoints/last.ckpt"))
+    run = fit_files_tiny(tmp_path_factory, train, "--data.init_args.smoothing_window", "7", epochs=5)
+    return run / "checkpoints" / "last.ckpt"
 
 
 def write_scans(folder: Path, count: int, start: int = 1, seed: int = 11) -> list[str]:

@@ -88,6 +88,7 @@ class BinnedFCNN(SpectraClassifier):
     # the learned bin weights (``bin_weights``) are this model's own explanation.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
     default_input_normalization = "none"  # the paper's bins read the intensities as they are
+    cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
 
     def __init__(
         self,

@@ -155,6 +155,7 @@ class CNN(SpectraClassifier):
     """
 
     attribution_layer = "conv3"
+    cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
 
     def __init__(
         self,

@@ -136,6 +136,7 @@ class MSResNet(SpectraClassifier):
     """
 
     attribution_layer = "multiscale"
+    cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
 
     def __init__(
         self,
