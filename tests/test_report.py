@@ -160,3 +160,13 @@ def test_report_py_is_the_report_command() -> None:
         [sys.executable, str(Path(__file__).parent.parent / "report.py"), "--help"], capture_output=True, text=True
     )
     assert shown.returncode == 0 and shown.stdout.startswith("usage: python report.py [-h]")
+
+
+def test_the_comparison_carries_the_classical_baselines_of_each_run(tmp_path: Path) -> None:
+    from lightning_spectra.report import Row, markdown_table
+
+    summary = {"accuracy": 1.0, "linear_baseline_accuracy": 0.983, "svc_accuracy": 0.991}
+    summary |= {"classical_best_method": "SVC", "classical_best_accuracy": 0.991}
+    row = Row("cnn", summary, tmp_path)
+    assert row.values()["svc_accuracy"] == 0.991 and row.values()["classical_best_method"] == "SVC"
+    assert "100.00% (linear baseline 98.3%, SVC 99.1%)" in markdown_table([row])
