@@ -146,6 +146,8 @@ class SpectraCLI(LightningCLI):
         data = config.get("data") or {}
         task = (data.get("init_args") or {}).get("task", "classification") if hasattr(data, "get") else "classification"
         model = configured_model_class((config.get("model") or {}).get("class_path"))
+        if self.subcommand not in (None, "fit"):  # predictions keep float32: bf16 moves probabilities by ~1e-3
+            task = "inference"
         trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"), model, task)
         if runs_on_cpu(trainer.get("accelerator", "auto")):
             keep_freed_memory()

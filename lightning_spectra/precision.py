@@ -3,7 +3,8 @@
 On a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX, as oneDNN reports it) bf16 autocast can shorten
 an epoch; elsewhere bf16 is emulated and slower. Whether it helps is a fact of each model, measured on such a
 CPU (BENCHMARKS.md, "Precision per model"): a model class says so with ``cpu_bf16 = True``, and only those
-classifiers train in ``bf16-mixed`` automatically. Regressors always keep float32: bf16 keeps 8 bits of
+classifiers train in ``bf16-mixed`` automatically (``fit`` only: ``validate``, ``test`` and ``predict`` run in
+float32, so a prediction does not depend on the CPU). Regressors always keep float32: bf16 keeps 8 bits of
 mantissa, and a calibration's error is measured in the third significant digit (the Beer-Lambert check of the
 regression recipe reaches R^2 0.979 in bf16 and 0.994 in float32). GPUs keep Lightning's default (float32). An
 explicit ``--trainer.precision`` (``32-true``, ``bf16-mixed``, ...) always wins.
@@ -40,12 +41,14 @@ def runs_on_cpu(accelerator: object) -> bool:
 def auto_precision(
     precision: str | int | None, accelerator: object = "auto", model: type | None = None, task: str = "classification"
 ) -> str | int | None:
-    """``precision`` if given; otherwise bf16 autocast on a CPU that runs it natively for a classifier whose class
-    was measured faster in bf16 with the same result (``cpu_bf16``), else float32."""
+    """``precision`` if given; otherwise bf16 autocast on a CPU that runs it natively for training a classifier
+    whose class was measured faster in bf16 with the same result (``cpu_bf16``), else float32. ``task`` is
+    ``classification``, ``regression`` or ``inference`` (validate, test, predict: float32, so that predictions
+    equal an exported float32 model's and do not move with the CPU)."""
     if precision not in (None, "auto"):
         return precision
     if runs_on_cpu(accelerator):
-        measured = bool(getattr(model, "cpu_bf16", False)) and task != "regression"
+        measured = bool(getattr(model, "cpu_bf16", False)) and task == "classification"
         return CPU_BF16 if measured and cpu_supports_bf16() else FULL
     return None  # Lightning's default for the accelerator
 

@@ -38,6 +38,15 @@ def test_bf16_only_for_classifiers_measured_faster_in_it(monkeypatch: pytest.Mon
     assert auto_precision(None, "cpu", NotMeasured) == "32-true"
     assert auto_precision(None, "cpu", None) == "32-true"
     assert auto_precision(None, "cpu", MeasuredFaster, task="regression") == "32-true"  # calibrations need digits
+    assert auto_precision(None, "cpu", MeasuredFaster, task="inference") == "32-true"  # predict as exported
+
+
+def test_predict_keeps_float32_where_fit_trains_in_bf16(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("lightning_spectra.models.CNN.cpu_bf16", True)
+    args = tiny_args("predict", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu")
+    assert SpectraCLI(args=args[1:], run=False).trainer.precision == "bf16-mixed"  # a trainer to fit with
+    assert SpectraCLI(args=args).trainer.precision == "32-true"  # predict
 
 
 def test_the_configured_model_class_is_found_in_the_package_only() -> None:
