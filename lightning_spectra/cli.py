@@ -148,7 +148,9 @@ class SpectraCLI(LightningCLI):
         model = configured_model_class((config.get("model") or {}).get("class_path"))
         if self.subcommand not in (None, "fit"):  # predictions keep float32: bf16 moves probabilities by ~1e-3
             task = "inference"
-        trainer.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"), model, task)
+        # Handed to the Trainer, not written into the config: a run's saved config.yaml keeps the user's setting,
+        # so `predict --config <run>/config.yaml` resolves its own precision (float32) instead of the fit's.
+        self.precision = auto_precision(trainer.get("precision"), trainer.get("accelerator", "auto"), model, task)
         if runs_on_cpu(trainer.get("accelerator", "auto")):
             keep_freed_memory()
         callbacks = callback_entries(trainer.get("callbacks"))
@@ -201,6 +203,12 @@ class SpectraCLI(LightningCLI):
         if "_class_path" in hparams:  # checked: the configured class
             hparams = {"class_path": hparams.pop("_class_path"), "dict_kwargs": hparams}
         self.config = self.parser.parse_object({self.config.subcommand: {"model": hparams}}, self.config)
+
+    def instantiate_trainer(self, **kwargs):
+        """Lightning's trainer with the precision :meth:`before_instantiate_classes` resolved."""
+        if getattr(self, "precision", None) is not None:
+            kwargs.setdefault("precision", self.precision)
+        return super().instantiate_trainer(**kwargs)
 
     def instantiate_classes(self) -> None:
         """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it

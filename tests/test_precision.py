@@ -98,3 +98,20 @@ def test_bf16_goes_to_the_models_measured_faster_in_it_only() -> None:
 
     faster = {name for name in models.__all__ if getattr(getattr(models, name), "cpu_bf16", False)}
     assert faster == {"CNN", "MSResNet", "BinnedFCNN"}
+
+
+def test_the_saved_config_keeps_the_users_precision(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A fit's automatic bf16 stays out of its config.yaml: `predict --config <run>/config.yaml` is float32."""
+    import yaml
+    from conftest import run_folder
+
+    from lightning_spectra.cli import main
+
+    monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
+    monkeypatch.setattr("lightning_spectra.models.CNN.cpu_bf16", True)
+    main(tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.max_epochs=1", "--trainer.callbacks=[]"))
+    run = run_folder(tmp_path)
+    saved = yaml.safe_load((run / "config.yaml").read_text())
+    assert saved["trainer"].get("precision") is None
+    summary = yaml.safe_load((run / "summary.json").read_text())
+    assert summary["precision"] == "bf16-mixed"
