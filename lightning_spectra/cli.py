@@ -8,10 +8,11 @@ both ``fit`` and ``test`` print a short summary and leave ``summary.json`` in th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from argparse import ArgumentError
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI
@@ -262,7 +263,8 @@ class SpectraCLI(LightningCLI):
             # A checkpoint that monitors a metric (the users' recipe: val/loss) holds the best weights: test those.
             checkpoint = self.trainer.checkpoint_callback
             ckpt = "best" if getattr(checkpoint, "monitor", None) and checkpoint.best_model_path else None
-            self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
+            with float32_evaluation(self.trainer):
+                self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
         regression = getattr(self.datamodule, "task", "classification") == "regression"
         if regression and self.trainer.is_global_zero:
             from lightning_spectra.regression_report import regression_outputs  # PLS baseline and figures
@@ -294,6 +296,23 @@ class SpectraCLI(LightningCLI):
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
             summary.update(versus_baselines(summary))
             print_summary(summary, run_dir(self.trainer))
+
+
+@contextlib.contextmanager
+def float32_evaluation(trainer) -> Iterator[None]:
+    """The test after ``fit`` in float32, as a later ``test`` runs (automatic bf16 is for training only): the
+    summary's test numbers then equal what ``test --ckpt_path`` reports for the same weights."""
+    from lightning.pytorch.plugins.precision import Precision
+
+    if not str(trainer.precision).startswith("bf16"):
+        yield
+        return
+    trained_in = trainer.strategy.precision_plugin
+    trainer.strategy.precision_plugin = Precision()
+    try:
+        yield
+    finally:
+        trainer.strategy.precision_plugin = trained_in
 
 
 def versus_baselines(summary: dict) -> dict[str, str]:
