@@ -212,19 +212,7 @@ def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_p
     folder.mkdir()
     for i, spectrum in enumerate(spectra):
         write_xy(folder / f"scan_{i + 1}.xy", x, spectrum)
-    main(
-        [
-            "predict",
-            "--config",
-            str(fitted / "config.yaml"),
-            "--ckpt_path",
-            str(fitted / "checkpoints" / "last.ckpt"),
-            "--data.init_args.predict_path",
-            str(folder),
-            "--trainer.logger.init_args.save_dir",
-            str(tmp_path / "logs"),
-        ]
-    )
+    predict(fitted, folder, tmp_path / "logs")
     with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["spectrum"] for r in rows] == [f"scan_{i}.xy" for i in range(1, 7)]
