@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 import yaml  # noqa: E402
 
-from lightning_spectra.report import LABELS, MODELS  # noqa: E402
+from lightning_spectra.apps.paper_report import LABELS, MODELS  # noqa: E402
 
 TRAINING_CALLBACKS = ("Timing", "ModelCheckpoint")
 

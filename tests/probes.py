@@ -8,7 +8,7 @@ import signal
 
 import lightning.pytorch as L
 
-from lightning_spectra.run_dir import run_dir
+from lightning_spectra.runs.folder import run_dir
 
 
 class KillAtEpoch(L.Callback):

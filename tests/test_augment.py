@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lightning_spectra.data.augment import Augmentation, shifted
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 
 def test_all_zero_is_the_identity() -> None:

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightning_spectra.data.cache import atomic_write, cache_key, cached_arrays
+from lightning_spectra.data.cache import cache_key, cached_arrays
 
 
 def test_builds_once_then_reads_from_disk(tmp_path: Path) -> None:
@@ -23,18 +23,6 @@ def test_builds_once_then_reads_from_disk(tmp_path: Path) -> None:
 
 def test_key_is_order_independent() -> None:
     assert cache_key({"a": 1, "b": 2}) == cache_key({"b": 2, "a": 1}) != cache_key({"a": 1, "b": 3})
-
-
-def test_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
-    target = tmp_path / "x.npz"
-
-    def explode(tmp: Path) -> None:
-        tmp.write_text("half")
-        raise RuntimeError("killed mid-write")
-
-    with pytest.raises(RuntimeError, match="killed"):
-        atomic_write(target, explode)
-    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip_bit"])

@@ -16,16 +16,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import fit_files_tiny, run_folder, tiny_args, write_xy
+from conftest import CONF, fit_files_tiny, run_folder, tiny_args, write_xy
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.checkpoint import TRUST_ENV, read_trained_model
+from lightning_spectra.apps.watch import classify_files, load_classifier
+from lightning_spectra.apps.watch import main as watch_main
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.formats import read_spectra
 from lightning_spectra.models import CNN
-from lightning_spectra.watch import classify_files, load_classifier
-from lightning_spectra.watch import main as watch_main
+from lightning_spectra.runs.checkpoint import TRUST_ENV, read_trained_model
 
 PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('payload_ran').touch()\nModel = object\n"
 
@@ -270,3 +270,62 @@ def test_last_or_best_in_a_new_run_is_one_line_naming_the_folder(
         f"error: --ckpt_path {which}: there is no {which} checkpoint for this run in {folder}"
     )
     assert not list(tmp_path.rglob("summary.json"))
+
+
+# --------------------------------------------------------------- checkpoints written by an earlier release
+# tests/data/checkpoints/ holds a classifier and a regressor fitted by the release before the package was laid
+# out in rooms (commit 9547e9d), with their test summaries and their predictions on new files.
+EARLIER = Path(__file__).parent / "data" / "checkpoints"
+EARLIER_RUNS = {
+    "classifier": ("classes.csv", []),
+    "regressor": ("amounts.csv", ["--data.init_args.task", "regression"]),
+}
+
+
+def earlier_args(subcommand: str, name: str, save_dir: Path, *extra: str) -> list[str]:
+    train, task = EARLIER_RUNS[name]
+    return [
+        subcommand,
+        *("--config", str(CONF / "files_tiny.yaml")),
+        *("--ckpt_path", str(EARLIER / f"{name}.ckpt")),
+        *("--data.init_args.train_path", str(EARLIER / train), *task),
+        *("--trainer.logger.init_args.save_dir", str(save_dir), "--trainer.logger.init_args.name", name),
+        *extra,
+    ]
+
+
+@pytest.mark.parametrize("name", EARLIER_RUNS)
+def test_an_earlier_releases_checkpoint_predicts_what_it_predicted(name: str, tmp_path: Path) -> None:
+    extra = ["--data.init_args.label_column", "amount"] if name == "regressor" else []
+    main(
+        earlier_args(
+            "predict", name, tmp_path, "--data.init_args.predict_path", str(EARLIER / f"{name}_new.csv"), *extra
+        )
+    )
+    with open(run_folder(tmp_path, name) / "predictions.csv") as f:
+        got = list(csv.DictReader(f))
+    with open(EARLIER / f"{name}_new_predictions.csv") as f:
+        expected = list(csv.DictReader(f))
+    assert [row["spectrum"] for row in got] == [row["spectrum"] for row in expected]
+    for row, old in zip(got, expected, strict=True):
+        assert row.keys() == old.keys()
+        for column, value in old.items():
+            if column in ("spectrum", "predicted_class"):
+                assert row[column] == value
+            else:
+                assert float(row[column]) == pytest.approx(float(value), rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", EARLIER_RUNS)
+def test_an_earlier_releases_checkpoint_tests_to_its_summary(name: str, tmp_path: Path) -> None:
+    extra = (
+        ["--data.init_args.label_column", "amount", "--data.init_args.normalization", "none"]
+        if name == "regressor"
+        else []
+    )
+    main(earlier_args("test", name, tmp_path, *extra))
+    summary = json.loads((run_folder(tmp_path, name) / "summary.json").read_text())
+    expected = json.loads((EARLIER / f"{name}_summary.json").read_text())
+    for key in ("accuracy", "rmse", "r2", "spectra"):
+        if key in expected:
+            assert summary[key] == pytest.approx(expected[key], rel=1e-4, abs=1e-5), key

@@ -9,9 +9,9 @@ import optuna
 import pytest
 
 import lightning_spectra
-from lightning_spectra.commands import command
-from lightning_spectra.sweeps.report import print_report
-from lightning_spectra.sweeps.spec import load_spec
+from lightning_spectra.runtime.commands import command
+from lightning_spectra.sweeps.best_configs import print_report
+from lightning_spectra.sweeps.sweep_file import load_spec
 
 PACKAGE = Path(lightning_spectra.__file__).parent
 

@@ -8,12 +8,12 @@ import sys
 
 import pytest
 
-from lightning_spectra.cpu_memory import SWITCH, keep_freed_memory
+from lightning_spectra.runtime.cpu_memory import SWITCH, keep_freed_memory
 
 # How many more bytes glibc holds in mmap'd blocks (mallinfo2's hblkhd) while a new 64 MiB tensor lives.
 MAPPED_BYTES = """
 import ctypes, sys, torch
-from lightning_spectra.cpu_memory import keep_freed_memory
+from lightning_spectra.runtime.cpu_memory import keep_freed_memory
 class Info(ctypes.Structure):
     names = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
     _fields_ = [(n, ctypes.c_size_t) for n in names.split()]

@@ -15,8 +15,8 @@ import pytest
 from conftest import write_xy
 
 from lightning_spectra.data.download import HED_ARCHIVE, download, extract_7z, zenodo_file
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.hed import HEDDataModule
+from lightning_spectra.errors import SpectraDataError
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):

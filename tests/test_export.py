@@ -17,11 +17,7 @@ from scipy.signal import savgol_filter
 from test_files import peak_spectra, write_table
 
 from lightning_spectra import __version__
-from lightning_spectra.cli import main as train_main
-from lightning_spectra.data.errors import SpectraConfigError, SpectraRunError
-from lightning_spectra.data.formats import read_spectra
-from lightning_spectra.data.preprocess import Preprocessing
-from lightning_spectra.export import (
+from lightning_spectra.apps.export import (
     RawSpectraModel,
     SavitzkyGolay,
     check_exportable,
@@ -32,8 +28,12 @@ from lightning_spectra.export import (
     run_torchscript,
     write_onnx,
 )
+from lightning_spectra.apps.watch import load_classifier
+from lightning_spectra.cli import main as train_main
+from lightning_spectra.data.formats import read_spectra
+from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.errors import SpectraConfigError, SpectraRunError
 from lightning_spectra.models import FCNN1D, BinnedFCNN, LSTMClassifier
-from lightning_spectra.watch import load_classifier
 
 
 def fit(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str) -> Path:
@@ -229,18 +229,19 @@ def test_a_baseline_removing_checkpoint_is_refused_naming_the_prestep(
     assert (
         len(err.splitlines()) == 1 and "asls.ckpt: the model was trained on spectra with their baseline removed" in err
     )
-    assert "--baseline_outside" in err and "lightning_spectra.export.prestep(x, spectra, baseline_lam=10000" in err
+    assert "--baseline_outside" in err and "lightning_spectra.apps.export.prestep(x, spectra, baseline_lam=10000" in err
     assert not (tmp_path / "asls.onnx").exists()
 
 
 def test_the_prestep_then_the_exported_model_answers_as_the_python_path(
     classifier: Path, raw_file: Path, tmp_path: Path
 ) -> None:
-    from lightning_spectra.export import prestep
+    from lightning_spectra.apps.export import prestep
 
     ckpt = with_baseline(classifier, tmp_path / "asls.ckpt")
     out = export_checkpoint(ckpt, tmp_path / "asls.pt", format="torchscript", baseline_outside=True)
-    assert read_metadata(out)["prestep"].startswith("lightning_spectra.export.prestep(x, spectra, baseline_lam=10000,")
+    prestep_line = read_metadata(out)["prestep"]
+    assert prestep_line.startswith("lightning_spectra.apps.export.prestep(x, spectra, baseline_lam=10000,")
     x, spectra = raw(raw_file)
     got = run_torchscript(out, prestep(x, spectra, baseline_lam=1e4))
     np.testing.assert_allclose(got, python_path(ckpt, raw_file), atol=1e-4)
@@ -274,7 +275,7 @@ def test_inference_benchmark_times_each_arm_in_its_own_process(tmp_path: Path) -
 def test_an_export_that_answers_otherwise_is_an_error_and_no_file(
     classifier: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lightning_spectra import export
+    from lightning_spectra.apps import export
 
     write, run = export.WRITERS["torchscript"]
     monkeypatch.setitem(export.WRITERS, "torchscript", (write, lambda path, spectra: run(path, spectra) + 0.01))

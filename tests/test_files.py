@@ -13,7 +13,7 @@ from conftest import run_folder, tiny_args, write_xy
 
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}  # one Gaussian peak position per class
 
@@ -325,8 +325,8 @@ def test_linear_baseline_can_be_turned_off(train_csv: Path, tmp_path: Path, caps
 
 
 def test_watch_applies_the_scaling_saved_in_the_checkpoint(fitted: Path, train_csv: Path) -> None:
+    from lightning_spectra.apps.watch import load_classifier
     from lightning_spectra.data.formats import read_spectra
-    from lightning_spectra.watch import load_classifier
 
     _, preprocessing = load_classifier(fitted / "checkpoints" / "last.ckpt")
     source = read_spectra(str(train_csv), progress=False)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import write_xy
 
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import normalise_label, read_spectra
+from lightning_spectra.errors import SpectraDataError
 
 X = np.linspace(400.0, 410.0, 6)
 SPECTRA = np.arange(24, dtype=np.float64).reshape(4, 6) / 7.0

@@ -14,6 +14,7 @@ from captum.attr import LayerAttribution, LayerGradCam, LayerGradientXActivation
 from lightning.pytorch.loggers import CSVLogger
 from torch import nn
 
+from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.callbacks import FeatureImportance, GradCAM, Timing
 from lightning_spectra.callbacks.attribution import predicted_change
 from lightning_spectra.data import HEDDataModule
@@ -21,7 +22,6 @@ from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
 from lightning_spectra.interpret.gradcam import classic_informative, method_name
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.models import CNN
-from lightning_spectra.report import read_columns
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

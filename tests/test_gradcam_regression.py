@@ -11,13 +11,13 @@ import pytest
 import torch
 from captum.attr import LayerGradCam, LayerGradientXActivation
 
+from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.callbacks import GradCAM
 from lightning_spectra.callbacks import gradcam as gradcam_module
 from lightning_spectra.interpret import grad_cam, integrated_gradients, reference_spectra
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.models import CNN, MSResNet
-from lightning_spectra.report import read_columns
 
 
 def regressors() -> list[torch.nn.Module]:

@@ -12,7 +12,7 @@ import torch
 from conftest import tiny_args
 
 from lightning_spectra.cli import main  # what train.py runs
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models import (
     CNN,
     FCNN1D,

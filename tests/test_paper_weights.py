@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 from lightning_spectra.models import CNN, ConvSCAttention, load_paper_weights
 from lightning_spectra.models.paper_weights import CONV_SC_KEYS
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from conftest import tiny_args
 
-from lightning_spectra import precision
+from lightning_spectra.runtime import precision
 from lightning_spectra.cli import SpectraCLI
-from lightning_spectra.precision import auto_precision
+from lightning_spectra.runtime.precision import auto_precision
 
 
 def test_explicit_precision_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:

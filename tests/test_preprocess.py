@@ -7,8 +7,8 @@ import pytest
 from scipy.signal import savgol_filter
 
 from lightning_spectra.data.baseline import remove_baseline
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.errors import SpectraDataError
 
 X = np.linspace(10.0, 30.0, 200)
 RNG = np.random.default_rng(0)

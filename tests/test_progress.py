@@ -5,7 +5,7 @@ from __future__ import annotations
 from lightning.pytorch.callbacks import TQDMProgressBar
 from tqdm import tqdm
 
-from lightning_spectra.progress import SpectraProgressBar
+from lightning_spectra.runtime.progress import SpectraProgressBar
 
 
 def bar_line(bar_format: str, elapsed: float) -> str:

@@ -308,14 +308,14 @@ def test_callbacks_given_as_one_class_get_the_progress_bar(value: str, tmp_path:
         )
     )
     paths = [c.class_path for c in config.trainer.callbacks]
-    assert paths == ["lightning_spectra.callbacks.Timing", "lightning_spectra.progress.SpectraProgressBar"]
+    assert paths == ["lightning_spectra.callbacks.Timing", "lightning_spectra.runtime.progress.SpectraProgressBar"]
 
 
 def test_callback_entries_reads_every_form() -> None:
     from jsonargparse import Namespace
 
     from lightning_spectra.callbacks import Timing
-    from lightning_spectra.options import callback_entries, class_path
+    from lightning_spectra.runtime.config_checks import callback_entries, class_path
 
     timing = "lightning_spectra.callbacks.Timing"
     for given in (

@@ -14,12 +14,12 @@ import yaml
 from conftest import CONF
 from optuna.trial import TrialState
 
+from lightning_spectra.sweeps.best_configs import best_config, write_best_configs
 from lightning_spectra.sweeps.budget import TrialBudget
 from lightning_spectra.sweeps.orphans import WORKER_ATTR, claim, fail_orphaned_trials, this_process
-from lightning_spectra.sweeps.report import best_config, write_best_configs
 from lightning_spectra.sweeps.space import SweepSpecError, cli_args, parse_space, set_dotted, suggest
-from lightning_spectra.sweeps.spec import load_spec
 from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, retry_callback
+from lightning_spectra.sweeps.sweep_file import load_spec
 
 ROOT = Path(__file__).parent.parent
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -273,7 +273,7 @@ def test_a_storage_file_that_is_not_a_journal_is_refused_and_left_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """``--storage`` naming a CSV whose last line has no newline: one line, exit 2, the file untouched."""
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     notes = tmp_path / "notes.csv"
     notes.write_bytes(b"name,value\nfoo,1\nbar,2")  # no newline at the end: looks "torn" to a repair
@@ -291,7 +291,7 @@ def test_a_resumed_study_whose_space_changed_kind_is_refused_before_a_trial(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """An int key turned categorical: one line naming the key, exit 2, no new trial; a new float range is run."""
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     storage, out = str(tmp_path / "journal.log"), str(tmp_path / "out")
     study = create_or_load_study(open_storage(storage), "s", load_spec(write_spec(tmp_path)))

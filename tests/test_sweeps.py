@@ -18,9 +18,9 @@ from conftest import CONF, ROOT
 from optuna.trial import TrialState
 
 from lightning_spectra.cli import main as train_main
-from lightning_spectra.sweeps.report import print_report, write_best_configs
-from lightning_spectra.sweeps.spec import load_spec
+from lightning_spectra.sweeps.best_configs import print_report, write_best_configs
 from lightning_spectra.sweeps.storage import create_or_load_study, open_storage
+from lightning_spectra.sweeps.sweep_file import load_spec
 from lightning_spectra.sweeps.worker import run_worker
 
 SWEEP = CONF / "sweep_cnn_tiny.yaml"
@@ -228,7 +228,7 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """Issue 11 case 4: every trial failed, the sweep printed an empty table and exited 0."""
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     space = {"model.init_args.lrr": {"type": "float", "low": 1e-4, "high": 1e-2}}
     bad_key = sweep_file(tmp_path, pruner=None, space=space)
@@ -254,7 +254,7 @@ def test_regression_objectives_are_known_names() -> None:
 
 @pytest.mark.parametrize("option", [["--cpu-workers", "0"], ["--n-trials", "-3"]])
 def test_nonsense_counts_are_refused(option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     with pytest.raises(SystemExit) as exit_info:
         sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), *option])
@@ -270,7 +270,7 @@ def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
     In-process (the worker and the launcher's report and verdict) to stay fast; the launcher's subprocess
     path is the same code after its workers exit.
     """
-    from lightning_spectra.sweeps.cli import unfinished
+    from lightning_spectra.sweeps.command import unfinished
 
     monkeypatch.setattr(sys, "argv", sys.argv[:1])
     spec = load_spec(
@@ -391,7 +391,7 @@ def test_a_worker_whose_launcher_ended_before_it_started_stops() -> None:
 
 
 def test_storage_naming_a_folder_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     assert sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), "--storage", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -406,7 +406,7 @@ def test_a_read_only_out_folder_is_one_line(
 ) -> None:
     from faults import read_only
 
-    from lightning_spectra.sweeps.cli import main as sweep_main
+    from lightning_spectra.sweeps.command import main as sweep_main
 
     out = read_only(tmp_path / "ro", monkeypatch) / "study"
     assert sweep_main(["--sweep", str(SWEEP), "--out", str(out), "--cpu-workers", "1"]) == 2

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from lightning_spectra.data import SpectraFilesDataModule
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import SpectraSource, normalise_label
 from lightning_spectra.data.targets import TargetEncoder
+from lightning_spectra.errors import SpectraDataError
 
 SPECTRA = np.arange(24.0).reshape(6, 4)
 

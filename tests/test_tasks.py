@@ -24,7 +24,7 @@ from lightning_spectra.models import (
     SpectraModel,
     TransformerClassifier,
 )
-from lightning_spectra.models.tasks import ClassificationTask, RegressionTask
+from lightning_spectra.tasks.base import ClassificationTask, RegressionTask
 
 LENGTH = 520  # MSResNet needs >= 501 points
 

@@ -1,4 +1,4 @@
-"""``python -m lightning_spectra.watch``: new files classified as ``predict`` would, one line each."""
+"""``python -m lightning_spectra.apps.watch``: new files classified as ``predict`` would, one line each."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import torch
 from conftest import fit_files_tiny, write_xy
 from test_files import peak_spectra, write_table
 
+from lightning_spectra.apps.watch import classify_files, load_classifier, main, preprocessing_for, watch
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.preprocess import Preprocessing
-from lightning_spectra.watch import classify_files, load_classifier, main, preprocessing_for, watch
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def test_a_file_vanishing_before_it_is_read_is_skipped(
     model, steps = load_classifier(checkpoint)
     write_scans(tmp_path, 1)
     listed = [tmp_path / "gone.xy", tmp_path / "scan_1.xy"]
-    monkeypatch.setattr("lightning_spectra.watch._spectrum_files", lambda folder: listed)
+    monkeypatch.setattr("lightning_spectra.apps.watch._spectrum_files", lambda folder: listed)
     made = watch(tmp_path, model, steps, once=True, emit=lambda line: None)
     assert [p.name for p in made] == ["scan_1.xy"]
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import write_xy
 
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.xy import read_xy, read_xy_folder, spectrum_files
+from lightning_spectra.errors import SpectraDataError
 
 
 def test_reads_two_columns_and_skips_header_and_comments(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ Partial least squares on the same preprocessed spectra the network sees, mean-ce
 usual choice for spectra: scaling every point to unit variance would blow up noise-only regions). The number
 of latent components is chosen by k-fold cross-validation (RMSECV) on the training split only; validation
 and test spectra never influence it. The test metrics are then those of :mod:`lightning_spectra.metrics.regression`,
-so the network and PLS are compared with one set of formulas (see :mod:`lightning_spectra.regression_report`).
+so the network and PLS are compared with one set of formulas (see ``callbacks/regression_outputs.py``).
 """
 
 from __future__ import annotations

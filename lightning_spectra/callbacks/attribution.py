@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
-from lightning_spectra.data.cache import atomic_write
 from lightning_spectra.interpret.gradcam import predicted_class
 from lightning_spectra.interpret.importance import evaluation_mode
-from lightning_spectra.run_dir import run_dir
+from lightning_spectra.runs.folder import run_dir
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 DEFAULT_XLABEL = "2θ (°)"
 

@@ -37,7 +37,7 @@ from lightning_spectra.interpret.importance import (
     summarise_gradients,
 )
 from lightning_spectra.interpret.target_ranges import target_ranges
-from lightning_spectra.run_dir import update_summary
+from lightning_spectra.runs.folder import update_summary
 
 
 class FeatureImportance(AttributionCallback):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import lightning.pytorch as L
 import torch
 
-from lightning_spectra.data.errors import SpectraRunError
+from lightning_spectra.errors import SpectraRunError
 
 
 class FiniteLoss(L.Callback):

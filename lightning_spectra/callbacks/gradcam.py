@@ -52,7 +52,7 @@ from lightning_spectra.interpret.faithfulness import DeletionCurve, deletion_cur
 from lightning_spectra.interpret.gradcam import class_means, classic_informative, grad_cam, method_name, predicted_class
 from lightning_spectra.interpret.integrated_gradients import REFERENCES, integrated_gradients, reference_spectra
 from lightning_spectra.interpret.peaks import peak_rows, peak_table
-from lightning_spectra.run_dir import update_summary
+from lightning_spectra.runs.folder import update_summary
 
 
 def simulated_ground_truth(trainer: L.Trainer) -> list[tuple[float, float]] | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import lightning.pytorch as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightning_spectra.run_dir import run_dir, update_summary
+from lightning_spectra.runs.folder import run_dir, update_summary
 
 #: Exit status of a run stopped by SIGTERM: 128 + the signal number, as a shell reports a killed command.
 SIGTERM_STATUS = 143

@@ -13,9 +13,9 @@ import lightning.pytorch as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from lightning_spectra.data.cache import atomic_write
 from lightning_spectra.metrics.confidence import series_boundary
-from lightning_spectra.run_dir import run_dir, update_summary
+from lightning_spectra.runs.folder import run_dir, update_summary
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 
 class PredictionWriter(BasePredictionWriter):

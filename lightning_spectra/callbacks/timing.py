@@ -24,7 +24,7 @@ import lightning.pytorch as L
 import psutil
 import torch
 
-from lightning_spectra.run_dir import update_summary
+from lightning_spectra.runs.folder import update_summary
 
 
 def _sync(device: torch.device) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 
 @dataclass(frozen=True)

@@ -103,7 +103,7 @@ class SpectraDataModule(L.LightningDataModule):
         self._splits: SpectraSplits | None = None
         # The checkpoint's model this datamodule serves (``--ckpt_path``): its data must fit it, and
         # ``predict`` takes class names and sizes from it rather than from the training file.
-        from lightning_spectra.checkpoint import trained_model  # here: checkpoint imports this package
+        from lightning_spectra.runs.checkpoint import trained_model  # here: checkpoint imports this package
 
         self.trained = trained_model()
 
@@ -127,7 +127,7 @@ class SpectraDataModule(L.LightningDataModule):
         return self._splits
 
     def serve(self, trained) -> None:
-        """Serve the checkpoint's :class:`~lightning_spectra.checkpoint.TrainedModel` from now on: for
+        """Serve the checkpoint's :class:`~lightning_spectra.runs.checkpoint.TrainedModel` from now on: for
         ``--ckpt_path last`` the file is known only once the trainer exists, after this datamodule was built.
         Splits built before are built again, and checked against it."""
         self.trained = trained

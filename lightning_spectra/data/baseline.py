@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lightning_spectra.progress import track
+from lightning_spectra.runtime.progress import track
 
 
 def remove_baseline(

@@ -14,12 +14,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 
 def default_cache_dir() -> Path:
@@ -34,19 +35,6 @@ def default_cache_dir() -> Path:
 def cache_key(parts: dict) -> str:
     """Stable short hash of a JSON-serialisable description of how arrays were made."""
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` then rename ``tmp`` to ``path`` (atomic on one file system)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def file_digest(path: Path) -> str:

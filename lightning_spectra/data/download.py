@@ -15,7 +15,7 @@ import shutil
 import urllib.request
 from pathlib import Path
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 ZENODO_API = "https://zenodo.org/api/records/{record}"
 HED_DOI = "10.5281/zenodo.4424866"

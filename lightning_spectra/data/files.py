@@ -28,7 +28,6 @@ from torch.utils.data import DataLoader
 from lightning_spectra.data.augment import Augmentation
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits, _batch_as_is
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import SpectraSource, axis_row_as_x, check_same_axis, model_axis, read_spectra
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
@@ -38,6 +37,7 @@ from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older 
     require_labels,
     sorted_classes,
 )
+from lightning_spectra.errors import SpectraDataError
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
@@ -97,7 +97,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         split_seed: seed of the random split (and of the fold split).
         folds: cross-validation: cut the training file into this many stratified folds (0: off) and test on
             fold ``fold``; validation is then ``val_fraction`` of the other folds. ``python -m
-            lightning_spectra.cv`` runs every fold.
+            lightning_spectra.apps.cross_validation`` runs every fold.
         fold: which fold is the test split (0-based, below ``folds``).
         class_order: class names in the order the model numbers them; for an ordered series, the state it
             starts in first. Default: sorted labels (numbers numerically, then text).

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.text import read_text
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder
+from lightning_spectra.errors import SpectraDataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
 UCR_SPLIT_NAMES = ("_TRAIN", "_TEST")

@@ -22,9 +22,9 @@ import numpy as np
 
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.preprocess import Preprocessing
 from lightning_spectra.data.training_set import pool_indices, with_noisy_copies
+from lightning_spectra.errors import SpectraDataError
 
 
 class HEDDataModule(SpectraDataModule):

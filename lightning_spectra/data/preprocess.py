@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 BASELINES = ("none", "asls")
 NORMALIZATIONS = ("none", "max", "area", "standard", "snv")
@@ -194,7 +194,7 @@ class PointScaler:
 class FittedPreprocessing:
     """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a trained model expects new spectra.
 
-    Built from a checkpoint by :meth:`lightning_spectra.checkpoint.TrainedModel.fitted_preprocessing`.
+    Built from a checkpoint by :meth:`lightning_spectra.runs.checkpoint.TrainedModel.fitted_preprocessing`.
     """
 
     def __init__(self, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:

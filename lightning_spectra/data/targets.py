@@ -21,8 +21,8 @@ from typing import Literal
 
 import numpy as np
 
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.formats import SpectraSource
+from lightning_spectra.errors import SpectraDataError
 
 Task = Literal["classification", "regression"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 
 # Longest first: the UTF-32LE mark begins with the UTF-16LE one.
 BYTE_ORDER_MARKS = (

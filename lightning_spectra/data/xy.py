@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lightning_spectra.data.errors import SpectraDataError
 from lightning_spectra.data.text import read_text
+from lightning_spectra.errors import SpectraDataError
 
 COMMENT_PREFIXES = ("#", "!", "%", ";", "//")
 SPECTRUM_SUFFIXES = (".xy", ".dat", ".txt")
@@ -126,7 +126,7 @@ def read_xy_folder(folder: str | Path, progress: bool = True) -> tuple[np.ndarra
 
     All files must share one x axis (same length and values), as spectra from one detector setting do.
     """
-    from lightning_spectra.progress import track
+    from lightning_spectra.runtime.progress import track
 
     files = spectrum_files(folder)
     x0, first = read_xy(files[0])

@@ -2,7 +2,7 @@
 
 A model subclasses :class:`SpectraModel` (alias :class:`SpectraClassifier`, the name configs and checkpoints
 use), builds its layers in ``__init__`` from ``self.spectrum_length`` and ``self.out_features`` and implements
-``forward(x) -> outputs``. What the outputs mean is the ``task``'s business (:mod:`lightning_spectra.models.tasks`):
+``forward(x) -> outputs``. What the outputs mean is the ``task``'s business (:mod:`lightning_spectra.tasks.base`):
 ``classification`` (one logit for two classes, the paper's single sigmoid output; ``C`` logits for ``C > 2``) or
 ``regression`` (one standardised value per target). So every architecture is a classifier or a regressor
 without code of its own for either.
@@ -20,8 +20,8 @@ from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
-from lightning_spectra.data.errors import SpectraConfigError
-from lightning_spectra.models.tasks import ClassificationTask, RegressionLoss, RegressionTask, TaskName
+from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.tasks.base import ClassificationTask, RegressionLoss, RegressionTask, TaskName
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,) or targets (B, T), positions
 InputNormalization = Literal["layer", "none", "point"]
@@ -80,7 +80,7 @@ class SpectraModel(L.LightningModule):
     #: The input normalisation of the paper's version of this model (``input_normalization`` unset, classifier).
     default_input_normalization: InputNormalization = "layer"
     #: Trains in bf16 autocast on CPUs with native bf16 when the config leaves the precision unset: measured
-    #: faster there with the same result (BENCHMARKS.md, "Precision per model"); see lightning_spectra.precision.
+    #: faster there with the same result (BENCHMARKS.md, "Precision per model"); see runtime/precision.py.
     cpu_bf16: bool = False
 
     def __init__(

@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.base import Batch, SpectraClassifier, input_norm
 
 #: Logit returned for an exact binary tie: slightly positive, so the tie goes to class 1 as in the paper.

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm
 from lightning_spectra.models.cnn import conv_block, conv_length
 

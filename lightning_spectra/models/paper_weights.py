@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from lightning_spectra.data.errors import SpectraDataError
+from lightning_spectra.errors import SpectraDataError
 from lightning_spectra.models.base import SpectraClassifier
 from lightning_spectra.models.cnn import CNN
 from lightning_spectra.models.conv_sc_attention import ConvSCAttention

@@ -1,5 +1,5 @@
 """``python -m lightning_spectra.sweeps``: the sweep command (how the launcher starts its workers)."""
 
-from lightning_spectra.sweeps.cli import main
+from lightning_spectra.sweeps.command import main
 
 raise SystemExit(main())

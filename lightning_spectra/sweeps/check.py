@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from lightning_spectra.sweeps.space import SweepSpecError
-from lightning_spectra.sweeps.spec import SweepSpec
+from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 _SERIES = ("confidence", "boundary", "spectra", "accuracy", "true_boundary", "boundary_error", "change_point")
 #: A regressor's split metrics (lightning_spectra.metrics.regression), logged as ``val/rmse`` and so on.

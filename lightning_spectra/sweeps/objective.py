@@ -22,7 +22,7 @@ import yaml
 
 from lightning_spectra.sweeps.orphans import claim
 from lightning_spectra.sweeps.space import cli_args, suggest
-from lightning_spectra.sweeps.spec import SweepSpec
+from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 FAIL_REASON_ATTR = "fail_reason"
 DEFAULT_PROJECT = "lightning-spectra-sweeps"
@@ -80,7 +80,7 @@ def objective_values(metrics: dict[str, float], names: list[str]) -> list[float]
 def failure_reason(err: BaseException) -> str:
     """Why a trial failed, whole, on one line: the data/config error behind a parser's wrapper if there is one
     (its message is what the user must fix), else the exception with every line of its message."""
-    from lightning_spectra.data.errors import find_data_error
+    from lightning_spectra.errors import find_data_error
 
     cause = find_data_error(err) or err
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:2000]
@@ -147,7 +147,7 @@ class Objective:
         from optuna_integration import PyTorchLightningPruningCallback
 
         from lightning_spectra.cli import SpectraCLI
-        from lightning_spectra.run_dir import read_summary
+        from lightning_spectra.runs.folder import read_summary
 
         claim(trial)
         exit_code, params = 1, {}

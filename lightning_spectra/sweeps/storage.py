@@ -26,7 +26,7 @@ from lightning_spectra.sweeps.space import SweepSpecError
 if TYPE_CHECKING:
     import optuna
 
-    from lightning_spectra.sweeps.spec import SweepSpec
+    from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 DEFAULT_HEARTBEAT_S = 60
 DEFAULT_RECONNECT_PATIENCE_S = 600  # how long a worker waits for an unreachable database before it stops

@@ -18,10 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lightning_spectra.logging import quiet_wandb_without_account
+from lightning_spectra.runs.wandb_runs import quiet_wandb_without_account
 from lightning_spectra.sweeps.budget import TrialBudget
 from lightning_spectra.sweeps.orphans import OrphanReaper
-from lightning_spectra.sweeps.spec import SweepSpec
 from lightning_spectra.sweeps.storage import (
     DEFAULT_HEARTBEAT_S,
     DEFAULT_RECONNECT_PATIENCE_S,
@@ -29,6 +28,7 @@ from lightning_spectra.sweeps.storage import (
     open_storage,
     retry_callback,
 )
+from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 if TYPE_CHECKING:
     import optuna

@@ -15,18 +15,18 @@ import yaml
 
 import lightning_spectra
 from lightning_spectra.cli import main
-from lightning_spectra.shipped import CONFIGS, SWEEPS, config_args, config_file
-from lightning_spectra.sweeps.cli import main as sweep_main
-from lightning_spectra.sweeps.spec import load_spec
+from lightning_spectra.runtime.shipped_files import CONFIGS, SWEEPS, config_args, config_file
+from lightning_spectra.sweeps.command import main as sweep_main
+from lightning_spectra.sweeps.sweep_file import load_spec
 
 ROOT = Path(__file__).parent.parent
 SCRIPTS = {
     "lightning-spectra": "lightning_spectra.cli:main",
-    "lightning-spectra-sweep": "lightning_spectra.sweeps.cli:main",
-    "lightning-spectra-cv": "lightning_spectra.cv:main",
-    "lightning-spectra-watch": "lightning_spectra.watch:main",
-    "lightning-spectra-report": "lightning_spectra.report:main",
-    "lightning-spectra-export": "lightning_spectra.export:main",
+    "lightning-spectra-sweep": "lightning_spectra.sweeps.command:main",
+    "lightning-spectra-cv": "lightning_spectra.apps.cross_validation:main",
+    "lightning-spectra-watch": "lightning_spectra.apps.watch:main",
+    "lightning-spectra-report": "lightning_spectra.apps.paper_report:main",
+    "lightning-spectra-export": "lightning_spectra.apps.export:main",
 }
 
 

@@ -16,8 +16,8 @@ import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lightning_spectra.data.cache import atomic_write
-from lightning_spectra.data.errors import SpectraRunError
+from lightning_spectra.errors import SpectraRunError
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 
 #: ``--ckpt_path`` values Lightning resolves itself (no file to read beforehand).
 SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")

@@ -1,7 +1,7 @@
 """Export a trained checkpoint as one ONNX or TorchScript file that takes raw spectra.
 
     lightning-spectra-export --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --format onnx
-    python -m lightning_spectra.export --ckpt_path ... --format torchscript --output model.pt
+    python -m lightning_spectra.apps.export --ckpt_path ... --format torchscript --output model.pt
 
 The exported model takes raw spectra ``(N, L)`` (float32, any ``N``) on the x axis the model was trained on and
 returns class probabilities ``(N, C)`` (classifiers) or values ``(N, T)`` in the targets' units (regressors).
@@ -33,15 +33,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from lightning_spectra import __version__
-from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError, SpectraRunError
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
 #: Sequence layouts whose result does not depend on the batch size, so one graph serves every batch.
 EXPORTABLE_SEQUENCES = ("independent", "whole")
 INPUT_NAME = "spectra"
-PRESTEP = "lightning_spectra.export.prestep"
+PRESTEP = "lightning_spectra.apps.export.prestep"
 
 
 # ---------------------------------------------------------------------------------------------- the graph
@@ -172,10 +172,10 @@ def read_checkpoint(ckpt_path: str | Path) -> tuple[nn.Module, Preprocessing, Po
     """``(model in eval mode, per-spectrum preprocessing, fitted point scaler or None)`` of a checkpoint.
 
     The same path from a checkpoint to predictions as ``predict`` and ``watch`` take
-    (:class:`~lightning_spectra.checkpoint.TrainedModel`): the classes are looked up among the package's own,
+    (:class:`~lightning_spectra.runs.checkpoint.TrainedModel`): the classes are looked up among the package's own,
     never imported by the names the file holds.
     """
-    from lightning_spectra.checkpoint import read_trained_model
+    from lightning_spectra.runs.checkpoint import read_trained_model
 
     trained = read_trained_model(ckpt_path)
     steps = trained.fitted_preprocessing()

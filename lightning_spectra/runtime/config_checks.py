@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from jsonargparse import Namespace
 
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
 
 #: Smallest (and, where there is one, largest) value of each numeric option; ``None`` values mean "off" or
 #: "default" and are not checked. Keys are relative to a subcommand's config.

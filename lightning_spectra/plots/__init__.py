@@ -15,7 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from lightning_spectra.data.cache import atomic_write
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 DEFAULT_XLABEL = "2θ (°)"
 DIVERGING = "RdBu_r"  # red: for the class, blue: against it; white is zero

@@ -14,13 +14,13 @@ from pathlib import Path
 COMMANDS = {
     "train": ("lightning-spectra", "train.py", "lightning_spectra.cli"),
     "sweep": ("lightning-spectra-sweep", "sweep.py", "lightning_spectra.sweeps"),
-    "report": ("lightning-spectra-report", "report.py", "lightning_spectra.report"),
-    "cv": ("lightning-spectra-cv", None, "lightning_spectra.cv"),
-    "watch": ("lightning-spectra-watch", None, "lightning_spectra.watch"),
-    "export": ("lightning-spectra-export", None, "lightning_spectra.export"),
+    "report": ("lightning-spectra-report", "report.py", "lightning_spectra.apps.paper_report"),
+    "cv": ("lightning-spectra-cv", None, "lightning_spectra.apps.cross_validation"),
+    "watch": ("lightning-spectra-watch", None, "lightning_spectra.apps.watch"),
+    "export": ("lightning-spectra-export", None, "lightning_spectra.apps.export"),
 }
 _REPOSITORY_SCRIPTS = {script for _, script, _ in COMMANDS.values() if script}
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def command(program: str = "train") -> str:

@@ -20,7 +20,7 @@ from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.importance import evaluation_mode
 from lightning_spectra.metrics.regression import regression_metrics
-from lightning_spectra.run_dir import run_dir
+from lightning_spectra.runs.folder import run_dir
 
 
 def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: SpectraDataModule) -> dict:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from lightning_spectra.shipped import CONFIGS, SWEEPS
+from lightning_spectra.runtime.shipped_files import CONFIGS, SWEEPS
 from lightning_spectra.sweeps.space import Dimension, SweepSpecError, parse_space
 
 if TYPE_CHECKING:

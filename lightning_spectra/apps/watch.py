@@ -1,6 +1,6 @@
 """Classify new spectrum files as they appear in a folder, while an experiment runs.
 
-    python -m lightning_spectra.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
+    python -m lightning_spectra.apps.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
 
 Loads a checkpoint written by ``train.py`` (weights and class names from it; its model class must be one of
 this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_spectra.checkpoint import package_datamodule, read_trained_model
-from lightning_spectra.commands import command
-from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.runs.checkpoint import package_datamodule, read_trained_model
+from lightning_spectra.runtime.commands import command
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
 def load_classifier(ckpt_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, FittedPreprocessing]:
     """``(model in eval mode, fitted preprocessing)`` from a checkpoint written by ``train.py``.
 
-    The same path as ``predict``: :func:`~lightning_spectra.checkpoint.read_trained_model` checks the file (a
+    The same path as ``predict``: :func:`~lightning_spectra.runs.checkpoint.read_trained_model` checks the file (a
     missing, damaged or foreign one is one line naming it; a model class that is not one of this package's is
     refused, never imported), and the preprocessing includes the per-point scaling fitted on the training split.
     """

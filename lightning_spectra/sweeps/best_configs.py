@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from lightning_spectra.commands import command
+from lightning_spectra.runtime.commands import command
 from lightning_spectra.sweeps.budget import count_states
 from lightning_spectra.sweeps.space import set_dotted
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import optuna
     from optuna.trial import FrozenTrial
 
-    from lightning_spectra.sweeps.spec import SweepSpec
+    from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 _SHOWN_METRICS = ("confidence", "val/confidence", "boundary", "train_time_s", "trainable_parameters")
 

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lightning_spectra.commands import command
-from lightning_spectra.shipped import CONFIGS
+from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.shipped_files import CONFIGS
 
 MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
 LABELS = {

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightning_spectra.report import build_report, latest_run, markdown_table, read_columns
+from lightning_spectra.apps.paper_report import build_report, latest_run, markdown_table, read_columns
 
 
 def fake_run(root: Path, name: str, version: int, **summary) -> Path:
@@ -99,7 +99,7 @@ def test_series_heat_map_peak_table_and_faithfulness_table(tmp_path: Path) -> No
 
 
 def test_paper_exact_and_corrected_rows_side_by_side_per_ramp(tmp_path: Path) -> None:
-    from lightning_spectra.report import paired_runs, paired_table, write_paired
+    from lightning_spectra.apps.paper_report import paired_runs, paired_table, write_paired
 
     logs = tmp_path / "logs"
     common = dict(true_boundary=184, accuracy=1.0, train_time_s=1.0, trainable_parameters=23307)
@@ -127,8 +127,8 @@ def test_the_report_command_trains_the_shipped_configs_from_any_folder(
     """From a folder with no ``configs/``, each model's ``fit`` gets the package's config file."""
     import subprocess
 
-    from lightning_spectra.report import main
-    from lightning_spectra.shipped import CONFIGS
+    from lightning_spectra.apps.paper_report import main
+    from lightning_spectra.runtime.shipped_files import CONFIGS
 
     configs = []
 
@@ -163,7 +163,7 @@ def test_report_py_is_the_report_command() -> None:
 
 
 def test_the_comparison_carries_the_classical_baselines_of_each_run(tmp_path: Path) -> None:
-    from lightning_spectra.report import Row, markdown_table
+    from lightning_spectra.apps.paper_report import Row, markdown_table
 
     summary = {"accuracy": 1.0, "linear_baseline_accuracy": 0.983, "svc_accuracy": 0.991}
     summary |= {"classical_best_method": "SVC", "classical_best_accuracy": 0.991}

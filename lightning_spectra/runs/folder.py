@@ -13,8 +13,8 @@ from typing import Any
 import lightning.pytorch as L
 from lightning.pytorch.utilities import rank_zero_only
 
-from lightning_spectra.data.cache import atomic_write
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 
 def run_dir(trainer: L.Trainer) -> Path:

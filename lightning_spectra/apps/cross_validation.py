@@ -1,6 +1,6 @@
 """Cross-validation for small sets: every fold an ordinary training run, then mean +- sd beside the linear baseline.
 
-    python -m lightning_spectra.cv --config configs/examples/files_csv.yaml --folds 5 --repeats 2 \\
+    python -m lightning_spectra.apps.cross_validation --config configs/examples/files_csv.yaml --folds 5 --repeats 2 \\
         -- --data.init_args.train_path my_spectra.csv
 
 Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``folds`` stratified folds
@@ -26,9 +26,9 @@ from pathlib import Path
 
 import yaml
 
-from lightning_spectra.commands import command
-from lightning_spectra.data.errors import SpectraConfigError, SpectraDataError, failure_line
-from lightning_spectra.shipped import config_file
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
+from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.shipped_files import config_file
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
@@ -103,7 +103,7 @@ def run_cv(
     An ``out`` holding an earlier cross-validation is refused unless ``overwrite``, which deletes its results
     first (see :func:`prepare_out`)."""
     from lightning_spectra.cli import SpectraCLI
-    from lightning_spectra.options import check_config_file
+    from lightning_spectra.runtime.config_checks import check_config_file
 
     config_path = Path(config_path)
     check_config_file(config_path)  # missing, empty, not YAML or a !!python tag: one line naming it
@@ -245,8 +245,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
     out = Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem
     try:
-        from lightning_spectra.options import check_config_file
-        from lightning_spectra.run_dir import check_writable
+        from lightning_spectra.runs.folder import check_writable
+        from lightning_spectra.runtime.config_checks import check_config_file
 
         config = config_file(args.config)  # a shipped config's name, or a path
         check_config_file(config)

@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightning_spectra.commands import command
-from lightning_spectra.data.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.runtime.commands import command
 from lightning_spectra.sweeps.space import SweepSpecError
-from lightning_spectra.sweeps.spec import SweepSpec, load_spec
 from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
+from lightning_spectra.sweeps.sweep_file import SweepSpec, load_spec
 
 if TYPE_CHECKING:
     import optuna
@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{Path(args.storage) / 'journal.log'}) or a database URL"
                 )
         if args.worker_index is None:
-            from lightning_spectra.run_dir import check_writable
+            from lightning_spectra.runs.folder import check_writable
 
             check_writable(out_dir, "--out")  # trials, configs and worker logs go there
         if args.worker_index is not None:
@@ -146,12 +146,12 @@ def _database_lost(err: Exception) -> bool:
 def _launch(
     args: argparse.Namespace, spec: SweepSpec, study_name: str, storage: str, n_trials: int, out_dir: Path
 ) -> int:
+    from lightning_spectra.sweeps.best_configs import print_report, progress_line, write_best_configs
     from lightning_spectra.sweeps.budget import TrialBudget
     from lightning_spectra.sweeps.check import check_keys, check_objectives, sample_params
     from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
     from lightning_spectra.sweeps.objective import Objective
     from lightning_spectra.sweeps.orphans import fail_orphaned_trials
-    from lightning_spectra.sweeps.report import print_report, progress_line, write_best_configs
     from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, repair_journal, retry_callback
 
     devices = plan_devices(args.devices, args.cpu_workers)
@@ -209,7 +209,7 @@ def _launch(
 
 def _progress(study: optuna.Study, n_trials: int, storage: str) -> str:
     """The progress line, or one line saying the database is unreachable (the workers wait for it)."""
-    from lightning_spectra.sweeps.report import progress_line
+    from lightning_spectra.sweeps.best_configs import progress_line
 
     try:
         return progress_line(study, n_trials)

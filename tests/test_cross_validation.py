@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import CONF
 
-from lightning_spectra.cv import fold_config, main, summarise
+from lightning_spectra.apps.cross_validation import fold_config, main, summarise
 
 
 def test_fold_config_points_loggers_at_the_fold_and_groups_wandb(tmp_path: Path) -> None:
@@ -36,7 +36,7 @@ def test_summarise() -> None:
 
 
 def two_fold_cv(tmp_path: Path, data: Path, max_epochs: int, **data_options) -> Path:
-    """``python -m lightning_spectra.cv --folds 2`` on ``data`` with the tiny files config; the output folder."""
+    """``--folds 2`` on ``data`` with the tiny files config; the output folder."""
     config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
     config["trainer"]["max_epochs"] = max_epochs
     config["data"]["init_args"].update(data_options)

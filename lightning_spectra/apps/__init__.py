@@ -1,0 +1,1 @@
+"""Programs built on a trained model: the paper's comparison report, cross-validation, watching a folder, export."""
