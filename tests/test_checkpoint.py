@@ -19,7 +19,7 @@ import torch
 from conftest import CONF, fit_files_tiny, run_folder, tiny_args, write_xy
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.apps.watch import classify_files, load_classifier
+from lightning_spectra.apps.watch import TorchClassifier, classify_files, load_classifier
 from lightning_spectra.apps.watch import main as watch_main
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
@@ -102,7 +102,7 @@ def test_predict_and_watch_give_the_test_splits_probabilities_on_copies_of_it(
     predicted = torch.tensor([[float(r[f"p({c})"]) for c in trained.class_names] for r in rows], dtype=torch.float64)
     torch.testing.assert_close(predicted, tested, atol=1e-5, rtol=0)
 
-    watched = classify_files(*load_classifier(last_ckpt(run)), files)
+    watched = classify_files(TorchClassifier(*load_classifier(last_ckpt(run))), files)
     assert [p.class_name for p in watched] == [trained.class_names[k] for k in tested.argmax(1)]
     np.testing.assert_allclose([p.probability for p in watched], tested.max(1).values.numpy(), atol=1e-5, rtol=0)
 
@@ -214,7 +214,7 @@ def test_the_opt_in_loads_pickled_checkpoints_in_watch_and_the_cli(
     pickled = pickled_copy(last_ckpt(run), tmp_path / "pickled.ckpt")
     monkeypatch.setenv(TRUST_ENV, "1")
     files, tested = copies_of_the_test_split(fitted, tmp_path / "copies")
-    watched = classify_files(*load_classifier(pickled), files)
+    watched = classify_files(TorchClassifier(*load_classifier(pickled)), files)
     np.testing.assert_allclose([p.probability for p in watched], tested.max(1).values.numpy(), atol=1e-5, rtol=0)
     main(
         tiny_args(

@@ -15,7 +15,16 @@ import torch
 from conftest import fit_files_tiny, write_xy
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.apps.watch import classify_files, load_classifier, main, preprocessing_for, watch
+from lightning_spectra.apps.watch import (
+    OnnxClassifier,
+    TorchClassifier,
+    classify_files,
+    load_classifier,
+    main,
+    open_classifier,
+    preprocessing_for,
+    watch,
+)
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.preprocess import Preprocessing
 
@@ -56,24 +65,24 @@ def test_once_prints_one_line_per_file_like_predict(
 
 
 def test_files_appearing_later_are_classified_once(checkpoint: Path, tmp_path: Path) -> None:
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 2)
     writer = threading.Timer(0.3, write_scans, (tmp_path, 3, 3, 12))
     writer.start()
     lines: list[str] = []
-    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, new_only=True, emit=lines.append, settle=0.1)
+    made = watch(tmp_path, classifier, interval=0.05, timeout=1.5, new_only=True, emit=lines.append, settle=0.1)
     writer.join()
     assert [p.name for p in made] == ["scan_3.xy", "scan_4.xy", "scan_5.xy"]
-    assert all(p.class_name in model.class_names for p in made)
+    assert all(p.class_name in classifier.class_names for p in made)
     assert sum(not line.startswith("#") for line in lines) == 3
 
 
 def test_a_bad_file_gets_an_error_line_and_watching_goes_on(checkpoint: Path, tmp_path: Path) -> None:
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 1)
     write_xy(tmp_path / "short.xy", np.arange(50.0), np.ones(50))
     (tmp_path / "broken.xy").write_text("1 2\n3 oops\n")
-    made = classify_files(model, steps, sorted(tmp_path.glob("*.xy")))
+    made = classify_files(classifier, sorted(tmp_path.glob("*.xy")))
     errors = {p.name: p.error for p in made if p.error}
     assert errors["short.xy"] == "has 50 points but the model expects 240"
     assert "broken.xy, line 2: expected two numbers" in errors["broken.xy"]
@@ -105,9 +114,9 @@ def test_preprocessing_from_saved_hyperparameters() -> None:
 
 
 def test_timeout_returns_without_new_files(checkpoint: Path, tmp_path: Path) -> None:
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     start = time.monotonic()
-    assert watch(tmp_path, model, steps, interval=0.05, timeout=0.2, emit=lambda line: None) == []
+    assert watch(tmp_path, classifier, interval=0.05, timeout=0.2, emit=lambda line: None) == []
     assert time.monotonic() - start < 2
 
 
@@ -131,15 +140,15 @@ def _write_in_two_parts(path: Path, pause: float) -> threading.Thread:
 
 def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path, tmp_path: Path) -> None:
     """Issue 11 case 6: a file written in two parts was reported malformed and never classified."""
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     writer = _write_in_two_parts(tmp_path / "scan_1.xy", pause=0.4)
-    made = watch(tmp_path, model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.8)
+    made = watch(tmp_path, classifier, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.8)
     writer.join()
     assert [(p.name, p.error) for p in made] == [("scan_1.xy", None)]  # waited for it to settle: read once
 
     (tmp_path / "later").mkdir()
     writer = _write_in_two_parts(tmp_path / "later" / "scan_2.xy", pause=0.6)  # longer than the settle time
-    made = watch(tmp_path / "later", model, steps, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.2)
+    made = watch(tmp_path / "later", classifier, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.2)
     writer.join()
     assert [p.name for p in made] == ["scan_2.xy", "scan_2.xy"]
     assert made[0].error is not None and made[1].error is None  # the half file failed; the whole one is read
@@ -147,10 +156,10 @@ def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path
 
 def test_a_file_on_another_x_axis_is_refused(checkpoint: Path, tmp_path: Path) -> None:
     """Issue 11 case 6: a spectrum on another x axis was classified silently."""
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     x, spectra, _ = peak_spectra(1, seed=5)
     write_xy(tmp_path / "shifted.xy", x + 50.0, spectra[0])
-    [made] = classify_files(model, steps, [tmp_path / "shifted.xy"])
+    [made] = classify_files(classifier, [tmp_path / "shifted.xy"])
     assert made.class_name is None and made.error.startswith("x axis differs from the model's: point 0 is at 450")
 
 
@@ -158,11 +167,11 @@ def test_a_file_vanishing_before_it_is_read_is_skipped(
     checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 11 case 11: a file deleted between listing and stat ended the watcher with FileNotFoundError."""
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 1)
     listed = [tmp_path / "gone.xy", tmp_path / "scan_1.xy"]
     monkeypatch.setattr("lightning_spectra.apps.watch._spectrum_files", lambda folder: listed)
-    made = watch(tmp_path, model, steps, once=True, emit=lambda line: None)
+    made = watch(tmp_path, classifier, once=True, emit=lambda line: None)
     assert [p.name for p in made] == ["scan_1.xy"]
 
 
@@ -199,13 +208,13 @@ def test_a_file_unreadable_when_first_seen_is_classified_once_readable(
 ) -> None:
     """Permissions fixed after the first look leave size and time alone: the file is tried again each poll, its
     error line told once, and its prediction made once it can be read."""
-    model, steps = load_classifier(checkpoint)
+    classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 1)
     release = _unreadable_until_released(tmp_path / "scan_1.xy", monkeypatch)
     fixer = threading.Timer(0.5, release)  # ten polls or so after the first failed read
     fixer.start()
     lines: list[str] = []
-    made = watch(tmp_path, model, steps, interval=0.05, timeout=1.5, emit=lines.append, settle=0)
+    made = watch(tmp_path, classifier, interval=0.05, timeout=1.5, emit=lines.append, settle=0)
     fixer.join()
     assert [(p.name, p.error is None) for p in made] == [("scan_1.xy", False), ("scan_1.xy", True)]
     assert "cannot read file (Permission denied)" in made[0].error
@@ -229,3 +238,30 @@ def test_nonsense_options_are_one_line_before_the_checkpoint_is_read(
         main(["--ckpt_path", str(tmp_path / "never-read.ckpt"), "--folder", str(tmp_path), "--once", *options])
     err = capsys.readouterr().err
     assert exit_info.value.code == 2 and err.strip() == message and "Traceback" not in err
+
+
+def test_auto_runs_the_exported_model_and_it_classifies_like_pytorch(checkpoint: Path, tmp_path: Path) -> None:
+    write_scans(tmp_path / "scans", 6, seed=5)
+    files = sorted((tmp_path / "scans").glob("*.xy"))
+    exported = open_classifier(checkpoint, folder=tmp_path / "onnx")
+    assert isinstance(exported, OnnxClassifier) and (tmp_path / "onnx" / "model.onnx").is_file()
+    eager = open_classifier(checkpoint, engine="torch")
+    assert isinstance(eager, TorchClassifier)
+    got, expected = classify_files(exported, files), classify_files(eager, files)
+    assert [p.class_name for p in got] == [p.class_name for p in expected]
+    np.testing.assert_allclose([p.probability for p in got], [p.probability for p in expected], atol=1e-4)
+
+
+def test_a_checkpoint_that_cannot_be_exported_runs_in_pytorch_or_is_refused_for_onnx(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    state["datamodule_hyper_parameters"].update(baseline="asls", baseline_lam=1e4)  # ALS: not in a graph
+    asls = tmp_path / "asls.ckpt"
+    torch.save(state, asls)
+    assert isinstance(open_classifier(asls, engine="auto"), TorchClassifier)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(asls), "--folder", str(tmp_path), "--once", "--engine", "onnx"])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and len(err.splitlines()) == 1
+    assert "--engine onnx: baseline removal (ALS) cannot be inside an exported graph; use --engine torch" in err

@@ -11,13 +11,16 @@ still writing it (even with pauses) is not read half-way; a file that changes af
 classified again, and one that could not be read or was malformed is tried again at every poll (its error
 line printed once), so a writer pausing longer than that, or a file made readable later, still gets read. A
 file on another x axis than the model's is refused with an error line, not classified. ``--once`` classifies
-what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable).
+what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable). On the CPU
+the checkpoint is exported to ONNX with its preprocessing and run by ONNX Runtime where it can be (``--engine``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +32,7 @@ import torch
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
-from lightning_spectra.runs.checkpoint import package_datamodule, read_trained_model
+from lightning_spectra.runs.checkpoint import TrainedModel, package_datamodule, read_trained_model
 from lightning_spectra.runtime.commands import command
 
 
@@ -52,6 +55,63 @@ def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
     return cls.preprocessing_from_hparams(datamodule_hparams)
 
 
+ENGINES = ("auto", "onnx", "torch")
+
+
+class TorchClassifier:
+    """The checkpoint's model in PyTorch, after the checkpoint's preprocessing done in NumPy."""
+
+    def __init__(self, model: torch.nn.Module, preprocessing: FittedPreprocessing | Preprocessing) -> None:
+        self.model, self.preprocessing = model, preprocessing
+        self.class_names = list(model.class_names)
+        self.spectrum_length = int(model.spectrum_length)
+        self.x_axis = model.x_axis.detach().cpu().double().numpy()
+
+    @torch.no_grad()
+    def probabilities(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+        batch = torch.as_tensor(self.preprocessing(x, spectra), dtype=torch.float32, device=self.model.device)
+        return self.model.probabilities(self.model(batch)).cpu().numpy()
+
+
+class OnnxClassifier:
+    """The checkpoint exported to ONNX with its preprocessing inside the graph, run by ONNX Runtime: on CPU the
+    fastest of eager PyTorch, torch.compile and ONNX Runtime at every batch size measured (BENCHMARKS.md,
+    "Inference"). The export is checked against the PyTorch model before it is used."""
+
+    def __init__(self, ckpt_path: str | Path, folder: Path) -> None:
+        import onnxruntime
+
+        from lightning_spectra.apps.export import INPUT_NAME, export_checkpoint, read_metadata
+
+        path = export_checkpoint(ckpt_path, folder / "model.onnx")
+        meta = read_metadata(path)
+        self.class_names = json.loads(meta["class_names"])
+        self.x_axis = np.asarray(json.loads(meta["x_axis"]), dtype=float)
+        self.spectrum_length = len(self.x_axis)
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input_name = INPUT_NAME
+
+    def probabilities(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+        # x is the model's own axis (checked before): the graph holds it.
+        return self.session.run(None, {self.input_name: np.asarray(spectra, dtype=np.float32)})[0]
+
+
+Classifier = TorchClassifier | OnnxClassifier
+
+
+def onnx_reason(trained: TrainedModel, preprocessing: FittedPreprocessing, device: str) -> str | None:
+    """Why this checkpoint cannot run through ONNX Runtime here, or None if it can."""
+    from lightning_spectra.apps.export import EXPORTABLE_SEQUENCES
+
+    if torch.device(device).type != "cpu":
+        return f"--device {device}: ONNX Runtime runs here on the CPU"
+    if preprocessing.preprocessing.baseline != "none":
+        return "baseline removal (ALS) cannot be inside an exported graph"
+    if trained.model_hparams.get("eval_sequence", "independent") not in EXPORTABLE_SEQUENCES:
+        return "the model reads a batch as one sequence"
+    return None
+
+
 def load_classifier(ckpt_path: str | Path, device: str = "cpu") -> tuple[torch.nn.Module, FittedPreprocessing]:
     """``(model in eval mode, fitted preprocessing)`` from a checkpoint written by ``train.py``.
 
@@ -64,12 +124,28 @@ def load_classifier(ckpt_path: str | Path, device: str = "cpu") -> tuple[torch.n
     return trained.load_model(device), preprocessing
 
 
-def check_axis(model, x: np.ndarray) -> None:
+def open_classifier(
+    ckpt_path: str | Path, device: str = "cpu", engine: str = "auto", folder: Path | None = None
+) -> Classifier:
+    """The checkpoint's classifier, through ``engine``: ``torch`` (:func:`load_classifier`), ``onnx`` (exported
+    into ``folder``, a temporary one if None; an error if it cannot be) or ``auto`` (ONNX Runtime where the
+    checkpoint can be exported and the device is the CPU, else PyTorch)."""
+    if engine in ("auto", "onnx"):
+        trained = read_trained_model(ckpt_path)
+        reason = onnx_reason(trained, trained.fitted_preprocessing(), device)
+        if reason is None:
+            return OnnxClassifier(ckpt_path, folder if folder is not None else Path(tempfile.mkdtemp()))
+        if engine == "onnx":
+            raise SpectraConfigError(f"--engine onnx: {reason}; use --engine torch")
+    return TorchClassifier(*load_classifier(ckpt_path, device))
+
+
+def check_axis(classifier: Classifier, x: np.ndarray) -> None:
     """Refuse a spectrum sampled on another x axis than the model's: it compares spectra point by point.
 
     A model trained on spectra without an x axis stores the point index (0, 1, 2, ...); nothing to compare.
     """
-    axis = model.x_axis.detach().cpu().double().numpy()
+    axis = classifier.x_axis
     if np.array_equal(axis, np.arange(len(axis))) or np.allclose(x, axis, rtol=1e-4, atol=1e-8):
         return
     i = int(np.argmax(~np.isclose(x, axis, rtol=1e-4, atol=1e-8)))
@@ -79,30 +155,25 @@ def check_axis(model, x: np.ndarray) -> None:
     )
 
 
-@torch.no_grad()
-def classify_files(
-    model, preprocessing: FittedPreprocessing | Preprocessing, files: Sequence[Path]
-) -> list[Prediction]:
-    """Predictions for ``files`` in order (``preprocessing`` from :func:`load_classifier`); a file that cannot be
-    used gets an error instead."""
+def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Prediction]:
+    """Predictions for ``files`` in order, all good files in one batch; a file that cannot be used gets an
+    error instead."""
     results: dict[int, Prediction] = {}
-    good: list[tuple[int, np.ndarray, np.ndarray]] = []
+    good: list[tuple[int, np.ndarray]] = []
     for i, path in enumerate(files):
         try:
             x, y = read_xy(path)
-            if len(y) != model.spectrum_length:
-                raise SpectraDataError(f"has {len(y)} points but the model expects {model.spectrum_length}")
-            check_axis(model, x)
-            good.append((i, x, y))
+            if len(y) != classifier.spectrum_length:
+                raise SpectraDataError(f"has {len(y)} points but the model expects {classifier.spectrum_length}")
+            check_axis(classifier, x)
+            good.append((i, y))
         except SpectraDataError as err:
             results[i] = Prediction(path.name, error=str(err))
     if good:
-        spectra = np.stack([preprocessing(x, y[None, :])[0] for _, x, y in good])
-        batch = torch.as_tensor(spectra, dtype=torch.float32, device=model.device)
-        probabilities = model.probabilities(model(batch)).cpu()
-        for (i, _, _), p in zip(good, probabilities, strict=True):
+        probabilities = classifier.probabilities(classifier.x_axis, np.stack([y for _, y in good]))
+        for (i, _), p in zip(good, probabilities, strict=True):
             k = int(p.argmax())
-            results[i] = Prediction(files[i].name, model.class_names[k], float(p[k]))
+            results[i] = Prediction(files[i].name, classifier.class_names[k], float(p[k]))
     return [results[i] for i in range(len(files))]
 
 
@@ -123,8 +194,7 @@ def _signature(path: Path) -> tuple[int, int] | None:
 
 def watch(
     folder: str | Path,
-    model,
-    preprocessing: Preprocessing,
+    classifier: Classifier,
     interval: float = 1.0,
     timeout: float | None = None,
     once: bool = False,
@@ -159,7 +229,7 @@ def watch(
             if once or time.monotonic() - seen[path][1] >= settle:  # unchanged long enough: writer finished
                 ready.append(path)
                 signatures[path] = now
-        for path, prediction in zip(ready, classify_files(model, preprocessing, ready), strict=True):
+        for path, prediction in zip(ready, classify_files(classifier, ready), strict=True):
             if prediction.error is None:
                 done[path] = signatures[path]
                 failed.pop(path, None)
@@ -207,21 +277,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--once", action="store_true", help="classify the files there now, then exit")
     parser.add_argument("--new_only", action="store_true", help="skip files already in the folder at start")
     parser.add_argument("--device", default="cpu", help="torch device for the model (cpu, cuda)")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="auto (default): ONNX Runtime on the CPU where the checkpoint exports, else PyTorch",
+    )
     args = parser.parse_args(argv)
     try:
         check_arguments(args)
-        model, preprocessing = load_classifier(args.ckpt_path, args.device)
-        watch(
-            args.folder,
-            model,
-            preprocessing,
-            interval=args.interval,
-            timeout=args.timeout,
-            once=args.once,
-            new_only=args.new_only,
-            settle=args.settle,
-            emit=lambda line: print(line, flush=True),
-        )
+        with tempfile.TemporaryDirectory(prefix="lightning-spectra-watch-") as exported:
+            classifier = open_classifier(args.ckpt_path, args.device, args.engine, Path(exported))
+            watch(
+                args.folder,
+                classifier,
+                interval=args.interval,
+                timeout=args.timeout,
+                once=args.once,
+                new_only=args.new_only,
+                settle=args.settle,
+                emit=lambda line: print(line, flush=True),
+            )
     except SpectraDataError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
