@@ -18,7 +18,7 @@ def test_quiet_console_drops_product_tips_only() -> None:
     assert logger.filter(record("GPU available: False, used: False"))
 
 
-def test_quiet_console_hides_the_pytree_deprecation_only() -> None:
+def test_quiet_console_hides_the_pytree_deprecation_and_the_summarys_bf16_note_only() -> None:
     import warnings
 
     from lightning_spectra.runtime.console import quiet_console
@@ -28,7 +28,17 @@ def test_quiet_console_hides_the_pytree_deprecation_only() -> None:
         quiet_console()
         warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use `TreeSpec`", FutureWarning, stacklevel=1)
         warnings.warn("something else is deprecated", FutureWarning, stacklevel=1)
-    assert [str(w.message) for w in caught] == ["something else is deprecated"]
+        warnings.warn(
+            "Precision bf16-mixed is not supported by the model summary.  Estimated model size in MB will not be "
+            "accurate. Using 32 bits instead.",
+            UserWarning,
+            stacklevel=1,
+        )
+        warnings.warn("Precision bf16-mixed is not supported by the GPU", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == [
+        "something else is deprecated",
+        "Precision bf16-mixed is not supported by the GPU",
+    ]
 
 
 def test_a_fit_prints_no_tip_and_no_pytree_warning(
