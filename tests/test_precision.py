@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from conftest import tiny_args
 
-from lightning_spectra.runtime import precision
 from lightning_spectra.cli import SpectraCLI
+from lightning_spectra.runtime import precision
 from lightning_spectra.runtime.precision import auto_precision
 
 
