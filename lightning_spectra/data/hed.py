@@ -50,6 +50,8 @@ class HEDDataModule(SpectraDataModule):
             on the validation series) on the same splits and print them beside the model.
     """
 
+    x_label = "2θ (°)"
+
     def __init__(
         self,
         source: Literal["simulated", "zenodo", "directory"] = "simulated",
