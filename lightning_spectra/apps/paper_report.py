@@ -2,7 +2,7 @@
 
 Every run leaves ``summary.json`` in its log folder; the report trains the models it is asked for (or
 collects the newest finished run of each with ``collect=True``) and lays their summaries side by side with
-the paper's own numbers (spec section 7, NVIDIA P100).
+the paper's own numbers (docs/paper.md §7, NVIDIA P100).
 
 The command ``lightning-spectra-report`` (or ``python report.py`` in the repository) trains all eight
 classifiers and writes ``reports/paper/comparison.{md,csv,png}`` plus the feature-importance and Grad-CAM panels,
@@ -42,7 +42,7 @@ LABELS = {
     "conv_sc_attention": "Conv SC attention",
     "conv_sct_attention": "Conv SCT attention",
 }
-# Paper (spec 7): training time in seconds on a P100, epochs, boundary.
+# Paper (docs/paper.md §7): training time in seconds on a P100, epochs, boundary.
 PAPER = {
     "transformer": (0.449, 30, 184),
     "lstm": (0.463, 25, 175),

@@ -1,4 +1,4 @@
-"""Input-gradient feature importance (paper spec 6) of the trained model, written when ``fit`` ends.
+"""Input-gradient feature importance (docs/paper.md §6) of the trained model, written when ``fit`` ends.
 
 Attribution needs gradients, which Lightning's validation/test loops switch off (``torch.inference_mode``), so
 it runs at ``on_fit_end`` (after the loops) and, if asked, at ``on_test_end`` (gradients switched back on for
