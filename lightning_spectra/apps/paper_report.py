@@ -322,7 +322,7 @@ RAMPS = ("default", "hard")  # HEDDataModule.simulation_preset
 
 def light_args(variant: str) -> list[str]:
     """Leave out what does not change training or the test result: validation (no early stopping or checkpoint
-    selection reads it, and precise BatchNorm no longer needs it), checkpoints, prediction files and attribution.
+    selection reads it, and precise BatchNorm does not need it), checkpoints, prediction files and attribution.
     Timing stays, and the paper variant keeps its train-mode BatchNorm at test."""
     callbacks = ["lightning_spectra.callbacks.Timing"]
     if variant == "paper":
