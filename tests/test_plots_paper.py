@@ -31,6 +31,13 @@ def test_comparison_has_a_labelled_panel_per_quantity_with_the_boundaries() -> N
     assert list(paper.get_xdata()) == [0] and list(paper.get_ydata()) == [173]
     assert list(lines["true"].get_ydata()) == [184, 184]
     assert [t.get_text() for t in boundary.get_xticklabels()] == ["CNN", "Binned FCNN"]
+    scales = {ax.get_ylabel(): ax.get_yscale() for ax in fig.axes}
+    assert scales["training time (s)"] == "log" and scales["peak memory (GiB)"] == "linear"
+
+
+def test_comparison_of_runs_without_times_or_sizes_draws_linear_axes() -> None:
+    fig = comparison_figure(["CNN"], [{"confidence": 1.0}])
+    assert {ax.get_yscale() for ax in fig.axes} == {"linear"}  # a log axis of zeros only warns
 
 
 def test_importance_panels_stack_the_references_and_one_labelled_panel_per_model() -> None:
