@@ -6,7 +6,7 @@ from lightning_spectra.data.baseline import remove_baseline
 
 
 def paper_baseline_als(y: np.ndarray, lam: float, p: float, niter: int = 10) -> np.ndarray:
-    """The paper's baseline_als (spec 2.4), written out as its notebooks do."""
+    """The paper's baseline_als (docs/paper.md §2.4), written out as its notebooks do."""
     n = len(y)
     d = sparse.csc_matrix(np.diff(np.eye(n), 2))
     w = np.ones(n)

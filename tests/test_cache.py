@@ -29,7 +29,7 @@ def test_key_is_order_independent() -> None:
 def test_damaged_entry_is_detected_rebuilt_and_reported(
     tmp_path: Path, damage: str, capsys: pytest.CaptureFixture
 ) -> None:
-    """Issue 11 case 9: a truncated or bit-flipped cache file was a BadZipFile on every later run."""
+    """A truncated or bit-flipped cache file fails its checksum, is rebuilt, and a ``note:`` says so."""
     calls = []
 
     def build() -> dict[str, np.ndarray]:

@@ -285,13 +285,13 @@ def test_unknown_format_and_missing_path(tmp_path: Path) -> None:
         read_spectra(tmp_path / "nothing.csv")
 
 
-# ---------------------------------------------------------------------------------------------- issue 11 case 2
+# ------------------------------------------------------------------- repeated headers, byte-order marks, decimal commas
 def header_and_rows() -> list[list]:
     return [["label", *X], *labelled_rows()]
 
 
 def test_a_repeated_header_row_is_not_a_spectrum(tmp_path: Path) -> None:
-    """Concatenated exports repeat the header; it trained a class named ``label``."""
+    """Concatenated exports repeat the header: the repeated row is skipped, not read as a class ``label``."""
     rows = header_and_rows()
     path = write_rows(tmp_path / "joined.csv", [*rows[:3], rows[0], *rows[3:]])
     source = read_spectra(path)

@@ -327,19 +327,6 @@ def test_deletion_in_integrated_gradients_order_beats_a_random_order(fitted_and_
         assert other.attribution[0] == pytest.approx(other.random[0]), name  # both start from the same spectra
 
 
-def test_positive_attribution_is_drawn_red() -> None:
-    from matplotlib.figure import Figure
-
-    from lightning_spectra import plots
-
-    ax = Figure().subplots()
-    x = np.linspace(0, 1, 5)
-    lines = plots.colored_line(ax, x, x, np.array([1.0, 1.0, 1.0, -1.0, -1.0]), plots.symmetric_norm(np.ones(1)))
-    colours = lines.to_rgba(lines.get_array())
-    assert colours[0][0] > colours[0][2]  # red for the class
-    assert colours[-1][2] > colours[-1][0]  # blue against it
-
-
 def test_predicted_change_of_a_series() -> None:
     assert predicted_change(np.array([0, 0, 0, 1, 1])) == 3
     assert predicted_change(np.array([0, 0, 1, 0, 0, 1, 1, 1])) == 5  # a flicker does not move it

@@ -198,7 +198,7 @@ def test_input_normalization_is_a_choice_with_the_papers_default_for_classifiers
 
 
 def test_too_few_points_for_the_bins_and_negative_rates_are_one_line_errors() -> None:
-    """Issue 11 case 8: refused while the model is built, as ``error: ...`` (exit 2), not in fit."""
+    """Refused while the model is built, as ``error: ...`` (exit 2), not in fit."""
     with pytest.raises(SpectraConfigError, match="spectra of 10 points are too short for the BinnedFCNN with 15 bins"):
         build(BinnedFCNN, spectrum_length=10)
     with pytest.raises(SpectraConfigError, match="model.init_args.lr must be above 0, got -0.1"):

@@ -4,8 +4,8 @@ The weight files live outside the project (``../shared/reference/paper-weights``
 root, or the folder ``PAPER_WEIGHTS`` names); where they are absent (a user's clone) the tests that need
 them skip. The notebook architectures are
 transcribed below from the paper's notebooks (CNN, "2mpool3" version of ``ModelPath/CNN.pth``) and the
-authors' ``ConvSC`` class (spec 4.7), with the notebooks' module names, so ``load_state_dict`` of the file into
-them is strict.
+authors' ``ConvSC`` class (docs/paper.md §4.7), with the notebooks' module names, so ``load_state_dict`` of the
+file into them is strict.
 """
 
 from __future__ import annotations

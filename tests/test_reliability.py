@@ -1,4 +1,4 @@
-"""Issue 11 end to end through ``train.py``'s entry point: bad input and faults end in one clear line and a
+"""End to end through ``train.py``'s entry point: bad input and faults end in one clear line and a
 non-zero exit (never a traceback, never exit 0 with a wrong result), and predict needs only the checkpoint.
 
 Each test names its case in docs/reliability.md. Runs are in-process (``main([...])``) on tiny data.
@@ -43,7 +43,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return train, run_folder(save_dir, "files_tiny") / "checkpoints" / "last.ckpt"
 
 
-# ---------------------------------------------------------------------------------------------- case 1
+# ---------------------------------------------------------------------------------- predicting with only the checkpoint
 def test_predict_needs_only_the_checkpoint_and_names_classes_as_trained(trained, tmp_path: Path) -> None:
     """The training file relabelled since (alpha <-> gamma) and then deleted: names come from the checkpoint."""
     train, ckpt = trained
@@ -65,7 +65,7 @@ def test_predict_needs_only_the_checkpoint_and_names_classes_as_trained(trained,
     assert again == rows  # a relabelled training file changes nothing
 
 
-# ---------------------------------------------------------------------------------------------- case 3
+# ----------------------------------------------------------------------------------- fits that train nothing or diverge
 def test_a_non_finite_loss_stops_the_fit(trained, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     train, _ = trained
     code, line = fails(
@@ -96,7 +96,7 @@ def test_a_fit_that_trains_nothing_fails(
     assert code == 1 and line.startswith(message)
 
 
-# ---------------------------------------------------------------------------------------------- case 7
+# ---------------------------------------------------------------------------------------------------- datamodule errors
 @pytest.mark.parametrize(
     ("options", "message"),
     [
@@ -114,7 +114,7 @@ def test_datamodule_errors_wrapped_by_the_parser_are_one_line(
     assert code == 2 and line.startswith(message)
 
 
-# ---------------------------------------------------------------------------------------------- case 8
+# ---------------------------------------------------------------------------- settings and checkpoints that cannot work
 @pytest.mark.parametrize(
     ("options", "message"),
     [

@@ -223,11 +223,11 @@ def test_acceptance_eight_trials_on_two_cpu_workers_and_train_py_trains_the_best
     assert trained.returncode == 0, trained.stderr[-3000:]
 
 
-# ---------------------------------------------------------------------------------------------- issue 11
+# ------------------------------------------------------------------------------------------- sweeps that cannot succeed
 def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """Issue 11 case 4: every trial failed, the sweep printed an empty table and exited 0."""
+    """A space key or objective no fit knows stops the sweep before its first trial, with exit 2."""
     from lightning_spectra.sweeps.command import main as sweep_main
 
     space = {"model.init_args.lrr": {"type": "float", "low": 1e-4, "high": 1e-2}}
@@ -245,7 +245,7 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
 
 
 def test_regression_objectives_are_known_names() -> None:
-    """A regression sweep (``val/rmse: minimize``, issue 13) must not be refused as "never logged"."""
+    """A regression sweep (``val/rmse: minimize``) is not refused as "never logged"."""
     from lightning_spectra.sweeps.check import LOGGED, SUMMARY
 
     assert {"val/rmse", "val/r2", "test/rpd"} <= LOGGED and {"rmse", "pls_rmse"} <= SUMMARY
@@ -265,7 +265,7 @@ def test_nonsense_counts_are_refused(option: list[str], tmp_path: Path, capsys: 
 def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    """Issue 11 case 4: all trials failing ended with exit 0 and reasons cut to their first line.
+    """A sweep whose every trial fails exits 1 and prints each trial's whole reason.
 
     In-process (the worker and the launcher's report and verdict) to stay fast; the launcher's subprocess
     path is the same code after its workers exit.
@@ -293,7 +293,7 @@ def test_a_sweep_whose_trials_all_fail_exits_non_zero_with_the_reasons(
 
 
 def test_a_torn_journal_line_is_cut_and_the_study_goes_on(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """Issue 11 case 10: a writer killed mid-line left a journal the study could no longer be loaded from."""
+    """A journal whose last line a killed writer left torn is cut back to its last whole record and loads."""
     from lightning_spectra.sweeps.storage import repair_journal
 
     journal = tmp_path / "journal.log"
@@ -310,7 +310,7 @@ def test_a_torn_journal_line_is_cut_and_the_study_goes_on(tmp_path: Path, capsys
 
 
 def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 11 case 5: the seeded sampler replayed its sequence on resume, re-running trial 0's parameters."""
+    """A resumed seeded sweep mixes the seed with the trials done, so it does not replay trial 0's parameters."""
     monkeypatch.setattr(sys, "argv", sys.argv[:1])
     spec = load_spec(
         sweep_file(

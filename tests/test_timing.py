@@ -72,7 +72,7 @@ def test_summary_and_logged_epoch_times(timed) -> None:
 
 
 def test_a_resumed_fit_reports_the_whole_run(tmp_path: Path) -> None:
-    """Issue 11 case 5: Timing kept no state, so a resumed run's summary covered only its last part."""
+    """Timing keeps its totals in the checkpoint, so a resumed run's summary covers the whole run."""
     data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(tmp_path / "cache"))
 
     def fit(epochs: int, ckpt_path: str | None = None) -> tuple[L.Trainer, Timing]:

@@ -139,7 +139,7 @@ def _write_in_two_parts(path: Path, pause: float) -> threading.Thread:
 
 
 def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path, tmp_path: Path) -> None:
-    """Issue 11 case 6: a file written in two parts was reported malformed and never classified."""
+    """A file written in two parts is read once it has settled, and classified."""
     classifier = open_classifier(checkpoint, engine="torch")
     writer = _write_in_two_parts(tmp_path / "scan_1.xy", pause=0.4)
     made = watch(tmp_path, classifier, interval=0.05, timeout=2.0, emit=lambda line: None, settle=0.8)
@@ -155,7 +155,7 @@ def test_a_file_written_with_pauses_is_classified_once_complete(checkpoint: Path
 
 
 def test_a_file_on_another_x_axis_is_refused(checkpoint: Path, tmp_path: Path) -> None:
-    """Issue 11 case 6: a spectrum on another x axis was classified silently."""
+    """A spectrum on another x axis than the model's gets an error line, not a class."""
     classifier = open_classifier(checkpoint, engine="torch")
     x, spectra, _ = peak_spectra(1, seed=5)
     write_xy(tmp_path / "shifted.xy", x + 50.0, spectra[0])
@@ -166,7 +166,7 @@ def test_a_file_on_another_x_axis_is_refused(checkpoint: Path, tmp_path: Path) -
 def test_a_file_vanishing_before_it_is_read_is_skipped(
     checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Issue 11 case 11: a file deleted between listing and stat ended the watcher with FileNotFoundError."""
+    """A file deleted between listing and reading is skipped; the watcher goes on."""
     classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 1)
     listed = [tmp_path / "gone.xy", tmp_path / "scan_1.xy"]

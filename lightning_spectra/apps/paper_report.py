@@ -2,7 +2,7 @@
 
 Every run leaves ``summary.json`` in its log folder; the report trains the models it is asked for (or
 collects the newest finished run of each with ``collect=True``) and lays their summaries side by side with
-the paper's own numbers (spec section 7, NVIDIA P100).
+the paper's own numbers (docs/paper.md §7, NVIDIA P100).
 
 The command ``lightning-spectra-report`` (or ``python report.py`` in the repository) trains all eight
 classifiers and writes ``reports/paper/comparison.{md,csv,png}`` plus the feature-importance and Grad-CAM panels,
@@ -42,7 +42,7 @@ LABELS = {
     "conv_sc_attention": "Conv SC attention",
     "conv_sct_attention": "Conv SCT attention",
 }
-# Paper (spec 7): training time in seconds on a P100, epochs, boundary.
+# Paper (docs/paper.md §7): training time in seconds on a P100, epochs, boundary.
 PAPER = {
     "transformer": (0.449, 30, 184),
     "lstm": (0.463, 25, 175),
@@ -169,38 +169,6 @@ def write_csv(rows: list[Row], path: Path) -> None:
         out.writerows(row.values() for row in rows)
 
 
-def comparison_figure(rows: list[Row], path: Path) -> None:
-    """Confidence, training time (ours and the paper's), parameters and memory per model, as in the paper."""
-    from matplotlib.figure import Figure
-
-    names = [LABELS.get(r.name, r.name) for r in rows]
-    v = [r.values() for r in rows]
-    fig = Figure(figsize=(11, 7.5), constrained_layout=True)
-    axes = fig.subplots(2, 2)
-    pos = range(len(rows))
-    axes[0, 0].bar(pos, [100 * (x["confidence"] or 0) for x in v], color="tab:blue")
-    axes[0, 0].set(ylabel="classification confidence (%)", ylim=(0, 105))
-    width = 0.4
-    axes[0, 1].bar([p - width / 2 for p in pos], [x["train_time_s"] or 0 for x in v], width, label="this run")
-    axes[0, 1].bar(
-        [p + width / 2 for p in pos],
-        [x["paper_train_time_s"] or 0 for x in v],
-        width,
-        label="paper (P100)",
-        color="tab:gray",
-    )
-    axes[0, 1].set(ylabel="training time (s)", yscale="log")
-    axes[0, 1].legend()
-    axes[1, 0].bar(pos, [(x["trainable_parameters"] or 0) / 1e3 for x in v], color="tab:green")
-    axes[1, 0].set(ylabel="trainable parameters (thousands)", yscale="log")
-    axes[1, 1].bar(pos, [x["peak_memory_gib"] or 0 for x in v], color="tab:red")
-    axes[1, 1].set(ylabel="peak memory (GiB)")
-    for ax in axes.flat:
-        ax.set_xticks(list(pos), names, rotation=30, ha="right")
-    fig.suptitle("Classification result of different models")
-    fig.savefig(path, dpi=150)
-
-
 def read_columns(path: Path) -> dict[str, np.ndarray]:
     """The columns of a CSV the attribution callbacks wrote (header row, then numbers)."""
     with open(path) as f:
@@ -214,62 +182,8 @@ def _attribution(row: Row, name: str) -> dict[str, np.ndarray] | None:
     return read_columns(path) if path.exists() else None
 
 
-def importance_panels(rows: list[Row], path: Path, scale: str = "linear") -> bool:
-    """The paper's stacked feature-importance figure: reference spectra, then one panel per model."""
-    from matplotlib.figure import Figure
-
-    found = [(r, data) for r in rows if (data := _attribution(r, "feature_importance_train.csv"))]
-    reference = next((d for r in rows if (d := _attribution(r, "gradcam_test_class_mean.csv"))), None)
-    if not found:
-        return False
-    fig = Figure(figsize=(10, 1.6 * (len(found) + 1) + 0.6), constrained_layout=True)
-    axes = fig.subplots(len(found) + 1, 1, sharex=True, squeeze=False)[:, 0]
-    if reference is not None:
-        for key, values in reference.items():
-            if key.startswith("mean_spectrum["):
-                axes[0].plot(reference["x"], values, lw=0.8, label=key[len("mean_spectrum[") : -1])
-        axes[0].legend(fontsize=7, loc="upper right")
-    axes[0].set_title("reference spectra (class means of the test series)", fontsize=9, loc="left")
-    for ax, (row, data) in zip(axes[1:], found, strict=True):
-        ax.plot(data["x"], data["signed_sum"], color="black", lw=0.6)
-        ax.axhline(0, color="red", lw=0.6)
-        if scale == "symlog":
-            ax.set_yscale("symlog", linthresh=max(float(np.abs(data["signed_sum"]).max()) * 1e-3, 1e-12))
-        ax.set_title(f"{LABELS.get(row.name, row.name)}: signed input-gradient importance", fontsize=9, loc="left")
-    axes[-1].set_xlabel("2θ (°)")
-    fig.savefig(path, dpi=130)
-    return True
-
-
-def gradcam_panel(rows: list[Row], path: Path) -> bool:
-    """Class-averaged 1D Grad-CAM maps of every model that has them (the convolutional ones), stacked."""
-    from matplotlib.figure import Figure
-
-    found = [(r, data) for r in rows if (data := _attribution(r, "gradcam_test_class_mean.csv"))]
-    if not found:
-        return False
-    fig = Figure(figsize=(10, 1.8 * len(found) + 0.6), constrained_layout=True)
-    axes = fig.subplots(len(found), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (row, data) in zip(axes, found, strict=True):
-        for key, values in data.items():
-            if key.startswith("gradcam["):
-                ax.plot(data["x"], values, lw=0.8, label=f"explains {key[len('gradcam[') : -1]}")
-        ax.axhline(0, color="grey", lw=0.5)
-        ax.set_title(
-            f"{LABELS.get(row.name, row.name)}: class-averaged 1D Grad-CAM (test series)", fontsize=9, loc="left"
-        )
-        ax.legend(fontsize=7, loc="upper right")
-    axes[-1].set_xlabel("2θ (°)")
-    fig.savefig(path, dpi=130)
-    return True
-
-
-def series_panels(rows: list[Row], path: Path) -> bool:
-    """Every model's attribution over the ordered test series (spectrum index x 2 theta), predicted change marked."""
-    from matplotlib.figure import Figure
-
-    from lightning_spectra.plots import draw_attribution_series
-
+def series_maps(rows: list[Row]) -> list[tuple[str, str, np.ndarray, np.ndarray, int | None, np.ndarray | None]]:
+    """Per model with maps of the test series: its label, method, x axis, maps, predicted change, misclassified."""
     found = []
     for row in rows:
         folder = row.folder / "attribution"
@@ -278,20 +192,39 @@ def series_panels(rows: list[Row], path: Path) -> bool:
             continue
         wrong = folder / "gradcam_test_misclassified.npy"
         found.append(
-            (row, means["x"], np.load(folder / "gradcam_test.npy"), np.load(wrong) if wrong.exists() else None)
+            (
+                LABELS.get(row.name, row.name),
+                row.summary.get("gradcam_test_method", "1D Grad-CAM"),
+                means["x"],
+                np.load(folder / "gradcam_test.npy"),
+                row.summary.get("gradcam_test_predicted_change"),
+                np.load(wrong) if wrong.exists() else None,
+            )
         )
-    if not found:
-        return False
-    fig = Figure(figsize=(10, 2.6 * len(found) + 0.6), constrained_layout=True)
-    axes = fig.subplots(len(found), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (row, x, maps, wrong) in zip(axes, found, strict=True):
-        image = draw_attribution_series(ax, x, maps, row.summary.get("gradcam_test_predicted_change"), wrong)
-        fig.colorbar(image, ax=ax, pad=0.01, fraction=0.03)
-        method = row.summary.get("gradcam_test_method", "1D Grad-CAM")
-        ax.set_title(f"{LABELS.get(row.name, row.name)}: {method}, test series", fontsize=9, loc="left")
-    axes[-1].set_xlabel("2θ (°)")
-    fig.savefig(path, dpi=130)
-    return True
+    return found
+
+
+def write_figures(rows: list[Row], out: Path, xlabel: str) -> list[Path]:
+    """The report's figures in ``out``; a stacked figure is left out when no run left the files it draws."""
+    from lightning_spectra.plots import paper  # matplotlib loads only when a figure is drawn
+    from lightning_spectra.plots.figure import save_figure
+
+    names = [LABELS.get(r.name, r.name) for r in rows]
+    written = [save_figure(paper.comparison_figure(names, [r.values() for r in rows]), out / "comparison.png")]
+    importance = [
+        (LABELS.get(r.name, r.name), d) for r in rows if (d := _attribution(r, "feature_importance_train.csv"))
+    ]
+    means = [(LABELS.get(r.name, r.name), d) for r in rows if (d := _attribution(r, "gradcam_test_class_mean.csv"))]
+    if importance:
+        reference = means[0][1] if means else None
+        for scale, name in (("linear", "feature_importance.png"), ("symlog", "feature_importance_symlog.png")):
+            fig = paper.importance_panels(importance, reference, xlabel=xlabel, scale=scale)
+            written.append(save_figure(fig, out / name, dpi=130))
+    if means:
+        written.append(save_figure(paper.gradcam_panel(means, xlabel=xlabel), out / "gradcam.png", dpi=130))
+    if series := series_maps(rows):
+        written.append(save_figure(paper.series_panels(series, xlabel=xlabel), out / "attribution_series.png", dpi=130))
+    return written
 
 
 def peak_rows(rows: list[Row]) -> list[dict[str, str]]:
@@ -366,11 +299,9 @@ def build_report(
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.md").write_text(markdown_table(rows))
     write_csv(rows, out / "comparison.csv")
-    comparison_figure(rows, out / "comparison.png")
-    importance_panels(rows, out / "feature_importance.png")
-    importance_panels(rows, out / "feature_importance_symlog.png", scale="symlog")
-    gradcam_panel(rows, out / "gradcam.png")
-    series_panels(rows, out / "attribution_series.png")
+    from lightning_spectra.data.hed import HEDDataModule  # every run of the report is on the HED ramp
+
+    write_figures(rows, out, HEDDataModule.x_label)
     peaks = peak_rows(rows)
     if peaks:
         with open(out / "peaks.csv", "w", newline="") as f:
@@ -391,7 +322,7 @@ RAMPS = ("default", "hard")  # HEDDataModule.simulation_preset
 
 def light_args(variant: str) -> list[str]:
     """Leave out what does not change training or the test result: validation (no early stopping or checkpoint
-    selection reads it, and precise BatchNorm no longer needs it), checkpoints, prediction files and attribution.
+    selection reads it, and precise BatchNorm does not need it), checkpoints, prediction files and attribution.
     Timing stays, and the paper variant keeps its train-mode BatchNorm at test."""
     callbacks = ["lightning_spectra.callbacks.Timing"]
     if variant == "paper":

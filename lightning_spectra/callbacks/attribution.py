@@ -23,7 +23,10 @@ from lightning_spectra.interpret.importance import evaluation_mode
 from lightning_spectra.runs.folder import run_dir
 from lightning_spectra.runtime.atomic_files import atomic_write
 
-DEFAULT_XLABEL = "2θ (°)"
+
+def x_label(trainer: L.Trainer, chosen: str | None) -> str:
+    """The label of the figures' x axis: ``chosen`` (the callback's ``xlabel``), else the datamodule's ``x_label``."""
+    return chosen or getattr(trainer.datamodule, "x_label", "x")
 
 
 def output_dirs(trainer: L.Trainer) -> tuple[Path, Path]:

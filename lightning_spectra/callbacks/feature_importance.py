@@ -1,4 +1,4 @@
-"""Input-gradient feature importance (paper spec 6) of the trained model, written when ``fit`` ends.
+"""Input-gradient feature importance (docs/paper.md §6) of the trained model, written when ``fit`` ends.
 
 Attribution needs gradients, which Lightning's validation/test loops switch off (``torch.inference_mode``), so
 it runs at ``on_fit_end`` (after the loops) and, if asked, at ``on_test_end`` (gradients switched back on for
@@ -18,7 +18,6 @@ import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_spectra.callbacks.attribution import (
-    DEFAULT_XLABEL,
     AttributionCallback,
     class_mean_spectra,
     known_labels_or_predicted,
@@ -28,6 +27,7 @@ from lightning_spectra.callbacks.attribution import (
     split_data,
     write_array,
     write_table,
+    x_label,
     x_values,
 )
 from lightning_spectra.interpret.importance import (
@@ -59,7 +59,7 @@ class FeatureImportance(AttributionCallback):
         save_gradients: also save the full ``(N, L)`` gradient array.
         linthresh: linear range of the symlog plot; default 1e-3 of the largest magnitude.
         dpi: resolution of the PNG figures.
-        xlabel: label of the x axis of the figures.
+        xlabel: label of the x axis of the figures (default: the datamodule's ``x_label``).
         log_images: send the figures to loggers that take images (W&B).
     """
 
@@ -73,7 +73,7 @@ class FeatureImportance(AttributionCallback):
         save_gradients: bool = False,
         linthresh: float | None = None,
         dpi: int = 150,
-        xlabel: str = DEFAULT_XLABEL,
+        xlabel: str | None = None,
         log_images: bool = True,
     ) -> None:
         if normalisation not in ("samples", "points"):
@@ -111,7 +111,8 @@ class FeatureImportance(AttributionCallback):
         )
 
     def _write(self, trainer, pl_module, split, x, y, grad, signed, mean_square, loss) -> None:
-        from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
+        from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
+        from lightning_spectra.plots.importance import plot_feature_importance, plot_gradient_heatmap
 
         arrays, figures = output_dirs(trainer)
         stem = f"feature_importance_{split}"
@@ -133,25 +134,25 @@ class FeatureImportance(AttributionCallback):
             references = class_mean_spectra(x, y, pl_module.class_names)
         pngs, captions = [], []
         for scale in ("linear", "symlog"):
-            fig = plots.plot_feature_importance(
+            fig = plot_feature_importance(
                 axis,
                 references,
                 signed,
                 mean_square,
                 scale=scale,
                 linthresh=self.linthresh,
-                xlabel=self.xlabel,
+                xlabel=x_label(trainer, self.xlabel),
                 title=title,
                 normalisation=self.normalisation,
             )
             suffix = "" if scale == "linear" else "_symlog"
-            pngs.append(plots.save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
+            pngs.append(save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
             captions.append(f"{model} {split} feature importance ({scale})")
         if self.heatmap:
-            fig = plots.plot_gradient_heatmap(
-                axis, grad, xlabel=self.xlabel, title=f"{model}: ∂L/∂x of every {split} spectrum"
+            fig = plot_gradient_heatmap(
+                axis, grad, xlabel=x_label(trainer, self.xlabel), title=f"{model}: ∂L/∂x of every {split} spectrum"
             )
-            pngs.append(plots.save_figure(fig, figures / f"input_gradients_{split}.png", self.dpi))
+            pngs.append(save_figure(fig, figures / f"input_gradients_{split}.png", self.dpi))
             captions.append(f"{model} {split} input gradients")
 
         if self.log_images:

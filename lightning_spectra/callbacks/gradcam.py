@@ -35,7 +35,6 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
 from lightning_spectra.callbacks.attribution import (
-    DEFAULT_XLABEL,
     AttributionCallback,
     log_images,
     on_training_device,
@@ -45,6 +44,7 @@ from lightning_spectra.callbacks.attribution import (
     write_array,
     write_rows,
     write_table,
+    x_label,
     x_values,
 )
 from lightning_spectra.callbacks.attribution_groups import Groups, class_groups, range_groups
@@ -126,7 +126,7 @@ class GradCAM(AttributionCallback):
             :func:`~lightning_spectra.interpret.faithfulness.deletion_curve`.
         shared_scale: one colour scale across the panels of a figure (default: each panel its own).
         dpi: resolution of the PNG figures.
-        xlabel: label of the x axis of the figures.
+        xlabel: label of the x axis of the figures (default: the datamodule's ``x_label``).
         log_images: send the figures to loggers that take images (W&B).
         ranges: regressors: number of target ranges (quantiles) whose spectra get an averaged map, in place
             of classes. A regressor's maps explain its first predicted value in the target's units; ``target``
@@ -149,7 +149,7 @@ class GradCAM(AttributionCallback):
         random_orders: int = 3,
         shared_scale: bool = False,
         dpi: int = 150,
-        xlabel: str = DEFAULT_XLABEL,
+        xlabel: str | None = None,
         log_images: bool = True,
         ranges: int = 3,
     ) -> None:
@@ -222,7 +222,7 @@ class GradCAM(AttributionCallback):
         arrays, figures = output_dirs(trainer)
         chosen = self._chosen(len(x), groups.change)
         files = {k: str(v) for k, v in self._tables(mapped, chosen, arrays).items()}
-        pngs = self._figures(mapped, chosen, names, type(pl_module).__name__, figures)
+        pngs = self._figures(mapped, chosen, names, type(pl_module).__name__, figures, x_label(trainer, self.xlabel))
         if self.log_images:
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
         summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
@@ -303,10 +303,16 @@ class GradCAM(AttributionCallback):
         return files
 
     def _figures(
-        self, mapped: MappedSplit, chosen: list[int], names: Sequence[str], model: str, figures: Path
+        self, mapped: MappedSplit, chosen: list[int], names: Sequence[str], model: str, figures: Path, xlabel: str
     ) -> list[Path]:
         """The PNG figures of ``mapped`` under ``figures``: chosen spectra, group means, series, deletion."""
-        from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
+        from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
+        from lightning_spectra.plots.gradcam import (
+            plot_attribution_series,
+            plot_deletion_curves,
+            plot_gradcam_class_means,
+            plot_gradcam_spectra,
+        )
 
         stem, groups, method, layer = mapped.stem, mapped.groups, mapped.method, mapped.layer
         spectra, maps = mapped.per_spectrum["spectrum"], mapped.per_spectrum["gradcam"]
@@ -314,7 +320,7 @@ class GradCAM(AttributionCallback):
         flagged, where = groups.misclassified, f"layer '{layer}'" if layer != "input" else "the input"
         pngs = []
         if chosen:
-            fig = plots.plot_gradcam_spectra(
+            fig = plot_gradcam_spectra(
                 mapped.axis,
                 spectra[chosen],
                 maps[chosen],
@@ -323,22 +329,22 @@ class GradCAM(AttributionCallback):
                     for i in chosen
                 ],
                 classic=None if classic is None else classic[chosen],
-                xlabel=self.xlabel,
+                xlabel=xlabel,
                 title=f"{model}: {method} at {where}",
                 method=method,
                 unseen=mapped.unseen,
                 shared_scale=self.shared_scale,
                 flagged=None if flagged is None else flagged[chosen].tolist(),
             )
-            pngs.append(plots.save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
-        fig = plots.plot_gradcam_class_means(
+            pngs.append(save_figure(fig, figures / f"{stem}_spectra.png", self.dpi))
+        fig = plot_gradcam_class_means(
             mapped.axis,
             mapped.means["spectrum"],
             mapped.means["gradcam"],
             groups.names,
             groups.counts.tolist(),
             classic=mean_classic,
-            xlabel=self.xlabel,
+            xlabel=xlabel,
             title=f"{model}: {method} averaged per {groups.kind}, {mapped.split} set (maps explain the "
             f"{groups.explains})",
             grouped_by=groups.grouped_by,
@@ -346,28 +352,28 @@ class GradCAM(AttributionCallback):
             unseen=mapped.unseen,
             shared_scale=self.shared_scale,
         )
-        pngs.append(plots.save_figure(fig, figures / f"{stem}_{groups.kind}_mean.png", self.dpi))
-        fig = plots.plot_attribution_series(
+        pngs.append(save_figure(fig, figures / f"{stem}_{groups.kind}_mean.png", self.dpi))
+        fig = plot_attribution_series(
             mapped.axis,
             maps,
             groups.change,
             flagged,
             method=method,
-            xlabel=self.xlabel,
+            xlabel=xlabel,
             title=f"{model}: {method} of every {mapped.split} spectrum (rows in series order; map explains the "
             f"{groups.explains})",
         )
-        pngs.append(plots.save_figure(fig, figures / f"{stem}_series.png", self.dpi))
+        pngs.append(save_figure(fig, figures / f"{stem}_series.png", self.dpi))
         if mapped.curves:
             # a regressor's "other class mean" is the mean of the spectra in the other target ranges
             replaced_by = self.reference.replace("class", groups.kind).replace("_", " ")
-            fig = plots.plot_deletion_curves(
+            fig = plot_deletion_curves(
                 {n: (c.fractions, c.attribution, c.random) for n, c in mapped.curves.items()},
                 title=f"{model}: deletion curves, regions replaced by the {replaced_by}",
                 ylabel=f"mean {groups.score}",
                 ylim=(0, 1) if groups.kind == "class" else None,  # a predicted value has no fixed bounds
             )
-            pngs.append(plots.save_figure(fig, figures / f"{stem}_deletion.png", self.dpi))
+            pngs.append(save_figure(fig, figures / f"{stem}_deletion.png", self.dpi))
         return pngs
 
     def _summary(self, mapped: MappedSplit, windows: list[tuple[float, float]] | None) -> dict[str, Any]:

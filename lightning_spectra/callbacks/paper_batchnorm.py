@@ -1,7 +1,7 @@
 """The paper's BatchNorm at test time: normalise each evaluated batch with its own statistics.
 
-The paper's notebooks predicted without ``model.eval()`` (spec 3), so the BatchNorm models (CNN, ResNet, binned
-FCNN, Conv SC) normalised the 349-spectrum test batch with that batch's mean and variance. This callback
+The paper's notebooks predicted without ``model.eval()`` (docs/paper.md §3), so the BatchNorm models (CNN,
+ResNet, binned FCNN, Conv SC) normalised the 349-spectrum test batch with that batch's mean and variance. This callback
 restores that behaviour for the paper-exact presets (``configs/paper/``): during validation, test and predict
 batches every BatchNorm layer uses batch statistics, without touching the stored running statistics.
 Our default is eval mode with precise statistics (docs/deviations.md, item 2): a spectrum's prediction then

@@ -30,7 +30,8 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
     Returns the summary entries: ``pls_components``, ``pls_rmse``, ``pls_r2``, ..., ``krr_rmse``, ...,
     ``classical_best_method``, ``classical_best_rmse`` and ``regression_figures``.
     """
-    from lightning_spectra import plots  # matplotlib loads only when a figure is drawn
+    from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
+    from lightning_spectra.plots.regression import plot_parity, plot_series_prediction
 
     splits = datamodule.splits
     train, test = splits.train, splits.test
@@ -52,7 +53,7 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
     name = type(model).__name__
     pngs: list[Path] = []
     for t, target in enumerate(model.target_names):
-        fig = plots.plot_parity(
+        fig = plot_parity(
             reference[:, t].numpy(),
             {
                 name: values[:, t].numpy(),
@@ -62,14 +63,14 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
             target=target,
             title=f"{name} vs PLS and kernel ridge on the test set ({len(reference)} spectra)",
         )
-        pngs.append(plots.save_figure(fig, folder / f"parity_test_{target}.png"))
+        pngs.append(save_figure(fig, folder / f"parity_test_{target}.png"))
         if getattr(datamodule, "ordered", False):
-            fig = plots.plot_series_prediction(
+            fig = plot_series_prediction(
                 values[:, t].numpy(),
                 reference[:, t].numpy(),
                 target,
                 title=f"{name}: predicted {target} along the test series",
             )
-            pngs.append(plots.save_figure(fig, folder / f"series_test_{target}.png"))
+            pngs.append(save_figure(fig, folder / f"series_test_{target}.png"))
     summary["regression_figures"] = [str(p) for p in pngs]
     return summary

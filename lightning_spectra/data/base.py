@@ -108,6 +108,7 @@ class SpectraDataModule(L.LightningDataModule):
         self.trained = trained_model()
 
     ordered: bool = True
+    x_label: str = "x"  # the label of the spectral axis in figures; a source that knows its axis names it
 
     def build_splits(self) -> SpectraSplits:
         raise NotImplementedError

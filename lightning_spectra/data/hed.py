@@ -5,7 +5,7 @@ Three sources give the same 349-spectrum ramp shape: ``simulated`` (default; no 
 spectrum has its ALS baseline removed; spectra before ``transition_index`` are class 0, the rest class 1.
 
 Splits:
-    train: the paper's originals plus noisy copies (spec 2.6), full batch.
+    train: the paper's originals plus noisy copies (docs/paper.md §2.6), full batch.
     val:   the same originals in time order with one fresh noise draw whose seed no training copy uses.
            The paper had no validation set; this one gives a series to score confidence on during fit
            (early stopping, pruning, epochs-to-target) without ever looking at the test ramp.
@@ -49,6 +49,8 @@ class HEDDataModule(SpectraDataModule):
         linear_baseline: also fit the classical baselines (logistic regression / PLS-DA and an RBF SVC, chosen
             on the validation series) on the same splits and print them beside the model.
     """
+
+    x_label = "2θ (°)"
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ At the transition index the low-pressure phase converts: its peaks fade out over
 high-pressure phase's peaks (at other angles, broader because of strain) appear. Each frame also has a
 smooth amorphous/air-scatter background, an X-ray intensity that drifts from shot to shot, detector noise,
 and Debye-ring texture that makes individual peak heights jitter. Positions and heights follow the real
-data's description (paper-spec 2.2a): 2 theta from 9.5604 deg in steps of 0.003975 deg (4023 points),
+data's description (docs/paper.md §2.2a): 2 theta from 9.5604 deg in steps of 0.003975 deg (4023 points),
 class-0 peaks up to about 19 counts near bins 1, 2, 3, 8, 9.5, 11, 11.6 of 1.07 deg, class-1 peaks near
 bins 1.3-1.5, 2.5, 3.5-3.8, 4.3. The true transition is known, so boundaries can be scored exactly.
 

@@ -1,8 +1,8 @@
 """The paper's training set: a few spectra picked from the ramp, plus seeded noisy copies of them.
 
-Spec 2.6: every 10th spectrum forms a pool; pool indices 0-15 (class 0) and 20-34 (class 1) are the
-originals (spectra next to the transition are deliberately left out); 50 copies add uniform noise in
-[0, 1/6) to every point. Copy ``n`` is seeded with ``n * 1000``, and NumPy's ``RandomState([seed])``
+As in the paper (docs/paper.md §2.6), every 10th spectrum forms a pool; pool indices 0-15 (class 0) and
+20-34 (class 1) are the originals (spectra next to the transition are deliberately left out); 50 copies add
+uniform noise in [0, 1/6) to every point. Copy ``n`` is seeded with ``n * 1000``, and NumPy's ``RandomState([seed])``
 draws exactly the uniform numbers Python's ``random.seed(seed); random.random()`` gave the paper (only
 the scaling rounds differently: ``u * (1/6)`` rather than ``u / 6``). Each copy starts from the clean
 originals, so the binned notebook's accumulating-noise bug is not reproduced.

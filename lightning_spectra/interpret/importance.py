@@ -1,4 +1,4 @@
-"""Input-gradient feature importance (paper spec 6): how the training loss responds to each point of the spectra.
+"""Input-gradient feature importance (docs/paper.md §6): how the training loss responds to each point of the spectra.
 
 The paper's procedure: ``model.eval()``, the whole training tensor in one forward pass, the mean BCE against
 the labels, ``backward()``, and ``G = dL/dx`` (same shape as the input). Two summaries follow:

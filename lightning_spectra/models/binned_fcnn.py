@@ -1,4 +1,4 @@
-"""The paper's binned FCNN with learned weighting factors (spec 4.1): the "2D space segmentation" framing.
+"""The paper's binned FCNN with learned weighting factors (docs/paper.md §4.1): the "2D space segmentation" framing.
 
 A spectrum is a cloud of (2 theta, intensity) points. The angle axis is cut into ``bins`` contiguous bins of
 ``N2 = spectrum_length // bins`` points (the tail is dropped), and every in-bin offset ``ix`` gives one *row*
@@ -23,7 +23,7 @@ Training and prediction are row-based, which is why this model overrides ``train
 
 Data: the model needs the real x axis (2 theta in degrees), which reaches it as the base class's ``x_axis``
 buffer from the datamodule; without one it uses point indices. Its paper training set differs from the 1D
-models' (spec 2.7), and is set on the datamodule: ``pool_stride: 20`` (spectra 0, 20, ..., 340),
+models' (docs/paper.md §2.7), and is set on the datamodule: ``pool_stride: 20`` (spectra 0, 20, ..., 340),
 ``pool_ranges: [[1, 1], [7, 7], [13, 13], [15, 15]]`` (spectra 20, 140, 260, 300: the paper's four, in time
 order so the validation series is ordered), ``noise_copies: 15``,
 ``noise_amplitude: 0.0833333`` (uniform noise on [0, 1/12)), each copy made from the clean originals, i.e.

@@ -1,4 +1,4 @@
-"""The paper's CNN (spec 4.3): three conv blocks, a LayerNorm head, 23,307 parameters at 4023 points."""
+"""The paper's CNN (docs/paper.md §4.3): three conv blocks, a LayerNorm head, 23,307 parameters at 4023 points."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The paper's convolutional spatial-channel attention model (spec 4.7): 659,525 parameters at 4023 points.
+"""The paper's convolutional spatial-channel attention model (docs/paper.md §4.7): 659,525 parameters at 4023 points.
 
 Reconstructed from the tensor shapes of the authors' checkpoint and their later ``ConvSC`` code:
 

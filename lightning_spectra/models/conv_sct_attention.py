@@ -1,4 +1,4 @@
-"""Convolutional spatial-channel-temporal attention, the paper's proposed model (spec 4.8): OUR DESIGN.
+"""Convolutional spatial-channel-temporal attention, the paper's proposed model (docs/paper.md §4.8): OUR DESIGN.
 
 The authors' notebook and weights for this model are not public; only its headline numbers are (1,953,353
 trainable parameters, 5 epochs, "self-attention across spatial, channel and temporal dimensions", and a
@@ -33,7 +33,7 @@ follows those clues and says where it had to choose:
   (2 of them the gates). With the paper's never-trained Conv SC feed-forward block counted
   (``include_unused_layer=True``) that is **1,973,575** in all at 4023 points, 1.04 % above the paper's
   1,953,353; without it 1,446,983. The paper's extra 1,293,828 over Conv SC matches no simple configuration
-  (spec 4.8), so we kept round, standard sizes.
+  (docs/paper.md §4.8), so we kept round, standard sizes.
 - Init as Conv SC (weights ~ N(0, 0.05), BatchNorm weights 1), applied to the temporal layer as well.
 
 Attribution: ``encoder.conv3`` (channels-first, positions along the spectrum), as Conv SC.

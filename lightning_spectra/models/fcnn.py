@@ -1,4 +1,4 @@
-"""The paper's fully connected network ("FNN1D", spec 4.2): 1,204,335 parameters at 4023 points."""
+"""The paper's fully connected network ("FNN1D", docs/paper.md §4.2): 1,204,335 parameters at 4023 points."""
 
 from __future__ import annotations
 

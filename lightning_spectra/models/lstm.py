@@ -1,4 +1,4 @@
-"""The paper's LSTM ("MultiLen", spec 4.5): spectra are tokens of sequences, 6,273,391 parameters at 4023 points.
+"""The paper's LSTM ("MultiLen", docs/paper.md §4.5): spectra are tokens; 6,273,391 parameters at 4023 points.
 
 By default every spectrum is its own sequence (users' data). The paper's construction, set in
 ``configs/lstm.yaml`` (conventions in :mod:`lightning_spectra.models.sequence`): training batches are cut
@@ -33,7 +33,7 @@ class LSTMClassifier(SequenceClassifier):
     """
 
     # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
-    # Grad-CAM has nothing to map; use input-gradient feature importance (spec 6) instead.
+    # Grad-CAM has nothing to map; use input-gradient feature importance (docs/paper.md §6) instead.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
 
     def __init__(

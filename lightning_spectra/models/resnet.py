@@ -1,4 +1,4 @@
-"""The paper's multi-scale 1D ResNet (``MSResNet``, spec 4.4): three residual branches with kernels 3, 5, 7.
+"""The paper's multi-scale 1D ResNet (``MSResNet``, docs/paper.md §4.4): three residual branches with kernels 3, 5, 7.
 
 294,247 parameters at 4023 points; 2,354,535 with the paper's unused ``Linear(4023 -> 512)``.
 

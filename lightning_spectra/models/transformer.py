@@ -1,4 +1,4 @@
-"""The paper's Transformer (spec 4.6): spectra as tokens, attention across the spectra of a sequence.
+"""The paper's Transformer (docs/paper.md §4.6): spectra as tokens, attention across the spectra of a sequence.
 
 How batches become sequences is explained in :mod:`lightning_spectra.models.sequence`.
 """
@@ -18,7 +18,7 @@ from lightning_spectra.models.sequence import (
 
 
 class TransformerClassifier(SequenceClassifier):
-    """Spectrum embedding -> sinusoidal positions -> TransformerEncoder -> per-token Linear (spec 4.6).
+    """Spectrum embedding -> sinusoidal positions -> TransformerEncoder -> per-token Linear (docs/paper.md §4.6).
 
     1,830,511 parameters at 4023 points. By default every spectrum is its own sequence; the paper's layouts,
     set in ``configs/transformer.yaml``: training sequences ``"strided"`` (51 sequences of 31 rows),
@@ -36,7 +36,7 @@ class TransformerClassifier(SequenceClassifier):
     """
 
     # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
-    # Grad-CAM has nothing to map; use input-gradient feature importance (spec 6) instead.
+    # Grad-CAM has nothing to map; use input-gradient feature importance (docs/paper.md §6) instead.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
 
     def __init__(
