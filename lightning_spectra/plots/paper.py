@@ -24,6 +24,12 @@ def _values(columns: Sequence[Columns], key: str, scale: float = 1.0) -> list[fl
     return [(c.get(key) or 0) * scale for c in columns]
 
 
+def _scale(values: Sequence[float]) -> str:
+    """Log where some model has a value (sizes and times span decades), linear where none has: a log axis of
+    zeros has no range and only warns."""
+    return "log" if any(v > 0 for v in values) else "linear"
+
+
 def comparison_figure(names: Sequence[str], columns: Sequence[Columns]) -> Figure:
     """Per model: confidence, boundary (ours, the paper's, the true one), training time (ours and the paper's),
     trainable parameters and peak memory, as in the paper's comparison."""
@@ -42,15 +48,16 @@ def comparison_figure(names: Sequence[str], columns: Sequence[Columns]) -> Figur
         if found:
             axes["boundary"].plot(*zip(*found, strict=True), marker, color=colour, ms=8, ls="none", label=label)
     axes["boundary"].set(ylabel="boundary (last spectrum of the first phase)")
-    axes["boundary"].legend(fontsize="small")
-    axes["time"].bar(pos - width / 2, _values(columns, "train_time_s"), width, label="this run")
-    axes["time"].bar(
-        pos + width / 2, _values(columns, "paper_train_time_s"), width, label="paper (P100)", color="tab:gray"
-    )
-    axes["time"].set(ylabel="training time (s)", yscale="log")
-    axes["time"].legend(fontsize="small")
-    axes["parameters"].bar(pos, _values(columns, "trainable_parameters", 1e-3), color="tab:green")
-    axes["parameters"].set(ylabel="trainable parameters (thousands)", yscale="log")
+    times, paper_times = _values(columns, "train_time_s"), _values(columns, "paper_train_time_s")
+    axes["time"].bar(pos - width / 2, times, width, label="this run")
+    axes["time"].bar(pos + width / 2, paper_times, width, label="paper (P100)", color="tab:gray")
+    axes["time"].set(ylabel="training time (s)", yscale=_scale(times + paper_times))
+    parameters = _values(columns, "trainable_parameters", 1e-3)
+    axes["parameters"].bar(pos, parameters, color="tab:green")
+    axes["parameters"].set(ylabel="trainable parameters (thousands)", yscale=_scale(parameters))
+    for name in ("boundary", "time"):
+        if axes[name].get_legend_handles_labels()[0]:  # an empty legend only warns
+            axes[name].legend(fontsize="small")
     axes["memory"].bar(pos, _values(columns, "peak_memory_gib"), color="tab:red")
     axes["memory"].set(ylabel="peak memory (GiB)")
     for ax in axes.values():
