@@ -19,7 +19,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 
 from lightning_spectra.interpret.gradcam import predicted_class
-from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.runs.folder import run_dir
 from lightning_spectra.runtime.atomic_files import atomic_write
 

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_spectra.interpret.gradcam import target_score
-from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.interpret.model_modes import evaluation_mode
 
 Reference = Literal["other_class_mean", "background"]
 REFERENCES = ("other_class_mean", "background")
