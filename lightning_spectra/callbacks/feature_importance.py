@@ -17,19 +17,15 @@ import lightning.pytorch as L
 import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_spectra.callbacks.attribution import (
+from lightning_spectra.callbacks.attribution_callback import (
     DEFAULT_XLABEL,
     AttributionCallback,
-    class_mean_spectra,
-    known_labels_or_predicted,
-    log_images,
     on_training_device,
-    output_dirs,
     split_data,
-    write_array,
-    write_table,
     x_values,
 )
+from lightning_spectra.callbacks.attribution_groups import class_mean_spectra, known_labels_or_predicted
+from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.interpret.importance import (
     Normalisation,
     SequenceLayout,
@@ -37,6 +33,7 @@ from lightning_spectra.interpret.importance import (
     summarise_gradients,
 )
 from lightning_spectra.interpret.target_ranges import target_ranges
+from lightning_spectra.runs.attribution_files import output_dirs, write_array, write_table
 from lightning_spectra.runs.folder import update_summary
 
 
