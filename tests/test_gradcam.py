@@ -16,7 +16,7 @@ from torch import nn
 
 from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.callbacks import FeatureImportance, GradCAM, Timing
-from lightning_spectra.callbacks.attribution import predicted_change
+from lightning_spectra.callbacks.attribution_groups import predicted_change
 from lightning_spectra.data import HEDDataModule
 from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
 from lightning_spectra.interpret.gradcam import classic_informative, method_name
@@ -89,37 +89,6 @@ def test_inference_mode_and_model_modes() -> None:
         inside = grad_cam(model, x.clone(), target=1)
     assert model.training and all(m.training for m in model.modules())  # eval for the maps, then restored
     torch.testing.assert_close(inside.maps, grad_cam(model, x, target=1).maps)
-
-
-class ChannelsLast(nn.Module):
-    def forward(self, a: torch.Tensor) -> torch.Tensor:
-        return a.transpose(1, 2)
-
-
-class ToyChannelsLast(nn.Module):
-    """conv (channels first) -> transpose (channels last, the Grad-CAM layer) -> head."""
-
-    attribution_layer, attribution_axes = "last", "channels_last"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.conv = nn.Conv1d(1, 3, 5, stride=2)
-        self.last = ChannelsLast()
-        self.head = nn.Sequential(nn.Flatten(), nn.Linear(3 * 30, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.last(self.conv(x.unsqueeze(1))).tanh())
-
-
-def test_channels_last_layers_are_transposed() -> None:
-    torch.manual_seed(4)
-    model, x = ToyChannelsLast(), torch.randn(3, 64)
-    last = grad_cam(model, x, target=1)
-    first = grad_cam(model, x, target=1, layer="conv", axes="channels_first")
-    torch.testing.assert_close(last.layer_maps, first.layer_maps)
-    torch.testing.assert_close(last.classic, first.classic)  # GAP over positions, not over channels
-    oracle = LayerGradientXActivation(model, model.conv).attribute(x, target=0).sum(dim=1)
-    torch.testing.assert_close(last.layer_maps, oracle)
 
 
 def test_rows_of_a_sequence_get_their_own_gradient() -> None:

@@ -89,3 +89,13 @@ def test_simulation_preset_selects_the_hard_ramp(tmp_path: Path) -> None:
 def test_unknown_simulation_preset_is_one_clear_error() -> None:
     with pytest.raises(SpectraDataError, match="simulation_preset"):
         HEDDataModule(simulation_preset="harder")
+
+
+def test_the_simulated_ramp_knows_where_the_phases_differ(tmp_path: Path) -> None:
+    from lightning_spectra.data.base import SpectraDataModule
+    from lightning_spectra.data.simulate import differing_peak_windows
+
+    assert HEDDataModule(progress=False, cache_dir=str(tmp_path)).ground_truth_windows() == differing_peak_windows()
+    measured = HEDDataModule(source="directory", data_dir=str(tmp_path), progress=False, cache_dir=str(tmp_path))
+    assert measured.ground_truth_windows() is None
+    assert SpectraDataModule.ground_truth_windows(measured) is None  # the default of every other source

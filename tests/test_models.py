@@ -236,6 +236,17 @@ def test_indivisible_batch_falls_back_to_one_sequence() -> None:
 
 
 @pytest.mark.parametrize("cls", [LSTMClassifier, TransformerClassifier, ConvSCTAttention], ids=lambda c: c.__name__)
+def test_tokens_hook_sees_the_rows_handed_to_the_sequences_until_removed(cls: type[SequenceClassifier]) -> None:
+    model = build(cls, spectrum_length=64, eval_sequence="whole").eval()
+    seen: list[torch.Tensor] = []
+    handle = model.register_tokens_hook(seen.append)
+    model(torch.randn(5, 64))
+    handle.remove()
+    model(torch.randn(5, 64))
+    assert len(seen) == 1 and seen[0].shape[0] == 5  # one token per spectrum, before the sequences are cut
+
+
+@pytest.mark.parametrize("cls", [LSTMClassifier, TransformerClassifier, ConvSCTAttention], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("mode", ["consecutive", "strided"])
 def test_sequence_outputs_come_back_in_row_order(cls: type[SequenceClassifier], mode: str) -> None:
     """Running each sequence alone gives the rows of the batched output at that sequence's rows."""

@@ -112,3 +112,43 @@ def test_identity_fields_and_unseen_points() -> None:
     expected = torch.tensor([[1.0, 1.0, 1.0, 1.5, 2.0, 2.5, 3.0, 3.0, 3.0, 0.0, 0.0, 0.0]])
     torch.testing.assert_close(values, expected)
     assert unseen.tolist() == [False] * 9 + [True] * 3
+
+
+class PairMax(nn.Module):
+    """Max over non-overlapping pairs written by hand: a layer that halves the length and says nothing of it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[..., : x.shape[-1] // 2 * 2].unflatten(-1, (-1, 2)).amax(-1)
+
+
+class DeclaredPairMax(PairMax):
+    kernel_size = stride = 2
+
+
+class PoolThenConv(nn.Module):
+    attribution_layer = "conv"
+
+    def __init__(self, pool: nn.Module) -> None:
+        super().__init__()
+        self.pool, self.conv = pool, nn.Conv1d(1, 3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(self.pool(x.unsqueeze(1))).sum(dim=(1, 2), keepdim=True)[:, 0]
+
+
+def test_a_layer_that_changes_the_length_must_declare_its_window() -> None:
+    with pytest.raises(ValueError, match=r"layer 'pool' \(PairMax\) changes the length from 64 to 32 .*declares no"):
+        receptive_fields(PoolThenConv(PairMax()), 64)
+    # Declared, the pair max is probed as the mean of its pair: position m reads 2 m .. 2 m + 5 (conv k3 on pairs),
+    # whatever the probe spectra; its own gradient would reach one point of each pair only.
+    fields = receptive_fields(PoolThenConv(DeclaredPairMax()), 64)
+    m = torch.arange(30)
+    assert torch.equal(fields.first, 2 * m) and torch.equal(fields.last, 2 * m + 5)
+
+
+def test_a_declared_window_must_give_the_layer_s_length() -> None:
+    class WrongWindow(PairMax):
+        kernel_size, stride = 2, 1
+
+    with pytest.raises(ValueError, match=r"WrongWindow declares the window \(2, 1, 0, 1\)"):
+        receptive_fields(PoolThenConv(WrongWindow()), 64)

@@ -1,5 +1,5 @@
-"""How the attribution callbacks group and describe the spectra of a split: the one place where a classifier's
-maps and a regressor's differ.
+"""How the attribution callbacks group, target and describe the spectra of a split: the one place where a
+classifier's maps and a regressor's differ.
 
 A classifier's spectra are grouped by the class their map explains (label or prediction), with the predicted
 state change and the misclassified spectra of the series; a regressor's by quantile range of its first target
@@ -8,16 +8,63 @@ state change and the misclassified spectra of the series; a regressor's by quant
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import lightning.pytorch as L
 import numpy as np
 import torch
+from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
-from lightning_spectra.callbacks.attribution import predicted_change
+from lightning_spectra.interpret.gradcam import predicted_class
+from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.interpret.target_ranges import target_ranges
+
+
+def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
+    """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
+    with torch.no_grad(), evaluation_mode(pl_module):
+        return pl_module(x.to(pl_module.device)).detach()
+
+
+def known_labels_or_predicted(pl_module: L.LightningModule, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The labels if every spectrum has one (``>= 0``), else the model's own predictions (as the paper's
+    test-set importance used the model's outputs as targets)."""
+    if len(y) and bool((y >= 0).all()):
+        return y
+    rank_zero_info("Some spectra have no label: using the model's predicted classes as targets")
+    return predicted_class(predict(pl_module, x)).to(y.device)
+
+
+def predicted_change(predicted: np.ndarray) -> int | None:
+    """Index of the first spectrum after the predicted state change of an ordered series, or ``None``.
+
+    Two classes: the split that best separates the predictions into a run of one class then a run of the
+    other (robust to a few flickers; ties go to the earliest). More classes: the first index whose
+    prediction differs from the one before.
+    """
+    predicted = np.asarray(predicted)
+    if len(predicted) < 2 or np.all(predicted == predicted[0]):
+        return None
+    if set(np.unique(predicted).tolist()) <= {0, 1}:
+        first = predicted[0]
+        before = np.concatenate([[0], np.cumsum(predicted != first)])  # mismatches in predicted[:b]
+        after = np.concatenate([np.cumsum((predicted == first)[::-1])[::-1], [0]])  # mismatches in predicted[b:]
+        errors = before + after
+        return int(np.argmin(errors[1:-1]) + 1)
+    return int(np.flatnonzero(predicted[1:] != predicted[:-1])[0] + 1)
+
+
+def class_mean_spectra(x: np.ndarray, classes: np.ndarray, class_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Mean spectrum of each class present (the reference curves drawn above importance plots)."""
+    references = {}
+    for c, name in enumerate(class_names):
+        rows = x[classes == c]
+        if len(rows):
+            references[f"{name} (mean of {len(rows)})"] = rows.mean(axis=0)
+    return references
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Input-gradient feature importance (docs/paper.md §6) of the trained model, written when ``fit`` ends.
+"""Input-gradient feature importance (paper spec 6) of the trained model, written when ``fit`` ends.
 
 Attribution needs gradients, which Lightning's validation/test loops switch off (``torch.inference_mode``), so
 it runs at ``on_fit_end`` (after the loops) and, if asked, at ``on_test_end`` (gradients switched back on for
@@ -17,19 +17,15 @@ import lightning.pytorch as L
 import numpy as np
 from lightning.pytorch.utilities import rank_zero_info
 
-from lightning_spectra.callbacks.attribution import (
+from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
-    class_mean_spectra,
-    known_labels_or_predicted,
-    log_images,
     on_training_device,
-    output_dirs,
     split_data,
-    write_array,
-    write_table,
     x_label,
     x_values,
 )
+from lightning_spectra.callbacks.attribution_groups import class_mean_spectra, known_labels_or_predicted
+from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.interpret.importance import (
     Normalisation,
     SequenceLayout,
@@ -37,6 +33,7 @@ from lightning_spectra.interpret.importance import (
     summarise_gradients,
 )
 from lightning_spectra.interpret.target_ranges import target_ranges
+from lightning_spectra.runs.attribution_files import output_dirs, write_array, write_table
 from lightning_spectra.runs.folder import update_summary
 
 

@@ -18,7 +18,7 @@ import torch
 from lightning_spectra.baselines.kernel import fit_kernel_ridge
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.runs.folder import run_dir
 

@@ -184,6 +184,11 @@ class SpectraDataModule(L.LightningDataModule):
     def target_scale(self) -> list[float] | None:
         return self.splits.target_scale
 
+    def ground_truth_windows(self) -> list[tuple[float, float]] | None:
+        """The x windows that hold what tells the classes apart, where the data says so (a simulation); else
+        ``None``. Attribution reports the share of every map inside them."""
+        return None
+
     def spectrum_names(self, split: str) -> list[str]:
         """Names of the spectra of a split (file names, table rows), in series order."""
         if split == "predict" and self.splits.predict is None:

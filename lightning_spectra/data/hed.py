@@ -154,6 +154,14 @@ class HEDDataModule(SpectraDataModule):
             raise SpectraDataError(f"transition_index {self.transition_index} outside a ramp of {len(spectra)} spectra")
         return x, spectra, names or [f"spectrum {i}" for i in range(len(spectra))]
 
+    def ground_truth_windows(self) -> list[tuple[float, float]] | None:
+        """On the simulated ramp, the 2 theta windows of the reflections that differ between the phases."""
+        if self.source != "simulated":
+            return None
+        from lightning_spectra.data.simulate import differing_peak_windows
+
+        return differing_peak_windows()
+
     def build_splits(self) -> SpectraSplits:
         x, ramp, names = self.load_ramp()
         labels = (np.arange(len(ramp)) >= self.transition_index).astype(np.int64)

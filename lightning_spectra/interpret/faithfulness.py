@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_spectra.interpret.gradcam import value_score
-from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.interpret.model_modes import evaluation_mode
 
 
 @dataclass

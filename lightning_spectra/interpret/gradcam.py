@@ -16,9 +16,8 @@ Conventions:
   Single-logit (binary) models: the logit ``z`` for class 1 and ``-z`` for class 0, since
   ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly the negative of the class-1 map. The default
   target is the class the model predicts (explain the decision that was made).
-- **Layer axes.** A model's ``attribution_layer`` names the submodule whose output is mapped; its
-  ``attribution_axes`` is ``"channels_first"`` (``(N, K, L')``, convolutions; the default when absent) or
-  ``"channels_last"`` (``(N, L', K)``, recurrent/attention layers), which is transposed here.
+- **Layer.** A model's ``attribution_layer`` names the submodule whose output ``(N, K, L')`` is mapped
+  (:mod:`.layers`).
 - **Upsampling.** By receptive field (:mod:`.receptive_field`): each layer value is placed at the centre of
   the input points its position reads, and the map is interpolated linearly between those centres. Points
   no position reads are 0 in the map and flagged in ``unseen``. (Plain interpolation over equal cells, as
@@ -29,24 +28,25 @@ Conventions:
 - **Rows that interact.** With ``model.eval()`` a convolutional model treats every spectrum on its own, so one
   backward pass of the summed scores gives every row's gradient. Sequence models evaluated on a whole
   sequence (``sequence_mode`` other than ``"independent"``) let a spectrum's score depend on the other
-  spectra; their maps then take one backward pass per spectrum so that row ``i`` gets ``dy_i/dA_i`` only.
+  spectra; their maps then take one backward pass per spectrum so that row ``i`` gets ``dy_i/dA_i`` only,
+  through the per-spectrum tokens the model reports to ``register_tokens_hook``
+  (:class:`~lightning_spectra.models.sequence.SequenceClassifier`).
 
 Nothing here needs Lightning.
 """
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lightning_spectra.interpret.importance import evaluation_mode, gradient_ready
+from lightning_spectra.interpret.layers import INPUT_LAYER, attribution_layer, layer_name, recorded_outputs
+from lightning_spectra.interpret.model_modes import evaluation_mode, gradient_ready
 from lightning_spectra.interpret.receptive_field import ReceptiveFields, receptive_fields, upsample_by_receptive_field
-
-Axes = Literal["channels_first", "channels_last"]
 
 
 @dataclass
@@ -72,32 +72,9 @@ class GradCAMMaps:
     fields: ReceptiveFields
 
 
-INPUT_LAYER = "input"  # attribution_layer name for the spectrum itself
-
-
-def attribution_layer(
-    model: nn.Module, layer: str | None = None, axes: Axes | None = None
-) -> tuple[nn.Module | None, Axes]:
-    """The submodule Grad-CAM reads and its axis order, from the arguments or the model's class attributes.
-
-    ``"input"`` names the spectrum itself (module ``None``): with one channel, 1D Grad-CAM there is
-    gradient x input, the positional map of models whose first layer already mixes the whole spectrum.
-    """
-    name = layer if layer is not None else getattr(model, "attribution_layer", None)
-    if not name:
-        raise ValueError(f"{type(model).__name__} has no attribution_layer: Grad-CAM needs a positional layer")
-    if name == INPUT_LAYER:
-        return None, "channels_first"
-    order = axes or getattr(model, "attribution_axes", None) or "channels_first"
-    if order not in ("channels_first", "channels_last"):
-        raise ValueError(f"attribution_axes must be 'channels_first' or 'channels_last', got {order!r}")
-    return model.get_submodule(name), order
-
-
 def method_name(model: nn.Module, layer: str | None = None) -> str:
     """What the maps of ``model`` are, for titles and summaries: gradient x input at the input, else 1D Grad-CAM."""
-    name = layer if layer is not None else getattr(model, "attribution_layer", None)
-    return "gradient x input" if name == INPUT_LAYER else "1D Grad-CAM"
+    return "gradient x input" if layer_name(model, layer) == INPUT_LAYER else "1D Grad-CAM"
 
 
 def classic_informative(maps: GradCAMMaps, layer: str | None) -> bool:
@@ -154,7 +131,6 @@ def layer_gradients(
     x: Tensor,
     target: Tensor | int | None = None,
     layer: str | None = None,
-    axes: Axes | None = None,
     per_row: bool | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Activations ``A`` and gradients ``dy/dA`` ``(N, K, L')`` (channels first) of the attribution layer.
@@ -165,27 +141,15 @@ def layer_gradients(
     Returns:
         activations, gradients (both detached, float32), target ``(N,)`` and logits ``(N, out_features)``.
     """
-    module, order = attribution_layer(model, layer, axes)
-    captured: list[Tensor] = []
-
-    def keep_output(_module: nn.Module, _inputs: tuple, output: Tensor) -> None:
-        captured.append(output)
-
+    module = attribution_layer(model, layer)
     device = next((p.device for p in model.parameters()), x.device)
-    with torch.inference_mode(False), torch.enable_grad():
+    with torch.inference_mode(False), torch.enable_grad(), ExitStack() as hooks:
         inputs = gradient_ready(x.to(device))  # so A needs a gradient even if the parameters are frozen
+        captured = hooks.enter_context(recorded_outputs(module)) if module is not None else [inputs]
         tokens: list[Tensor] = []
-        handle = module.register_forward_hook(keep_output) if module is not None else None
-        split = _capture_tokens(model, tokens)
-        try:
-            logits = model(inputs)
-        finally:
-            if handle is not None:
-                handle.remove()
-            if split:
-                del model.to_sequences  # back to the class's method
-        if module is None:
-            captured.append(inputs)
+        if hasattr(model, "register_tokens_hook"):  # sequence models: the tokens below the rows' mixing
+            hooks.callback(model.register_tokens_hook(tokens.append).remove)
+        logits = model(inputs)
         if len(captured) != 1 or not isinstance(captured[0], Tensor):
             raise RuntimeError(
                 f"attribution layer {type(module).__name__} must return one tensor and run once "
@@ -212,27 +176,7 @@ def layer_gradients(
     activations, gradients = activations.detach(), gradients.detach()
     if activations.dim() == 2:  # a layer without channels: one channel
         activations, gradients = activations.unsqueeze(1), gradients.unsqueeze(1)
-    elif order == "channels_last":
-        activations, gradients = activations.transpose(1, 2), gradients.transpose(1, 2)
     return activations, gradients, target.to(logits.device).long(), logits.detach()
-
-
-def _capture_tokens(model: nn.Module, tokens: list[Tensor]) -> bool:
-    """Record the per-spectrum tokens a sequence model hands to ``to_sequences`` (the package's convention).
-
-    Below that call every row is computed from its own spectrum only, which is what makes
-    :func:`_per_row_gradients` cheap.
-    """
-    original = getattr(model, "to_sequences", None)
-    if not callable(original) or "to_sequences" in vars(model):
-        return False
-
-    def to_sequences(t: Tensor, *args, **kwargs):
-        tokens.append(t)
-        return original(t, *args, **kwargs)
-
-    model.to_sequences = to_sequences
-    return True
 
 
 def _per_row_gradients(scores: Tensor, activations: Tensor, tokens: Tensor | None) -> Tensor:
@@ -271,7 +215,6 @@ def grad_cam(
     x: Tensor,
     target: Tensor | int | None = None,
     layer: str | None = None,
-    axes: Axes | None = None,
     relu: bool = False,
     eval_mode: bool = True,
     per_row: bool | None = None,
@@ -284,7 +227,7 @@ def grad_cam(
         x: spectra. For sequence models pass the whole series in order, as evaluation does: the maps of
             a few spectra taken out of their series would explain a different prediction.
         target: class per spectrum, one class for all, or ``None`` for the predicted class.
-        layer, axes: override the model's ``attribution_layer`` / ``attribution_axes``.
+        layer: overrides the model's ``attribution_layer``.
         relu: apply the ReLU of classic Grad-CAM to ``classic`` (the 1D maps never get one).
         eval_mode: evaluate with ``model.eval()`` (BatchNorm running statistics, no dropout), then restore.
         per_row: force (or forbid) one backward pass per spectrum; ``None`` decides from the model.
@@ -293,31 +236,19 @@ def grad_cam(
     """
     if eval_mode:
         with evaluation_mode(model):
-            a, g, target, logits = layer_gradients(model, x, target, layer, axes, per_row)
+            a, g, target, logits = layer_gradients(model, x, target, layer, per_row)
     else:
-        a, g, target, logits = layer_gradients(model, x, target, layer, axes, per_row)
+        a, g, target, logits = layer_gradients(model, x, target, layer, per_row)
     layer_maps = (g * a).sum(dim=1)
     classic = (g.mean(dim=2, keepdim=True) * a).sum(dim=1)
     if relu:
         classic = classic.clamp_min(0)
     length = x.shape[-1]
     if fields is None:
-        fields = receptive_fields(model, length, layer, axes)
+        fields = receptive_fields(model, length, layer)
     maps, unseen = upsample_by_receptive_field(layer_maps, fields)
     classic_maps, _ = upsample_by_receptive_field(classic, fields)
     return GradCAMMaps(maps, classic_maps, layer_maps, target, logits, unseen, fields)
-
-
-def grad_cam_1d(model: nn.Module, x: Tensor, target: Tensor | int | None = None, **kwargs) -> Tensor:
-    """1D Grad-CAM maps ``(N, L)``: ``sum_k dy/dA_k * A_k``, signed, upsampled (see :func:`grad_cam`)."""
-    return grad_cam(model, x, target, **kwargs).maps
-
-
-def grad_cam_classic(
-    model: nn.Module, x: Tensor, target: Tensor | int | None = None, relu: bool = True, **kwargs
-) -> Tensor:
-    """Classic Grad-CAM maps ``(N, L)``: GAP-weighted channel sum, ReLU by default (see :func:`grad_cam`)."""
-    return grad_cam(model, x, target, relu=relu, **kwargs).classic
 
 
 def class_means(values: Tensor, classes: Tensor, num_classes: int) -> Tensor:

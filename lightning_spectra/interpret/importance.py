@@ -15,16 +15,16 @@ Nothing here needs Lightning: the functions take any ``nn.Module`` mapping ``(N,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from lightning_spectra.interpret.model_modes import SequenceLayout, evaluation_mode, gradient_ready
+
 Normalisation = Literal["samples", "points"]
-SequenceLayout = Literal["eval", "train"]
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 
@@ -33,39 +33,6 @@ def default_loss(logits: Tensor, target: Tensor) -> Tensor:
     if logits.shape[1] == 1:
         return F.binary_cross_entropy_with_logits(logits[:, 0], target.to(logits.dtype))
     return F.cross_entropy(logits, target.long())
-
-
-@contextmanager
-def evaluation_mode(model: nn.Module, sequence_layout: SequenceLayout = "eval") -> Iterator[nn.Module]:
-    """Put ``model`` in eval mode for the block and restore its previous modes afterwards.
-
-    Sequence models (anything with ``train_sequence``/``eval_sequence`` attributes) pick how a batch is cut
-    into sequences from ``model.training``. The paper computed feature importance with ``model.eval()`` yet
-    fed the training tensor in its *training* layout (``X2_TRN``, 31 x 51 x L), so
-    ``sequence_layout="train"`` keeps eval-mode layers (dropout off, BatchNorm running statistics) while cutting
-    the batch as in training. Other models ignore it.
-    """
-    modes = {m: m.training for m in model.modules()}
-    swap = sequence_layout == "train" and hasattr(model, "train_sequence") and hasattr(model, "eval_sequence")
-    saved = model.eval_sequence if swap else None
-    model.eval()
-    if swap:
-        model.eval_sequence = model.train_sequence
-    try:
-        yield model
-    finally:
-        if swap:
-            model.eval_sequence = saved
-        for m, training in modes.items():
-            m.training = training
-
-
-def gradient_ready(x: Tensor) -> Tensor:
-    """A copy of ``x`` that autograd can use, even if ``x`` was made under ``torch.inference_mode``.
-
-    Call inside ``torch.inference_mode(False)``: cloning there turns an inference tensor into a normal one.
-    """
-    return x.detach().clone().requires_grad_(True)
 
 
 def input_gradients(
@@ -90,7 +57,7 @@ def input_gradients(
         loss_fn: ``loss(logits, y)``, mean-reduced; defaults to ``model.loss`` if present, else
             :func:`default_loss`.
         eval_mode: run with ``model.eval()`` (the paper's procedure); the previous modes are restored.
-        sequence_layout: see :func:`evaluation_mode`.
+        sequence_layout: see :func:`~lightning_spectra.interpret.model_modes.evaluation_mode`.
 
     Returns:
         ``G`` ``(N, L)`` (float32, detached, on ``x``'s device) and the loss value (0-d tensor).

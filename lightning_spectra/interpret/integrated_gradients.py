@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_spectra.interpret.gradcam import target_score
-from lightning_spectra.interpret.importance import evaluation_mode
+from lightning_spectra.interpret.model_modes import evaluation_mode
 
 Reference = Literal["other_class_mean", "background"]
 REFERENCES = ("other_class_mean", "background")
@@ -47,7 +47,7 @@ def other_class_means(x: Tensor, classes: Tensor, target: Tensor) -> Tensor:
 
 def smooth_backgrounds(x: Tensor, lam: float = 1e5, p: float = 0.002) -> Tensor:
     """Each spectrum's asymmetric-least-squares background ``(N, L)`` (the spectrum without its peaks)."""
-    from lightning_spectra.data.baseline import remove_baseline
+    from lightning_spectra.data.baseline import remove_baseline  # the data package loads Lightning: only if used
 
     spectra = x.detach().double().cpu().numpy()
     axis = np.arange(spectra.shape[1], dtype=float)
@@ -73,7 +73,7 @@ def integrated_gradients(
     Runs with gradients on, even under ``torch.inference_mode``; the model is evaluated in eval mode (modes
     restored) unless ``eval_mode`` is False. Uses captum's Gauss-Legendre path.
     """
-    from captum.attr import IntegratedGradients
+    from captum.attr import IntegratedGradients  # captum loads matplotlib (over a second): only when asked
 
     device = next((p.device for p in model.parameters()), x.device)
     target = target.to(device).long()

@@ -40,6 +40,8 @@ class _MaxPool2ReLU(torch.autograd.Function):
 class MaxPool2ReLU(nn.Module):
     """Max-pool over non-overlapping pairs, then ReLU: the same function as ``ReLU -> MaxPool1d(2)``, faster."""
 
+    kernel_size = stride = 2  # its window, declared as nn.MaxPool1d declares its own (receptive fields read it)
+
     def forward(self, x: Tensor) -> Tensor:
         if torch.is_grad_enabled() and x.requires_grad:
             return _MaxPool2ReLU.apply(x)
@@ -62,6 +64,16 @@ class SingleChannelConvBlock(nn.Sequential):
     block up to float rounding (``tests/test_cnn.py``); same state-dict keys (``0.*`` conv, ``1.*`` BatchNorm).
     Any other BatchNorm (e.g. ``SyncBatchNorm`` under DDP) runs the plain sequence.
     """
+
+    @property
+    def kernel_size(self) -> tuple[int, ...]:
+        """The convolution's window: the folded path calls ``F.conv1d``, not the conv module, so the block
+        declares it (receptive fields read it)."""
+        return self[0].kernel_size
+
+    @property
+    def stride(self) -> tuple[int, ...]:
+        return self[0].stride
 
     def forward(self, x: Tensor) -> Tensor:
         conv, norm, *rest = self

@@ -34,10 +34,13 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
 
 from lightning_spectra.models.base import InputNormalization, SpectraClassifier, input_norm
 
@@ -124,6 +127,8 @@ class SequenceClassifier(SpectraClassifier):
         self.train_sequence = train_sequence
         self.eval_sequence = eval_sequence
         self.sequence_groups = sequence_groups
+        # an OrderedDict, as torch keeps its hooks: RemovableHandle holds a weak reference to it
+        self._tokens_hooks: OrderedDict[int, Callable[[Tensor], None]] = OrderedDict()
 
     @property
     def sequence_mode(self) -> SequenceMode:
@@ -131,4 +136,15 @@ class SequenceClassifier(SpectraClassifier):
         return self.train_sequence if self.training else self.eval_sequence
 
     def to_sequences(self, x: Tensor) -> tuple[Tensor, bool]:
+        """The per-spectrum tokens ``x`` ``(N, ...)`` cut into sequences; every tokens hook sees ``x`` first."""
+        for hook in self._tokens_hooks.values():
+            hook(x)
         return to_sequences(x, self.sequence_mode, self.sequence_groups)
+
+    def register_tokens_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(tokens)`` with the tokens every forward pass hands to :meth:`to_sequences`: row ``i`` is
+        computed from spectrum ``i`` alone up to there, which makes per-spectrum gradients cheap
+        (:mod:`lightning_spectra.interpret.gradcam`). ``handle.remove()`` removes it."""
+        handle = RemovableHandle(self._tokens_hooks)
+        self._tokens_hooks[handle.id] = hook
+        return handle

@@ -1,0 +1,75 @@
+"""When the attribution callbacks run, on which spectra and on which device.
+
+Attribution needs gradients, which Lightning's validation/test loops switch off (``torch.inference_mode``), so
+the callbacks run at ``on_fit_end`` (after the loops) and, if asked, at ``on_test_end``. Lightning has moved
+the model to the CPU by ``on_fit_end``; it is put back on the training device for the computation and
+returned to the CPU afterwards. Only rank zero computes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+
+
+def x_label(trainer: L.Trainer, chosen: str | None) -> str:
+    """The label of the figures' x axis: ``chosen`` (the callback's ``xlabel``), else the datamodule's ``x_label``."""
+    return chosen or getattr(trainer.datamodule, "x_label", "x")
+
+
+def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
+    """Spectra ``(N, L)``, labels ``(N,)`` (-1 where unknown) and names of a datamodule split, in stored order."""
+    datamodule = trainer.datamodule
+    splits = getattr(datamodule, "splits", None) if datamodule is not None else None
+    if splits is None:
+        return None
+    data = getattr(splits, split, None)
+    if data is None and split == "predict":
+        data = splits.test
+    if data is None:
+        return None
+    names = datamodule.spectrum_names(split) if hasattr(datamodule, "spectrum_names") else []
+    return data.spectra, data.labels, names
+
+
+def x_values(pl_module: L.LightningModule, length: int) -> np.ndarray:
+    """The model's x axis (2 theta, wavenumber) if it matches the spectra, else point indices."""
+    axis = getattr(pl_module, "x_axis", None)
+    if axis is not None and len(axis) == length:
+        return axis.detach().cpu().numpy().astype(float)
+    return np.arange(length, dtype=float)
+
+
+@contextmanager
+def on_training_device(trainer: L.Trainer, pl_module: L.LightningModule) -> Iterator[torch.device]:
+    """Run on the training device even after Lightning's teardown moved the model to the CPU; move it back."""
+    before = pl_module.device
+    device = trainer.strategy.root_device
+    if device != before:
+        pl_module.to(device)
+    try:
+        yield device
+    finally:
+        if device != before:
+            pl_module.to(before)
+
+
+class AttributionCallback(L.Callback):
+    """Runs :meth:`run` on ``split`` when fit ends and, with ``on_test``, on the test series after each test."""
+
+    split: str
+    on_test: bool
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.run(trainer, pl_module, self.split)
+
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.on_test:
+            self.run(trainer, pl_module, "test")
+
+    def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
+        raise NotImplementedError

@@ -1,0 +1,43 @@
+"""The numbers of a mapped split for ``summary.json`` (and so the W&B run summary), flat so that loggers take
+them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from lightning_spectra.callbacks.mapped_split import MappedSplit
+from lightning_spectra.interpret.faithfulness import ground_truth_share
+
+
+def gradcam_summary(mapped: MappedSplit, windows: list[tuple[float, float]] | None, reference: str) -> dict[str, Any]:
+    """The numbers of ``mapped`` for ``summary.json``, flat so that they reach the W&B run summary."""
+    stem, groups, seen = mapped.stem, mapped.groups, ~mapped.unseen
+    summary: dict[str, Any] = {
+        f"{stem}_method": mapped.method,
+        f"{stem}_layer": mapped.layer,
+        f"{stem}_layer_positions": mapped.positions,
+        f"{stem}_unseen_points": int(mapped.unseen.sum()),
+        f"{stem}_peak_x": {
+            name: float(mapped.axis[seen][int(np.argmax(mapped.means["gradcam"][g][seen]))])
+            for g, name in enumerate(groups.names)
+            if groups.counts[g]
+        },
+    }
+    if groups.misclassified is not None:
+        summary[f"{stem}_predicted_change"] = groups.change
+        summary[f"{stem}_misclassified"] = int(groups.misclassified.sum())
+    for name, values in mapped.maps_by_method.items():
+        prefix = stem if name == mapped.method else f"{stem}_ig"
+        if name in mapped.curves:
+            for key, value in mapped.curves[name].summary().items():
+                summary[f"{prefix}_deletion_{key}"] = value
+        if windows is not None:
+            share = ground_truth_share(torch.as_tensor(values), mapped.axis, windows)
+            summary[f"{prefix}_ground_truth_share"] = share["share"]
+            summary[f"{prefix}_ground_truth_chance"] = share["chance"]
+    if mapped.curves:
+        summary[f"{stem}_deletion_reference"] = reference
+    return summary
