@@ -46,9 +46,11 @@ import numpy as np
 import torch
 import yaml
 
+from lightning_spectra.models.registry import model_classes
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-MODELS = ("cnn", "fcnn", "binned_fcnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
+MODELS = tuple(model_classes())  # config names of every model
 CPU_ENGINES = ("eager", "compile", "onnx")
 GOAL = {"model": "cnn", "batch": 352, "p99_ms": 100.0}  # one HED train (352 frames) between trains at 10 Hz
 

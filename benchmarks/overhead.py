@@ -24,17 +24,6 @@ from lightning_spectra import models
 from lightning_spectra.callbacks import Timing
 from lightning_spectra.data import HEDDataModule
 
-PAPER_EPOCHS = {
-    "CNN": 5,
-    "FCNN1D": 300,
-    "MSResNet": 4,
-    "LSTMClassifier": 25,
-    "TransformerClassifier": 30,
-    "ConvSCAttention": 8,
-    "ConvSCTAttention": 5,
-    "BinnedFCNN": 50,
-}
-
 
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
@@ -102,7 +91,9 @@ def main() -> None:
     )
     print(f"{'model':<24}{'epochs':>7}{'bare s':>10}{'train s':>10}{'fit s':>10}{'train/bare':>12}{'fit/bare':>10}")
     for name in args.models:
-        epochs = args.epochs or PAPER_EPOCHS[name]
+        epochs = args.epochs or getattr(models, name).paper_epochs  # the class's: what the paper trained
+        if epochs is None:
+            parser.error(f"{name} has no epochs from the paper: give --epochs")
         bare, train, fit = [], [], []
         for _ in range(args.repeats):
             bare.append(bare_loop(build(name, dm, device), x, y, epochs))

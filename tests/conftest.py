@@ -26,6 +26,19 @@ def write_xy(path: Path, x: np.ndarray, y: np.ndarray, header_lines: int = 3) ->
     return path
 
 
+def every_model(package: str = "lightning_spectra.models", sequences: bool | None = None) -> list:
+    """pytest parameters of every model the registry finds in ``package``, named by class (``sequences``: only
+    the models that do, or do not, read a batch as sequences): what the model tests are parametrised over, so
+    a new model module is tested with no list to edit."""
+    from lightning_spectra.models import SequenceClassifier
+    from lightning_spectra.models.registry import models_in
+
+    classes = models_in(package).values()
+    if sequences is not None:
+        classes = [cls for cls in classes if issubclass(cls, SequenceClassifier) == sequences]
+    return [pytest.param(cls, id=cls.__name__) for cls in classes]
+
+
 def tiny_args(subcommand: str, save_dir: Path, config: str = "cnn_tiny.yaml", *extra: str) -> list[str]:
     """CLI arguments for a tiny run whose logs go to ``save_dir``."""
     return [subcommand, "--config", str(CONF / config), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import tiny_args
+from conftest import every_model, tiny_args
 
 from lightning_spectra.cli import main  # what train.py runs
 from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.interpret.gradcam import layer_gradients
 from lightning_spectra.models import (
     CNN,
     FCNN1D,
@@ -23,14 +24,15 @@ from lightning_spectra.models import (
     MSResNet,
     SequenceClassifier,
     SpectraClassifier,
-    TransformerClassifier,
 )
+from lightning_spectra.models.registry import model_classes
 from lightning_spectra.models.sequence import from_sequences, to_sequences
 
 pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 
-MODELS = [CNN, FCNN1D, MSResNet, LSTMClassifier, TransformerClassifier, ConvSCAttention, ConvSCTAttention, BinnedFCNN]
-SHORT = 600  # a short spectrum every model accepts (MSResNet needs >= 501 points)
+MODELS = every_model()  # every model module of lightning_spectra/models
+SEQUENCE_MODELS = every_model(sequences=True)
+SHORT = 600  # a short spectrum every model accepts with the paper's layers (MSResNet keeps them from 501 points)
 BATCH = 6
 
 
@@ -53,7 +55,7 @@ def toy_batch(n: int = BATCH, length: int = SHORT) -> tuple[torch.Tensor, torch.
 
 
 # ---------------------------------------------------------------------------------------------- every model
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 @pytest.mark.parametrize("length", [4023, SHORT])
 @pytest.mark.parametrize("num_classes", [2, 3])
 def test_output_shape(cls: type[SpectraClassifier], length: int, num_classes: int) -> None:
@@ -69,24 +71,17 @@ def test_output_shape(cls: type[SpectraClassifier], length: int, num_classes: in
         assert torch.isfinite(logits).all()
 
 
-PAPER_PARAMETERS = [
-    (CNN, {}, 23_307),
-    (FCNN1D, {}, 1_204_335),
-    (FCNN1D, {"paper_init": True}, 1_204_335),
-    (MSResNet, {}, 294_247),  # without the paper's unused Linear(4023 -> 512)
-    (MSResNet, {"include_unused_layer": True}, 2_354_535),
-    (LSTMClassifier, {}, 6_273_391),
-    (TransformerClassifier, {}, 1_830_511),
-    (ConvSCAttention, {}, 132_933),  # without the paper's never-trained feed-forward block
-    (ConvSCAttention, {"include_unused_layer": True}, 659_525),
-    (CNN, {"pools": (2, 3, 2)}, 22_803),  # the authors' later "2mpool3" CNN, the one in their CNN.pth
-    (ConvSCTAttention, {}, 1_446_983),  # our design; the paper's (unpublished) model has 1,953,353
-    (ConvSCTAttention, {"include_unused_layer": True}, 1_973_575),  # counted as the paper counted Conv SC
-    (BinnedFCNN, {}, 1058 * 15 + 1),
-    (BinnedFCNN, {"bins": 1}, 1_059),
-    (BinnedFCNN, {"bins": 11}, 11_639),
-    (BinnedFCNN, {"bins": 16}, 16_929),
-]
+# Each model's counts (the paper's, and this project's variants) are on its class: ``parameter_counts``.
+PAPER_PARAMETERS = [(p.values[0], kwargs, count) for p in MODELS for kwargs, count in p.values[0].parameter_counts]
+
+
+@pytest.mark.parametrize("cls", MODELS)
+def test_every_model_states_its_facts(cls: type[SpectraClassifier]) -> None:
+    """What reports and tests read from the class: a label, a parameter count, tiny settings it accepts."""
+    assert cls.label and cls.parameter_counts and isinstance(cls.attribution_layer, str)
+    assert cls.minimum_length is None or cls.minimum_length >= 2
+    tiny = build(cls, spectrum_length=SHORT, **cls.tiny_arguments)
+    assert tiny.num_trainable_parameters < build(cls, spectrum_length=SHORT).num_trainable_parameters
 
 
 @pytest.mark.parametrize(("cls", "kwargs", "expected"), PAPER_PARAMETERS, ids=lambda v: getattr(v, "__name__", None))
@@ -98,7 +93,7 @@ def test_conv_sct_stays_near_the_paper_count() -> None:
     assert abs(ConvSCTAttention(include_unused_layer=True).num_trainable_parameters / 1_953_353 - 1) < 0.02
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_same_seed_same_weights(cls: type[SpectraClassifier]) -> None:
     torch.manual_seed(123)
     first = build(cls, spectrum_length=SHORT).state_dict()
@@ -109,7 +104,7 @@ def test_same_seed_same_weights(cls: type[SpectraClassifier]) -> None:
         assert torch.equal(first[name], second[name]), name
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_training_steps_lower_the_loss(cls: type[SpectraClassifier]) -> None:
     torch.manual_seed(0)
     kwargs = {"early_stop": False} if cls is BinnedFCNN else {}
@@ -127,20 +122,23 @@ def test_training_steps_lower_the_loss(cls: type[SpectraClassifier]) -> None:
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_attribution_layer_is_channels_first_map(cls: type[SpectraClassifier]) -> None:
+    """Grad-CAM reads ``(batch, channels, positions)`` with gradients of the same shape: at ``"input"`` the
+    spectrum itself as one channel, else the named layer's output, which must itself be three-dimensional."""
     model = build(cls, spectrum_length=SHORT).eval()
-    if cls.attribution_layer == "input":  # the spectrum itself: nothing to hook
-        return
-    captured = []
-    model.get_submodule(cls.attribution_layer).register_forward_hook(lambda m, i, o: captured.append(o))
-    with torch.no_grad():
-        model(toy_batch()[0])
-    (activation,) = captured
-    assert activation.ndim == 3 and activation.shape[0] == BATCH
+    outputs = []
+    if cls.attribution_layer != "input":
+        model.get_submodule(cls.attribution_layer).register_forward_hook(lambda m, i, o: outputs.append(o))
+    activations, gradients, _, _ = layer_gradients(model, toy_batch()[0])
+    assert activations.ndim == 3 and activations.shape[0] == BATCH and gradients.shape == activations.shape
+    if cls.attribution_layer == "input":
+        assert activations.shape[1:] == (1, SHORT)
+    else:
+        assert [output.ndim for output in outputs] == [3]
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_every_model_takes_64_point_spectra_and_learns_from_them(cls: type[SpectraClassifier]) -> None:
     """Short spectra (NIR filters, cut ranges) work with every model; the paper's fixed sizes adapt."""
     torch.manual_seed(0)
@@ -157,12 +155,17 @@ def test_every_model_takes_64_point_spectra_and_learns_from_them(cls: type[Spect
     assert losses[-1] < losses[0]
 
 
-@pytest.mark.parametrize(("cls", "minimum"), [(CNN, 17), (MSResNet, 59), (ConvSCAttention, 27), (ConvSCTAttention, 27)])
-def test_too_short_spectra_are_refused_naming_the_minimum(cls: type[SpectraClassifier], minimum: int) -> None:
-    """Below a model's minimum construction fails loudly rather than at the first forward."""
-    build(cls, spectrum_length=minimum)
-    with pytest.raises(SpectraConfigError, match=f"points are too short .*; it needs at least {minimum}$"):
-        build(cls, spectrum_length=minimum - 1)  # the CLI prints it as one line (tests/test_reliability.py)
+@pytest.mark.parametrize("cls", MODELS)
+def test_too_short_spectra_are_refused_or_work(cls: type[SpectraClassifier]) -> None:
+    """A model works at its ``minimum_length`` (two points where it takes any length); below it construction
+    fails loudly, naming the minimum, rather than at the first forward."""
+    minimum = cls.minimum_length or 2
+    with torch.no_grad():
+        outputs = build(cls, spectrum_length=minimum).eval()(torch.rand(BATCH, minimum))
+    assert outputs.shape == (BATCH, 1) and torch.isfinite(outputs).all()
+    if cls.minimum_length is not None:
+        with pytest.raises(SpectraConfigError, match=rf"points are too short .*; it needs at least {minimum}\b"):
+            build(cls, spectrum_length=minimum - 1)  # the CLI prints it as one line (tests/test_reliability.py)
 
 
 def test_short_spectra_downsample_less_and_the_paper_sizes_stay_where_they_fit() -> None:
@@ -176,7 +179,7 @@ def test_short_spectra_downsample_less_and_the_paper_sizes_stay_where_they_fit()
     assert MSResNet(spectrum_length=100).multiscale.output_length >= 1
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_input_normalization_is_a_choice_with_the_papers_default_for_classifiers(cls: type[SpectraClassifier]) -> None:
     """``layer`` makes a model blind to a spectrum's level and scale (the paper's choice for XRD phases);
     ``none`` keeps them, which a regressor of an amount needs (Beer-Lambert); regressors default to ``none``."""
@@ -235,7 +238,7 @@ def test_indivisible_batch_falls_back_to_one_sequence() -> None:
     assert sequences.shape == (1, 7)
 
 
-@pytest.mark.parametrize("cls", [LSTMClassifier, TransformerClassifier, ConvSCTAttention], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", SEQUENCE_MODELS)
 def test_tokens_hook_sees_the_rows_handed_to_the_sequences_until_removed(cls: type[SequenceClassifier]) -> None:
     model = build(cls, spectrum_length=64, eval_sequence="whole").eval()
     seen: list[torch.Tensor] = []
@@ -246,7 +249,7 @@ def test_tokens_hook_sees_the_rows_handed_to_the_sequences_until_removed(cls: ty
     assert len(seen) == 1 and seen[0].shape[0] == 5  # one token per spectrum, before the sequences are cut
 
 
-@pytest.mark.parametrize("cls", [LSTMClassifier, TransformerClassifier, ConvSCTAttention], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", SEQUENCE_MODELS)
 @pytest.mark.parametrize("mode", ["consecutive", "strided"])
 def test_sequence_outputs_come_back_in_row_order(cls: type[SequenceClassifier], mode: str) -> None:
     """Running each sequence alone gives the rows of the batched output at that sequence's rows."""
@@ -272,7 +275,7 @@ def test_sequence_defaults_are_independent_and_the_paper_configs_set_the_paper_l
     import yaml
     from conftest import CONF, ROOT
 
-    for model in (LSTMClassifier(), TransformerClassifier(), ConvSCTAttention()):
+    for model in (param.values[0]() for param in SEQUENCE_MODELS):
         assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("independent", "independent", 31)
     paper = {"lstm": ("consecutive", "independent"), "transformer": ("strided", "whole")}
     paper["conv_sct_attention"] = ("consecutive", "whole")
@@ -384,24 +387,8 @@ def test_binned_early_stop_reads_the_whole_epoch(batch_size: int, trained: bool)
     assert changed is trained and trainer.current_epoch == 1
 
 
-def test_every_model_is_exported() -> None:
-    import lightning_spectra.models as models
-
-    for cls in MODELS:
-        assert getattr(models, cls.__name__) is cls
-        assert issubclass(cls, SpectraClassifier) and isinstance(cls.attribution_layer, str | None)
-
-
 # ---------------------------------------------------------------------------------------------- command line
-CLI_MODELS = {
-    "fcnn": FCNN1D,
-    "resnet": MSResNet,
-    "lstm": LSTMClassifier,
-    "transformer": TransformerClassifier,
-    "conv_sc_attention": ConvSCAttention,
-    "conv_sct_attention": ConvSCTAttention,
-    "binned_fcnn": BinnedFCNN,
-}  # the CNN's command line is covered by test_cli.py
+CLI_MODELS = {name: cls for name, cls in model_classes().items() if name != "cnn"}  # the CNN's: test_cli.py
 
 
 def summary_of(save_dir: Path, name: str) -> dict:
@@ -433,7 +420,7 @@ def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
     assert tested["loss"] == pytest.approx(fitted["loss"], rel=1e-5, abs=1e-7)
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraClassifier], tmp_path: Path) -> None:
     import lightning.pytorch as L
 
@@ -546,7 +533,7 @@ def test_from_datamodule_refuses_a_size_given_twice() -> None:
         CNN.from_datamodule(data, spectrum_length=100)
 
 
-@pytest.mark.parametrize("cls", MODELS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", MODELS)
 def test_spectra_of_another_length_are_one_line_naming_both(cls: type[SpectraClassifier]) -> None:
     model = build(cls, spectrum_length=SHORT)
     name = cls.__name__
@@ -564,7 +551,7 @@ def test_spectra_of_another_length_are_one_line_naming_both(cls: type[SpectraCla
 
 
 # BinnedFCNN cuts any input into rows of bins itself, so (N, 1, L) always worked there.
-@pytest.mark.parametrize("cls", [m for m in MODELS if m is not BinnedFCNN], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [p for p in MODELS if p.values[0] is not BinnedFCNN])
 def test_spectra_with_one_channel_give_the_same_outputs(cls: type[SpectraClassifier]) -> None:
     """``(N, 1, L)``, as tsai and aeon lay spectra out, is read as ``(N, L)``."""
     torch.manual_seed(0)

@@ -11,42 +11,14 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import ROOT
+from conftest import ROOT, every_model
 
 from lightning_spectra.data import SpectraFilesDataModule
-from lightning_spectra.models import (
-    CNN,
-    FCNN1D,
-    BinnedFCNN,
-    ConvSCAttention,
-    ConvSCTAttention,
-    LSTMClassifier,
-    MSResNet,
-    SpectraClassifier,
-    TransformerClassifier,
-)
+from lightning_spectra.models import SpectraClassifier
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
-LENGTH = 512  # MSResNet needs >= 501 points
-# Small versions of every model, so each learns in seconds on two CPU cores; layouts are the defaults. The tiny
-# BinnedFCNN and MSResNet need lr 0.01 to learn in 25 epochs (the recipe's 1e-3 is for the full-size models).
-TINY = {
-    CNN: {"channels": (16, 16, 4)},
-    MSResNet: {"planes": (8, 8, 4), "lr": 0.01},
-    FCNN1D: {"hidden": (32, 32, 16)},
-    BinnedFCNN: {"bins": 16, "hidden": 32, "early_stop": False, "lr": 0.01},
-    LSTMClassifier: {"hidden_size": 16, "num_layers": 1},
-    TransformerClassifier: {"d_model": 16, "nhead": 2, "dim_feedforward": 32, "num_layers": 1},
-    ConvSCAttention: {"embed_dim": 32, "dim_feedforward": 32, "num_heads": 2},
-    ConvSCTAttention: {
-        "embed_dim": 32,
-        "dim_feedforward": 32,
-        "num_heads": 2,
-        "temporal_heads": 2,
-        "temporal_feedforward": 32,
-    },
-}
+LENGTH = 512
 
 
 def recipe() -> dict:
@@ -75,13 +47,15 @@ def recipe_datamodule(path: Path) -> SpectraFilesDataModule:
 
 
 def recipe_model(cls: type[SpectraClassifier], dm: SpectraFilesDataModule) -> SpectraClassifier:
+    """The recipe's model in its small version (the class's ``tiny_arguments``), so it learns in seconds on two
+    CPU cores; layouts are the defaults."""
     options = recipe()["model"]["init_args"]
     return cls(
         spectrum_length=dm.spectrum_length,
         num_classes=dm.num_classes,
         x_axis=dm.x_axis,
         class_names=dm.class_names,
-        **{**options, **TINY[cls]},
+        **{**options, **cls.tiny_arguments},
     )
 
 
@@ -95,7 +69,7 @@ def test_recipe_defaults_are_the_datamodule_defaults() -> None:
             assert defaults[key].default == value, key
 
 
-@pytest.mark.parametrize("cls", list(TINY), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", every_model())
 def test_every_model_learns_four_classes_with_the_recipe(cls: type[SpectraClassifier], four_classes: Path) -> None:
     L.seed_everything(0, verbose=False)
     dm = recipe_datamodule(four_classes)
@@ -116,10 +90,12 @@ def test_every_model_learns_four_classes_with_the_recipe(cls: type[SpectraClassi
     assert accuracy >= 0.95
 
 
-@pytest.mark.parametrize("cls", list(TINY), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", every_model())
 def test_a_prediction_does_not_depend_on_the_rest_of_the_batch(cls: type[SpectraClassifier]) -> None:
     torch.manual_seed(0)
-    model = cls(spectrum_length=LENGTH, num_classes=3, **{**recipe()["model"]["init_args"], **TINY[cls]}).eval()
+    model = cls(
+        spectrum_length=LENGTH, num_classes=3, **{**recipe()["model"]["init_args"], **cls.tiny_arguments}
+    ).eval()
     batch = torch.randn(7, LENGTH)
     with torch.no_grad():
         together = model(batch)

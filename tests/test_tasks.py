@@ -1,74 +1,51 @@
 """The task objects of the shared base: every model is a classifier or a regressor by its ``task`` alone.
 
-The regression check: each of the eight models learns a synthetic linear target (a concentration that scales
-one peak against another) from 60 short spectra and predicts 30 unseen ones with R^2 > 0.95.
+The regression check: every model learns a synthetic linear target (a concentration that scales one peak
+against another) from 60 short spectra and predicts 30 unseen ones with R^2 > 0.95; in CI at a tiny size (its
+class's ``tiny_arguments``, 128 points), and at full size in the slow suite.
 """
 
 from __future__ import annotations
 
 import pytest
 import torch
+from conftest import every_model
 from torch.optim.swa_utils import update_bn
 
 from lightning_spectra.metrics.regression import regression_metrics
-from lightning_spectra.models import (
-    CNN,
-    FCNN1D,
-    BinnedFCNN,
-    ConvSCAttention,
-    ConvSCTAttention,
-    LSTMClassifier,
-    MSResNet,
-    SequenceClassifier,
-    SpectraClassifier,
-    SpectraModel,
-    TransformerClassifier,
-)
+from lightning_spectra.models import CNN, SequenceClassifier, SpectraClassifier, SpectraModel
 from lightning_spectra.tasks.base import ClassificationTask, RegressionTask
 
-LENGTH = 520  # MSResNet needs >= 501 points
+LENGTH = 520  # the paper's layers in every model (MSResNet keeps them from 501 points)
+TINY_LENGTH = 128
 
 
-def linear_target_spectra(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def linear_target_spectra(n: int, seed: int, length: int = LENGTH) -> tuple[torch.Tensor, torch.Tensor]:
     """Spectra whose first peak grows with the target ``c`` in [2, 12] while the second shrinks, plus noise."""
     g = torch.Generator().manual_seed(seed)
     c = 2 + 10 * torch.rand(n, generator=g)
-    grid = torch.arange(LENGTH, dtype=torch.float32)
+    grid = torch.arange(length, dtype=torch.float32) * LENGTH / length  # the same peaks at any length
     peak = lambda centre, width: torch.exp(-0.5 * ((grid - centre) / width) ** 2)  # noqa: E731
     share = (c - 2) / 10
     spectra = share[:, None] * peak(150, 12) + (1 - share[:, None]) * peak(360, 15) + 0.5 * peak(260, 40)
-    return spectra + 0.01 * torch.randn(n, LENGTH, generator=g), c[:, None]
+    return spectra + 0.01 * torch.randn(n, length, generator=g), c[:, None]
 
 
-# Fast models train in well under a second a step; the others take longer and are kept out of CI.
-FAST = [(CNN, 100, 3e-3), (FCNN1D, 150, 1e-3)]
-SLOW = [
-    (MSResNet, 150, 1e-3),
-    (LSTMClassifier, 150, 1e-3),
-    (TransformerClassifier, 150, 1e-3),  # with independent "sequences": see fit_regressor
-    (ConvSCAttention, 150, 1e-3),
-    (ConvSCTAttention, 150, 1e-3),
-    (BinnedFCNN, 300, 3e-3),
-]
-
-
-def fit_regressor(cls: type[SpectraModel], steps: int, lr: float) -> float:
-    """Full-batch Adam on 60 spectra, precise BatchNorm, then R^2 on 30 unseen spectra."""
+def fit_regressor(cls: type[SpectraModel], steps: int, length: int = LENGTH, **settings) -> float:
+    """Full-batch Adam on 60 spectra of the model built with ``settings``, precise BatchNorm, then R^2 on 30
+    unseen spectra. Sequence models keep
+    their default: every spectrum its own sequence (attending over the other spectra only adds noise here)."""
     torch.manual_seed(0)
-    x, y = linear_target_spectra(60, seed=1)
+    x, y = linear_target_spectra(60, seed=1, length=length)
     extra = {"sequence_groups": 3} if issubclass(cls, SequenceClassifier) else {}
-    if cls is CNN:  # the paper's layout with fewer channels: the same head, a quarter of the compute
-        extra["channels"] = (16, 16, 4)
-    if cls is TransformerClassifier:  # independent samples: attending over the other spectra only adds noise
-        extra.update(train_sequence="independent", eval_sequence="independent")
     model = cls(
-        spectrum_length=LENGTH,
+        spectrum_length=length,
         task="regression",
         target_names=["c"],
         target_mean=y.mean(0).tolist(),
         target_scale=y.std(0).tolist(),
-        lr=lr,
         **extra,
+        **settings,
     )
     optimiser = model.configure_optimizers()
     optimiser = optimiser["optimizer"] if isinstance(optimiser, dict) else optimiser
@@ -79,21 +56,22 @@ def fit_regressor(cls: type[SpectraModel], steps: int, lr: float) -> float:
         optimiser.step()
     update_bn([(x, y, torch.arange(len(x)))], model)
     model.eval()
-    x_test, y_test = linear_target_spectra(30, seed=2)
+    x_test, y_test = linear_target_spectra(30, seed=2, length=length)
     with torch.no_grad():
         predicted = model.predict_values(model(x_test))
     return float(regression_metrics(predicted, y_test)["r2"][0])
 
 
-@pytest.mark.parametrize(("cls", "steps", "lr"), FAST, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_fast_models_recover_a_linear_target(cls: type[SpectraModel], steps: int, lr: float) -> None:
-    assert fit_regressor(cls, steps, lr) > 0.95
+@pytest.mark.parametrize("cls", every_model())
+def test_every_model_recovers_a_linear_target(cls: type[SpectraModel]) -> None:
+    """The small version of each model (a second or less on a CPU); the rate of its tiny settings if it has one."""
+    assert fit_regressor(cls, 100, TINY_LENGTH, **{"lr": 3e-3, **cls.tiny_arguments}) > 0.95
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("cls", "steps", "lr"), SLOW, ids=lambda v: getattr(v, "__name__", str(v)))
-def test_every_other_model_recovers_a_linear_target(cls: type[SpectraModel], steps: int, lr: float) -> None:
-    assert fit_regressor(cls, steps, lr) > 0.95
+@pytest.mark.parametrize("cls", every_model())
+def test_every_model_recovers_a_linear_target_at_full_size(cls: type[SpectraModel]) -> None:
+    assert fit_regressor(cls, 300, lr=3e-3) > 0.95
 
 
 def test_regressor_outputs_one_value_per_target_and_restores_units() -> None:

@@ -28,30 +28,19 @@ from pathlib import Path
 
 import numpy as np
 
+from lightning_spectra.models.registry import model_classes
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.runtime.shipped_files import CONFIGS
 
-MODELS = ("binned_fcnn", "fcnn", "cnn", "resnet", "lstm", "transformer", "conv_sc_attention", "conv_sct_attention")
-LABELS = {
-    "binned_fcnn": "Binned FCNN",
-    "fcnn": "FCNN 1D",
-    "cnn": "CNN",
-    "resnet": "ResNet",
-    "lstm": "LSTM",
-    "transformer": "Transformer",
-    "conv_sc_attention": "Conv SC attention",
-    "conv_sct_attention": "Conv SCT attention",
-}
-# Paper (docs/paper.md §7): training time in seconds on a P100, epochs, boundary.
+_CLASSES = model_classes()
+#: Config names of every model: the paper's in its order, then any others by name.
+MODELS = tuple(sorted(_CLASSES, key=lambda name: (_CLASSES[name].paper_order or len(_CLASSES) + 1, name)))
+LABELS = {name: cls.label or cls.__name__ for name, cls in _CLASSES.items()}
+# The paper (docs/paper.md §7): training time in seconds on a P100, epochs, boundary (on the models' classes).
 PAPER = {
-    "transformer": (0.449, 30, 184),
-    "lstm": (0.463, 25, 175),
-    "cnn": (0.753, 5, 173),
-    "conv_sc_attention": (1.652, 8, 182),
-    "conv_sct_attention": (1.269, 5, 188),
-    "fcnn": (1.576, 300, 188),
-    "resnet": (8.211, 4, 178),
-    "binned_fcnn": (17.68, 50, None),
+    name: (cls.paper_train_time_s, cls.paper_epochs, cls.paper_boundary)
+    for name, cls in _CLASSES.items()
+    if cls.paper_order is not None
 }
 COLUMNS = (
     "model",

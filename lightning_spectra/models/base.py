@@ -11,7 +11,7 @@ without code of its own for either.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 import lightning.pytorch as L
 import torch
@@ -82,6 +82,25 @@ class SpectraModel(L.LightningModule):
     #: Trains in bf16 autocast on CPUs with native bf16 when the config leaves the precision unset: measured
     #: faster there with the same result (BENCHMARKS.md, "Precision per model"); see runtime/precision.py.
     cpu_bf16: bool = False
+    # What reports, benchmarks and tests read about each model, kept with its class so a new model needs no list
+    # elsewhere (lightning_spectra/models/registry.py finds the classes).
+    #: The model's name in tables and figures.
+    label: ClassVar[str] = ""
+    #: The shortest spectrum the model takes with its default settings; shorter ones are refused while it is
+    #: built, naming this length. ``None``: any length works.
+    minimum_length: ClassVar[int | None] = None
+    #: ``(settings, trainable parameters at 4023 points)`` pairs: the paper's count and this project's variants.
+    parameter_counts: ClassVar[tuple[tuple[dict[str, Any], int], ...]] = ()
+    #: The paper's training time (seconds on an NVIDIA P100), epochs and boundary on the real data; ``None``
+    #: where the paper gives none.
+    paper_train_time_s: ClassVar[float | None] = None
+    paper_epochs: ClassVar[int | None] = None
+    paper_boundary: ClassVar[int | None] = None
+    #: The model's place in the paper's comparison (its order of the models in tables); ``None``: not in the paper.
+    paper_order: ClassVar[int | None] = None
+    #: Settings of a small version that learns the tests' toy sets in seconds on a CPU (aeon's
+    #: ``get_test_params``): layer sizes, and the rate and rules that version needs.
+    tiny_arguments: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,

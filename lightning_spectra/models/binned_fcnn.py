@@ -89,6 +89,13 @@ class BinnedFCNN(SpectraClassifier):
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
     default_input_normalization = "none"  # the paper's bins read the intensities as they are
     cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
+    label = "Binned FCNN"
+    minimum_length = 15  # one point per bin
+    parameter_counts = (({}, 1058 * 15 + 1), ({"bins": 1}, 1_059), ({"bins": 11}, 11_639), ({"bins": 16}, 16_929))
+    paper_train_time_s, paper_epochs, paper_boundary = 17.68, 50, None
+    paper_order = 1
+    # The paper's stopping rule would end a toy fit after its first batch; the small version needs a larger rate.
+    tiny_arguments = {"bins": 16, "hidden": 32, "early_stop": False, "lr": 0.01}
 
     def __init__(
         self,

@@ -168,6 +168,13 @@ class CNN(SpectraClassifier):
 
     attribution_layer = "conv3"
     cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
+    label = "CNN"
+    minimum_length = 17  # less pooling below 71 points (fitted_pools)
+    # The paper's count, and the authors' later "2mpool3" CNN, the one in their CNN.pth.
+    parameter_counts = (({}, 23_307), ({"pools": (2, 3, 2)}, 22_803))
+    paper_train_time_s, paper_epochs, paper_boundary = 0.753, 5, 173
+    paper_order = 3
+    tiny_arguments = {"channels": (16, 16, 4)}  # the paper's layout with fewer channels: the same head
 
     def __init__(
         self,

@@ -143,6 +143,13 @@ class ConvSCAttention(SpectraClassifier):
 
     attribution_layer = "encoder.conv3"
     default_input_normalization = "none"  # the paper's model starts with its convolution
+    label = "Conv SC attention"
+    minimum_length = 27
+    # Without, and with, the paper's never-trained feed-forward block.
+    parameter_counts = (({}, 132_933), ({"include_unused_layer": True}, 659_525))
+    paper_train_time_s, paper_epochs, paper_boundary = 1.652, 8, 182
+    paper_order = 7
+    tiny_arguments = {"embed_dim": 32, "dim_feedforward": 32, "num_heads": 2}
 
     def __init__(
         self,

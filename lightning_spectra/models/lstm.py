@@ -35,6 +35,11 @@ class LSTMClassifier(SequenceClassifier):
     # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
     # Grad-CAM has nothing to map; use input-gradient feature importance (docs/paper.md §6) instead.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
+    label = "LSTM"
+    parameter_counts = (({}, 6_273_391),)
+    paper_train_time_s, paper_epochs, paper_boundary = 0.463, 25, 175
+    paper_order = 5
+    tiny_arguments = {"hidden_size": 16, "num_layers": 1}
 
     def __init__(
         self,

@@ -137,6 +137,13 @@ class MSResNet(SpectraClassifier):
 
     attribution_layer = "multiscale"
     cpu_bf16 = True  # measured faster in bf16 with the same result (BENCHMARKS.md, "Precision per model")
+    label = "ResNet"
+    minimum_length = 59  # less downsampling below 501 points (fitted_layout)
+    # Without, and with, the paper's unused Linear(4023 -> 512).
+    parameter_counts = (({}, 294_247), ({"include_unused_layer": True}, 2_354_535))
+    paper_train_time_s, paper_epochs, paper_boundary = 8.211, 4, 178
+    paper_order = 4
+    tiny_arguments = {"planes": (8, 8, 4), "lr": 0.01}  # the small version needs a larger rate to learn quickly
 
     def __init__(
         self,

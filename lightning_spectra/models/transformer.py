@@ -38,6 +38,11 @@ class TransformerClassifier(SequenceClassifier):
     # Each token is a whole spectrum embedded by a dense layer, so no layer keeps positions along the spectrum:
     # Grad-CAM has nothing to map; use input-gradient feature importance (docs/paper.md §6) instead.
     attribution_layer = "input"  # no layer keeps spectral positions: Grad-CAM at the input (grad x input)
+    label = "Transformer"
+    parameter_counts = (({}, 1_830_511),)
+    paper_train_time_s, paper_epochs, paper_boundary = 0.449, 30, 184
+    paper_order = 6
+    tiny_arguments = {"d_model": 16, "nhead": 2, "dim_feedforward": 32, "num_layers": 1}
 
     def __init__(
         self,

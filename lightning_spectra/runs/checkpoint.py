@@ -78,8 +78,11 @@ def _exported_classes(package_name: str, base_name: str) -> dict[str, type]:
 
 
 def package_models() -> dict[str, type]:
-    """Class path -> class of every model :mod:`lightning_spectra.models` exports (the allow-list)."""
-    return _exported_classes("lightning_spectra.models", "SpectraModel")
+    """Class path -> class of every model in :mod:`lightning_spectra.models` (the allow-list), as its registry
+    finds them: a model added as a module of the package loads with no list to edit."""
+    from lightning_spectra.models.registry import class_paths
+
+    return class_paths()
 
 
 def package_datamodule(class_path: str | None, source: object) -> type:
