@@ -237,7 +237,11 @@ def log_table_run(csv_path: Path, key: str, save_dir: Path, name: str, project: 
 
     project = project or wandb_project()
     save_dir.mkdir(parents=True, exist_ok=True)
-    run = wandb.init(project=project, dir=str(save_dir), name=name, job_type="report", reinit="finish_previous")
+    # The group given, not left to wandb.init: W&B reads its environment once per process.
+    group = os.environ.get("WANDB_RUN_GROUP")
+    run = wandb.init(
+        project=project, group=group, dir=str(save_dir), name=name, job_type="report", reinit="finish_previous"
+    )
     run.log({key: csv_table(csv_path)})
     run.finish()
 
