@@ -35,7 +35,7 @@ from lightning_spectra.runs.checkpoint import (
     serving,
 )
 from lightning_spectra.runs.folder import read_summary, run_dir, update_summary
-from lightning_spectra.runs.wandb_runs import quiet_wandb_without_account, summary_to_wandb
+from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.runtime.config_checks import (
     argument_error_line,
     callback_entries,
@@ -145,6 +145,7 @@ class SpectraCLI(LightningCLI):
         trainer = config["trainer"]
         check_accelerator(trainer.get("accelerator", "auto"))
         check_numbers(config)
+        complete_wandb_loggers(config)  # LIGHTNING_SPECTRA_WANDB, and runs named for comparison (docs/dashboard.md)
         data = config.get("data") or {}
         task = (data.get("init_args") or {}).get("task", "classification") if hasattr(data, "get") else "classification"
         model = configured_model_class((config.get("model") or {}).get("class_path"))
@@ -292,7 +293,7 @@ class SpectraCLI(LightningCLI):
         update_summary(self.trainer, metrics)
         if self.trainer.is_global_zero:
             summary = read_summary(self.trainer)
-            summary_to_wandb(self.trainer.loggers, summary, finish=self.finish_wandb)
+            summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
             if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
             summary.update(versus_baselines(summary))

@@ -23,9 +23,21 @@ class Broken:
         raise ConnectionError("offline")
 
 
-def test_images_reach_loggers_that_take_them_and_a_broken_one_warns() -> None:
+class CNN:
+    """Stands in for the trained module: captions name its class."""
+
+
+def test_images_reach_loggers_that_take_them_one_per_key_and_a_broken_one_warns() -> None:
     images = Images()
-    trainer = SimpleNamespace(loggers=[object(), Broken(), images])
+    trainer = SimpleNamespace(loggers=[object(), Broken(), images], lightning_module=CNN())
+    paths = [Path("gradcam_test_class_mean.png"), Path("gradcam_test_other.png")]
     with pytest.warns(UserWarning, match="could not log gradcam/test images to Broken: offline"):
-        log_images(trainer, "gradcam/test", [Path("a.png")], ["a"])
-    assert images.logged == [("gradcam/test", ["a.png"], ["a"])]
+        log_images(trainer, "gradcam/test", paths, [p.stem for p in paths])
+    assert images.logged == [
+        (
+            "gradcam/test/class_mean",
+            ["gradcam_test_class_mean.png"],
+            ["CNN, test split: attribution averaged per class, over each class's mean spectrum"],
+        ),
+        ("gradcam/test/other", ["gradcam_test_other.png"], ["gradcam_test_other"]),  # no caption known: its name
+    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,23 +12,40 @@ import pytest
 import yaml
 from conftest import CONF
 
-from lightning_spectra.apps.cross_validation import fold_config, main, summarise
+from lightning_spectra.apps.cross_validation import CSV_LOGGER, WANDB_LOGGER, fold_config, main, summarise
+from lightning_spectra.runs.wandb_runs import WANDB_SWITCH
 
 
 def test_fold_config_points_loggers_at_the_fold_and_groups_wandb(tmp_path: Path) -> None:
     config = {
+        "model": {"class_path": "lightning_spectra.models.CNN"},
         "trainer": {
             "logger": [
                 {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": "logs"}},
                 {"class_path": "lightning.pytorch.loggers.WandbLogger", "init_args": {"project": "p"}},
             ]
-        }
+        },
     }
     out = fold_config(config, tmp_path, "repeat1_fold2", "my_cv")
     csv_logger, wandb = out["trainer"]["logger"]
     assert csv_logger["init_args"] == {"save_dir": str(tmp_path), "name": "", "version": "repeat1_fold2"}
-    assert wandb["init_args"] == {"project": "p", "group": "my_cv", "name": "my_cv/repeat1_fold2"}
+    assert wandb["init_args"] == {"project": "p", "group": "my_cv", "name": "CNN repeat1_fold2"}
     assert config["trainer"]["logger"][0]["init_args"] == {"save_dir": "logs"}  # the original is untouched
+
+
+def test_the_wandb_switch_gives_folds_a_grouped_run_without_a_logger_in_the_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {"model": {"class_path": "lightning_spectra.models.CNN"}, "trainer": {}}
+    assert [e["class_path"] for e in fold_config(config, tmp_path, "repeat0_fold0", "cv")["trainer"]["logger"]] == [
+        CSV_LOGGER
+    ]
+    monkeypatch.setenv(WANDB_SWITCH, "my-project")
+    csv_logger, wandb = fold_config(config, tmp_path, "repeat0_fold1", "cv")["trainer"]["logger"]
+    assert wandb == {
+        "class_path": WANDB_LOGGER,
+        "init_args": {"project": "my-project", "group": "cv", "name": "CNN repeat0_fold1"},
+    }
 
 
 def test_summarise() -> None:
@@ -57,7 +76,10 @@ def two_fold_cv(tmp_path: Path, data: Path, max_epochs: int, **data_options) -> 
     return out
 
 
-def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two folds, each announced, each a run with its own folder and a W&B run in the cross-validation's group
+    (switched on by the environment: the config has no W&B logger)."""
+    monkeypatch.setenv(WANDB_SWITCH, "cv-test")
     rng = np.random.default_rng(0)
     labels = np.arange(40) % 2
     grid = np.linspace(0, 1, 200)
@@ -78,7 +100,19 @@ def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> 
     summary = json.loads((out / "cv_summary.json").read_text())
     assert summary["runs"] == 2 and 0 <= summary["accuracy_mean"] <= 1
     assert summary["linear_baseline_accuracy_mean"] >= 0.9
-    assert "mean +- sd" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "mean +- sd" in printed
+    assert printed.index("fold 1 of 2: repeat 0, fold 0") < printed.index("fold 2 of 2: repeat 0, fold 1")
+    runs = [wandb_run_record(run) for run in sorted((out / "wandb").glob("offline-run-*"))]
+    assert sorted(r["display_name"] for r in runs) == ["CNN repeat0_fold0", "CNN repeat0_fold1"]
+    assert {r["run_group"] for r in runs} == {"cv"} and {r["project"] for r in runs} == {"cv-test"}
+
+
+def wandb_run_record(run_dir: Path) -> dict:
+    """The last run record (name, group, project, tags) of an offline W&B run, as the W&B client reads it."""
+    leet = [str(Path(sys.executable).parent / "wandb"), "leet", "inspect", "--json", str(run_dir)]
+    records = subprocess.run(leet, capture_output=True, text=True, check=True, timeout=60).stdout.splitlines()
+    return [json.loads(line)["run"] for line in records if '"type":"run"' in line][-1]
 
 
 def test_regression_folds_are_scored_by_rmse_beside_pls(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

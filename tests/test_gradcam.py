@@ -198,7 +198,9 @@ def test_callbacks_write_arrays_figures_and_summary(fitted_and_tested) -> None:
         assert summary[f"feature_importance_{split}_loss"] > 0
     for png in summary["gradcam_test_figures"]:
         assert_png(Path(png))
-    assert set(logger.images) == {"feature_importance/train", "feature_importance/test", "gradcam/test"}
+    groups = {"/".join(key.split("/")[:2]) for key in logger.images}  # one image per key: <kind>/<split>/<figure>
+    assert groups == {"feature_importance/train", "feature_importance/test", "gradcam/test"}
+    assert "gradcam/test/class_mean" in logger.images and all(len(v) == 1 for v in logger.images.values())
 
     files = summary["gradcam_test_files"]
     maps = np.load(files["maps"])

@@ -15,11 +15,12 @@ import optuna
 import pytest
 import yaml
 from conftest import CONF, ROOT
+from optuna.artifacts import get_all_artifact_meta
 from optuna.trial import TrialState
 
 from lightning_spectra.cli import main as train_main
 from lightning_spectra.sweeps.best_configs import print_report, write_best_configs
-from lightning_spectra.sweeps.storage import create_or_load_study, open_storage
+from lightning_spectra.sweeps.storage import artifact_store, create_or_load_study, open_storage
 from lightning_spectra.sweeps.sweep_file import load_spec
 from lightning_spectra.sweeps.worker import run_worker
 
@@ -81,19 +82,29 @@ def test_two_workers_share_a_journal_and_log_one_wandb_run_per_trial(
     study = load(out)
     assert [t.state in FINISHED for t in study.trials] == [True] * 4  # exactly the requested count, no failures
     assert len({t.user_attrs["worker"]["pid"] for t in study.trials}) == 2  # both workers ran trials
+    assert study.metric_names == ["val/loss"]  # optuna-dashboard names the objective
+    for trial in study.trials:  # one console line per finished trial, with the best so far
+        state = "complete: val/loss" if trial.state == TrialState.COMPLETE else "pruned"
+        assert f"trial {trial.number} {state}" in result.stdout
+    assert "ETA " in result.stdout and f"best val/loss {study.best_value:.4g} (trial" in result.stdout
+    frame = study.trials_dataframe()  # the documented way to read a study (pandas)
+    assert {"value_val/loss", "user_attrs_val/confidence", "user_attrs_train_time_s"} <= set(frame.columns)
+    [best_artifact] = get_all_artifact_meta(study)
+    with artifact_store(str(out / "journal.log"), out).open_reader(best_artifact.artifact_id) as f:
+        assert f.read() == (out / "best.yaml").read_bytes() and best_artifact.filename == "best.yaml"
 
     runs = wandb_runs(out)
     assert sorted(runs) == sorted(f"trial-{t.number}" for t in study.trials)
     for trial in study.trials:
         run = runs[f"trial-{trial.number}"]
         assert run["state"] == "finished" and run["group"] == "cnn-tiny"
-        assert run["summary"]["val/loss"] > 0 and run["summary"]["trainable_parameters"] == 14965
+        assert run["summary"]["trainable_parameters"] == 14965
         assert run["config"]["model"]["init_args"]["lr"] == pytest.approx(trial.params["model.init_args.lr"])
         if trial.state == TrialState.COMPLETE:
             assert run["summary"]["val/loss"] == pytest.approx(trial.value)
             assert run["summary"]["train_time_s"] > 0 and "val/confidence" in run["summary"]
         else:
-            assert run["summary"]["pruned"] is True
+            assert run["summary"]["pruned"] is True and run["summary"]["val/loss"]["min"] > 0
 
     best = out / "best.yaml"
     assert yaml.safe_load(best.read_text())["model"]["init_args"]["lr"] == study.best_params["model.init_args.lr"]
@@ -197,7 +208,8 @@ def test_multi_objective_sweep_writes_its_pareto_front(
     assert sorted(p.name for p in paths) == sorted(f"trial-{t.number}.yaml" for t in study.best_trials)
     for trial in study.best_trials:
         assert 0 <= trial.values[0] <= 1 and trial.values[1] > 0
-        assert trial.user_attrs["metrics"]["train_time_s"] == trial.values[1]
+        assert trial.user_attrs["train_time_s"] == trial.values[1]  # a flat attribute: a sortable column
+    assert study.metric_names == ["val/confidence", "train_time_s"]
     print_report(spec, study, paths, n_trials=3)
     assert f"Pareto front ({len(study.best_trials)} trials) of study tradeoff" in capsys.readouterr().out
 
@@ -411,3 +423,54 @@ def test_a_read_only_out_folder_is_one_line(
     out = read_only(tmp_path / "ro", monkeypatch) / "study"
     assert sweep_main(["--sweep", str(SWEEP), "--out", str(out), "--cpu-workers", "1"]) == 2
     assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"
+
+
+def test_a_trial_attaches_its_figures_as_optuna_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    importance = {"class_path": "lightning_spectra.callbacks.FeatureImportance", "init_args": {"split": "train"}}
+    spec = load_spec(
+        sweep_file(
+            tmp_path,
+            pruner=None,
+            overrides={"test_after_fit": False, "trainer.max_epochs": 1},
+            trial_only={"trainer.callbacks": [importance], "trainer.enable_checkpointing": False},
+            space={"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}},
+        )
+    )
+    storage = str(tmp_path / "journal.log")
+    create_or_load_study(open_storage(storage), "s", spec)
+    run_worker(spec, "s", storage, n_trials=1, out_dir=tmp_path)
+    [trial] = load(tmp_path, "s").trials
+    figures = sorted(p.name for p in (tmp_path / "trials" / "trial-0" / "figures").glob("*.png"))
+    assert "feature_importance_train.png" in figures
+    attached = get_all_artifact_meta(trial, storage=open_storage(storage))
+    assert sorted(a.filename for a in attached) == figures
+    assert all((tmp_path / "artifacts" / a.artifact_id).is_file() for a in attached)
+
+
+def test_gpu_devices_are_checked_before_the_first_trial(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import torch
+
+    from lightning_spectra.sweeps.command import main as sweep_main
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert sweep_main(["--sweep", str(SWEEP), "--out", str(tmp_path), "--devices", "0"]) == 2
+    assert capsys.readouterr().err == "error: --devices 0: this machine has no GPU; use --cpu-workers N\n"
+    assert not (tmp_path / "journal.log").exists()  # no study, no trial
+
+
+def test_each_finished_trial_is_one_line_with_the_best_so_far_and_an_eta() -> None:
+    from lightning_spectra.sweeps.progress import TrialProgress
+
+    spec = load_spec(SWEEP)
+    study = optuna.create_study()
+    progress = TrialProgress(spec, study, n_trials=4)
+    assert progress(study) == []
+    study.optimize(lambda t: [0.5, 0.25][t.number], n_trials=2)
+    first, second = progress(study)
+    assert first.startswith("trial 0 complete: val/loss 0.5 | 2/4 finished | best val/loss 0.25 (trial 1) | ETA ")
+    assert second.startswith("trial 1 complete: val/loss 0.25 | 2/4")
+    assert progress(study) == []  # each trial once
+    study.optimize(lambda t: 1.0, n_trials=2)
+    assert progress(study)[-1] == "trial 3 complete: val/loss 1 | 4/4 finished | best val/loss 0.25 (trial 1)"

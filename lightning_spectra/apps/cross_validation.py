@@ -6,11 +6,12 @@
 Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``folds`` stratified folds
 (``SpectraFilesDataModule``'s ``folds``/``fold``/``split_seed``); fold ``k`` is the test split, validation a
 stratified share of the rest. Each fold is a normal ``fit`` with its own folder
-``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B, its
-own W&B run, grouped under the cross-validation's name. ``<out>/cv_results.csv`` holds one row per fold and
-``<out>/cv_summary.json`` the means and standard deviations printed at the end. An ``--out`` holding an
-earlier cross-validation is refused (``--overwrite`` deletes its results first). A regression config
-(``task: regression``) is scored by RMSE, R^2 and RPD beside the PLS baseline's RMSE instead of accuracy.
+``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B or
+``LIGHTNING_SPECTRA_WANDB`` is set, its own W&B run ``<model> repeat<r>_fold<k>``, grouped under the
+cross-validation's name. Each fold starts with a line ``fold i of n``. ``<out>/cv_results.csv`` holds one
+row per fold and ``<out>/cv_summary.json`` the means and standard deviations printed at the end. An ``--out``
+holding an earlier cross-validation is refused (``--overwrite`` deletes its results first). A regression
+config (``task: regression``) is scored by RMSE, R^2 and RPD beside the PLS baseline's RMSE instead of accuracy.
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ COLUMNS = {
 
 
 def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
-    """``config`` with its loggers pointed at the fold's own folder (CSV) and W&B run (grouped)."""
+    """``config`` with its loggers pointed at the fold's own folder (CSV) and W&B run (grouped, named after the
+    model and the fold); with ``LIGHTNING_SPECTRA_WANDB`` set a W&B run is added where the config has none."""
+    from lightning_spectra.runs.wandb_runs import run_facts, wandb_project
+
     config = json.loads(json.dumps(config))  # a deep copy of plain YAML data
     trainer = config.setdefault("trainer", {})
     loggers = trainer.get("logger")
@@ -75,9 +79,13 @@ def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
     elif loggers is False:
         loggers = []
     kept = [entry for entry in loggers if isinstance(entry, dict) and entry.get("class_path") != CSV_LOGGER]
+    project = wandb_project()
+    if project and not any(entry.get("class_path") == WANDB_LOGGER for entry in kept):
+        kept.append({"class_path": WANDB_LOGGER, "init_args": {"project": project}})
+    model = run_facts(config)["model"]
     for entry in kept:
         if entry.get("class_path") == WANDB_LOGGER:
-            entry.setdefault("init_args", {}).update({"group": group, "name": f"{group}/{name}"})
+            entry.setdefault("init_args", {}).update({"group": group, "name": f"{model} {name}"})
     csv_logger = {"class_path": CSV_LOGGER, "init_args": {"save_dir": str(out), "name": "", "version": name}}
     trainer["logger"] = [csv_logger, *kept]  # the CSV logger first: it names the run's folder
     return config
@@ -122,6 +130,7 @@ def run_cv(
     for repeat in range(repeats):
         for fold in range(folds):
             name = f"repeat{repeat}_fold{fold}"
+            print(f"fold {len(rows) + 1} of {folds * repeats}: repeat {repeat}, fold {fold} ({out / name})", flush=True)
             fold_path = out / f"{name}.yaml"
             fold_path.write_text(yaml.safe_dump(fold_config(config, out, name, group), sort_keys=False))
             args = [

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.models.registry import model_classes
+from lightning_spectra.runs.wandb_runs import log_table_run, wandb_campaign
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.runtime.shipped_files import CONFIGS
 
@@ -434,21 +435,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--light", action="store_true", help="--compare without validation and attribution")
     parser.add_argument("--variants", nargs="+", choices=["paper", "corrected"], help="--compare: train only these")
     args = parser.parse_args(own)
-    if args.wandb:
-        extra = [
-            "--trainer.logger+=lightning.pytorch.loggers.WandbLogger",
-            f"--trainer.logger.project={args.wandb}",
-            f"--trainer.logger.save_dir={args.log_root}",
-            *extra,
-        ]
+    if args.wandb:  # every run's `fit` logs to W&B, in one group for this campaign (docs/dashboard.md)
+        wandb_campaign(args.wandb, "paper-vs-corrected" if args.compare else "paper-report")
     if args.compare:
         paired = paired_runs(
             args.models, args.ramps, args.log_root, args.collect, extra, not args.partial, args.light, args.variants
         )
         write_paired(paired, args.out)
+        if args.wandb:
+            log_table_run(args.out / "paper_vs_corrected.csv", "paper_vs_corrected", args.log_root, "comparison")
         print((args.out / "paper_vs_corrected.md").read_text())
         return
     rows = build_report(args.models, args.out, args.log_root, collect=args.collect, extra=extra)
+    if args.wandb:
+        log_table_run(args.out / "comparison.csv", "comparison", args.log_root, "comparison")
     print(markdown_table(rows))
     for table in ("attribution.md", "peaks.md"):  # faithfulness per model; attribution per peak
         if (args.out / table).exists():

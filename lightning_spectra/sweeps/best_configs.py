@@ -94,7 +94,7 @@ def print_report(spec: SweepSpec, study: optuna.Study, written: list[Path], n_tr
     for i, (metric, direction) in enumerate(spec.objectives.items()):
         table.add_row(f"{metric} ({direction})", *(_fmt(t.values[i]) for t in best))
     for metric in (m for m in _SHOWN_METRICS if m not in spec.objectives):
-        values = [t.user_attrs.get("metrics", {}).get(metric) for t in best]
+        values = [t.user_attrs.get(metric) for t in best]
         if any(v is not None for v in values):
             table.add_row(metric, *("" if v is None else _fmt(v) for v in values))
     for key in spec.space:

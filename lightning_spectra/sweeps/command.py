@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,9 @@ from lightning_spectra.sweeps.sweep_file import SweepSpec, load_spec
 
 if TYPE_CHECKING:
     import optuna
+
+TICK_S = 2.0  # how often the launcher looks for finished trials to report
+UNREACHABLE_EVERY_S = 30.0
 
 
 def positive_int(text: str) -> int:
@@ -149,12 +153,20 @@ def _launch(
     from lightning_spectra.sweeps.best_configs import print_report, progress_line, write_best_configs
     from lightning_spectra.sweeps.budget import TrialBudget
     from lightning_spectra.sweeps.check import check_keys, check_objectives, sample_params
-    from lightning_spectra.sweeps.launch import plan_devices, start_workers, wait_for
+    from lightning_spectra.sweeps.launch import check_devices, plan_devices, start_workers, wait_for
     from lightning_spectra.sweeps.objective import Objective
     from lightning_spectra.sweeps.orphans import fail_orphaned_trials
-    from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, repair_journal, retry_callback
+    from lightning_spectra.sweeps.progress import TrialProgress
+    from lightning_spectra.sweeps.storage import (
+        artifact_store,
+        create_or_load_study,
+        open_storage,
+        repair_journal,
+        retry_callback,
+    )
 
     devices = plan_devices(args.devices, args.cpu_workers)
+    check_devices(devices)  # before any trial: a GPU this machine lacks would fail every one
     check_objectives(spec)  # before any trial: a sweep whose every trial would fail stops here
     check_keys(spec, Objective(spec, study_name, out_dir).trial_args(0, sample_params(spec)))
     if not is_database_url(storage):
@@ -187,12 +199,20 @@ def _launch(
     ]
     done = TrialBudget(n_trials).enough(study)  # nothing to start when the study already has its trials
     procs = [] if done else start_workers(worker_args, devices, out_dir / "workers")
+    progress = _Progress(TrialProgress(spec, study, n_trials), study, storage)
     try:
-        codes = wait_for(procs, tick=lambda: print(_progress(study, n_trials, storage), flush=True))
+        codes = wait_for(procs, tick=progress, tick_every_s=TICK_S)
     except KeyboardInterrupt:  # the workers got the Ctrl-C too and have stopped; report what there is
         codes = [130] * len(procs)
     fail_orphaned_trials(study, retry_callback())  # a worker that died last leaves no one else to do it
-    print_report(spec, study, write_best_configs(spec, study, out_dir), n_trials)
+    progress()  # the trials that finished since the last look
+    written = write_best_configs(spec, study, out_dir)
+    if written and len(study.directions) == 1:  # best.yaml beside the study in optuna-dashboard
+        import optuna
+
+        store = artifact_store(storage, out_dir)
+        optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(written[0]), study_or_trial=study)
+    print_report(spec, study, written, n_trials)
     crashed = [f"worker {i} (exit {code})" for i, code in enumerate(codes) if code != 0]
     if crashed:
         print(
@@ -207,18 +227,28 @@ def _launch(
     return 0
 
 
-def _progress(study: optuna.Study, n_trials: int, storage: str) -> str:
-    """The progress line, or one line saying the database is unreachable (the workers wait for it)."""
-    from lightning_spectra.sweeps.best_configs import progress_line
+class _Progress:
+    """Prints a line per finished trial (:mod:`.progress`), or, at most every ``UNREACHABLE_EVERY_S``, one line
+    saying the database is unreachable (the workers wait for it)."""
 
-    try:
-        return progress_line(study, n_trials)
-    except Exception as err:
-        if not (is_database_url(storage) and _database_lost(err)):
-            raise
-        from lightning_spectra.sweeps.database import describe
+    def __init__(self, lines: Callable[[optuna.Study], list[str]], study: optuna.Study, storage: str) -> None:
+        self.lines, self.study, self.storage = lines, study, storage
+        self.said_unreachable = -UNREACHABLE_EVERY_S
 
-        return f"study {study.study_name}: database unreachable ({describe(err)}); the workers wait for it"
+    def __call__(self) -> None:
+        try:
+            lines = self.lines(self.study)
+        except Exception as err:
+            if not (is_database_url(self.storage) and _database_lost(err)):
+                raise
+            if time.monotonic() - self.said_unreachable < UNREACHABLE_EVERY_S:
+                return
+            from lightning_spectra.sweeps.database import describe
+
+            self.said_unreachable = time.monotonic()
+            lines = [f"study {self.study.study_name}: database unreachable ({describe(err)}); the workers wait for it"]
+        for line in lines:
+            print(line, flush=True)
 
 
 def _shown(storage: str) -> str:

@@ -46,6 +46,26 @@ def plan_devices(devices: str | None, cpu_workers: int | None) -> list[str | Non
     return [str(i) for i in range(torch.cuda.device_count())] or [None]
 
 
+def check_devices(devices: list[str | None]) -> None:
+    """Refuse GPU ids this machine does not have, before any trial runs (each would fail on its own)."""
+    from lightning_spectra.sweeps.space import SweepSpecError
+
+    gpus = [d for d in devices if d is not None]
+    if not gpus:
+        return
+    import torch
+
+    count = torch.cuda.device_count()
+    if count == 0:
+        raise SweepSpecError(f"--devices {','.join(gpus)}: this machine has no GPU; use --cpu-workers N")
+    # Numbers are checked where they index the GPUs torch sees; a launcher given CUDA_VISIBLE_DEVICES, or GPU
+    # UUIDs, is left to the workers.
+    missing = [d for d in gpus if d.isdigit() and int(d) >= count and "CUDA_VISIBLE_DEVICES" not in os.environ]
+    if missing:
+        have = f"this machine has {count} (0-{count - 1})"
+        raise SweepSpecError(f"--devices {','.join(gpus)}: no GPU {', '.join(missing)}; {have}")
+
+
 def worker_env(device: str | None, n_workers: int) -> dict[str, str]:
     """The environment of one worker: its GPU only (none for CPU workers) and its share of CPU threads."""
     env = dict(os.environ)

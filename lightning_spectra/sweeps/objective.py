@@ -4,7 +4,9 @@ A trial is exactly ``train.py fit --config <base> --<key>=<value> ...`` (same CL
 ``summary.json``), with two things only a sweep needs: the loggers are replaced by a CSV logger writing to
 ``<out>/trials/trial-<n>/`` and a ``WandbLogger`` (group = study, name = ``trial-<n>``), and Optuna's
 ``PyTorchLightningPruningCallback`` is added when the sweep prunes. The objective values are read from the
-metrics the fit logged or from ``summary.json``. A trial that raises is recorded with the reason in its
+metrics the fit logged or from ``summary.json``; the final numbers are kept as one user attribute each
+(``val/confidence``, ``train_time_s``, ...: sortable columns of ``study.trials_dataframe()`` and
+optuna-dashboard) and the trial's figures as Optuna artifacts. A trial that raises is recorded with the reason in its
 ``fail_reason`` user attribute and re-raised so Optuna marks it failed; the sweep goes on.
 """
 
@@ -20,13 +22,14 @@ import optuna
 import torch
 import yaml
 
+from lightning_spectra.runs.wandb_runs import wandb_project
 from lightning_spectra.sweeps.orphans import claim
 from lightning_spectra.sweeps.space import cli_args, suggest
 from lightning_spectra.sweeps.sweep_file import SweepSpec
 
 FAIL_REASON_ATTR = "fail_reason"
 DEFAULT_PROJECT = "lightning-spectra-sweeps"
-#: Final numbers (from summary.json, else the last logged value) kept in the trial's user attributes.
+#: Final numbers (from summary.json, else the last logged value) kept as the trial's user attributes.
 REPORTED = (
     "confidence",
     "boundary",
@@ -100,17 +103,26 @@ class Objective:
         study_name: W&B group of every trial's run.
         out_dir: the sweep's output folder (``trials/``, ``wandb/``).
         accelerator: ``"gpu"`` (the worker sees one GPU) or ``"cpu"``.
+        artifacts: where the trials' figures are attached as Optuna artifacts (none: not attached).
     """
 
-    def __init__(self, spec: SweepSpec, study_name: str, out_dir: Path, accelerator: str = "cpu") -> None:
+    def __init__(
+        self,
+        spec: SweepSpec,
+        study_name: str,
+        out_dir: Path,
+        accelerator: str = "cpu",
+        artifacts: optuna.artifacts.FileSystemArtifactStore | None = None,
+    ) -> None:
         self.spec, self.study_name, self.out_dir, self.accelerator = spec, study_name, Path(out_dir), accelerator
+        self.artifacts = artifacts
 
     def trial_dir(self, number: int) -> Path:
         return self.out_dir / "trials" / f"trial-{number}"
 
     def loggers(self, number: int) -> list[dict[str, Any]]:
         wandb_args = {
-            "project": DEFAULT_PROJECT,
+            "project": wandb_project() or DEFAULT_PROJECT,
             "job_type": "trial",
             **self.spec.wandb,
             "save_dir": str(self.out_dir),
@@ -167,7 +179,9 @@ class Objective:
             metrics = {**_numbers(read_summary(cli.trainer)), **final.values}
             values = objective_values(metrics, self.spec.metrics)
             reported = {k: metrics[k] for k in (*REPORTED, *self.spec.metrics) if k in metrics}
-            trial.set_user_attr("metrics", reported)
+            for name, value in reported.items():
+                trial.set_user_attr(name, value)
+            self._attach_figures(trial)
             if run := _wandb_run():
                 run.summary.update({**reported, "optuna_trial": trial.number})
             exit_code = 0
@@ -185,6 +199,13 @@ class Objective:
             raise
         finally:
             self._finish(trial, params, exit_code)
+
+    def _attach_figures(self, trial: optuna.Trial) -> None:
+        """The figures the trial's callbacks drew, as its Optuna artifacts (optuna-dashboard shows them)."""
+        if self.artifacts is None:
+            return
+        for png in sorted((self.trial_dir(trial.number) / "figures").glob("*.png")):
+            optuna.artifacts.upload_artifact(artifact_store=self.artifacts, file_path=str(png), study_or_trial=trial)
 
     def _finish(self, trial: optuna.Trial, params: dict[str, Any], exit_code: int) -> None:
         """Put the full resolved config (config.yaml) in the W&B run and end the run; then free memory.

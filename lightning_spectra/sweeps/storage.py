@@ -154,12 +154,26 @@ def create_or_load_study(
     if recorded is None:
         study.set_user_attr(OBJECTIVES_ATTR, wanted)
         study.set_user_attr("sweep", str(spec.path))
+    if study.metric_names is None:  # optuna-dashboard and trials_dataframe() name the objectives, not "values_0"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(spec.metrics)
     elif list(recorded.items()) != list(wanted.items()) or directions != spec.directions:
         raise SweepSpecError(
             f"study {name!r} in this storage optimises {recorded}, not {wanted}; pick another --study name"
         )
     check_space(study, spec)
     return study
+
+
+def artifact_store(storage: str, out_dir: Path) -> optuna.artifacts.FileSystemArtifactStore:
+    """Where the study's Optuna artifacts (best config, trial figures) go: ``artifacts/`` beside a journal file
+    (optuna-dashboard finds them with ``--artifact-dir``), ``<out>/artifacts`` for a database."""
+    import optuna
+
+    folder = (Path(out_dir) if is_database_url(storage) else Path(storage).parent) / "artifacts"
+    folder.mkdir(parents=True, exist_ok=True)
+    return optuna.artifacts.FileSystemArtifactStore(str(folder))
 
 
 def check_space(study: optuna.Study, spec: SweepSpec) -> None:

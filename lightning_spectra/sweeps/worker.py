@@ -24,6 +24,7 @@ from lightning_spectra.sweeps.orphans import OrphanReaper
 from lightning_spectra.sweeps.storage import (
     DEFAULT_HEARTBEAT_S,
     DEFAULT_RECONNECT_PATIENCE_S,
+    artifact_store,
     is_database_url,
     open_storage,
     retry_callback,
@@ -66,7 +67,8 @@ def run_worker(
         pruner=spec.make_pruner(),
     )
     study.sampler = spec.make_sampler(worker_index, trials_before=len(study.get_trials(deepcopy=False)))
-    objective = _Tracked(Objective(spec, study_name, out_dir, accelerator))
+    artifacts = artifact_store(storage, out_dir)
+    objective = _Tracked(Objective(spec, study_name, out_dir, accelerator, artifacts))
     reaper, budget = OrphanReaper(retry_callback()), TrialBudget(n_trials, max_failures)
     interrupted: int | None = None  # this worker's trial whose result a lost connection kept from the study
     while True:

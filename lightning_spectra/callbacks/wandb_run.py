@@ -1,0 +1,36 @@
+"""Summarise each metric of a W&B run by its best value: the lowest loss and RMSE, the highest accuracy and
+confidence, so that runs compare by what they reached, not by where their last epoch happened to end.
+
+Added by the command line to every run that logs to W&B (:func:`~lightning_spectra.runs.wandb_runs.
+complete_wandb_loggers`); it must act before the first metric is logged, hence a callback.
+"""
+
+from __future__ import annotations
+
+import lightning.pytorch as L
+
+#: Per-epoch metrics (``train/`` and ``val/``) and the summary W&B keeps of each.
+BEST = {
+    "loss": "min",
+    "rmse": "min",
+    "mae": "min",
+    "accuracy": "max",
+    "confidence": "max",
+    "r2": "max",
+}
+
+
+class WandbRun(L.Callback):
+    """``define_metric`` on every ``WandbLogger``'s run when a fit, validation or test starts."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        from lightning.pytorch.loggers import WandbLogger
+
+        for logger in trainer.loggers:
+            if not isinstance(logger, WandbLogger):
+                continue
+            run = logger.experiment
+            for split in ("train", "val"):
+                for name, summary in BEST.items():
+                    # the step axis Lightning's logger sets for "*", which a metric's own definition replaces
+                    run.define_metric(f"{split}/{name}", summary=summary, step_metric="trainer/global_step")
