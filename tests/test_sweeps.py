@@ -86,7 +86,10 @@ def test_two_workers_share_a_journal_and_log_one_wandb_run_per_trial(
     for trial in study.trials:  # one console line per finished trial, with the best so far
         state = "complete: val/loss" if trial.state == TrialState.COMPLETE else "pruned"
         assert f"trial {trial.number} {state}" in result.stdout
-    assert "ETA " in result.stdout and f"best val/loss {study.best_value:.4g} (trial" in result.stdout
+    assert f"best val/loss {study.best_value:.4g} (trial" in result.stdout
+    # An ETA wherever trials remain (the workers may finish all four between two looks of the launcher).
+    status = [line for line in result.stdout.splitlines() if line.startswith("trial ") and "/4 finished" in line]
+    assert status and all("ETA " in line for line in status if "4/4 finished" not in line)
     frame = study.trials_dataframe()  # the documented way to read a study (pandas)
     assert {"value_val/loss", "user_attrs_val/confidence", "user_attrs_train_time_s"} <= set(frame.columns)
     [best_artifact] = get_all_artifact_meta(study)
