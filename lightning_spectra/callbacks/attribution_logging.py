@@ -23,6 +23,9 @@ def log_images(trainer: L.Trainer, key: str, paths: Sequence[Path], captions: Se
 
     One image per key (``gradcam/test/class_mean``): figures of different sizes under one key are drawn
     squeezed to one size. A caption that is only the file's name is replaced by what the figure shows."""
+    takers = [logger for logger in trainer.loggers if hasattr(logger, "log_image")]
+    if not takers:  # CSV only: the files are the record
+        return
     base = key.replace("/", "_")
     model = type(trainer.lightning_module).__name__
     for path, caption in zip(paths, captions, strict=True):
@@ -30,9 +33,7 @@ def log_images(trainer: L.Trainer, key: str, paths: Sequence[Path], captions: Se
         suffix = stem.removeprefix(f"{base}_") if stem != base else ""
         if caption == stem and suffix in FIGURE_CAPTIONS:
             caption = f"{model}, {key.rpartition('/')[2]} split: {FIGURE_CAPTIONS[suffix]}"
-        for logger in trainer.loggers:
-            if not hasattr(logger, "log_image"):
-                continue
+        for logger in takers:
             try:
                 logger.log_image(key=f"{key}/{suffix}" if suffix else key, images=[str(path)], caption=[caption])
             except Exception as err:  # a logging hiccup must not lose a finished run's other outputs
