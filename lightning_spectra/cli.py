@@ -1,9 +1,10 @@
 """The command line: ``python train.py fit|test|predict|validate --config configs/<model>.yaml``.
 
 A thin LightningCLI over the base classifier and base datamodule (any subclass can be named in a config).
-The datamodule's spectrum length, class count and x axis are linked into the model, so configs never repeat
-them. ``fit`` ends by classifying the test series with the final weights (the paper's evaluation) and
-both ``fit`` and ``test`` print a short summary and leave ``summary.json`` in the run's log folder.
+The datamodule's spectrum length, x axis and description of the targets are linked into the model, so configs
+never repeat them. ``fit`` ends by classifying the test series with the final weights (the paper's evaluation)
+and with what the model's task adds (classical baselines, figures); both ``fit`` and ``test`` print a short
+summary and leave ``summary.json`` in the run's log folder.
 """
 
 from __future__ import annotations
@@ -48,34 +49,18 @@ from lightning_spectra.runtime.console import quiet_console
 from lightning_spectra.runtime.cpu_memory import keep_freed_memory
 from lightning_spectra.runtime.precision import auto_precision, configured_model_class, runs_on_cpu
 from lightning_spectra.runtime.shipped_files import config_args
+from lightning_spectra.tasks.base import SummaryField, Task
 
 PROGRESS_BAR = "lightning_spectra.runtime.progress.SpectraProgressBar"
 CHECKPOINT_IO = "lightning_spectra.runs.atomic_checkpoints.AtomicCheckpointIO"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
-SUMMARY_FIELDS = (
+#: The summary lines every run has, before and after its task's own (:meth:`Task.summary_fields
+#: <lightning_spectra.tasks.base.Task.summary_fields>`).
+COMMON_FIELDS_FIRST: tuple[SummaryField, ...] = (
     ("model", "model", "{}"),
     ("trainable_parameters", "trainable parameters", "{:,}"),
-    ("confidence", "classification confidence", "{:.2%}"),
-    ("boundary", "boundary (last index of class 0)", "{:.0f}"),
-    ("true_boundary", "true boundary", "{:.0f}"),
-    ("accuracy", "accuracy", "{:.2%}"),
-    ("versus_baseline", "test accuracy", "{}"),
-    ("versus_baselines", "test RMSE", "{}"),
-    ("linear_baseline_method", "linear baseline", "{}"),
-    ("svc_accuracy", "SVC (RBF) baseline: accuracy (test)", "{:.2%}"),
-    ("rmse", "RMSE (test)", "{:.4g}"),
-    ("mae", "MAE (test)", "{:.4g}"),
-    ("r2", "R^2 (test)", "{:.4f}"),
-    ("bias", "bias (test)", "{:.4g}"),
-    ("rpd", "RPD = SD / RMSE (test)", "{:.3f}"),
-    ("pls_components", "PLS baseline: components (CV on train)", "{}"),
-    ("pls_rmse", "PLS baseline: RMSE (test)", "{:.4g}"),
-    ("pls_r2", "PLS baseline: R^2 (test)", "{:.4f}"),
-    ("pls_rpd", "PLS baseline: RPD (test)", "{:.3f}"),
-    ("krr_rmse", "kernel ridge (RBF) baseline: RMSE (test)", "{:.4g}"),
-    ("krr_r2", "kernel ridge (RBF) baseline: R^2 (test)", "{:.4f}"),
-    ("krr_rpd", "kernel ridge (RBF) baseline: RPD (test)", "{:.3f}"),
-    ("classical_best_method", "best classical baseline (chosen without the test split)", "{}"),
+)
+COMMON_FIELDS_LAST: tuple[SummaryField, ...] = (
     ("train_time_s", "training time (s)", "{:.3f}"),
     ("epochs", "epochs", "{}"),
     ("epochs_to_target", "epochs to target", "{}"),
@@ -133,7 +118,7 @@ class SpectraCLI(LightningCLI):
             default=True,
             help="classify the test series with the final weights when fit ends",
         )
-        for name in DATAMODULE_FACTS:  # sizes, axis, class names; the task and the targets' statistics
+        for name in DATAMODULE_FACTS:  # the spectra's length and axis, and what the targets are
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
@@ -147,7 +132,7 @@ class SpectraCLI(LightningCLI):
         check_numbers(config)
         complete_wandb_loggers(config)  # LIGHTNING_SPECTRA_WANDB, and runs named for comparison (docs/dashboard.md)
         data = config.get("data") or {}
-        task = (data.get("init_args") or {}).get("task", "classification") if hasattr(data, "get") else "classification"
+        task = (data.get("init_args") or {}).get("task") if hasattr(data, "get") else None
         model = configured_model_class((config.get("model") or {}).get("class_path"))
         if self.subcommand not in (None, "fit"):  # predictions keep float32: bf16 moves probabilities by ~1e-3
             task = "inference"
@@ -267,16 +252,8 @@ class SpectraCLI(LightningCLI):
             ckpt = "best" if getattr(checkpoint, "monitor", None) and checkpoint.best_model_path else None
             with float32_evaluation(self.trainer):
                 self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
-        regression = getattr(self.datamodule, "task", "classification") == "regression"
-        if regression and self.trainer.is_global_zero:
-            from lightning_spectra.callbacks.regression_outputs import regression_outputs  # PLS baseline and figures
-
-            update_summary(self.trainer, regression_outputs(self.trainer, self.model, self.datamodule))
-        elif getattr(self.datamodule, "linear_baseline", False) and self.trainer.is_global_zero:
-            from lightning_spectra.baselines.linear import baseline_summary
-
-            seed = getattr(self.datamodule, "split_seed", 0)
-            update_summary(self.trainer, baseline_summary(self.datamodule.splits, seed=seed))
+        if self.trainer.is_global_zero:  # the task's classical baselines and figures, on the tested weights
+            update_summary(self.trainer, self.model.task.fit_outputs(self.trainer, self.model, self.datamodule))
         self.report()
 
     def after_test(self) -> None:
@@ -296,8 +273,8 @@ class SpectraCLI(LightningCLI):
             summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
             if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
-            summary.update(versus_baselines(summary))
-            print_summary(summary, run_dir(self.trainer))
+            summary.update(self.model.task.versus_baselines(summary))
+            print_summary(summary, run_dir(self.trainer), self.model.task)
 
 
 @contextlib.contextmanager
@@ -317,30 +294,12 @@ def float32_evaluation(trainer) -> Iterator[None]:
         trainer.strategy.precision_plugin = trained_in
 
 
-def versus_baselines(summary: dict) -> dict[str, str]:
-    """The one line that sets the network's test score beside the classical baselines' (empty without them):
-    ``CNN 96.7% | best classical 98.3% (SVC) | linear baseline 97.5%`` or ``CNN 0.52 | best classical 0.59
-    (kernel ridge) | PLS 2.25``."""
-    model, best = summary.get("model", "model"), summary.get("classical_best_method")
-    if summary.get("accuracy") is not None and summary.get("linear_baseline_accuracy") is not None:
-        line = f"{model} {summary['accuracy']:.1%}"
-        if best is not None:
-            line += f" | best classical {summary['classical_best_accuracy']:.1%} ({best})"
-        return {"versus_baseline": line + f" | linear baseline {summary['linear_baseline_accuracy']:.1%}"}
-    if summary.get("rmse") is not None and summary.get("pls_rmse") is not None:
-        line = f"{model} {summary['rmse']:.4g}"
-        if best is not None:
-            line += f" | best classical {summary['classical_best_rmse']:.4g} ({best})"
-        return {"versus_baselines": line + f" | PLS {summary['pls_rmse']:.4g}"}
-    return {}
-
-
-def print_summary(summary: dict, folder) -> None:
+def print_summary(summary: dict, folder, task: Task) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="lightning-spectra run summary", show_header=False)
-    for key, label, fmt in SUMMARY_FIELDS:
+    for key, label, fmt in (*COMMON_FIELDS_FIRST, *task.summary_fields(), *COMMON_FIELDS_LAST):
         if summary.get(key) is not None:
             table.add_row(label, fmt.format(summary[key]))
     table.add_row("summary file", str(folder / "summary.json"))

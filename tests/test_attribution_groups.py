@@ -7,12 +7,13 @@ import torch
 
 from lightning_spectra.callbacks.attribution_groups import class_groups, range_groups
 from lightning_spectra.models import CNN
+from lightning_spectra.tasks import Targets
 
 LENGTH = 128
 
 
 def test_classes_group_by_the_explained_class_and_flag_mistakes() -> None:
-    model = CNN(spectrum_length=LENGTH, num_classes=3, class_names=["a", "b", "c"])
+    model = CNN(spectrum_length=LENGTH, targets=Targets.classes(["a", "b", "c"]))
     logits = torch.tensor([[5.0, 0, 0], [5.0, 0, 0], [0, 5.0, 0], [0, 0, 5.0]])  # predicted a, a, b, c
     labels = torch.tensor([0, 1, 1, -1])  # the second is wrong, the last unlabelled
     explained = torch.tensor([0, 1, 1, 2])
@@ -26,7 +27,7 @@ def test_classes_group_by_the_explained_class_and_flag_mistakes() -> None:
 
 
 def test_regressors_group_by_quantile_ranges_of_the_reference() -> None:
-    model = CNN(spectrum_length=LENGTH, task="regression", target_names=["c"], target_mean=[0.0], target_scale=[1.0])
+    model = CNN(spectrum_length=LENGTH, targets=Targets.values(["c"], mean=[0.0], scale=[1.0]))
     reference = torch.tensor([[1.0], [2.0], [3.0], [4.0], [5.0], [float("nan")]])
     logits = torch.tensor([[1.0], [2.0], [3.0], [4.0], [5.0], [5.5]])  # standardised = units (mean 0, scale 1)
     groups = range_groups(model, logits, reference, "label", ranges=2)

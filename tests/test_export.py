@@ -73,7 +73,7 @@ def python_path(ckpt: Path, path: Path) -> np.ndarray:
     x, spectra = raw(path)
     with torch.no_grad():
         outputs = model(torch.as_tensor(preprocessing(x, spectra), dtype=torch.float32))
-        return (model.predict_values(outputs) if model.is_regression else model.probabilities(outputs)).numpy()
+        return model.task.exported(outputs).numpy()
 
 
 # ---------------------------------------------------------------------------------------------- the graph's steps

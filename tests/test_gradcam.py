@@ -22,6 +22,7 @@ from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
 from lightning_spectra.interpret.gradcam import classic_informative, method_name
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.models import CNN
+from lightning_spectra.tasks import Targets
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -36,7 +37,7 @@ def assert_png(path: Path) -> None:
 
 def models() -> list[nn.Module]:
     torch.manual_seed(0)
-    out = [CNN(spectrum_length=256), CNN(spectrum_length=256, num_classes=3)]
+    out = [CNN(spectrum_length=256), CNN(spectrum_length=256, targets=Targets.classes(3))]
     if importlib.util.find_spec("lightning_spectra.models.resnet") is not None:
         from lightning_spectra.models.resnet import MSResNet
 
@@ -150,9 +151,8 @@ def fitted_and_tested(tmp_path_factory: pytest.TempPathFactory):
     L.seed_everything(12345)
     model = CNN(
         spectrum_length=data.spectrum_length,
-        num_classes=data.num_classes,
+        targets=data.targets,
         x_axis=data.x_axis,
-        class_names=data.class_names,
     )
     importance = FeatureImportance(on_test=True)
     gradcam = GradCAM(
@@ -310,7 +310,7 @@ def test_gradcam_skips_models_without_a_layer(tmp_path: Path, caplog: pytest.Log
         attribution_layer = None
 
     data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(tmp_path / "cache"))
-    model = NoLayer(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+    model = NoLayer(spectrum_length=data.spectrum_length, x_axis=data.x_axis, targets=data.targets)
     trainer = L.Trainer(
         max_epochs=1,
         logger=CSVLogger(tmp_path),

@@ -18,13 +18,14 @@ from lightning_spectra.interpret import grad_cam, integrated_gradients, referenc
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.models import CNN, MSResNet
+from lightning_spectra.tasks import Targets
 
 
 def regressors() -> list[torch.nn.Module]:
     torch.manual_seed(0)
-    stats = {"target_mean": [5.0, -2.0], "target_scale": [3.0, 0.5]}
-    cnn = CNN(spectrum_length=256, task="regression", target_names=["fat", "water"], **stats)
-    resnet = MSResNet(spectrum_length=1024, task="regression", target_names=["fat", "water"], **stats)
+    targets = Targets.values(["fat", "water"], mean=[5.0, -2.0], scale=[3.0, 0.5])
+    cnn = CNN(spectrum_length=256, targets=targets)
+    resnet = MSResNet(spectrum_length=1024, targets=targets)
     return [cnn.eval(), resnet.eval()]
 
 
@@ -90,7 +91,7 @@ def regression_run(tmp_path_factory: pytest.TempPathFactory):
     target = torch.linspace(1, 9, 24)
     spectra = target[:, None] * torch.exp(-0.5 * ((grid - 80) / 8) ** 2) + 0.05 * torch.randn(24, LENGTH)
     torch.manual_seed(0)
-    model = CNN(spectrum_length=LENGTH, task="regression", target_names=["fat"], target_mean=[5.0], target_scale=[2.0])
+    model = CNN(spectrum_length=LENGTH, targets=Targets.values(["fat"], mean=[5.0], scale=[2.0]))
     model.eval()
     test = SimpleNamespace(spectra=spectra, labels=target[:, None])
     trainer = SimpleNamespace(

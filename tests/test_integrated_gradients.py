@@ -12,6 +12,7 @@ from lightning_spectra.interpret.integrated_gradients import (
     reference_spectra,
 )
 from lightning_spectra.models import CNN
+from lightning_spectra.tasks import Targets
 
 
 def test_linear_model_gets_weight_times_difference() -> None:
@@ -25,7 +26,7 @@ def test_linear_model_gets_weight_times_difference() -> None:
 
 def test_completeness_for_a_cnn_and_every_class() -> None:
     torch.manual_seed(1)
-    model = CNN(spectrum_length=256, num_classes=3).eval()
+    model = CNN(spectrum_length=256, targets=Targets.classes(3)).eval()
     x = torch.randn(4, 256)
     target = torch.tensor([0, 1, 2, 1])
     reference = other_class_means(x, torch.tensor([0, 1, 2, 2]), target)

@@ -27,6 +27,7 @@ from lightning_spectra.models import (
 )
 from lightning_spectra.models.registry import model_classes
 from lightning_spectra.models.sequence import from_sequences, to_sequences
+from lightning_spectra.tasks import Targets
 
 pytestmark = pytest.mark.filterwarnings("ignore:You are trying to `self.log\\(\\)`")
 
@@ -60,7 +61,7 @@ def toy_batch(n: int = BATCH, length: int = SHORT) -> tuple[torch.Tensor, torch.
 @pytest.mark.parametrize("num_classes", [2, 3])
 def test_output_shape(cls: type[SpectraClassifier], length: int, num_classes: int) -> None:
     torch.manual_seed(0)
-    model = build(cls, spectrum_length=length, num_classes=num_classes)
+    model = build(cls, spectrum_length=length, targets=Targets.classes(num_classes))
     x = torch.randn(BATCH, length).abs()
     out_features = 1 if num_classes == 2 else num_classes
     for training in (True, False):
@@ -186,7 +187,7 @@ def test_input_normalization_is_a_choice_with_the_papers_default_for_classifiers
     x = toy_batch(length=SHORT)[0]
     classifier = build(cls, spectrum_length=SHORT).eval()
     assert classifier.input_normalization == cls.default_input_normalization
-    regressor = build(cls, spectrum_length=SHORT, task="regression").eval()
+    regressor = build(cls, spectrum_length=SHORT, targets=Targets.values(["target"])).eval()
     assert regressor.input_normalization == "none"
     with torch.no_grad():
         for kind in ("layer", "none", "point"):
@@ -350,7 +351,7 @@ def test_binned_majority_vote() -> None:
     assert votes[0, 0] > 0  # 3 of 4 rows say class 1
     assert votes[1, 0] > 0  # a tie goes to class 1, as in the paper
     assert votes[2, 0] < 0
-    three = BinnedFCNN(spectrum_length=SHORT, num_classes=3)
+    three = BinnedFCNN(spectrum_length=SHORT, targets=Targets.classes(3))
     row_logits = torch.tensor([[[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
     assert three.vote_logits(row_logits).argmax(1).item() == 2
 
@@ -429,7 +430,7 @@ def test_two_fits_with_the_same_seed_give_identical_weights(cls: type[SpectraCla
     def fit() -> dict[str, torch.Tensor]:
         L.seed_everything(7, verbose=False)
         data = HEDDataModule(simulated_points=SHORT, noise_copies=1, cache_dir=str(tmp_path), progress=False)
-        model = cls(spectrum_length=data.spectrum_length, num_classes=2, x_axis=data.x_axis)
+        model = cls(spectrum_length=data.spectrum_length, targets=Targets.classes(2), x_axis=data.x_axis)
         trainer = L.Trainer(
             max_epochs=2,
             deterministic=True,

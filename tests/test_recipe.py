@@ -15,6 +15,7 @@ from conftest import ROOT, every_model
 
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.models import SpectraClassifier
+from lightning_spectra.tasks import Targets
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
 
@@ -52,9 +53,8 @@ def recipe_model(cls: type[SpectraClassifier], dm: SpectraFilesDataModule) -> Sp
     options = recipe()["model"]["init_args"]
     return cls(
         spectrum_length=dm.spectrum_length,
-        num_classes=dm.num_classes,
+        targets=dm.targets,
         x_axis=dm.x_axis,
-        class_names=dm.class_names,
         **{**options, **cls.tiny_arguments},
     )
 
@@ -94,7 +94,7 @@ def test_every_model_learns_four_classes_with_the_recipe(cls: type[SpectraClassi
 def test_a_prediction_does_not_depend_on_the_rest_of_the_batch(cls: type[SpectraClassifier]) -> None:
     torch.manual_seed(0)
     model = cls(
-        spectrum_length=LENGTH, num_classes=3, **{**recipe()["model"]["init_args"], **cls.tiny_arguments}
+        spectrum_length=LENGTH, targets=Targets.classes(3), **{**recipe()["model"]["init_args"], **cls.tiny_arguments}
     ).eval()
     batch = torch.randn(7, LENGTH)
     with torch.no_grad():

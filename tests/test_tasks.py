@@ -1,4 +1,4 @@
-"""The task objects of the shared base: every model is a classifier or a regressor by its ``task`` alone.
+"""The task objects of the shared base: every model is a classifier or a regressor by its ``targets`` alone.
 
 The regression check: every model learns a synthetic linear target (a concentration that scales one peak
 against another) from 60 short spectra and predicts 30 unseen ones with R^2 > 0.95; in CI at a tiny size (its
@@ -14,7 +14,7 @@ from torch.optim.swa_utils import update_bn
 
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.models import CNN, SequenceClassifier, SpectraClassifier, SpectraModel
-from lightning_spectra.tasks.base import ClassificationTask, RegressionTask
+from lightning_spectra.tasks import ClassificationTask, RegressionTask, Targets
 
 LENGTH = 520  # the paper's layers in every model (MSResNet keeps them from 501 points)
 TINY_LENGTH = 128
@@ -40,10 +40,7 @@ def fit_regressor(cls: type[SpectraModel], steps: int, length: int = LENGTH, **s
     extra = {"sequence_groups": 3} if issubclass(cls, SequenceClassifier) else {}
     model = cls(
         spectrum_length=length,
-        task="regression",
-        target_names=["c"],
-        target_mean=y.mean(0).tolist(),
-        target_scale=y.std(0).tolist(),
+        targets=Targets.values(["c"], mean=y.mean(0).tolist(), scale=y.std(0).tolist()),
         **extra,
         **settings,
     )
@@ -75,10 +72,8 @@ def test_every_model_recovers_a_linear_target_at_full_size(cls: type[SpectraMode
 
 
 def test_regressor_outputs_one_value_per_target_and_restores_units() -> None:
-    model = CNN(
-        spectrum_length=LENGTH, task="regression", target_names=["a", "b"], target_mean=[10, -1], target_scale=[2, 0.5]
-    )
-    assert model.out_features == 2 and model.is_regression and model.class_names == []
+    model = CNN(spectrum_length=LENGTH, targets=Targets.values(["a", "b"], mean=[10, -1], scale=[2, 0.5]))
+    assert model.out_features == 2 and isinstance(model.task, RegressionTask) and model.class_names == []
     outputs = torch.tensor([[0.0, 0.0], [1.0, -2.0]])
     assert torch.allclose(model.predict_values(outputs), torch.tensor([[10.0, -1.0], [12.0, -2.0]]))
     # The loss compares standardised values: a perfect standardised output has zero loss.
@@ -86,8 +81,9 @@ def test_regressor_outputs_one_value_per_target_and_restores_units() -> None:
 
 
 def test_huber_loss_is_gentler_on_outliers_than_mse() -> None:
-    mse = RegressionTask(1, [0.0], [1.0], "mse")
-    huber = RegressionTask(1, [0.0], [1.0], "huber", huber_delta=1.0)
+    one = Targets.values(["c"], [0.0], [1.0])
+    mse = RegressionTask(one, "mse")
+    huber = RegressionTask(one, "huber", huber_delta=1.0)
     outputs, target = torch.zeros(2, 1), torch.tensor([[0.0], [10.0]])
     assert float(huber.loss(outputs, target)) == pytest.approx((10 - 0.5) / 2)
     assert float(mse.loss(outputs, target)) == pytest.approx(50.0)
@@ -95,19 +91,19 @@ def test_huber_loss_is_gentler_on_outliers_than_mse() -> None:
 
 def test_bad_regression_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="target_scale must be positive"):
-        RegressionTask(1, [0.0], [0.0])
+        RegressionTask(Targets.values(["c"], [0.0], [0.0]))
     with pytest.raises(ValueError, match="2 values for 1 targets"):
-        RegressionTask(1, [0.0, 1.0], [1.0])
+        RegressionTask(Targets.values(["c"], [0.0, 1.0], [1.0]))
     with pytest.raises(ValueError, match="regression_loss"):
-        RegressionTask(1, loss_name="l1")
+        RegressionTask(Targets.values(["c"]), loss_name="l1")
     with pytest.raises(ValueError, match="task must be"):
-        CNN(spectrum_length=LENGTH, task="clustering")
+        CNN(spectrum_length=LENGTH, targets=Targets("clustering", ("a",)))
 
 
 def test_classifier_is_unchanged_and_the_old_name_still_works() -> None:
     assert SpectraClassifier is SpectraModel
-    model = CNN(spectrum_length=LENGTH, num_classes=3)
-    assert isinstance(model.task, ClassificationTask) and model.out_features == 3 and not model.is_regression
+    model = CNN(spectrum_length=LENGTH, targets=Targets.classes(3))
+    assert isinstance(model.task, ClassificationTask) and model.out_features == 3 and model.target_names == []
     logits = torch.tensor([[0.0, 2.0, 1.0]])
     assert model.predict_labels(logits).tolist() == [1]
     assert torch.allclose(model.probabilities(logits).sum(1), torch.ones(1))
@@ -116,10 +112,10 @@ def test_classifier_is_unchanged_and_the_old_name_still_works() -> None:
 def test_regression_checkpoint_restores_the_units(tmp_path) -> None:
     import lightning.pytorch as L
 
-    model = CNN(spectrum_length=LENGTH, task="regression", target_names=["fat"], target_mean=[20.0], target_scale=[4.0])
+    model = CNN(spectrum_length=LENGTH, targets=Targets.values(["fat"], mean=[20.0], scale=[4.0]))
     trainer = L.Trainer(logger=False, enable_checkpointing=False, enable_progress_bar=False, max_epochs=0)
     trainer.strategy.connect(model)
     trainer.save_checkpoint(tmp_path / "m.ckpt")
     loaded = CNN.load_from_checkpoint(tmp_path / "m.ckpt", map_location="cpu")
-    assert loaded.is_regression and loaded.target_names == ["fat"]
+    assert isinstance(loaded.task, RegressionTask) and loaded.target_names == ["fat"]
     assert float(loaded.predict_values(torch.ones(1, 1))) == pytest.approx(24.0)

@@ -22,7 +22,7 @@ def timed(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("timing")
     data = HEDDataModule(simulated_points=512, noise_copies=2, progress=False, cache_dir=str(root / "cache"))
     L.seed_everything(12345)
-    model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+    model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, targets=data.targets)
     reached = Timing(monitor="val/loss", target=1e6, mode="min")  # true after the first validation
     never = Timing(monitor="val/confidence", target=2.0)  # a confidence cannot exceed 1
     default = Timing()
@@ -77,7 +77,7 @@ def test_a_resumed_fit_reports_the_whole_run(tmp_path: Path) -> None:
 
     def fit(epochs: int, ckpt_path: str | None = None) -> tuple[L.Trainer, Timing]:
         L.seed_everything(12345)
-        model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, class_names=data.class_names)
+        model = CNN(spectrum_length=data.spectrum_length, x_axis=data.x_axis, targets=data.targets)
         timing = Timing(monitor="val/loss", target=1e6, mode="min")  # reached at the first validation
         trainer = L.Trainer(
             max_epochs=epochs,

@@ -112,7 +112,6 @@ class RawSpectraModel(nn.Module):
         self.register_buffer("point_mean", torch.tensor(scaler.mean, dtype=torch.float32) if fitted else None)
         self.register_buffer("point_scale", torch.tensor(scaler.scale, dtype=torch.float32) if fitted else None)
         self.model = model
-        self.regression = bool(model.is_regression)
 
     def preprocess(self, spectra: torch.Tensor) -> torch.Tensor:
         """What the datamodule does to a raw spectrum before the network sees it."""
@@ -135,7 +134,7 @@ class RawSpectraModel(nn.Module):
 
     def forward(self, spectra: torch.Tensor) -> torch.Tensor:
         outputs = self.model(self.preprocess(spectra))
-        return self.model.task.restore(outputs) if self.regression else self.model.task.probabilities(outputs)
+        return self.model.task.exported(outputs)  # probabilities, or values in the targets' units
 
 
 def _safe(scale: torch.Tensor) -> torch.Tensor:
@@ -210,7 +209,7 @@ def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler
         if mode == "whole"
         else "each spectrum on its own"
     )
-    names = {"target_names": model.target_names} if model.is_regression else {"class_names": model.class_names}
+    described = model.task.export_description()
     inside = [
         f"savgol(window={preprocessing.smoothing_window}, order={preprocessing.smoothing_order}, "
         f"deriv={preprocessing.derivative})"
@@ -219,16 +218,16 @@ def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler
         f"normalization={preprocessing.normalization}" if preprocessing.normalization != "none" else None,
         "point scaling (training mean/scale)" if fitted else None,
         type(model).__name__,
-        "restore targets' units" if model.is_regression else "softmax/sigmoid to class probabilities",
+        described["post_processing"],
     ]
     return {
         "lightning_spectra_version": __version__,
         "checkpoint": str(path),
         "model_class": type(model).__name__,
-        "task": "regression" if model.is_regression else "classification",
-        **{key: json.dumps(value) for key, value in names.items()},
+        "task": model.task.name,
+        **{key: json.dumps(value) for key, value in described["names"].items()},
         "input": f"{INPUT_NAME}: raw spectra (N, {model.spectrum_length}) float32 on x_axis",
-        "output": "values (N, T) in the targets' units" if model.is_regression else "probabilities (N, C)",
+        "output": described["output"],
         "x_axis": json.dumps(model.x_axis.detach().cpu().double().tolist()),
         "preprocessing": json.dumps(steps),
         "in_graph": " -> ".join(step for step in inside if step),
@@ -272,7 +271,7 @@ def example_spectra(length: int, count: int = 3) -> torch.Tensor:
 
 
 def write_onnx(module: RawSpectraModel, example: torch.Tensor, out: Path, meta: dict[str, str]) -> None:
-    output = "values" if module.regression else "probabilities"
+    output = module.model.task.export_description()["output_name"]
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's own deprecation chatter, not the user's business
         program = torch.onnx.export(

@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lightning_spectra.data.formats import check_axis, model_axis
 from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.tasks.base import Targets
 
 
 class InMemorySpectra(Dataset):
@@ -167,6 +168,14 @@ class SpectraDataModule(L.LightningDataModule):
         if self.trained is not None:
             return list(self.trained.class_names)
         return list(self.splits.class_names)
+
+    @property
+    def targets(self) -> Targets:
+        """What a model of these data learns: the one description of the targets the CLI links into the model."""
+        splits = self.splits
+        # a task has class names or target names, never both
+        names = self.class_names or self.target_names
+        return Targets(splits.task, tuple(names), splits.target_mean, splits.target_scale)
 
     @property
     def task(self) -> str:

@@ -344,12 +344,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         self.preprocessing, self.scaler = fitted.preprocessing, fitted.scaler
         self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
-        model = trained.model_hparams
-        regression = model.get("task") == "regression"
-        targets = TargetEncoder(
-            "regression" if regression else "classification",
-            list(model.get("target_names") or []) if regression else list(trained.class_names),
-        )
+        described = trained.targets
+        targets = TargetEncoder(described.kind, list(described.names))
         return SpectraSplits(
             x_axis=x if x is not None else np.arange(trained.spectrum_length, dtype=np.float64),
             train=empty,
@@ -359,8 +355,8 @@ class SpectraFilesDataModule(SpectraDataModule):
             class_names=targets.class_names,
             task=targets.task,
             target_names=targets.target_names,
-            target_mean=model.get("target_mean") if regression else None,
-            target_scale=model.get("target_scale") if regression else None,
+            target_mean=None if described.mean is None else list(described.mean),
+            target_scale=None if described.scale is None else list(described.scale),
             names={"predict": predict.names},
         )
 

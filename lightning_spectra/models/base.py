@@ -2,10 +2,11 @@
 
 A model subclasses :class:`SpectraModel` (alias :class:`SpectraClassifier`, the name configs and checkpoints
 use), builds its layers in ``__init__`` from ``self.spectrum_length`` and ``self.out_features`` and implements
-``forward(x) -> outputs``. What the outputs mean is the ``task``'s business (:mod:`lightning_spectra.tasks.base`):
-``classification`` (one logit for two classes, the paper's single sigmoid output; ``C`` logits for ``C > 2``) or
-``regression`` (one standardised value per target). So every architecture is a classifier or a regressor
-without code of its own for either.
+``forward(x) -> outputs``. What the outputs mean is the business of ``self.task``
+(:mod:`lightning_spectra.tasks`), chosen from the data's :class:`~lightning_spectra.tasks.base.Targets`:
+classes (one logit for two classes, the paper's single sigmoid output; ``C`` logits for ``C > 2``) or values
+(one standardised value per target). So every architecture is a classifier or a regressor without code of its
+own for either.
 """
 
 from __future__ import annotations
@@ -21,28 +22,16 @@ from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from lightning_spectra.errors import SpectraConfigError
-from lightning_spectra.tasks.base import ClassificationTask, RegressionLoss, RegressionTask, TaskName
+from lightning_spectra.tasks import Targets, Task, task_for
+from lightning_spectra.tasks.regression import RegressionLoss
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # spectra (B, L), labels (B,) or targets (B, T), positions
 InputNormalization = Literal["layer", "none", "point"]
 INPUT_NORMALIZATIONS = ("layer", "none", "point")
-#: A regressor's input normalisation unless its config says otherwise (BENCHMARKS.md, "Regression"): a
-#: LayerNorm over each spectrum divides out the spectrum's own level and scale, and with them the absorbance
-#: that carries the amount (Beer-Lambert), so a regressor reads the spectra as the datamodule prepared them.
-REGRESSION_INPUT_NORMALIZATION: InputNormalization = "none"
-#: What a model takes from its datamodule: sizes, x axis and class names; the task and the targets' names and
-#: training statistics. The CLI links these from ``data`` into ``model``; :meth:`SpectraModel.from_datamodule`
-#: reads them in Python.
-DATAMODULE_FACTS = (
-    "spectrum_length",
-    "num_classes",
-    "x_axis",
-    "class_names",
-    "task",
-    "target_names",
-    "target_mean",
-    "target_scale",
-)
+#: What a model takes from its datamodule: the spectra's length and x axis, and the description of the targets
+#: (:class:`~lightning_spectra.tasks.base.Targets`). The CLI links these from ``data`` into ``model``;
+#: :meth:`SpectraModel.from_datamodule` reads them in Python.
+DATAMODULE_FACTS = ("spectrum_length", "x_axis", "targets")
 
 
 class SpectraModel(L.LightningModule):
@@ -50,28 +39,25 @@ class SpectraModel(L.LightningModule):
 
     Args:
         spectrum_length: points per spectrum (linked from the datamodule by the CLI).
-        num_classes: number of classes (linked from the datamodule by the CLI; unused for regression).
+        targets: what the model learns (linked from the datamodule): classes and their names, or target names
+            and the training split's per-target mean and scale (outputs are then standardised values,
+            restored to the targets' units in every output). Default: two classes.
         lr: Adam learning rate (paper: 2e-3).
         weight_decay: Adam L2 weight decay (paper: 2e-5).
         x_axis: the spectra's x values (2 theta, wavenumber); kept in the checkpoint so figures and
             predictions can be drawn and checked on the right axis.
-        class_names: names of the classes (linked from the datamodule), saved with the model so that
-            predictions on new spectra can be reported by name.
         optimizer: ``adam`` (the paper's, L2 weight decay) or ``adamw`` (decoupled weight decay).
         lr_schedule: ``none`` (the paper's constant rate), ``cosine`` (to 0 over ``max_epochs``) or ``plateau``
             (halve the rate when ``val/loss`` stalls for 10 epochs).
-        task: ``classification`` or ``regression`` (linked from the datamodule).
-        target_names: names of the regression targets (linked from the datamodule); one output each.
-        target_mean, target_scale: per-target mean and standard deviation of the training split (linked from
-            the datamodule): outputs are standardised values, restored to these units in every output.
         regression_loss: ``mse`` or ``huber`` (on standardised targets).
         huber_delta: where Huber's loss turns linear, in standard deviations of the target.
         input_normalization: what the model does to each spectrum first: ``layer`` (a LayerNorm over the
             points of each spectrum, the paper's choice: right for phase classification under a drifting beam),
             ``none`` (the spectra as the datamodule prepared them: a regressor needs their absolute level), or
             ``point`` (each point standardised by statistics learned over the training spectra, a BatchNorm
-            over points). Default (``None``): the class's :attr:`default_input_normalization` for a classifier,
-            :data:`REGRESSION_INPUT_NORMALIZATION` for a regressor.
+            over points). Default (``None``): the task's choice (:meth:`Task.input_normalization
+            <lightning_spectra.tasks.base.Task.input_normalization>`): the class's
+            :attr:`default_input_normalization` for a classifier, ``none`` for a regressor.
     """
 
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
@@ -105,17 +91,12 @@ class SpectraModel(L.LightningModule):
     def __init__(
         self,
         spectrum_length: int = 4023,
-        num_classes: int = 2,
+        targets: Targets | None = None,
         lr: float = 2e-3,
         weight_decay: float = 2e-5,
         x_axis: Sequence[float] | None = None,
-        class_names: Sequence[str] | None = None,
         optimizer: str = "adam",
         lr_schedule: str = "none",
-        task: TaskName = "classification",
-        target_names: Sequence[str] | None = None,
-        target_mean: Sequence[float] | None = None,
-        target_scale: Sequence[float] | None = None,
         regression_loss: RegressionLoss = "mse",
         huber_delta: float = 1.0,
         input_normalization: InputNormalization | None = None,
@@ -129,27 +110,17 @@ class SpectraModel(L.LightningModule):
             raise SpectraConfigError(f"model.init_args.lr must be above 0, got {lr}")
         if not weight_decay >= 0:
             raise SpectraConfigError(f"model.init_args.weight_decay must be 0 or more, got {weight_decay}")
+        targets = Targets.of(targets)
         self.save_hyperparameters(ignore=["x_axis"])
+        # Plain lists in the checkpoint, which torch.load(weights_only=True) reads without importing Targets.
+        self.hparams["targets"] = self._hparams_initial["targets"] = targets.as_dict()
         self.spectrum_length = spectrum_length
-        if task == "regression":
-            self.target_names = list(target_names) if target_names else ["target"]
-            mean = None if target_mean is None else [float(v) for v in target_mean]
-            scale = None if target_scale is None else [float(v) for v in target_scale]
-            self.task = RegressionTask(len(self.target_names), mean, scale, regression_loss, huber_delta)
-            self.num_classes, self.class_names = 0, []
-        elif task == "classification":
-            self.task = ClassificationTask(num_classes)
-            self.num_classes = num_classes
-            self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
-            if len(self.class_names) != num_classes:
-                raise ValueError(f"{len(self.class_names)} class names for {num_classes} classes")
-            self.target_names = []
-        else:
-            raise ValueError(f"task must be 'classification' or 'regression', got {task!r}")
+        self.task: Task = task_for(targets, regression_loss=regression_loss, huber_delta=huber_delta)
+        self.class_names, self.target_names = self.task.class_names, self.task.target_names
+        self.num_classes = len(self.class_names)
         self.out_features = self.task.out_features
         if input_normalization is None:
-            default = REGRESSION_INPUT_NORMALIZATION if task == "regression" else self.default_input_normalization
-            input_normalization = default
+            input_normalization = self.task.input_normalization(self.default_input_normalization)
         if input_normalization not in INPUT_NORMALIZATIONS:
             raise SpectraConfigError(
                 f"model.init_args.input_normalization must be one of {', '.join(INPUT_NORMALIZATIONS)}; "
@@ -158,8 +129,8 @@ class SpectraModel(L.LightningModule):
         self.input_normalization = input_normalization
         axis = torch.as_tensor(x_axis if x_axis is not None else range(spectrum_length), dtype=torch.float64)
         self.register_buffer("x_axis", axis, persistent=True)
-        self.val_series = self.task.evaluation_metric(self.target_names)
-        self.test_series = self.task.evaluation_metric(self.target_names)
+        self.val_series = self.task.evaluation_metric()
+        self.test_series = self.task.evaluation_metric()
         self.register_forward_pre_hook(_spectra_input)
 
     @classmethod
@@ -169,10 +140,6 @@ class SpectraModel(L.LightningModule):
         if given := sorted(set(kwargs) & set(DATAMODULE_FACTS)):
             raise SpectraConfigError(f"{', '.join(given)}: from_datamodule takes these from the datamodule")
         return cls(**{name: getattr(datamodule, name) for name in DATAMODULE_FACTS}, **kwargs)
-
-    @property
-    def is_regression(self) -> bool:
-        return self.task.name == "regression"
 
     # ------------------------------------------------------------------ model-facing helpers
     @property

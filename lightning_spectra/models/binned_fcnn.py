@@ -139,9 +139,9 @@ class BinnedFCNN(SpectraClassifier):
         return self.combine(self.bin_mlps(rows.flatten(0, 1))).view(*rows.shape[:2], -1)
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.is_regression:  # a value, not a vote: the mean of the rows' predictions
-            return self.row_logits(x).mean(1)
-        return self.vote_logits(self.row_logits(x))
+        if self.task.combines_parts_by_vote:
+            return self.vote_logits(self.row_logits(x))
+        return self.row_logits(x).mean(1)  # a value, not a vote: the mean of the rows' predictions
 
     def vote_logits(self, row_logits: Tensor) -> Tensor:
         """Per-spectrum logits from the row votes (module docstring), with straight-through gradients."""

@@ -37,6 +37,7 @@ import torch
 
 from lightning_spectra.data.preprocess import FittedPreprocessing
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.tasks import DEFAULT_TASK, Targets, task_class, task_for
 
 #: ``--ckpt_path`` values Lightning resolves itself (no file to read beforehand).
 SPECIAL_CKPT_PATHS = ("last", "best", "hpc", "registry")
@@ -105,14 +106,19 @@ class TrainedModel:
 
     path: Path
     spectrum_length: int
-    class_names: list[str]
+    targets: Targets
     x_axis: np.ndarray | None = None
     model_class: str | None = None
     datamodule_hparams: dict[str, Any] = field(default_factory=dict)
-    model_hparams: dict[str, Any] = field(default_factory=dict)  # task, target names and statistics
+    model_hparams: dict[str, Any] = field(default_factory=dict)  # as this release's models take them
     weight_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     predicting: bool = False  # predict: class names come from here, the training file is not needed
     datamodule_state: dict[str, Any] = field(default_factory=dict)  # per-point scaling fitted on training data
+
+    @property
+    def class_names(self) -> list[str]:
+        """The classes the model scores (none for a regressor)."""
+        return task_for(self.targets).class_names
 
     def model_type(self) -> type:
         """The model class the checkpoint names, if it is one of :mod:`lightning_spectra.models`; the name is
@@ -232,8 +238,7 @@ def read_trained_model(path: str | Path, predicting: bool = False, weights_only:
         raise SpectraDataError(
             f"{path}: no spectrum length in the checkpoint's hyperparameters; use one written by train.py"
         )
-    num_classes = int(hparams.get("num_classes", 2))
-    names = hparams.get("class_names") or [str(i) for i in range(num_classes)]
+    hparams = current_hparams(hparams)
     state = ckpt["state_dict"]
     x_axis = state.get("x_axis")
     datamodule_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
@@ -242,7 +247,7 @@ def read_trained_model(path: str | Path, predicting: bool = False, weights_only:
     return TrainedModel(
         path=Path(path),
         spectrum_length=int(hparams["spectrum_length"]),
-        class_names=[str(n) for n in names],
+        targets=Targets.of(hparams.get("targets")),
         x_axis=None if x_axis is None else x_axis.double().numpy(),
         model_class=hparams.get("_class_path"),
         datamodule_hparams=datamodule_hparams,
@@ -251,6 +256,22 @@ def read_trained_model(path: str | Path, predicting: bool = False, weights_only:
         predicting=predicting,
         datamodule_state=dict(datamodule_state) if isinstance(datamodule_state, dict) else {},
     )
+
+
+#: Model hyper-parameters of earlier releases that this release's models take as the one ``targets``.
+EARLIER_TARGET_HPARAMS = ("task", "num_classes", "class_names", "target_names", "target_mean", "target_scale")
+
+
+def current_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's model hyper-parameters as this release's models take them: an earlier release's task,
+    class names and target statistics become one ``targets`` (:class:`~lightning_spectra.tasks.base.Targets`,
+    as a dict); the others are kept as they are."""
+    if "targets" in hparams or not set(EARLIER_TARGET_HPARAMS) & set(hparams):
+        return dict(hparams)
+    current = {k: v for k, v in hparams.items() if k not in EARLIER_TARGET_HPARAMS}
+    task = task_class(hparams.get("task") or DEFAULT_TASK)
+    current["targets"] = task.earlier_targets(hparams).as_dict()
+    return current
 
 
 def check_weights_fit(trained: TrainedModel, model: torch.nn.Module) -> None:

@@ -39,16 +39,20 @@ def runs_on_cpu(accelerator: object) -> bool:
 
 
 def auto_precision(
-    precision: str | int | None, accelerator: object = "auto", model: type | None = None, task: str = "classification"
+    precision: str | int | None, accelerator: object = "auto", model: type | None = None, task: str | None = None
 ) -> str | int | None:
     """``precision`` if given; otherwise bf16 autocast on a CPU that runs it natively for training a classifier
-    whose class was measured faster in bf16 with the same result (``cpu_bf16``), else float32. ``task`` is
-    ``classification``, ``regression`` or ``inference`` (validate, test, predict: float32, so that predictions
-    equal an exported float32 model's and do not move with the CPU)."""
+    whose class was measured faster in bf16 with the same result (``cpu_bf16``) for a task that allows it
+    (:attr:`Task.trains_in_bf16 <lightning_spectra.tasks.base.Task.trains_in_bf16>`), else float32. ``task`` is
+    the datamodule's ``task`` option (``None``: its default), or ``inference`` (validate, test, predict: float32,
+    so that predictions equal an exported float32 model's and do not move with the CPU)."""
     if precision not in (None, "auto"):
         return precision
     if runs_on_cpu(accelerator):
-        measured = bool(getattr(model, "cpu_bf16", False)) and task == "classification"
+        from lightning_spectra.tasks import DEFAULT_TASK, TASKS
+
+        allowed = getattr(TASKS.get(task or DEFAULT_TASK), "trains_in_bf16", False)  # "inference" is no task
+        measured = bool(getattr(model, "cpu_bf16", False)) and allowed
         return CPU_BF16 if measured and cpu_supports_bf16() else FULL
     return None  # Lightning's default for the accelerator
 

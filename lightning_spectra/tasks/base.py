@@ -1,152 +1,215 @@
-"""What a model's outputs mean: class logits or standardised regression values.
+"""What a task is: the one object that knows what a model's outputs mean.
 
-Every model builds its head with ``out_features`` outputs and returns them from ``forward``; the task object
-turns those outputs into a loss, training metrics, a split's evaluation metrics and predictions. That keeps
-the eight architectures free of task-specific code: any of them is a classifier or a regressor by its
-``task`` argument alone.
+Every model builds its head with ``task.out_features`` outputs and returns them from ``forward``; the task turns
+them into everything else. The rest of the package asks the task and never which task it is:
 
-- :class:`ClassificationTask`: one logit for two classes (the paper's sigmoid output), else one per class.
-- :class:`RegressionTask`: one output per target, in *standardised* units (targets minus the training
-  split's mean, divided by its standard deviation, both held by the model as buffers), so every target
-  weighs alike in the loss and the heads' usual initialisation fits; :meth:`RegressionTask.restore` turns
-  outputs back into the targets' units for metrics, predictions and attribution. Targets reach the model
-  in their own units.
+- training: :meth:`Task.loss`, :meth:`Task.train_metrics`, :meth:`Task.known` (new spectra have no target);
+- evaluation: :meth:`Task.evaluation_metric` and :meth:`Task.update`, the split's metric;
+- predictions: :meth:`Task.predictions` (probabilities, or values in the targets' units);
+- attribution: :meth:`Task.attribution_score` (the number a map explains), :meth:`Task.default_attribution_target`,
+  :meth:`Task.deletion_score`, :meth:`Task.importance_objective`, :meth:`Task.attribution_groups` and
+  :meth:`Task.reference_groups` (how spectra are grouped for the figures);
+- the run's report: :meth:`Task.summary_fields`, :meth:`Task.versus_baselines` and :meth:`Task.fit_outputs`
+  (the classical baselines and figures a fit ends with).
+
+The data describe their targets once, as :class:`Targets`; the task is chosen from it
+(:func:`lightning_spectra.tasks.task_for`). See docs/tasks.md for adding a task.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from torchmetrics import Metric
 
-from lightning_spectra.metrics import RegressionMetrics, SeriesConfidence
+if TYPE_CHECKING:
+    import lightning.pytorch as L
 
-TaskName = Literal["classification", "regression"]
-RegressionLoss = Literal["mse", "huber"]
+    from lightning_spectra.callbacks.attribution_groups import Groups
 
-
-class ClassificationTask(nn.Module):
-    """Class logits: BCE on one logit for two classes (the paper's sigmoid + BCELoss, stable form), else CE."""
-
-    name: TaskName = "classification"
-
-    def __init__(self, num_classes: int) -> None:
-        super().__init__()
-        if num_classes < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
-        self.num_classes = num_classes
-        self.out_features = 1 if num_classes == 2 else num_classes
-
-    def loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.out_features == 1:
-            return F.binary_cross_entropy_with_logits(logits[:, 0], target.to(logits.dtype))
-        return F.cross_entropy(logits, target.long())
-
-    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
-        """Class probabilities ``(B, num_classes)``."""
-        if self.out_features == 1:
-            p = torch.sigmoid(logits[:, 0])
-            return torch.stack([1 - p, p], dim=1)
-        return torch.softmax(logits, dim=1)
-
-    def predict_labels(self, logits: torch.Tensor) -> torch.Tensor:
-        if self.out_features == 1:
-            return (logits[:, 0] > 0).long()  # sigmoid(z) > 0.5, as in the paper
-        return logits.argmax(dim=1)
-
-    def known(self, target: torch.Tensor) -> bool:
-        """Whether every target of a batch is known (new spectra carry label -1)."""
-        return bool((target >= 0).all())
-
-    def train_metrics(self, logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"accuracy": (self.predict_labels(logits) == target).float().mean()}
-
-    def evaluation_metric(self, names: list[str]) -> Metric:
-        return SeriesConfidence()
-
-    def update(self, metric: Metric, logits: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
-        metric.update(self.predict_labels(logits), index, target)
-
-    def predictions(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"probabilities": self.probabilities(logits)}
+#: A summary line: the summary.json key, its label and its format.
+SummaryField = tuple[str, str, str]
 
 
-class RegressionTask(nn.Module):
-    """One output per target, standardised with the training split's mean and standard deviation.
+@dataclass(frozen=True)
+class Targets:
+    """What a model learns, as its datamodule describes it: the one fact handed from the data to the model.
 
-    Args:
-        num_targets: targets predicted per spectrum.
-        mean, scale: per-target mean and standard deviation of the training targets (``None``: 0 and 1).
-        loss_name: ``mse`` or ``huber`` (robust to a few bad reference values).
-        huber_delta: Huber's switch from squared to absolute error, in standard deviations of the target.
+    Attributes:
+        kind: the task's name (``classification``, ``regression``), which chooses the :class:`Task` class.
+        names: the class names, or the target names (one output each).
+        mean, scale: per-target mean and standard deviation of the training split, for tasks that standardise
+            their targets (``None`` otherwise).
     """
 
-    name: TaskName = "regression"
+    kind: str = "classification"
+    names: tuple[str, ...] = ("0", "1")
+    mean: tuple[float, ...] | None = None
+    scale: tuple[float, ...] | None = None
 
-    def __init__(
-        self,
-        num_targets: int,
-        mean: list[float] | None = None,
-        scale: list[float] | None = None,
-        loss_name: RegressionLoss = "mse",
-        huber_delta: float = 1.0,
-    ) -> None:
+    def __post_init__(self) -> None:  # lists from a config or a checkpoint become tuples: frozen means frozen
+        object.__setattr__(self, "names", tuple(str(n) for n in self.names))
+        for field in ("mean", "scale"):
+            if (values := getattr(self, field)) is not None:
+                object.__setattr__(self, field, tuple(float(v) for v in values))
+
+    @classmethod
+    def classes(cls, classes: int | Sequence[str]) -> Targets:
+        """``classes`` classes (named ``0``, ``1``, ... for a count)."""
+        names = [str(i) for i in range(classes)] if isinstance(classes, int) else list(classes)
+        return cls("classification", tuple(names))
+
+    @classmethod
+    def values(
+        cls, names: Sequence[str], mean: Sequence[float] | None = None, scale: Sequence[float] | None = None
+    ) -> Targets:
+        """Numeric targets ``names`` with the training split's ``mean`` and ``scale`` (``None``: 0 and 1)."""
+        return cls("regression", tuple(names), mean, scale)
+
+    @classmethod
+    def of(cls, value: Targets | dict[str, Any] | None) -> Targets:
+        """``value`` as :class:`Targets`: a dict is how checkpoints and hparams.yaml keep it; ``None``, two classes."""
+        if value is None:
+            return cls()
+        return value if isinstance(value, Targets) else cls(**value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain lists and strings: what a checkpoint can hold and ``torch.load(weights_only=True)`` reads."""
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
+
+
+class Task(nn.Module):
+    """What a model's outputs mean. A task is an ``nn.Module`` so that what it learns from the data (a
+    regressor's target statistics) is saved with the weights as buffers.
+
+    A subclass sets :attr:`name` (the :attr:`Targets.kind` it serves) and implements the methods below; the
+    model and every callback call them and nothing else.
+    """
+
+    name: ClassVar[str]
+    #: Whether training may run in bf16 autocast on CPUs measured faster in it (runtime/precision.py).
+    trains_in_bf16: ClassVar[bool]
+    #: Whether a model that scores parts of a spectrum (BinnedFCNN's rows) combines them by vote (else by mean).
+    combines_parts_by_vote: ClassVar[bool]
+    #: Outputs of the model's head.
+    out_features: int
+
+    def __init__(self, targets: Targets) -> None:
         super().__init__()
-        if num_targets < 1:
-            raise ValueError(f"a regressor needs at least one target, got {num_targets}")
-        if loss_name not in ("mse", "huber"):
-            raise ValueError(f"regression_loss must be 'mse' or 'huber', got {loss_name!r}")
-        self.out_features = num_targets
-        self.loss_name, self.huber_delta = loss_name, huber_delta
-        mean_t = torch.zeros(num_targets, dtype=torch.float64) if mean is None else torch.as_tensor(mean)
-        scale_t = torch.ones(num_targets, dtype=torch.float64) if scale is None else torch.as_tensor(scale)
-        for what, values in (("target_mean", mean_t), ("target_scale", scale_t)):
-            if values.shape != (num_targets,):
-                raise ValueError(f"{what} has {values.numel()} values for {num_targets} targets")
-        if not bool((scale_t > 0).all()):
-            raise ValueError(f"target_scale must be positive, got {scale_t.tolist()}")
-        # Buffers: saved in checkpoints and moved with the model, so a loaded model restores units alone.
-        self.register_buffer("mean", mean_t.to(torch.float32))
-        self.register_buffer("scale", scale_t.to(torch.float32))
+        self.targets = targets
 
-    def standardise(self, target: torch.Tensor) -> torch.Tensor:
-        return (target.reshape(len(target), -1) - self.mean) / self.scale
+    @classmethod
+    def build(cls, targets: Targets, **settings: Any) -> Task:
+        """The task for ``targets`` with the model's task ``settings`` (those that do not apply are ignored)."""
+        return cls(targets)
 
-    def restore(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Model outputs ``(B, T)`` in the targets' units."""
-        return outputs * self.scale + self.mean
+    @classmethod
+    def earlier_targets(cls, hparams: dict[str, Any]) -> Targets:
+        """The targets of a model saved by an earlier release, from its hyper-parameters (which held the names
+        and statistics one by one; see :func:`lightning_spectra.runs.checkpoint.current_hparams`)."""
+        raise NotImplementedError
 
+    # ------------------------------------------------------------------ names
+    @property
+    def class_names(self) -> list[str]:
+        """Names of the classes the outputs score (none for a task without classes)."""
+        return []
+
+    @property
+    def target_names(self) -> list[str]:
+        """Names of the values the outputs predict (none for a task without values)."""
+        return []
+
+    def input_normalization(self, model_default: str) -> str:
+        """The model's input normalisation when its config leaves it unset (``model_default``: the paper's)."""
+        return model_default
+
+    # ------------------------------------------------------------------ training and evaluation
     def loss(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        z = self.standardise(target).to(outputs.dtype)
-        if self.loss_name == "huber":
-            return F.huber_loss(outputs, z, delta=self.huber_delta)
-        return F.mse_loss(outputs, z)
+        raise NotImplementedError
 
     def known(self, target: torch.Tensor) -> bool:
-        """Whether every target of a batch is known (new spectra carry NaN)."""
-        return bool(torch.isfinite(target).all())
+        """Whether every target of a batch is known (new spectra carry a placeholder)."""
+        raise NotImplementedError
 
     def train_metrics(self, outputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        error = self.restore(outputs.detach()) - target.reshape(len(target), -1)
-        return {"rmse": error.square().mean(dim=0).sqrt().mean()}
+        """Metrics logged per training epoch as ``train/<name>``."""
+        raise NotImplementedError
 
-    def evaluation_metric(self, names: list[str]) -> Metric:
-        return RegressionMetrics(names)
+    def evaluation_metric(self) -> Metric:
+        """A fresh metric of a validation or test split (its ``compute()`` gives ``<stage>/<name>`` values)."""
+        raise NotImplementedError
 
     def update(self, metric: Metric, outputs: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
-        metric.update(self.restore(outputs), target)
+        """Feed one batch (``index``: the spectra's positions in the series) to :meth:`evaluation_metric`'s."""
+        raise NotImplementedError
 
     def predictions(self, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"values": self.restore(outputs)}
+        """What ``predict`` returns per batch besides the positions and targets."""
+        raise NotImplementedError
 
-    def probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
-        raise TypeError("a regressor predicts values, not class probabilities: use predict_values")
+    def exported(self, outputs: torch.Tensor) -> torch.Tensor:
+        """The outputs as the predictions' tensor ``(N, C or T)``: what an exported model returns."""
+        raise NotImplementedError
 
-    predict_labels = probabilities
+    # ------------------------------------------------------------------ attribution
+    def attribution_score(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The number per row ``(N,)`` that Grad-CAM and Integrated Gradients explain, for output ``target``."""
+        raise NotImplementedError
 
-    def value_score(self, outputs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean predicted value of the first target, in its units: what attribution differentiates."""
-        return self.restore(outputs)[:, 0].mean()
+    def default_attribution_target(self, outputs: torch.Tensor) -> torch.Tensor:
+        """What a map explains ``(N,)`` when the caller names nothing."""
+        raise NotImplementedError
+
+    def deletion_score(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """What the deletion curve follows per row as the most attributed regions are replaced."""
+        raise NotImplementedError
+
+    #: The name of :meth:`deletion_score` in the faithfulness results (``<name>_before``...).
+    deletion_score_name: ClassVar[str]
+
+    def importance_objective(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The scalar whose input gradient is the feature importance."""
+        raise NotImplementedError
+
+    def importance_targets(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """The targets input-gradient importance is computed for (``predicted()``: the model's outputs)."""
+        raise NotImplementedError
+
+    def labelled_attribution_target(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
+        """What each map explains when maps follow the labels (``predicted()``: the model's outputs)."""
+        raise NotImplementedError
+
+    def attribution_groups(
+        self, outputs: torch.Tensor, explained: torch.Tensor, labels: torch.Tensor, target: str, ranges: int
+    ) -> Groups:
+        """How the attribution figures group and describe the spectra of a split."""
+        raise NotImplementedError
+
+    def reference_groups(self, labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Group of every spectrum ``(N,)`` and the groups' names, for the mean spectra drawn under a map."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ the run's report
+    def summary_fields(self) -> tuple[SummaryField, ...]:
+        """The task's lines of the printed run summary, in order."""
+        raise NotImplementedError
+
+    def versus_baselines(self, summary: dict[str, Any]) -> dict[str, str]:
+        """The line that sets the network's test score beside the classical baselines' (empty without them)."""
+        raise NotImplementedError
+
+    def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
+        """What a fit ends with after the test (classical baselines, figures): summary entries. Rank zero."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ export
+    def export_description(self) -> dict[str, Any]:
+        """The task's entries of an exported model's description: ``output_name`` (of the exported graph's
+        output), ``names`` (class or target names by key), ``post_processing`` and ``output`` (in words)."""
+        raise NotImplementedError
