@@ -14,7 +14,7 @@ from torch.optim.swa_utils import update_bn
 
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.models import CNN, SequenceClassifier, SpectraClassifier, SpectraModel
-from lightning_spectra.tasks import ClassificationTask, RegressionTask, Targets
+from lightning_spectra.tasks import DEFAULT_TASK, TASKS, ClassificationTask, RegressionTask, Targets, Task, task_for
 
 LENGTH = 520  # the paper's layers in every model (MSResNet keeps them from 501 points)
 TINY_LENGTH = 128
@@ -119,3 +119,40 @@ def test_regression_checkpoint_restores_the_units(tmp_path) -> None:
     loaded = CNN.load_from_checkpoint(tmp_path / "m.ckpt", map_location="cpu")
     assert isinstance(loaded.task, RegressionTask) and loaded.target_names == ["fat"]
     assert float(loaded.predict_values(torch.ones(1, 1))) == pytest.approx(24.0)
+
+
+# ---------------------------------------------------------------------------------------------- tasks/base.py
+def test_targets_are_frozen_plain_and_round_trip_through_a_checkpoint_dict() -> None:
+    targets = Targets.values(["fat"], mean=[1], scale=[2])
+    assert targets.names == ("fat",) and targets.mean == (1.0,) and isinstance(targets.mean[0], float)
+    with pytest.raises(AttributeError):
+        targets.kind = "classification"  # type: ignore[misc]
+    saved = targets.as_dict()
+    assert saved == {"kind": "regression", "names": ["fat"], "mean": [1.0], "scale": [2.0]}
+    assert Targets.of(saved) == targets and Targets.of(targets) is targets
+    assert Targets.of(None) == Targets.classes(2) == Targets("classification", ("0", "1"))
+
+
+def test_the_task_is_chosen_by_the_kind_of_targets() -> None:
+    assert set(TASKS) == {"classification", "regression"} and TASKS[DEFAULT_TASK] is ClassificationTask
+    assert isinstance(task_for(Targets.classes(3)), ClassificationTask)
+    regressor = task_for(Targets.values(["c"]), regression_loss="huber", huber_delta=0.5)
+    assert isinstance(regressor, RegressionTask) and regressor.loss_name == "huber" and regressor.huber_delta == 0.5
+    with pytest.raises(ValueError, match="task must be one of 'classification', 'regression', got 'clustering'"):
+        task_for(Targets("clustering", ("a",)))
+
+
+def test_every_task_implements_the_whole_protocol() -> None:
+    defaults = {"input_normalization"}  # the base's answer is right for most tasks
+    members = [n for n, value in vars(Task).items() if callable(value) and not n.startswith("_") and n not in defaults]
+    for task in TASKS.values():
+        missing = [name for name in members if getattr(task, name) is getattr(Task, name)]
+        assert not missing, f"{task.__name__} lacks {missing}"
+        for attribute in ("name", "score_key", "deletion_score_name", "trains_in_bf16", "combines_parts_by_vote"):
+            assert hasattr(task, attribute), (task.__name__, attribute)
+
+
+def test_the_model_saves_its_targets_as_plain_lists() -> None:
+    model = CNN(spectrum_length=LENGTH, targets=Targets.classes(["a", "b", "c"]))
+    assert model.hparams["targets"] == {"kind": "classification", "names": ["a", "b", "c"], "mean": None, "scale": None}
+    assert model.class_names == ["a", "b", "c"] and model.num_classes == 3

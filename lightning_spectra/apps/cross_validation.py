@@ -30,6 +30,7 @@ import yaml
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.runtime.shipped_files import config_file
+from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
 
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
@@ -47,21 +48,6 @@ SCORES = (
     "krr_rmse",
     "krr_r2",
 )
-#: Columns of the printed table per task: (summary key, header, format).
-COLUMNS = {
-    "classification": (
-        ("accuracy", "model accuracy", "{:.1%}"),
-        ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
-        ("svc_accuracy", "SVC (RBF)", "{:.1%}"),
-    ),
-    "regression": (
-        ("rmse", "model RMSE", "{:.4g}"),
-        ("r2", "model R^2", "{:.3f}"),
-        ("rpd", "model RPD", "{:.2f}"),
-        ("pls_rmse", "PLS RMSE", "{:.4g}"),
-        ("krr_rmse", "kernel ridge RMSE", "{:.4g}"),
-    ),
-}
 
 
 def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
@@ -191,9 +177,15 @@ def prepare_out(out: Path, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
+def summary_task(rows: list[dict]) -> type[Task]:
+    """The task the folds' summaries come from: the first whose score they report (default: classification)."""
+    scored = (task for task in TASKS.values() if any(r.get(task.score_key) is not None for r in rows))
+    return next(scored, TASKS[DEFAULT_TASK])
+
+
 def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
     summary: dict = {"folds": folds, "repeats": repeats, "runs": len(rows), "model": rows[0]["model"] if rows else None}
-    summary["task"] = "regression" if any(r.get("rmse") is not None for r in rows) else "classification"
+    summary["task"] = summary_task(rows).name
     for key in (*SCORES, "epochs", "train_time_s"):
         values = [r[key] for r in rows if r.get(key) is not None]
         if values:
@@ -216,16 +208,15 @@ def print_table(result: dict, out: Path) -> None:
     from rich.table import Table
 
     s = result["summary"]
-    columns = COLUMNS[s.get("task", "classification")]
+    columns = task_class(s.get("task") or DEFAULT_TASK).cross_validation_columns
     table = Table(title=f"cross-validation: {s['folds']} folds x {s['repeats']} repeats ({out})")
     for header in ("run", *(c[1] for c in columns), "epochs"):
         table.add_column(header)
     for r in result["rows"]:
         cells = [fmt.format(r[key]) if r.get(key) is not None else "-" for key, _, fmt in columns]
-        if r.get("linear_baseline_method") and s.get("task") != "regression":
-            cells[[key for key, _, _ in columns].index("linear_baseline_accuracy")] += (
-                f" ({r['linear_baseline_method']})"
-            )
+        keys = [key for key, _, _ in columns]
+        if r.get("linear_baseline_method") and "linear_baseline_accuracy" in keys:
+            cells[keys.index("linear_baseline_accuracy")] += f" ({r['linear_baseline_method']})"
         table.add_row(f"repeat {r['repeat']} fold {r['fold']}", *cells, str(r["epochs"]))
     means = [
         f"{fmt.format(s[key + '_mean'])} +- {fmt.format(s[key + '_sd'])}" if f"{key}_mean" in s else "-"

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lightning_spectra.data.formats import check_axis, model_axis
 from lightning_spectra.data.preprocess import Preprocessing
-from lightning_spectra.tasks.base import Targets
+from lightning_spectra.tasks import DEFAULT_TASK, Targets
 
 
 class InMemorySpectra(Dataset):
@@ -69,7 +69,7 @@ class SpectraSplits:
     class_names: list[str]
     predict: InMemorySpectra | None = None  # defaults to test
     names: dict[str, list[str]] = field(default_factory=dict)  # per-split names of spectra (files, rows)
-    task: str = "classification"  # or "regression": labels are then targets (N, T) in their own units
+    task: str = DEFAULT_TASK  # the task's name (tasks.TASKS); regression labels are targets (N, T) in their units
     target_names: list[str] = field(default_factory=list)  # regression: one per target
     target_mean: list[float] | None = None  # regression: per-target mean of the training split
     target_scale: list[float] | None = None  # regression: per-target standard deviation of the training split

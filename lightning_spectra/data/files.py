@@ -33,6 +33,7 @@ from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
     TargetEncoder,
     encode_labels,
+    encoder_class,
     ordered_classes,
     require_labels,
     sorted_classes,
@@ -210,8 +211,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         self._unscaled: dict[str, np.ndarray] = {}  # each split before per-point scaling, to redo it on load
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
-        if task not in ("classification", "regression"):
-            raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
+        encoder_class(task)  # an unknown task is refused before any file is read
         self.requested_task, self.rename_targets = task, rename_targets
 
     # ------------------------------------------------------------------ reading
@@ -272,14 +272,14 @@ class SpectraFilesDataModule(SpectraDataModule):
 
         train_labels = targets.encode(train, "training")
         if self.folds:
-            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels), dtype=np.int64)
+            strata = targets.strata(train_labels)
             rest, test_part = fold_split(strata, self.folds, self.fold, self.split_seed)
             sources["test"] = train.subset(test_part)
             train, train_labels = train.subset(rest), train_labels[rest]
         missing = [s for s in ("val", "test") if sources[s] is None]
         if missing:
             fractions = tuple(self.val_fraction if s == "val" else self.test_fraction for s in missing)
-            strata = train_labels if targets.task == "classification" else np.zeros(len(train_labels), dtype=np.int64)
+            strata = targets.strata(train_labels)
             rest, *parts = stratified_split(strata, fractions, self.split_seed)
             for split, part in zip(missing, parts, strict=True):
                 sources[split] = train.subset(part)
@@ -345,7 +345,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
         described = trained.targets
-        targets = TargetEncoder(described.kind, list(described.names))
+        targets = encoder_class(described.kind)(list(described.names))
         return SpectraSplits(
             x_axis=x if x is not None else np.arange(trained.spectrum_length, dtype=np.float64),
             train=empty,
@@ -364,7 +364,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         """A table's named label column names its single regression target (``fat``, ``moisture``)."""
         column = self.table_options["label_column"]
         named = isinstance(column, str) and column.lower() != "label" and train.targets is None
-        return [column] if named and self.requested_task == "regression" else None
+        return [column] if named and encoder_class(self.requested_task).named_by_label_column else None
 
     def setup(self, stage: str) -> None:
         """Before ``predict``, check the new spectra against the loaded model's spectrum length."""

@@ -2,13 +2,13 @@
 
 A :class:`TargetEncoder` is fitted on the training split only and then encodes every split alike:
 
-- ``classification``: labels (strings or integers) become class indices in a stable sorted order (numbers
-  numerically, then text) taken from the training data; a label the training data lack is an error naming
-  the file and row.
-- ``regression``: labels are numbers, one or several targets per spectrum (a ``.npz`` ``y`` of shape
-  ``(N, T)``); they stay in their own units in the datamodule. The encoder keeps the training split's
-  per-target mean and standard deviation, which the model uses to standardise its targets and to restore
-  every output (metrics, predictions, attribution) to the targets' units.
+- ``classification`` (:class:`ClassEncoder`): labels (strings or integers) become class indices in a stable
+  sorted order (numbers numerically, then text) taken from the training data; a label the training data lack
+  is an error naming the file and row.
+- ``regression`` (:class:`ValueEncoder`): labels are numbers, one or several targets per spectrum (a ``.npz``
+  ``y`` of shape ``(N, T)``); they stay in their own units in the datamodule. The encoder keeps the training
+  split's per-target mean and standard deviation, which the model uses to standardise its targets and to
+  restore every output (metrics, predictions, attribution) to the targets' units.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar
 
 import numpy as np
 
 from lightning_spectra.data.formats import SpectraSource
 from lightning_spectra.errors import SpectraDataError
-
-Task = Literal["classification", "regression"]
+from lightning_spectra.tasks import ClassificationTask, RegressionTask
 
 
 def _number(label: str) -> Decimal | None:
@@ -134,42 +133,112 @@ def numeric_targets(source: SpectraSource, split: str) -> np.ndarray:
 
 @dataclass
 class TargetEncoder:
-    """Classes or numeric targets, fitted on the training split (see the module docstring).
+    """Classes or numeric targets, fitted on the training split (see the module docstring); one subclass per
+    task (:class:`ClassEncoder`, :class:`ValueEncoder`), named by the task's name.
 
     Attributes:
-        task: ``classification`` or ``regression``.
+        task: the task's name.
         names: class names, or target names (one per regression output).
-        mean, scale: per-target mean and standard deviation of the training targets (regression only).
+        mean, scale: per-target mean and standard deviation of the training targets (values only).
     """
 
-    task: Task
+    task: ClassVar[str]
+    #: Whether a table's named label column (``fat``) names the target.
+    named_by_label_column: ClassVar[bool] = False
     names: list[str]
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
 
-    @classmethod
+    @staticmethod
     def fit(
-        cls,
         train: SpectraSource,
-        task: Task = "classification",
+        task: str = ClassificationTask.name,
         target_names: Sequence[str] | None = None,
         class_order: Sequence[str] | None = None,
-    ):
-        """The encoder of ``train``'s labels (classes in ``class_order`` where given); a training set a model
-        cannot learn from is an error."""
-        if task == "classification":
-            labels = require_labels(train, "training")
-            check_spellings(train)
-            classes = ordered_classes(labels, list(class_order) if class_order else None, str(train.path))
-            if len(classes) < 2:
-                raise SpectraDataError(
-                    f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
-                    "a classifier needs at least two classes"
-                )
-            check_enough_per_class(train, classes)
-            return cls("classification", classes)
-        if task != "regression":
-            raise SpectraDataError(f"task must be 'classification' or 'regression', got {task!r}")
+    ) -> TargetEncoder:
+        """The encoder of ``train``'s labels for ``task`` (classes in ``class_order`` where given); a training
+        set a model cannot learn from is an error."""
+        return encoder_class(task).fitted(train, target_names, class_order)
+
+    @classmethod
+    def fitted(
+        cls, train: SpectraSource, target_names: Sequence[str] | None, class_order: Sequence[str] | None
+    ) -> TargetEncoder:
+        raise NotImplementedError
+
+    def standardised_on(self, values: np.ndarray, path: Path | str) -> TargetEncoder:
+        """The encoder with the statistics of the training split's encoded targets ``values`` (a task without
+        statistics: itself); call it once validation/test spectra have been split off the training file."""
+        return self
+
+    def encode(self, source: SpectraSource, split: str) -> np.ndarray:
+        """Class indices ``(N,)`` or targets in their units ``(N, T)``."""
+        raise NotImplementedError
+
+    def unknown(self, count: int) -> np.ndarray:
+        """Placeholder targets of new spectra."""
+        raise NotImplementedError
+
+    def strata(self, encoded: np.ndarray) -> np.ndarray:
+        """Integer strata of encoded training targets for stratified splits and folds."""
+        raise NotImplementedError
+
+    @property
+    def class_names(self) -> list[str]:
+        return []
+
+    @property
+    def target_names(self) -> list[str]:
+        return []
+
+
+@dataclass
+class ClassEncoder(TargetEncoder):
+    """Labels as class indices in a stable order; new spectra get class -1."""
+
+    task: ClassVar[str] = ClassificationTask.name
+
+    @classmethod
+    def fitted(
+        cls, train: SpectraSource, target_names: Sequence[str] | None, class_order: Sequence[str] | None
+    ) -> ClassEncoder:
+        labels = require_labels(train, "training")
+        check_spellings(train)
+        classes = ordered_classes(labels, list(class_order) if class_order else None, str(train.path))
+        if len(classes) < 2:
+            raise SpectraDataError(
+                f"{train.path}: all {len(train)} training spectra have label {classes[0]!r}; "
+                "a classifier needs at least two classes"
+            )
+        check_enough_per_class(train, classes)
+        return cls(classes)
+
+    def encode(self, source: SpectraSource, split: str) -> np.ndarray:
+        return encode_labels(source, self.names, split)
+
+    def unknown(self, count: int) -> np.ndarray:
+        return np.full(count, -1)
+
+    def strata(self, encoded: np.ndarray) -> np.ndarray:
+        return encoded  # every split keeps the classes' shares
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.names
+
+
+@dataclass
+class ValueEncoder(TargetEncoder):
+    """Numeric targets in their own units, with the training split's per-target mean and standard deviation;
+    new spectra get NaN."""
+
+    task: ClassVar[str] = RegressionTask.name
+    named_by_label_column: ClassVar[bool] = True
+
+    @classmethod
+    def fitted(
+        cls, train: SpectraSource, target_names: Sequence[str] | None, class_order: Sequence[str] | None
+    ) -> ValueEncoder:
         values = numeric_targets(train, "training")
         count = values.shape[1]
         names = list(target_names) if target_names else list(train.target_names or [])
@@ -177,13 +246,9 @@ class TargetEncoder:
             names = ["target"] if count == 1 else [f"target_{t}" for t in range(count)]
         if len(names) != count:
             raise SpectraDataError(f"{train.path}: {len(names)} target names ({', '.join(names)}) for {count} targets")
-        return cls("regression", names).standardised_on(values, train.path)
+        return cls(names).standardised_on(values, train.path)
 
-    def standardised_on(self, values: np.ndarray, path: Path | str) -> TargetEncoder:
-        """The encoder with the mean and standard deviation of ``values`` ``(N, T)``: call it with the training
-        split's targets once validation/test spectra have been split off the training file."""
-        if self.task != "regression":
-            return self
+    def standardised_on(self, values: np.ndarray, path: Path | str) -> ValueEncoder:
         if len(values) < 2:
             raise SpectraDataError(f"{path}: regression needs at least 2 training spectra, got {len(values)}")
         mean, scale = values.mean(axis=0), values.std(axis=0, ddof=1)
@@ -197,9 +262,6 @@ class TargetEncoder:
         return replace(self, mean=mean, scale=scale)
 
     def encode(self, source: SpectraSource, split: str) -> np.ndarray:
-        """Class indices ``(N,)`` or targets in their units ``(N, T)``."""
-        if self.task == "classification":
-            return encode_labels(source, self.names, split)
         values = numeric_targets(source, split)
         if values.shape[1] != len(self.names):
             raise SpectraDataError(
@@ -209,18 +271,25 @@ class TargetEncoder:
         return values
 
     def unknown(self, count: int) -> np.ndarray:
-        """Placeholder targets of new spectra: class -1, or NaN values."""
-        if self.task == "classification":
-            return np.full(count, -1)
         return np.full((count, len(self.names)), np.nan)
 
-    @property
-    def class_names(self) -> list[str]:
-        return self.names if self.task == "classification" else []
+    def strata(self, encoded: np.ndarray) -> np.ndarray:
+        return np.zeros(len(encoded), dtype=np.int64)  # values have no classes: plain random splits
 
     @property
     def target_names(self) -> list[str]:
-        return self.names if self.task == "regression" else []
+        return self.names
+
+
+#: The encoder of every task, by the task's name.
+ENCODERS: dict[str, type[TargetEncoder]] = {encoder.task: encoder for encoder in (ClassEncoder, ValueEncoder)}
+
+
+def encoder_class(task: str) -> type[TargetEncoder]:
+    """The encoder of ``task``; another name is a one-line error."""
+    if task not in ENCODERS:
+        raise SpectraDataError(f"task must be {' or '.join(map(repr, ENCODERS))}, got {task!r}")
+    return ENCODERS[task]
 
 
 def check_float32(values: np.ndarray, names: Sequence[str], path: Path | str) -> None:

@@ -96,6 +96,11 @@ class Task(nn.Module):
     trains_in_bf16: ClassVar[bool]
     #: Whether a model that scores parts of a spectrum (BinnedFCNN's rows) combines them by vote (else by mean).
     combines_parts_by_vote: ClassVar[bool]
+    #: The summary.json key of the test score (``accuracy``, ``rmse``): a cross-validation's folds are of the
+    #: task whose score they report.
+    score_key: ClassVar[str]
+    #: The columns of a cross-validation's table: (summary key, header, format).
+    cross_validation_columns: ClassVar[tuple[SummaryField, ...]]
     #: Outputs of the model's head.
     out_features: int
 

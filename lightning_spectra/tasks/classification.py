@@ -45,6 +45,13 @@ class ClassificationTask(Task):
     """Class logits: BCE on one logit for two classes (the paper's sigmoid + BCELoss, stable form), else CE."""
 
     name: ClassVar[str] = "classification"
+    #: The summary key of the test score, and the columns of a cross-validation's table.
+    score_key: ClassVar[str] = "accuracy"
+    cross_validation_columns: ClassVar[tuple[SummaryField, ...]] = (
+        ("accuracy", "model accuracy", "{:.1%}"),
+        ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
+        ("svc_accuracy", "SVC (RBF)", "{:.1%}"),
+    )
     deletion_score_name: ClassVar[str] = "probability"
     #: Measured as good in bf16 autocast on CPUs (runtime/precision.py); a regressor's digits need float32.
     trains_in_bf16: ClassVar[bool] = True

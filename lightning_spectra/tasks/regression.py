@@ -60,6 +60,15 @@ class RegressionTask(Task):
     """
 
     name: ClassVar[str] = "regression"
+    #: The summary key of the test score, and the columns of a cross-validation's table.
+    score_key: ClassVar[str] = "rmse"
+    cross_validation_columns: ClassVar[tuple[SummaryField, ...]] = (
+        ("rmse", "model RMSE", "{:.4g}"),
+        ("r2", "model R^2", "{:.3f}"),
+        ("rpd", "model RPD", "{:.2f}"),
+        ("pls_rmse", "PLS RMSE", "{:.4g}"),
+        ("krr_rmse", "kernel ridge RMSE", "{:.4g}"),
+    )
     deletion_score_name: ClassVar[str] = "value"
     trains_in_bf16: ClassVar[bool] = False  # calibrations need float32's digits
     combines_parts_by_vote: ClassVar[bool] = False  # a value, not a vote: parts' predictions are averaged
