@@ -25,7 +25,7 @@ from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.formats import read_spectra
 from lightning_spectra.models import CNN
-from lightning_spectra.runs.checkpoint import TRUST_ENV, read_trained_model
+from lightning_spectra.runs.checkpoint import TRUST_ENV, current_hparams, read_trained_model
 
 PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('payload_ran').touch()\nModel = object\n"
 
@@ -329,3 +329,25 @@ def test_an_earlier_releases_checkpoint_tests_to_its_summary(name: str, tmp_path
     for key in ("accuracy", "rmse", "r2", "spectra"):
         if key in expected:
             assert summary[key] == pytest.approx(expected[key], rel=1e-4, abs=1e-5), key
+
+
+def test_an_earlier_releases_hyperparameters_become_one_targets() -> None:
+    earlier = {"spectrum_length": 96, "task": "regression", "num_classes": 0, "class_names": [], "lr": 0.002}
+    earlier |= {"target_names": ["amount"], "target_mean": [4.5], "target_scale": [3.0]}
+    current = current_hparams(earlier)
+    assert current == {
+        "spectrum_length": 96,
+        "lr": 0.002,
+        "targets": {"kind": "regression", "names": ["amount"], "mean": [4.5], "scale": [3.0]},
+    }
+    assert current_hparams(current) == current
+    classifier = current_hparams({"spectrum_length": 8, "num_classes": 3})["targets"]
+    assert classifier == {"kind": "classification", "names": ["0", "1", "2"], "mean": None, "scale": None}
+
+
+@pytest.mark.parametrize("name", EARLIER_RUNS)
+def test_an_earlier_releases_checkpoint_loads_for_watch_and_export(name: str) -> None:
+    trained = read_trained_model(EARLIER / f"{name}.ckpt")
+    model = trained.load_model()
+    expected = {"classifier": (["alpha", "beta", "gamma"], []), "regressor": ([], ["amount"])}[name]
+    assert (model.class_names, model.target_names) == expected and trained.class_names == expected[0]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import os
 import pickle
 from collections.abc import Iterator
@@ -181,8 +182,14 @@ class TrainedModel:
 
     def load_model(self, device: str = "cpu") -> torch.nn.Module:
         """The trained model in eval mode, of the package's class the checkpoint names (:meth:`model_type`)."""
+        ckpt = load_checkpoint(self.path)
+        # Lightning builds the model from the file's hyper-parameters: hand it this release's (current_hparams).
+        ckpt["hyper_parameters"] = self.model_hparams
+        buffer = io.BytesIO()
+        torch.save(ckpt, buffer)
+        buffer.seek(0)
         model = self.model_type().load_from_checkpoint(
-            self.path, map_location=device, weights_only=checked_weights_only(None)
+            buffer, map_location=device, weights_only=checked_weights_only(None)
         )
         return model.eval()
 
