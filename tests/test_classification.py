@@ -52,6 +52,11 @@ def test_a_map_explains_the_class_score_and_defaults_to_the_predicted_class() ->
     assert THREE.importance_targets(torch.tensor([2, 1]), lambda: logits).tolist() == [2, 1]
 
 
+def test_the_mean_spectra_under_a_map_are_per_class() -> None:
+    index, names = THREE.reference_groups(torch.tensor([0, 2]).numpy())
+    assert index.tolist() == [0, 2] and names == ["a", "b", "c"]
+
+
 def test_summary_lines_and_the_baseline_comparison() -> None:
     keys = [key for key, _, _ in TWO.summary_fields()]
     assert keys[:4] == ["confidence", "boundary", "true_boundary", "accuracy"] and "rmse" not in keys

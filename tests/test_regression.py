@@ -44,6 +44,11 @@ def test_a_map_explains_a_predicted_value_in_its_units() -> None:
     assert float(TASK.importance_objective(outputs)) == pytest.approx(11.0)  # mean predicted fat
 
 
+def test_the_mean_spectra_under_a_map_are_per_range_of_the_first_target() -> None:
+    index, names = TASK.reference_groups(np.array([[8.0, 0.0], [10.0, 0.0], [14.0, 0.0]]))
+    assert index.tolist() == [0, 1, 2] and len(names) == 3 and all("fat" in n for n in names)
+
+
 def test_summary_lines_and_the_baseline_comparison() -> None:
     keys = [key for key, _, _ in TASK.summary_fields()]
     assert keys[:2] == ["versus_baselines", "rmse"] and "accuracy" not in keys

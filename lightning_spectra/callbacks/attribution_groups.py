@@ -1,5 +1,5 @@
-"""How the attribution callbacks group, target and describe the spectra of a split: the one place where a
-classifier's maps and a regressor's differ.
+"""How the attribution callbacks group and describe the spectra of a split; the model's task picks the grouping
+(:meth:`Task.attribution_groups <lightning_spectra.tasks.base.Task.attribution_groups>`).
 
 A classifier's spectra are grouped by the class their map explains (label or prediction), with the predicted
 state change and the misclassified spectra of the series; a regressor's by quantile range of its first target
@@ -15,10 +15,8 @@ from typing import Literal
 import lightning.pytorch as L
 import numpy as np
 import torch
-from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor
 
-from lightning_spectra.interpret.gradcam import predicted_class
 from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.interpret.target_ranges import target_ranges
 
@@ -27,15 +25,6 @@ def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
     """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
     with torch.no_grad(), evaluation_mode(pl_module):
         return pl_module(x.to(pl_module.device)).detach()
-
-
-def known_labels_or_predicted(pl_module: L.LightningModule, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The labels if every spectrum has one (``>= 0``), else the model's own predictions (as the paper's
-    test-set importance used the model's outputs as targets)."""
-    if len(y) and bool((y >= 0).all()):
-        return y
-    rank_zero_info("Some spectra have no label: using the model's predicted classes as targets")
-    return predicted_class(predict(pl_module, x)).to(y.device)
 
 
 def predicted_change(predicted: np.ndarray) -> int | None:
@@ -101,12 +90,10 @@ class Groups:
         return np.bincount(self.index[self.index >= 0], minlength=len(self.names))
 
 
-def class_groups(
-    pl_module: L.LightningModule, logits: Tensor, explained: Tensor, labels: Tensor, target: str
-) -> Groups:
-    """A classifier's spectra by the class each map explains (``explained``; ``target``: label or predicted)."""
-    classes = list(pl_module.class_names)
-    probabilities = pl_module.probabilities(logits).cpu().numpy()
+def class_groups(classes: list[str], probabilities: Tensor, explained: Tensor, labels: Tensor, target: str) -> Groups:
+    """A classifier's spectra by the class each map explains (``explained``; ``target``: label or predicted),
+    from the model's class ``probabilities`` ``(N, C)``."""
+    probabilities = probabilities.detach().cpu().numpy()
     predicted = probabilities.argmax(axis=1)
     known, explained = labels.cpu().numpy(), explained.cpu().numpy()
     misclassified = (known >= 0) & (predicted != known)
@@ -131,16 +118,16 @@ def class_groups(
     )
 
 
-def range_groups(pl_module: L.LightningModule, logits: Tensor, labels: Tensor, target: str, ranges: int) -> Groups:
-    """A regressor's spectra by ``ranges`` quantile ranges of its first target: of the reference value (``target``
-    ``"label"``; the predicted value where the reference is unknown) or of the predicted value (``"predicted"``).
+def range_groups(name: str, values: Tensor, labels: Tensor, target: str, ranges: int) -> Groups:
+    """A regressor's spectra by ``ranges`` quantile ranges of its first target ``name``: of the reference value
+    (``target`` ``"label"``; the predicted value where the reference is unknown) or of the predicted value
+    (``"predicted"``); ``values`` ``(N, T)``: the predictions in the targets' units.
 
     Its maps all explain the first predicted value. The ranges stand in for classes in the other-class-mean
     reference: a spectrum's reference is the mean of the spectra in the other ranges.
     """
-    predicted = pl_module.predict_values(logits).cpu().numpy()[:, 0]
+    predicted = values.detach().cpu().numpy()[:, 0]
     reference = labels.detach().cpu().numpy().reshape(len(labels), -1)[:, 0]
-    name = pl_module.target_names[0]
     grouping = predicted if target == "predicted" else np.where(np.isfinite(reference), reference, predicted)
     index, names = target_ranges(grouping, ranges, name)
     titles = [

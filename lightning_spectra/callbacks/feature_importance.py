@@ -24,7 +24,7 @@ from lightning_spectra.callbacks.attribution_callback import (
     x_label,
     x_values,
 )
-from lightning_spectra.callbacks.attribution_groups import class_mean_spectra, known_labels_or_predicted
+from lightning_spectra.callbacks.attribution_groups import class_mean_spectra, predict
 from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.interpret.importance import (
     Normalisation,
@@ -32,7 +32,6 @@ from lightning_spectra.interpret.importance import (
     input_gradients,
     summarise_gradients,
 )
-from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.runs.attribution_files import output_dirs, write_array, write_table
 from lightning_spectra.runs.folder import update_summary
 
@@ -92,13 +91,13 @@ class FeatureImportance(AttributionCallback):
             rank_zero_info(f"FeatureImportance: no '{split}' split in the datamodule; skipped")
             return
         x, y, _ = data
-        regression = getattr(pl_module, "is_regression", False)
+        task = pl_module.task
         with on_training_device(trainer, pl_module):
-            y = y if regression else known_labels_or_predicted(pl_module, x, y)
+            y = task.importance_targets(y, lambda: predict(pl_module, x))
             layout = self.sequence_layout if split == "train" else "eval"  # a series is evaluated as one sequence
-            # A regressor: the gradient of its mean predicted value (signed: where a rise raises the prediction).
-            score = pl_module.task.value_score if regression else pl_module.loss
-            grad, loss = input_gradients(pl_module, x, y, score, sequence_layout=layout)
+            # The task's objective: a classifier's loss; a regressor's mean predicted value (signed: where a rise
+            # raises the prediction).
+            grad, loss = input_gradients(pl_module, x, y, task.importance_objective, sequence_layout=layout)
         signed, mean_square = summarise_gradients(grad, self.normalisation)
         grad = grad.float().cpu().numpy()
         signed, mean_square = signed.numpy(), mean_square.numpy()
@@ -124,11 +123,8 @@ class FeatureImportance(AttributionCallback):
 
         model = type(pl_module).__name__
         title = f"{model}: input-gradient importance on the {split} set ({len(x)} spectra, loss {loss:.4g})"
-        if getattr(pl_module, "is_regression", False):  # mean spectra per range of the first target
-            groups, ranges = target_ranges(y.reshape(len(y), -1)[:, 0], 3, pl_module.target_names[0])
-            references = class_mean_spectra(x, groups, ranges)
-        else:
-            references = class_mean_spectra(x, y, pl_module.class_names)
+        # mean spectra per class, or per range of a regressor's first target
+        references = class_mean_spectra(x, *pl_module.task.reference_groups(y))
         pngs, captions = [], []
         for scale in ("linear", "symlog"):
             fig = plot_feature_importance(

@@ -39,7 +39,7 @@ from lightning_spectra.callbacks.attribution_callback import (
     x_label,
     x_values,
 )
-from lightning_spectra.callbacks.attribution_groups import Groups, class_groups, predict, range_groups
+from lightning_spectra.callbacks.attribution_groups import Groups, predict
 from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.callbacks.gradcam_figures import draw_gradcam_figures
 from lightning_spectra.callbacks.gradcam_files import write_gradcam_files
@@ -47,7 +47,7 @@ from lightning_spectra.callbacks.gradcam_summary import gradcam_summary
 from lightning_spectra.callbacks.mapped_split import MappedSplit
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.faithfulness import DeletionCurve
-from lightning_spectra.interpret.gradcam import classic_informative, grad_cam, method_name, predicted_class
+from lightning_spectra.interpret.gradcam import classic_informative, grad_cam, method_name
 from lightning_spectra.interpret.integrated_gradients import REFERENCES, reference_spectra
 from lightning_spectra.interpret.map_checks import check_maps
 from lightning_spectra.runs.attribution_files import output_dirs
@@ -179,15 +179,14 @@ class GradCAM(AttributionCallback):
         self, pl_module: L.LightningModule, x: Tensor, y: Tensor, split: str, layer: str
     ) -> tuple[MappedSplit, np.ndarray]:
         """The maps of ``split`` with their groups and checks, and the target each map explains."""
-        regression = bool(getattr(pl_module, "is_regression", False))
+        task = pl_module.task
         method = method_name(pl_module)
-        # a regressor's maps explain its first predicted value (output 0), a classifier's a class per spectrum
-        explained = 0 if regression else self._explained_classes(pl_module, x, y)
+        # what each map explains, as the task says: a class per spectrum, or a regressor's first value
+        explained = (
+            None if self.target == "predicted" else task.labelled_attribution_target(y, lambda: predict(pl_module, x))
+        )
         result = grad_cam(pl_module, x, explained, relu=self.relu)
-        if regression:
-            groups = range_groups(pl_module, result.logits, y, self.target, self.ranges)
-        else:
-            groups = class_groups(pl_module, result.logits, result.target, y, self.target)
+        groups = task.attribution_groups(result.logits, result.target, y, self.target, self.ranges)
         ig, curves = self._checks(pl_module, x, result.maps, result.target, groups, method)
         positions = int(result.layer_maps.shape[-1])
         if positions < 4:
@@ -203,15 +202,6 @@ class GradCAM(AttributionCallback):
         unseen, axis = result.unseen.cpu().numpy(), x_values(pl_module, x.shape[1])
         mapped = MappedSplit(split, layer, method, axis, per_spectrum, unseen, positions, groups, curves)
         return mapped, result.target.cpu().numpy()
-
-    def _explained_classes(self, pl_module: L.LightningModule, x: Tensor, y: Tensor) -> Tensor | None:
-        """The class each map explains: the label (the prediction where unknown), or ``None`` (the prediction)."""
-        if self.target == "predicted":
-            return None
-        if not bool((y < 0).any()):
-            return y.clone()
-        rank_zero_info("GradCAM: some spectra have no label; their maps explain the predicted class")
-        return torch.where(y < 0, predicted_class(predict(pl_module, x)).to(y.device), y)
 
     def _checks(
         self, pl_module: L.LightningModule, x: Tensor, maps: Tensor, target: Tensor, groups: Groups, method: str

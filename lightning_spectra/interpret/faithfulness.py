@@ -26,7 +26,6 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lightning_spectra.interpret.gradcam import value_score
 from lightning_spectra.interpret.model_modes import evaluation_mode
 
 
@@ -78,11 +77,10 @@ def target_probability(logits: Tensor, target: Tensor) -> Tensor:
 
 
 def deletion_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
-    """What the curve follows per row: the probability of ``target``, or a regressor's predicted value of output
-    ``target`` in its units (a regressor has no probability; its value is what its maps explain)."""
-    if getattr(model, "is_regression", False):
-        return value_score(model, outputs, target)
-    return target_probability(outputs, target)
+    """What the curve follows per row, as the model's task says: the probability of ``target``, or a regressor's
+    predicted value of output ``target`` in its units; a plain module's outputs are class logits."""
+    task = getattr(model, "task", None)
+    return target_probability(outputs, target) if task is None else task.deletion_score(outputs, target)
 
 
 def region_bounds(length: int, regions: int) -> np.ndarray:
@@ -130,7 +128,8 @@ def deletion_curve(
         curves = [
             _curve(model, x, reference, target, order, replaced_per_step, point_region) for order in [ranked, *orders]
         ]
-    score = "value" if getattr(model, "is_regression", False) else "probability"
+    task = getattr(model, "task", None)
+    score = "probability" if task is None else task.deletion_score_name
     return DeletionCurve(replaced_per_step / count, curves[0], np.mean(curves[1:], axis=0), score)
 
 

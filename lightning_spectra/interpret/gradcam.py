@@ -11,8 +11,9 @@ For a target score ``y`` and the activations ``A`` ``(channels K, positions L')`
 
 Conventions:
 
-- **Target score.** Regressors: the predicted value of the target output (index ``target``, default 0) in
-  the target's units (see :func:`value_score`). Multi-class models: the logit of the target class.
+- **Target score.** The model's task decides (:meth:`Task.attribution_score
+  <lightning_spectra.tasks.base.Task.attribution_score>`). Regressors: the predicted value of the target output
+  (index ``target``, default 0) in the target's units. Multi-class models: the logit of the target class.
   Single-logit (binary) models: the logit ``z`` for class 1 and ``-z`` for class 0, since
   ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly the negative of the class-1 map. The default
   target is the class the model predicts (explain the decision that was made).
@@ -104,19 +105,12 @@ def class_score(logits: Tensor, target: Tensor) -> Tensor:
     return (logits * F.one_hot(target, logits.shape[1]).to(logits.dtype)).sum(dim=1)
 
 
-def value_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
-    """A regressor's score per row: the predicted value of target ``target[i]`` in the target's own units, so
-    positive map values mark regions that raise the predicted value (concentration, fat, purity)."""
-    values = model.predict_values(outputs)
-    return (values * F.one_hot(target.to(values.device).long(), values.shape[1]).to(values.dtype)).sum(dim=1)
-
-
 def target_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
-    """The score a map explains, per row: a regressor's predicted value (:func:`value_score`), else the class
-    score (:func:`class_score`). One place, so that Grad-CAM and Integrated Gradients explain the same number."""
-    if getattr(model, "is_regression", False):
-        return value_score(model, outputs, target)
-    return class_score(outputs, target)
+    """The score a map explains, per row: what the model's task says (a regressor's predicted value, a
+    classifier's class score); a plain module's outputs are class logits (:func:`class_score`). One place, so
+    that Grad-CAM and Integrated Gradients explain the same number."""
+    task = getattr(model, "task", None)
+    return class_score(outputs, target) if task is None else task.attribution_score(outputs, target)
 
 
 def rows_interact(model: nn.Module) -> bool:
@@ -161,9 +155,9 @@ def layer_gradients(
                 f"attribution layer output {tuple(activations.shape)} does not start with the "
                 f"{len(x)} spectra of the batch"
             )
-        if target is None:  # a regressor's default is its first target; a classifier's, the predicted class
-            regression = bool(getattr(model, "is_regression", False))
-            target = torch.zeros(len(x), dtype=torch.long) if regression else predicted_class(logits.detach())
+        if target is None:  # the task's choice: a regressor's first target, a classifier's predicted class
+            task = getattr(model, "task", None)
+            target = predicted_class(logits.detach()) if task is None else task.default_attribution_target(logits)
         elif isinstance(target, int):
             target = torch.full((len(x),), target, dtype=torch.long)
         scores = target_score(model, logits, target)
