@@ -98,7 +98,7 @@ def run_ours(epochs: int, precision: str | None) -> dict:
 def paper_block_cnn(dm: HEDDataModule) -> CNN:
     """The config's CNN, seeded as the config seeds it, with its conv blocks rebuilt as the paper wrote them."""
     L.seed_everything(12345, verbose=False)  # the config's seed_everything
-    model = CNN(spectrum_length=dm.spectrum_length, num_classes=dm.num_classes, lr=0.002, weight_decay=2e-5)
+    model = CNN(spectrum_length=dm.spectrum_length, targets=dm.targets, lr=0.002, weight_decay=2e-5)
     state = model.state_dict()
     model.conv1 = paper_conv_block(1, 64, kernel_size=5, stride=2)
     model.conv2 = paper_conv_block(64, 64, kernel_size=3, stride=2)

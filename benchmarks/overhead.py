@@ -33,7 +33,7 @@ def sync(device: torch.device) -> None:
 def build(name: str, dm: HEDDataModule, device: torch.device) -> models.SpectraClassifier:
     L.seed_everything(12345, verbose=False)
     cls = getattr(models, name)
-    return cls(spectrum_length=dm.spectrum_length, num_classes=dm.num_classes, x_axis=dm.x_axis).to(device)
+    return cls(spectrum_length=dm.spectrum_length, targets=dm.targets, x_axis=dm.x_axis).to(device)
 
 
 def bare_loop(model: models.SpectraClassifier, x: torch.Tensor, y: torch.Tensor, epochs: int) -> float:

@@ -120,9 +120,8 @@ def fit_fold(path: Path, model: str, folds: int, fold: int, seed: int, args: arg
     L.seed_everything(recipe.get("seed_everything", 12345), verbose=False)
     net = getattr(importlib.import_module(module), name)(
         spectrum_length=dm.spectrum_length,
-        num_classes=dm.num_classes,
+        targets=dm.targets,
         x_axis=dm.x_axis,
-        class_names=dm.class_names,
         **model_options,
     )
     trainer = L.Trainer(

@@ -96,10 +96,7 @@ def data_and_model(
     model = MODELS[model_name](
         spectrum_length=data.spectrum_length,
         x_axis=data.x_axis,
-        task="regression",
-        target_names=data.target_names,
-        target_mean=data.target_mean,
-        target_scale=data.target_scale,
+        targets=data.targets,
         lr=lr,
         weight_decay=args.weight_decay,
     )

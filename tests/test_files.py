@@ -202,7 +202,7 @@ def test_three_classes_train_to_high_test_accuracy(fitted: Path) -> None:
     summary = json.loads((fitted / "summary.json").read_text())
     assert summary["accuracy"] >= 0.9 and summary["spectra"] == 18
     ckpt = torch.load(fitted / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    assert ckpt["hyper_parameters"]["class_names"] == ["alpha", "beta", "gamma"]
+    assert ckpt["hyper_parameters"]["targets"]["names"] == ["alpha", "beta", "gamma"]
     assert ckpt["datamodule_hyper_parameters"]["normalization"] == "max"
 
 
