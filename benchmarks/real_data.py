@@ -111,10 +111,14 @@ def fit_fold(path: Path, model: str, folds: int, fold: int, seed: int, args: arg
 
     recipe = yaml.safe_load(RECIPE.read_text())
     data_options = {k: v for k, v in recipe["data"]["init_args"].items() if k != "train_path"}
-    data_options.update(args.data_overrides)
-    dm = SpectraFilesDataModule(
-        train_path=str(path), folds=folds, fold=fold, **{**data_options, "split_seed": seed, "progress": False}
-    )
+    for key, value in args.data_overrides.items():  # group.key changes one key of a group
+        group, _, name = key.rpartition(".")
+        if group:
+            data_options[group] = {**data_options.get(group, {}), name: value}
+        else:
+            data_options[name] = value
+    split = {**data_options.pop("split", {}), "folds": folds, "fold": fold, "seed": seed}
+    dm = SpectraFilesDataModule(train_path=str(path), split=split, **{**data_options, "progress": False})
     module, _, name = MODELS[model].rpartition(".")
     model_options = {**recipe["model"]["init_args"], **MODEL_OPTIONS.get(model, {}), **args.model_overrides}
     L.seed_everything(recipe.get("seed_everything", 12345), verbose=False)
@@ -383,7 +387,11 @@ def main() -> None:
         "--merge", nargs="+", type=Path, metavar="DIR", help="merge the tables in these folders into --results"
     )
     parser.add_argument(
-        "--data", nargs="*", default=[], metavar="KEY=VALUE", help="datamodule options to change (recipe trials)"
+        "--data",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="datamodule options to change (recipe trials; preprocessing.smoothing_window=15: a group's key)",
     )
     parser.add_argument("--model", nargs="*", default=[], metavar="KEY=VALUE", help="model options to change")
     parser.add_argument(

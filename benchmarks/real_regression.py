@@ -106,7 +106,7 @@ def data_and_model(
 def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, root: Path) -> dict:
     """One training run; returns the best validation RMSE, its checkpoint's test metrics and the time."""
     data, model = data_and_model(
-        model_name, paths, lr, args, args.seed, val_fraction=args.val_fraction, split_seed=args.seed
+        model_name, paths, lr, args, args.seed, split={"val_fraction": args.val_fraction, "seed": args.seed}
     )
     checkpoint = L.callbacks.ModelCheckpoint(dirpath=root / f"{model_name}_{lr}", monitor="val/rmse", mode="min")
     trainer = L.Trainer(

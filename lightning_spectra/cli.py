@@ -16,7 +16,7 @@ from argparse import ArgumentError
 from collections.abc import Iterator, Sequence
 
 from jsonargparse import Namespace
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -33,7 +33,6 @@ from lightning_spectra.runs.checkpoint import (
     find_special_checkpoint,
     no_special_checkpoint,
     read_trained_model,
-    serving,
 )
 from lightning_spectra.runs.folder import read_summary, run_dir, update_summary
 from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account, summary_to_wandb
@@ -149,6 +148,18 @@ class SpectraCLI(LightningCLI):
         plugins = callback_entries(trainer.get("plugins"))
         if not any("CheckpointIO" in class_path(p) for p in plugins):  # a full disk must not leave half a file
             trainer.plugins = [*plugins, Namespace(class_path=CHECKPOINT_IO, init_args=Namespace())]
+        # Replaces Lightning's instantiator of the datamodule (same class, same key) by one that wraps it.
+        self.parser.add_instantiator(self._build_datamodule, SpectraDataModule, subclasses=True)
+
+    def _build_datamodule(self, class_type: type, *args, applied_instantiation_links: dict, **kwargs):
+        """The datamodule as Lightning builds it (the config saved as its hyperparameters), handed the
+        checkpoint's :class:`TrainedModel` at once: the parser reads the datamodule's sizes and class names for
+        the model right after this returns, and with a checkpoint they must be the checkpoint's."""
+        build = _InstantiatorFn(cli=self, key="data")
+        datamodule = build(class_type, *args, applied_instantiation_links=applied_instantiation_links, **kwargs)
+        if self.trained is not None:
+            datamodule.serve(self.trained)
+        return datamodule
 
     def parse_arguments(self, parser, args) -> None:
         """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
@@ -201,8 +212,7 @@ class SpectraCLI(LightningCLI):
     def instantiate_classes(self) -> None:
         """Build datamodule and model; with a checkpoint the datamodule takes its sizes and class names from it
         and must fit it (see :mod:`lightning_spectra.runs.checkpoint`)."""
-        with serving(self.trained):
-            super().instantiate_classes()
+        super().instantiate_classes()
         if self.special_ckpt_path is not None:
             self._resolve_special_ckpt_path(self.special_ckpt_path)
         if self.trained is not None:
@@ -271,7 +281,7 @@ class SpectraCLI(LightningCLI):
         if self.trainer.is_global_zero:
             summary = read_summary(self.trainer)
             summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
-            if not getattr(self.datamodule, "ordered", True):  # independent samples: no state change to report
+            if not self.datamodule.ordered:  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
             summary.update(self.model.task.versus_baselines(summary))
             print_summary(summary, run_dir(self.trainer), self.model.task)

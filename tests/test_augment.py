@@ -43,5 +43,5 @@ def test_shift_moves_whole_points_and_repeats_the_edge() -> None:
 
 
 def test_negative_amounts_are_refused() -> None:
-    with pytest.raises(SpectraDataError, match="augment_noise must be >= 0"):
+    with pytest.raises(SpectraDataError, match="augmentation.noise must be >= 0"):
         Augmentation(noise=-0.1)

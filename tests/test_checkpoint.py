@@ -319,7 +319,7 @@ def test_an_earlier_releases_checkpoint_predicts_what_it_predicted(name: str, tm
 @pytest.mark.parametrize("name", EARLIER_RUNS)
 def test_an_earlier_releases_checkpoint_tests_to_its_summary(name: str, tmp_path: Path) -> None:
     extra = (
-        ["--data.init_args.label_column", "amount", "--data.init_args.normalization", "none"]
+        ["--data.init_args.label_column", "amount", "--data.init_args.preprocessing.normalization", "none"]
         if name == "regressor"
         else []
     )

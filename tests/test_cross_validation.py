@@ -94,7 +94,8 @@ def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture, mon
         summary = json.loads((out / f"repeat0_fold{fold}" / "summary.json").read_text())
         assert summary["linear_baseline_accuracy"] >= 0.9
         config = yaml.safe_load((out / f"repeat0_fold{fold}" / "config.yaml").read_text())
-        assert config["data"]["init_args"]["folds"] == 2 and config["data"]["init_args"]["fold"] == fold
+        split = config["data"]["init_args"]["split"]
+        assert split["folds"] == 2 and split["fold"] == fold
         tests.append(summary["spectra"])
     assert tests == [20, 20]  # each fold tests on half the spectra
     summary = json.loads((out / "cv_summary.json").read_text())

@@ -36,9 +36,10 @@ from lightning_spectra.errors import SpectraConfigError, SpectraRunError
 from lightning_spectra.models import FCNN1D, BinnedFCNN, LSTMClassifier
 
 
-def fit(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str) -> Path:
-    """The run folder of a tiny fit on ``train`` with ``options`` (a few seconds)."""
-    return fit_files_tiny(tmp_path_factory, train, "--data.init_args.linear_baseline", "false", *options)
+def fit(tmp_path_factory: pytest.TempPathFactory, train: Path, *options: str, **preprocessing: str) -> Path:
+    """The run folder of a tiny fit on ``train`` with ``options`` and ``preprocessing`` settings (a few seconds)."""
+    steps = [arg for key, value in preprocessing.items() for arg in (f"--data.init_args.preprocessing.{key}", value)]
+    return fit_files_tiny(tmp_path_factory, train, "--data.init_args.linear_baseline", "false", *options, *steps)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +58,7 @@ def raw_file(data: Path) -> Path:
 def classifier(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
     """Every in-graph step at once: Savitzky-Golay derivative, SNV, per-point scaling."""
     train = write_table(data / "train.csv", *peak_spectra(60, seed=3))
-    options = ("smoothing_window", "7", "derivative", "1", "normalization", "snv", "scaling", "standard")
-    run = fit(tmp_path_factory, train, *[f"--data.init_args.{v}" if i % 2 == 0 else v for i, v in enumerate(options)])
+    run = fit(tmp_path_factory, train, smoothing_window="7", derivative="1", normalization="snv", scaling="standard")
     return run / "checkpoints" / "last.ckpt"
 
 
@@ -169,10 +169,7 @@ def test_onnx_equals_predict_on_the_same_raw_file(
     tmp_path_factory: pytest.TempPathFactory, data: Path, raw_file: Path, tmp_path: Path
 ) -> None:
     train = write_table(data / "train_area.csv", *peak_spectra(60, seed=4))
-    options = ["--data.init_args.smoothing_window", "8", "--data.init_args.derivative", "0"]
-    run = fit(
-        tmp_path_factory, train, *options, "--data.init_args.normalization", "area", "--data.init_args.scaling", "none"
-    )
+    run = fit(tmp_path_factory, train, smoothing_window="8", derivative="0", normalization="area", scaling="none")
     ckpt = run / "checkpoints" / "last.ckpt"
     out = export_checkpoint(ckpt)
     assert out == ckpt.with_suffix(".onnx")
@@ -195,9 +192,14 @@ def test_a_regressor_exports_values_in_the_targets_units(
     x, spectra, _ = peak_spectra(60, seed=5)
     heights = 10 + 5 * spectra.max(axis=1)  # a target in its own units, far from 0 and 1
     train = write_table(data / "train_regression.csv", x, spectra, [f"{h:.4f}" for h in heights])
-    options = ["--data.init_args.task", "regression", "--data.init_args.smoothing_window", "5"]
     run = fit(
-        tmp_path_factory, train, *options, "--data.init_args.derivative", "2", "--data.init_args.normalization", "max"
+        tmp_path_factory,
+        train,
+        "--data.init_args.task",
+        "regression",
+        smoothing_window="5",
+        derivative="2",
+        normalization="max",
     )
     ckpt = run / "checkpoints" / "last.ckpt"
     new = write_table(tmp_path / "new.csv", *peak_spectra(6, seed=6)[:2], None)
@@ -213,7 +215,7 @@ def test_a_regressor_exports_values_in_the_targets_units(
 def with_baseline(ckpt: Path, out: Path) -> Path:
     """A copy of ``ckpt`` whose datamodule removed ALS baselines (as if trained with ``baseline: asls``)."""
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
-    state["datamodule_hyper_parameters"].update(baseline="asls", baseline_lam=1e4)
+    state["datamodule_hyper_parameters"]["preprocessing"].update(baseline="asls", baseline_lam=1e4)
     torch.save(state, out)
     return out
 

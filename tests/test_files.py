@@ -13,6 +13,8 @@ from conftest import run_folder, tiny_args, write_xy
 
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.augment import Augmentation
+from lightning_spectra.data.options import PreprocessingOptions, SplitOptions
 from lightning_spectra.errors import SpectraDataError
 
 CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}  # one Gaussian peak position per class
@@ -52,7 +54,7 @@ def datamodule(train_path: Path, **kwargs) -> SpectraFilesDataModule:
 
 # ---------------------------------------------------------------------------------------------- splits
 def test_stratified_split_keeps_file_order_and_every_class(train_csv: Path) -> None:
-    dm = datamodule(train_csv, val_fraction=0.2, test_fraction=0.2, split_seed=3)
+    dm = datamodule(train_csv, split=SplitOptions(val_fraction=0.2, test_fraction=0.2, seed=3))
     assert dm.class_names == ["alpha", "beta", "gamma"] and dm.num_classes == 3 and dm.spectrum_length == 240
     splits = dm.splits
     rows = {s: [int(n.split()[-1]) for n in dm.spectrum_names(s)] for s in ("train", "val", "test")}
@@ -61,8 +63,8 @@ def test_stratified_split_keeps_file_order_and_every_class(train_csv: Path) -> N
     assert all(r == sorted(r) for r in rows.values())
     for split in ("val", "test"):
         assert torch.bincount(getattr(splits, split).labels).tolist() == [6, 6, 6]
-    assert datamodule(train_csv, split_seed=3).spectrum_names("val") == dm.spectrum_names("val")
-    assert datamodule(train_csv, split_seed=4).spectrum_names("val") != dm.spectrum_names("val")
+    assert datamodule(train_csv, split=SplitOptions(seed=3)).spectrum_names("val") == dm.spectrum_names("val")
+    assert datamodule(train_csv, split=SplitOptions(seed=4)).spectrum_names("val") != dm.spectrum_names("val")
     np.testing.assert_allclose(dm.x_axis, np.linspace(400, 800, 240), atol=1e-4)
 
 
@@ -132,14 +134,18 @@ def test_single_class_and_missing_labels(tmp_path: Path) -> None:
 def test_too_few_spectra_for_a_validation_split(tmp_path: Path) -> None:
     x, spectra, labels = peak_spectra(6)
     with pytest.raises(SpectraDataError, match=r"the val split has 0 spectra; it needs at least 2"):
-        datamodule(write_table(tmp_path / "tiny.csv", x, spectra, labels), val_fraction=0.1).build_splits()
+        datamodule(
+            write_table(tmp_path / "tiny.csv", x, spectra, labels), split=SplitOptions(val_fraction=0.1)
+        ).build_splits()
 
 
 def test_bad_options() -> None:
-    with pytest.raises(SpectraDataError, match="val_fraction \\+ test_fraction must be below 1"):
-        SpectraFilesDataModule(train_path="x.csv", val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(SpectraDataError, match="split.val_fraction \\+ split.test_fraction must be below 1"):
+        SpectraFilesDataModule(train_path="x.csv", split=SplitOptions(val_fraction=0.5, test_fraction=0.5))
     with pytest.raises(SpectraDataError, match="normalization must be one of"):
-        SpectraFilesDataModule(train_path="x.csv", normalization="l1")
+        SpectraFilesDataModule(train_path="x.csv", preprocessing=PreprocessingOptions(normalization="l1"))
+    with pytest.raises(SpectraDataError, match="^smoothing_window is now preprocessing.smoothing_window$"):
+        SpectraFilesDataModule(train_path="x.csv", smoothing_window=9)
 
 
 # ---------------------------------------------------------------------------------------------- prediction data
@@ -152,10 +158,9 @@ def test_predict_split_has_names_no_labels_and_the_same_preprocessing(tmp_path: 
     dm = datamodule(
         train_csv,
         predict_path=str(folder),
-        smoothing_window=9,
-        normalization="standard",
-        baseline="asls",
-        baseline_lam=1e4,
+        preprocessing=PreprocessingOptions(
+            smoothing_window=9, normalization="standard", baseline="asls", baseline_lam=1e4
+        ),
     )
     assert dm.spectrum_names("predict") == ["new_1.xy", "new_2.xy", "new_3.xy"]
     assert dm.splits.predict.labels.tolist() == [-1, -1, -1]
@@ -169,10 +174,9 @@ def test_predict_split_has_names_no_labels_and_the_same_preprocessing(tmp_path: 
     again = datamodule(
         train_csv,
         predict_path=str(folder),
-        smoothing_window=9,
-        normalization="standard",
-        baseline="asls",
-        baseline_lam=1e4,
+        preprocessing=PreprocessingOptions(
+            smoothing_window=9, normalization="standard", baseline="asls", baseline_lam=1e4
+        ),
     )
     torch.testing.assert_close(again.splits.predict.spectra, dm.splits.predict.spectra)  # from the cache
 
@@ -203,7 +207,7 @@ def test_three_classes_train_to_high_test_accuracy(fitted: Path) -> None:
     assert summary["accuracy"] >= 0.9 and summary["spectra"] == 18
     ckpt = torch.load(fitted / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert ckpt["hyper_parameters"]["targets"]["names"] == ["alpha", "beta", "gamma"]
-    assert ckpt["datamodule_hyper_parameters"]["normalization"] == "max"
+    assert ckpt["datamodule_hyper_parameters"]["preprocessing"]["normalization"] == "max"
 
 
 def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_path: Path) -> None:
@@ -242,26 +246,26 @@ def test_bad_file_exits_with_code_2_and_one_line(tmp_path: Path, capsys: pytest.
 def test_folds_are_stratified_disjoint_and_cover_every_spectrum(train_csv: Path) -> None:
     tests = []
     for fold in range(3):
-        dm = datamodule(train_csv, folds=3, fold=fold, split_seed=4)
+        dm = datamodule(train_csv, split=SplitOptions(folds=3, fold=fold, seed=4))
         names = {s: set(dm.spectrum_names(s)) for s in ("train", "val", "test")}
         assert not (names["train"] & names["test"]) and not (names["val"] & names["test"])
         assert not (names["train"] & names["val"])
         assert np.bincount(dm.splits.test.labels.numpy()).tolist() == [10, 10, 10]  # 90 spectra, 3 classes
         tests.append(names["test"])
     assert set.union(*tests) == {f"train.csv row {r}" for r in range(2, 92)}
-    again = datamodule(train_csv, folds=3, fold=1, split_seed=4)
+    again = datamodule(train_csv, split=SplitOptions(folds=3, fold=1, seed=4))
     assert set(again.spectrum_names("test")) == tests[1]  # seeded
-    other = datamodule(train_csv, folds=3, fold=1, split_seed=5)
+    other = datamodule(train_csv, split=SplitOptions(folds=3, fold=1, seed=5))
     assert set(other.spectrum_names("test")) != tests[1]  # another repeat, another split
 
 
 def test_fold_options_are_checked(train_csv: Path) -> None:
     with pytest.raises(SpectraDataError, match="folds must be 0"):
-        datamodule(train_csv, folds=3, fold=3)
+        datamodule(train_csv, split=SplitOptions(folds=3, fold=3))
     with pytest.raises(SpectraDataError, match="leave test_path empty"):
-        datamodule(train_csv, folds=3, test_path=str(train_csv))
+        datamodule(train_csv, split=SplitOptions(folds=3), test_path=str(train_csv))
     with pytest.raises(SpectraDataError, match="40 folds need at least 40 spectra of every class"):
-        datamodule(train_csv, folds=40).build_splits()
+        datamodule(train_csv, split=SplitOptions(folds=40)).build_splits()
 
 
 def test_class_order_numbers_the_classes(train_csv: Path) -> None:
@@ -272,12 +276,14 @@ def test_class_order_numbers_the_classes(train_csv: Path) -> None:
 
 
 def test_point_scaling_is_fitted_on_training_spectra_and_restored_from_state(train_csv: Path) -> None:
-    dm = datamodule(train_csv, derivative=1, smoothing_window=9)
+    dm = datamodule(train_csv, preprocessing=PreprocessingOptions(derivative=1, smoothing_window=9))
     train = dm.splits.train.spectra.double()
     torch.testing.assert_close(train.mean(0), torch.zeros(train.shape[1], dtype=torch.float64), atol=1e-5, rtol=0)
     assert abs(float(dm.splits.test.spectra.mean())) > 1e-4  # test data use the training statistics
     state = dm.state_dict()
-    other = datamodule(train_csv, derivative=1, smoothing_window=9, split_seed=3)  # other training spectra
+    other = datamodule(
+        train_csv, preprocessing=PreprocessingOptions(derivative=1, smoothing_window=9), split=SplitOptions(seed=3)
+    )  # other training spectra
     assert not torch.allclose(other.splits.test.spectra, dm.splits.test.spectra[: len(other.splits.test)])
     before = other.splits.predict if other.splits.predict is not None else other.splits.test
     unscaled_test = other._unscaled["test"]
@@ -287,7 +293,7 @@ def test_point_scaling_is_fitted_on_training_spectra_and_restored_from_state(tra
 
 
 def test_augmentation_touches_training_batches_only(train_csv: Path) -> None:
-    dm = datamodule(train_csv, augment_noise=0.5)
+    dm = datamodule(train_csv, augmentation=Augmentation(noise=0.5))
     batch = (dm.splits.train.spectra[:4], dm.splits.train.labels[:4], torch.arange(4))
 
     class Trainer:
@@ -330,7 +336,9 @@ def test_watch_applies_the_scaling_saved_in_the_checkpoint(fitted: Path, train_c
 
     _, preprocessing = load_classifier(fitted / "checkpoints" / "last.ckpt")
     source = read_spectra(str(train_csv), progress=False)
-    dm = datamodule(train_csv, normalization="max")  # files_tiny.yaml's settings and split
+    dm = datamodule(
+        train_csv, preprocessing=PreprocessingOptions(normalization="max")
+    )  # files_tiny.yaml's settings and split
     names = dm.spectrum_names("train")
     rows = [int(name.rsplit(" ", 1)[1]) - 2 for name in names[:3]]  # "train.csv row N": N-2 is the index
     expected = dm.splits.train.spectra[:3].double().numpy()

@@ -77,11 +77,11 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
                 "--trainer.callbacks+=lightning_spectra.callbacks.FeatureImportance",
                 # the target is a peak's height: keep raw intensities (no derivative, no SNV, which divides the
                 # height out, no per-point scaling) so the peak's importance reads as its sign
-                "--data.init_args.derivative",
+                "--data.init_args.preprocessing.derivative",
                 "0",
-                "--data.init_args.normalization",
+                "--data.init_args.preprocessing.normalization",
                 "none",
-                "--data.init_args.scaling",
+                "--data.init_args.preprocessing.scaling",
                 "none",
             )
         )

@@ -101,14 +101,14 @@ def test_a_fit_that_trains_nothing_fails(
     ("options", "message"),
     [
         (["--data.init_args.source", "directory"], "error: source 'directory' needs --data.data_dir"),
-        (["--data.init_args.val_fraction", "1.5"], "error: val_fraction must be between 0 and 1, got 1.5"),
+        (["--data.init_args.split.val_fraction", "1.5"], "error: split.val_fraction must be between 0 and 1, got 1.5"),
     ],
 )
 def test_datamodule_errors_wrapped_by_the_parser_are_one_line(
     options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", *options)
-    if "val_fraction" in options[0]:
+    if "split" in options[0]:
         args = files_args("fit", tmp_path, "--data.init_args.train_path", str(tmp_path / "t.csv"), *options)
     code, line = fails(args, capsys)
     assert code == 2 and line.startswith(message)
@@ -250,9 +250,9 @@ def test_a_missing_empty_or_python_tagged_config_file_is_one_line(
     [
         ("--data.init_args.batch_size", "-3", "error: data.init_args.batch_size must be at least 1, got -3"),
         (
-            "--data.init_args.split_seed",
+            "--data.init_args.split.seed",
             "-1",
-            "error: data.init_args.split_seed must be between 0 and 4294967295, got -1",
+            "error: data.init_args.split.seed must be between 0 and 4294967295, got -1",
         ),
         ("--trainer.max_epochs", "-3", "error: trainer.max_epochs must be at least -1, got -3"),
     ],

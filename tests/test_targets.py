@@ -79,7 +79,7 @@ def test_files_datamodule_regression_from_a_named_column(tmp_path: Path) -> None
     (tmp_path / "nir.csv").write_text("\n".join(rows) + "\n")
     raw = {"smoothing_window": 0, "derivative": 0, "normalization": "none", "scaling": "none"}  # 5-point spectra
     data = SpectraFilesDataModule(
-        str(tmp_path / "nir.csv"), task="regression", label_column="fat", progress=False, **raw
+        str(tmp_path / "nir.csv"), task="regression", label_column="fat", progress=False, preprocessing=raw
     )
     splits = data.splits
     assert data.task == "regression" and data.target_names == ["fat"] and data.class_names == []

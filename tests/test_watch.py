@@ -26,6 +26,7 @@ from lightning_spectra.apps.watch import (
     watch,
 )
 from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.options import PreprocessingOptions
 from lightning_spectra.data.preprocess import Preprocessing
 
 
@@ -33,7 +34,7 @@ from lightning_spectra.data.preprocess import Preprocessing
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("watch_data")
     train = write_table(data / "train.csv", *peak_spectra(60, seed=3))
-    run = fit_files_tiny(tmp_path_factory, train, "--data.init_args.smoothing_window", "7", epochs=5)
+    run = fit_files_tiny(tmp_path_factory, train, "--data.init_args.preprocessing.smoothing_window", "7", epochs=5)
     return run / "checkpoints" / "last.ckpt"
 
 
@@ -99,11 +100,13 @@ def test_missing_folder_exits_with_code_2(checkpoint: Path, tmp_path: Path, caps
 def test_preprocessing_from_saved_hyperparameters() -> None:
     files = {
         "_class_path": "lightning_spectra.data.SpectraFilesDataModule",
-        "normalization": "area",
-        "smoothing_window": 5,
+        "preprocessing": {"normalization": "area", "smoothing_window": 5},
         "train_path": "t.csv",
     }
-    assert preprocessing_for(files) == Preprocessing(normalization="area", smoothing_window=5)
+    expected = PreprocessingOptions(normalization="area", smoothing_window=5).steps
+    assert preprocessing_for(files) == expected
+    flat = {"_class_path": files["_class_path"], "normalization": "area", "smoothing_window": 5}  # an earlier release
+    assert preprocessing_for(flat) == expected
     hed = {
         "_class_path": "lightning_spectra.data.HEDDataModule",
         "baseline_lam": 1e4,

@@ -4,7 +4,7 @@
         -- --data.init_args.train_path my_spectra.csv
 
 Repeat ``r`` shuffles with seed ``seed + r`` and cuts the training file into ``folds`` stratified folds
-(``SpectraFilesDataModule``'s ``folds``/``fold``/``split_seed``); fold ``k`` is the test split, validation a
+(``SpectraFilesDataModule``'s ``split.folds``/``split.fold``/``split.seed``); fold ``k`` is the test split, validation a
 stratified share of the rest. Each fold is a normal ``fit`` with its own folder
 ``<out>/repeat<r>_fold<k>/`` (config, checkpoints, ``summary.json``) and, when the config logs to W&B or
 ``LIGHTNING_SPECTRA_WANDB`` is set, its own W&B run ``<model> repeat<r>_fold<k>``, grouped under the
@@ -124,11 +124,11 @@ def run_cv(
                 "--config",
                 str(fold_path),
                 *extra_args,
-                "--data.init_args.folds",
+                "--data.init_args.split.folds",
                 str(folds),
-                "--data.init_args.fold",
+                "--data.init_args.split.fold",
                 str(fold),
-                "--data.init_args.split_seed",
+                "--data.init_args.split.seed",
                 str(seed + repeat),
             ]
             SpectraCLI(args=args)

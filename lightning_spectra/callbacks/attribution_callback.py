@@ -15,24 +15,26 @@ import lightning.pytorch as L
 import numpy as np
 import torch
 
+from lightning_spectra.data.base import SpectraDataModule
+
 
 def x_label(trainer: L.Trainer, chosen: str | None) -> str:
     """The label of the figures' x axis: ``chosen`` (the callback's ``xlabel``), else the datamodule's ``x_label``."""
-    return chosen or getattr(trainer.datamodule, "x_label", "x")
+    datamodule = trainer.datamodule
+    return chosen or (datamodule.x_label if isinstance(datamodule, SpectraDataModule) else "x")
 
 
 def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
     """Spectra ``(N, L)``, labels ``(N,)`` (-1 where unknown) and names of a datamodule split, in stored order."""
     datamodule = trainer.datamodule
-    splits = getattr(datamodule, "splits", None) if datamodule is not None else None
-    if splits is None:
-        return None
-    data = getattr(splits, split, None)
+    if not isinstance(datamodule, SpectraDataModule):
+        return None  # a datamodule of another kind: nothing this callback can map
+    data = getattr(datamodule.splits, split)
     if data is None and split == "predict":
-        data = splits.test
+        data = datamodule.splits.test
     if data is None:
         return None
-    names = datamodule.spectrum_names(split) if hasattr(datamodule, "spectrum_names") else []
+    names = datamodule.spectrum_names(split)
     return data.spectra, data.labels, names
 
 

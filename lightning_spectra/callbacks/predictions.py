@@ -88,7 +88,7 @@ class PredictionWriter(BasePredictionWriter):
         atomic_write(path, write)
         summary = {"predictions_csv": str(path), "predicted_spectra": len(index)}
         message = f"Wrote {len(index)} predictions to {path}"
-        ordered = self.ordered if self.ordered is not None else getattr(datamodule, "ordered", True)
+        ordered = self.ordered if self.ordered is not None else datamodule is not None and datamodule.ordered
         if ordered and len(index) > 1:
             change = series_boundary(predicted)
             summary.update(predict_confidence=change.confidence, predict_boundary=change.boundary)

@@ -64,7 +64,7 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
             title=f"{name} vs PLS and kernel ridge on the test set ({len(reference)} spectra)",
         )
         pngs.append(save_figure(fig, folder / f"parity_test_{target}.png"))
-        if getattr(datamodule, "ordered", False):
+        if datamodule.ordered:
             fig = plot_series_prediction(
                 values[:, t].numpy(),
                 reference[:, t].numpy(),

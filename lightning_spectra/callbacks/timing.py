@@ -86,7 +86,7 @@ class Timing(L.Callback):
             self._fit_time_before = 0.0
         self._restored = False
         if not self._monitor_given:
-            ordered = getattr(trainer.datamodule, "ordered", True)
+            ordered = trainer.datamodule is not None and trainer.datamodule.ordered
             self.monitor = "val/confidence" if ordered else "val/accuracy"
         self._device = pl_module.device
         if self._device.type == "cuda":

@@ -35,7 +35,7 @@ class Augmentation:
     def __post_init__(self) -> None:
         for name in ("noise", "offset", "slope", "scale", "shift"):
             if getattr(self, name) < 0:
-                raise SpectraDataError(f"augment_{name} must be >= 0, got {getattr(self, name)}")
+                raise SpectraDataError(f"augmentation.{name} must be >= 0, got {getattr(self, name)}")
 
     @property
     def is_identity(self) -> bool:

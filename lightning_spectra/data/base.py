@@ -9,6 +9,7 @@ its spectra's positions in the series, so metrics can rebuild the time order aft
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar
 
 import lightning.pytorch as L
 import numpy as np
@@ -18,6 +19,9 @@ from torch.utils.data import DataLoader, Dataset
 from lightning_spectra.data.formats import check_axis, model_axis
 from lightning_spectra.data.preprocess import Preprocessing
 from lightning_spectra.tasks import DEFAULT_TASK, Targets
+
+if TYPE_CHECKING:
+    from lightning_spectra.runs.checkpoint import TrainedModel
 
 
 class InMemorySpectra(Dataset):
@@ -78,8 +82,13 @@ class SpectraSplits:
 class SpectraDataModule(L.LightningDataModule):
     """Base datamodule: subclasses implement :meth:`build_splits`.
 
-    ``ordered`` says whether the test and predict spectra form a time series (a ramp, an experiment's
-    sequence of measurements), for which the paper's confidence and boundary mean something.
+    What callbacks, reports and models read from a datamodule is declared here, each with one default:
+    :attr:`ordered`, :attr:`linear_baseline`, :attr:`split_seed`, :attr:`source`, :attr:`batch_size`, the
+    :attr:`splits` and :attr:`task` (from the splits), :meth:`spectrum_names`.
+
+    A datamodule serving a trained model (``test``, ``predict`` or a resumed ``fit`` with ``--ckpt_path``) is
+    handed that model's facts by :meth:`serve`; the CLI does so right after building it, before it links the
+    datamodule's sizes into the model.
 
     Args:
         batch_size: spectra per training batch; ``None`` trains full batch, as the paper does.
@@ -88,6 +97,22 @@ class SpectraDataModule(L.LightningDataModule):
         on_device: keep the training set on the training device (GPU) for the whole fit.
         progress: show progress bars while reading and preprocessing.
     """
+
+    #: The test and predict spectra form a time-ordered series (a ramp, an experiment's sequence of
+    #: measurements), so the paper's confidence and state-change boundary along them mean something. Off unless
+    #: a source says so: independent samples have no order for a boundary to be found in.
+    ordered: bool = False
+    #: Fit the classical baselines on the same splits at the end of ``fit`` and report them beside the model.
+    linear_baseline: bool = False
+    #: Seed of the random split of the training data (the classical baselines' cross-validation uses it too).
+    split_seed: int = 0
+    #: Where the spectra come from, for sources that have several (the HED ramp: ``simulated``, ``zenodo``,
+    #: ``directory``); ``None`` otherwise.
+    source: str | None = None
+    #: The label of the spectral axis in figures; a source that knows its axis names it (HED: 2θ).
+    x_label: str = "x"
+    #: Options of an earlier release and where they live now, for the one-line error naming the new place.
+    moved_options: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -102,14 +127,10 @@ class SpectraDataModule(L.LightningDataModule):
         self.on_device = on_device
         self.progress = progress
         self._splits: SpectraSplits | None = None
-        # The checkpoint's model this datamodule serves (``--ckpt_path``): its data must fit it, and
-        # ``predict`` takes class names and sizes from it rather than from the training file.
-        from lightning_spectra.runs.checkpoint import trained_model  # here: checkpoint imports this package
+        # The trained model this datamodule serves (see :meth:`serve`): its data must fit it, and ``predict``
+        # takes class names and sizes from it rather than from the training file. ``None``: a fit from scratch.
+        self.trained: TrainedModel | None = None
 
-        self.trained = trained_model()
-
-    ordered: bool = True
-    x_label: str = "x"  # the label of the spectral axis in figures; a source that knows its axis names it
 
     def build_splits(self) -> SpectraSplits:
         raise NotImplementedError
@@ -118,6 +139,11 @@ class SpectraDataModule(L.LightningDataModule):
     def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
         """The preprocessing that saved hyperparameters describe, to treat new spectra (``watch``) alike."""
         return Preprocessing.from_hparams(hparams)
+
+    @staticmethod
+    def scaling_from_hparams(hparams: dict) -> str:
+        """The per-point scaling saved hyperparameters describe (``none``: the source has none)."""
+        return "none"
 
     @property
     def splits(self) -> SpectraSplits:
@@ -128,10 +154,13 @@ class SpectraDataModule(L.LightningDataModule):
             self._splits = splits
         return self._splits
 
-    def serve(self, trained) -> None:
-        """Serve the checkpoint's :class:`~lightning_spectra.runs.checkpoint.TrainedModel` from now on: for
-        ``--ckpt_path last`` the file is known only once the trainer exists, after this datamodule was built.
-        Splits built before are built again, and checked against it."""
+    def serve(self, trained: TrainedModel) -> None:
+        """Serve the checkpoint's :class:`~lightning_spectra.runs.checkpoint.TrainedModel` from now on: the data
+        must fit it (length, classes, x axis; one line naming both sides otherwise), and the sizes, class names
+        and x axis come from it. Splits built before are built again, and checked against it.
+
+        The CLI calls this right after building the datamodule, before linking its sizes into the model, and
+        again for ``--ckpt_path last``, whose file is known only once the trainer exists."""
         self.trained = trained
         self._splits = None
         self.splits  # noqa: B018 - builds and checks the data against the checkpoint

@@ -29,16 +29,17 @@ from lightning_spectra.data.augment import Augmentation
 from lightning_spectra.data.base import InMemorySpectra, SpectraDataModule, SpectraSplits, _batch_as_is
 from lightning_spectra.data.cache import cached_arrays, default_cache_dir
 from lightning_spectra.data.formats import SpectraSource, axis_row_as_x, check_same_axis, model_axis, read_spectra
-from lightning_spectra.data.preprocess import PointScaler, Preprocessing
-from lightning_spectra.data.targets import (  # noqa: F401 - re-exported: older code imports them from here
-    TargetEncoder,
-    encode_labels,
-    encoder_class,
-    ordered_classes,
-    require_labels,
-    sorted_classes,
+from lightning_spectra.data.options import (
+    MOVED_OPTIONS,
+    PreprocessingOptions,
+    SplitOptions,
+    as_options,
+    nested_settings,
+    plain,
 )
-from lightning_spectra.errors import SpectraDataError
+from lightning_spectra.data.preprocess import PointScaler, Preprocessing
+from lightning_spectra.data.targets import TargetEncoder, encoder_class
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 
 
 def stratified_split(labels: np.ndarray, fractions: tuple[float, ...], seed: int) -> list[np.ndarray]:
@@ -81,8 +82,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         train_path: training spectra with labels: a table (``.csv``/``.tsv``), ``.npz``, a folder of ``.xy``
             files, a UCR ``.ts`` file or a UCR ``<Name>_TRAIN`` file. Not needed (not read) by ``predict``
             with ``--ckpt_path`` and ``predict_path``: the checkpoint holds what it needs.
-        val_path: validation spectra; by default ``val_fraction`` of the training file (stratified).
-        test_path: test spectra; by default ``test_fraction`` of the training file (stratified).
+        val_path: validation spectra; by default ``split.val_fraction`` of the training file (stratified).
+        test_path: test spectra; by default ``split.test_fraction`` of the training file (stratified).
         predict_path: new, unlabelled spectra (a file or a folder of ``.xy`` files) for ``predict``; by
             default ``predict`` classifies the test split.
         labels_path: labels for files without them: ``name,label`` rows (e.g. ``scan_1.xy,quartz``) or one
@@ -93,43 +94,34 @@ class SpectraFilesDataModule(SpectraDataModule):
         name_column: header name or 0-based index of a column naming the spectra (default: a first column
             of text, else ``<file> row <n>``).
         header: whether tables start with a header row (default: detected).
-        val_fraction: share of the training file split off for validation when ``val_path`` is not given.
-        test_fraction: share of the training file split off for testing when ``test_path`` is not given.
-        split_seed: seed of the random split (and of the fold split).
-        folds: cross-validation: cut the training file into this many stratified folds (0: off) and test on
-            fold ``fold``; validation is then ``val_fraction`` of the other folds. ``python -m
-            lightning_spectra.apps.cross_validation`` runs every fold.
-        fold: which fold is the test split (0-based, below ``folds``).
         class_order: class names in the order the model numbers them; for an ordered series, the state it
             starts in first. Default: sorted labels (numbers numerically, then text).
-        baseline: baseline removal: ``none`` or ``asls`` (asymmetric least squares).
-        baseline_lam: ALS smoothness (larger: stiffer baseline).
-        baseline_p: ALS asymmetry (weight of points above the baseline).
-        baseline_iterations: ALS reweightings.
-        smoothing_window: Savitzky-Golay window in points (0: no smoothing).
-        smoothing_order: Savitzky-Golay polynomial order (below the window).
-        derivative: Savitzky-Golay derivative order computed with ``smoothing_window`` (0: none).
-        normalization: per-spectrum scaling: ``none``, ``max`` (peak 1), ``area`` (unit area) or ``standard``
-            / ``snv`` (zero mean, unit standard deviation).
-        scaling: per-point scaling fitted on the training split: ``standard`` (each point to zero mean and
-            unit variance over the training spectra) or ``none``.
-        batch_size: training spectra per batch (``None``: full batch, the paper's protocol).
-        shuffle: reshuffle the training spectra every epoch.
-        augment_noise, augment_offset, augment_slope, augment_scale, augment_shift: random changes to
-            training batches (see :class:`~lightning_spectra.data.augment.Augmentation`); 0 turns each off.
-        linear_baseline: fit a linear model (logistic regression or PLS-DA, chosen on the validation split)
-            on the same preprocessed splits at the end of ``fit`` and report its test accuracy beside the
-            model's.
+        preprocessing: baseline removal, Savitzky-Golay smoothing or derivative, per-spectrum normalisation
+            and per-point scaling (:class:`~lightning_spectra.data.options.PreprocessingOptions`).
+        augmentation: random changes to training batches (:class:`~lightning_spectra.data.augment.Augmentation`:
+            ``noise``, ``offset``, ``slope``, ``scale``, ``shift``); 0 turns each off.
+        split: validation and test shares of the training file, their seed, and cross-validation folds
+            (:class:`~lightning_spectra.data.options.SplitOptions`).
         cache_dir: where baseline-corrected arrays are cached (default: ``$LIGHTNING_SPECTRA_CACHE`` or
             ``~/.cache/lightning-spectra``).
         ordered: the test and prediction spectra form a time-ordered series (a ramp, a measurement run),
-            so a state change along them means something; exposed as ``ordered`` for reports to consult.
+            so a state change along them means something (see :attr:`SpectraDataModule.ordered`).
+        batch_size: training spectra per batch (``None``: full batch, the paper's protocol).
+        shuffle: reshuffle the training spectra every epoch.
+        linear_baseline: fit a linear model (logistic regression or PLS-DA, chosen on the validation split)
+            on the same preprocessed splits at the end of ``fit`` and report its test accuracy beside the
+            model's.
         task: ``classification`` (labels are classes) or ``regression`` (labels are numbers: the label
             column, a labels file, a ``.npz`` ``y`` of one or several targets, a ``.ts`` ``@targetLabel``); the
             validation/test shares are then random rather than stratified.
         rename_targets: names of the regression targets (default: the label column's name, the ``.npz``
             ``target_names``, or ``target``); predictions are written under these names.
+
+    The three groups take their dataclass or a mapping of its fields (saved hyperparameters).
     """
+
+    #: The flat options of the previous release and where they live now (one-line errors name the new place).
+    moved_options = MOVED_OPTIONS
 
     def __init__(
         self,
@@ -142,37 +134,25 @@ class SpectraFilesDataModule(SpectraDataModule):
         label_column: int | str | None = "label",
         name_column: int | str | None = None,
         header: bool | None = None,
-        val_fraction: float = 0.2,
-        test_fraction: float = 0.2,
-        split_seed: int = 0,
-        folds: int = 0,
-        fold: int = 0,
         class_order: list[str] | None = None,
-        baseline: Literal["none", "asls"] = "none",
-        baseline_lam: float = 1e5,
-        baseline_p: float = 0.002,
-        baseline_iterations: int = 10,
-        smoothing_window: int = 11,
-        smoothing_order: int = 2,
-        derivative: int = 1,
-        normalization: Literal["none", "max", "area", "standard", "snv"] = "snv",
-        scaling: Literal["none", "standard"] = "standard",
+        preprocessing: PreprocessingOptions = PreprocessingOptions(),  # noqa: B008 - frozen, so one shared default is safe
+        augmentation: Augmentation = Augmentation(),  # noqa: B008 - frozen, so one shared default is safe
+        split: SplitOptions = SplitOptions(),  # noqa: B008 - frozen, so one shared default is safe
         cache_dir: str | None = None,
         ordered: bool = False,
         batch_size: int | None = 32,
         shuffle: bool = True,
-        augment_noise: float = 0.0,
-        augment_offset: float = 0.0,
-        augment_slope: float = 0.0,
-        augment_scale: float = 0.0,
-        augment_shift: int = 0,
         linear_baseline: bool = True,
         task: Literal["classification", "regression"] = "classification",
         rename_targets: list[str] | None = None,
         **kwargs,
     ) -> None:
+        if moved := [k for k in kwargs if k in MOVED_OPTIONS]:
+            raise SpectraConfigError(f"{moved[0]} is now {MOVED_OPTIONS[moved[0]]}")
         super().__init__(batch_size=batch_size, **kwargs)
         self.save_hyperparameters()
+        for group in ("preprocessing", "augmentation", "split"):  # saved as plain values: weights_only loads them
+            self.hparams[group] = plain(self.hparams[group])
         self.paths = {"train": train_path, "val": val_path, "test": test_path, "predict": predict_path}
         self.labels_path = labels_path
         self.table_options = {
@@ -181,31 +161,15 @@ class SpectraFilesDataModule(SpectraDataModule):
             "name_column": name_column,
             "header": header,
         }
-        for name, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-            if not 0 < fraction < 1:
-                raise SpectraDataError(f"{name} must be between 0 and 1, got {fraction}")
-        if val_fraction + test_fraction >= 1:
-            raise SpectraDataError(f"val_fraction + test_fraction must be below 1, got {val_fraction + test_fraction}")
-        self.val_fraction, self.test_fraction, self.split_seed = val_fraction, test_fraction, split_seed
-        if folds and not (folds >= 2 and 0 <= fold < folds):
-            raise SpectraDataError(
-                f"folds must be 0 (off) or >= 2 with 0 <= fold < folds; got folds={folds}, fold={fold}"
-            )
-        if folds and test_path is not None:
-            raise SpectraDataError("folds cut the test split from train_path; leave test_path empty")
-        self.folds, self.fold, self.class_order = folds, fold, class_order
-        self.preprocessing = Preprocessing(
-            baseline=baseline,
-            baseline_lam=baseline_lam,
-            baseline_p=baseline_p,
-            baseline_iterations=baseline_iterations,
-            smoothing_window=smoothing_window,
-            smoothing_order=smoothing_order,
-            derivative=derivative,
-            normalization=normalization,
-        )
-        self.scaler = PointScaler(scaling)
-        self.augmentation = Augmentation(augment_noise, augment_offset, augment_slope, augment_scale, augment_shift)
+        split = as_options(SplitOptions, split)
+        self.val_fraction, self.test_fraction, self.split_seed = split.val_fraction, split.test_fraction, split.seed
+        if split.folds and test_path is not None:
+            raise SpectraDataError("split.folds cut the test split from train_path; leave test_path empty")
+        self.folds, self.fold, self.class_order = split.folds, split.fold, class_order
+        preprocessing = as_options(PreprocessingOptions, preprocessing)
+        self.preprocessing = preprocessing.steps
+        self.scaler = PointScaler(preprocessing.scaling)
+        self.augmentation = as_options(Augmentation, augmentation)
         self.shuffle = shuffle
         self.linear_baseline = linear_baseline
         self._unscaled: dict[str, np.ndarray] = {}  # each split before per-point scaling, to redo it on load
@@ -213,6 +177,16 @@ class SpectraFilesDataModule(SpectraDataModule):
         self.ordered = ordered
         encoder_class(task)  # an unknown task is refused before any file is read
         self.requested_task, self.rename_targets = task, rename_targets
+
+    @staticmethod
+    def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
+        """The per-spectrum steps saved settings describe, nested or (previous release) flat."""
+        return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {})).steps
+
+    @staticmethod
+    def scaling_from_hparams(hparams: dict) -> str:
+        """The per-point scaling saved settings describe, nested or (previous release) flat."""
+        return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {})).scaling
 
     # ------------------------------------------------------------------ reading
     def read(self, split: str) -> SpectraSource | None:
@@ -289,7 +263,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             if len(sources[split]) < 2:
                 raise SpectraDataError(
                     f"{sources[split].path}: the {split} split has {len(sources[split])} spectra; it needs at "
-                    f"least 2 (give {split}_path or a larger {split}_fraction)"
+                    f"least 2 (give {split}_path or a larger split.{split}_fraction)"
                 )
 
         x = train.x

@@ -51,6 +51,7 @@ class HEDDataModule(SpectraDataModule):
     """
 
     x_label = "2θ (°)"
+    ordered = True  # the test split is the ramp in time order: the state change along it is what is scored
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
+from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.tasks import Targets, Task, task_for
 from lightning_spectra.tasks.regression import RegressionLoss
@@ -229,10 +230,12 @@ class SpectraModel(L.LightningModule):
         no batch would reset them.
         """
         datamodule = self.trainer.datamodule
-        train = getattr(getattr(datamodule, "splits", None), "train", None)
-        if train is None or len(train) == 0:
+        if not isinstance(datamodule, SpectraDataModule):  # plain dataloaders: no training set to go through
             return None
-        batch_size = getattr(datamodule, "batch_size", None) or len(train)
+        train = datamodule.splits.train
+        if len(train) == 0:
+            return None
+        batch_size = datamodule.batch_size or len(train)
         return DataLoader(train, batch_size=batch_size, shuffle=False, collate_fn=_as_is)
 
     def on_validation_epoch_start(self) -> None:

@@ -15,20 +15,17 @@ one of :mod:`lightning_spectra.models` (or, on the command line, the configured 
 weights only; pickled objects, which can run code, load only where ``LIGHTNING_SPECTRA_TRUST_CHECKPOINTS=1``
 is set, and then for every command alike.
 
-While the CLI builds the datamodule it publishes the checkpoint's :class:`TrainedModel` through
-:func:`serving` (a context variable): the parser links the datamodule's sizes into the model while it builds
-them, before the CLI could hand anything to the datamodule by hand.
+A datamodule is handed a :class:`TrainedModel` by its ``serve`` method
+(:meth:`lightning_spectra.data.base.SpectraDataModule.serve`); the CLI calls it right after building the
+datamodule, before it links the datamodule's sizes into the model.
 """
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import io
 import os
 import pickle
-from collections.abc import Iterator
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,10 +166,11 @@ class TrainedModel:
             )
         cls = datamodule_class or self.datamodule_type()
         preprocessing = cls.preprocessing_from_hparams(self.datamodule_hparams)
-        if self.datamodule_hparams.get("scaling", "none") != "none" and "point_mean" not in self.datamodule_state:
+        scaling = cls.scaling_from_hparams(self.datamodule_hparams)
+        if scaling != "none" and "point_mean" not in self.datamodule_state:
             raise SpectraDataError(
-                f"{self.path}: the model was trained on spectra scaled point by point (scaling "
-                f"{self.datamodule_hparams['scaling']!r}), but the checkpoint holds no scaling statistics"
+                f"{self.path}: the model was trained on spectra scaled point by point (scaling {scaling!r}), but "
+                "the checkpoint holds no scaling statistics"
             )
         return FittedPreprocessing.from_state(preprocessing, self.datamodule_state)
 
@@ -297,24 +295,6 @@ def check_weights_fit(trained: TrainedModel, model: torch.nn.Module) -> None:
                 f"{trained.path}: weight {key!r} is {what} but {mine if mine is not None else 'absent'} in the "
                 "configured model (other model settings than the checkpoint's)"
             )
-
-
-_SERVING: ContextVar[TrainedModel | None] = ContextVar("trained_model", default=None)
-
-
-@contextlib.contextmanager
-def serving(trained: TrainedModel | None) -> Iterator[None]:
-    """Datamodules built inside this block serve ``trained`` (see :func:`trained_model`)."""
-    token = _SERVING.set(trained)
-    try:
-        yield
-    finally:
-        _SERVING.reset(token)
-
-
-def trained_model() -> TrainedModel | None:
-    """The trained model the datamodule being built serves, or ``None`` (a fit from scratch)."""
-    return _SERVING.get()
 
 
 def _checkpoint_folders(trainer) -> list[Path]:

@@ -41,17 +41,18 @@ LIMITS: dict[str, tuple[float, float | None]] = {
     "trainer.num_nodes": (1, None),
     "data.init_args.batch_size": (1, None),
     "data.init_args.eval_batch_size": (1, None),
-    "data.init_args.split_seed": (0, 2**32 - 1),  # NumPy's seeds
+    "data.init_args.split.seed": (0, 2**32 - 1),  # NumPy's seeds
     "data.init_args.simulation_seed": (0, 2**32 - 1),
     "data.init_args.noise_copies": (0, None),
     "data.init_args.noise_amplitude": (0, None),
     "data.init_args.simulated_points": (1, None),
-    "data.init_args.augment_noise": (0, None),
-    "data.init_args.augment_offset": (0, None),
-    "data.init_args.augment_slope": (0, None),
-    "data.init_args.augment_scale": (0, None),
-    "data.init_args.augment_shift": (0, None),
-    "data.init_args.baseline_lam": (0, None),
+    "data.init_args.augmentation.noise": (0, None),
+    "data.init_args.augmentation.offset": (0, None),
+    "data.init_args.augmentation.slope": (0, None),
+    "data.init_args.augmentation.scale": (0, None),
+    "data.init_args.augmentation.shift": (0, None),
+    "data.init_args.preprocessing.baseline_lam": (0, None),
+    "data.init_args.baseline_lam": (0, None),  # the HED ramp's
     "data.init_args.num_workers": (0, None),
 }
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
@@ -184,7 +185,10 @@ def _class_problem(key: str, path: str, block: str) -> str:
     """What is wrong with the class ``path`` given for ``key``: an option it does not take, a value of the
     wrong type for one of its options, or no such class."""
     if option := re.search(r"Option '([^']+)' is not accepted", block):
-        return _unknown_key(f"{key}.init_args.{option.group(1)}", (f"{key}.init_args.{p}" for p in _options(path)))
+        name = option.group(1)
+        if moved := _moved_options(path).get(name):
+            return f"{key}.init_args.{name} is now {key}.init_args.{moved}"
+        return _unknown_key(f"{key}.init_args.{name}", (f"{key}.init_args.{p}" for p in _options(path)))
     if 'Parser key "' in block:
         return f"{key}.init_args.{argument_error_line(block)}"
     module, _, name = path.rpartition(".")
@@ -198,13 +202,27 @@ def _class_problem(key: str, path: str, block: str) -> str:
     return f"{key}: no class {path}" + (f"; did you mean {module}.{close[0]}?" if close else "")
 
 
-def _options(path: str) -> list[str]:
-    """The init options of the class at ``path`` and of the classes it hands ``**kwargs`` to (its bases), read
-    from their signatures: the same list in every process, whatever jsonargparse has cached."""
+def _class_at(path: str) -> type | None:
+    """The class at ``path``, or ``None`` where there is none (its options are only a hint)."""
     module, _, name = path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError, ValueError):  # only a hint: without it the line still names the key
+    except (ImportError, AttributeError, ValueError):
+        return None
+    return cls if inspect.isclass(cls) else None
+
+
+def _moved_options(path: str) -> dict[str, str]:
+    """Options the class at ``path`` took in an earlier release and where they live now (a datamodule's
+    ``moved_options``; other classes have none)."""
+    return dict(getattr(_class_at(path), "moved_options", {}))
+
+
+def _options(path: str) -> list[str]:
+    """The init options of the class at ``path`` and of the classes it hands ``**kwargs`` to (its bases), read
+    from their signatures: the same list in every process, whatever jsonargparse has cached."""
+    cls = _class_at(path)
+    if cls is None:  # only a hint: without it the line still names the key
         return []
     names: list[str] = []
     for klass in inspect.getmro(cls):

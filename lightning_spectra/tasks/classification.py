@@ -164,11 +164,11 @@ class ClassificationTask(Task):
 
     def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
         """The linear and SVC baselines when the datamodule asks for them (``linear_baseline``)."""
-        if not getattr(datamodule, "linear_baseline", False):
+        if not datamodule.linear_baseline:
             return {}
         from lightning_spectra.baselines.linear import baseline_summary
 
-        return baseline_summary(datamodule.splits, seed=getattr(datamodule, "split_seed", 0))
+        return baseline_summary(datamodule.splits, seed=datamodule.split_seed)
 
     def export_description(self) -> dict[str, Any]:
         return {
