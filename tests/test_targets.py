@@ -94,7 +94,7 @@ def test_files_datamodule_regression_from_a_named_column(tmp_path: Path) -> None
         label_column="fat",
         rename_targets=["fat_percent"],
         progress=False,
-        **raw,
+        preprocessing=raw,
     )
     assert renamed.target_names == ["fat_percent"]
 
