@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lightning_spectra.callbacks.attribution_groups import Groups
 from lightning_spectra.callbacks.mapped_split import MappedSplit
 from lightning_spectra.interpret.faithfulness import DeletionCurve
+from lightning_spectra.interpret.groups import Groups
 
 LENGTH = 12
 

@@ -16,10 +16,10 @@ from torch import nn
 
 from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.callbacks import FeatureImportance, GradCAM, Timing
-from lightning_spectra.callbacks.attribution_groups import predicted_change
 from lightning_spectra.data import HEDDataModule
 from lightning_spectra.interpret import class_means, grad_cam, layer_gradients
 from lightning_spectra.interpret.gradcam import classic_informative, method_name
+from lightning_spectra.interpret.groups import predicted_change
 from lightning_spectra.interpret.receptive_field import upsample_by_receptive_field
 from lightning_spectra.models import CNN
 from lightning_spectra.tasks import Targets

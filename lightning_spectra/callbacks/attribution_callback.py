@@ -8,7 +8,7 @@ returned to the CPU afterwards. Only rank zero computes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import lightning.pytorch as L
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.interpret.model_modes import evaluation_mode
 
 
 def x_label(trainer: L.Trainer, chosen: str | None) -> str:
@@ -75,3 +76,19 @@ class AttributionCallback(L.Callback):
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         raise NotImplementedError
+
+
+def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
+    """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
+    with torch.no_grad(), evaluation_mode(pl_module):
+        return pl_module(x.to(pl_module.device)).detach()
+
+
+def class_mean_spectra(x: np.ndarray, classes: np.ndarray, class_names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Mean spectrum of each class present (the reference curves drawn above importance plots)."""
+    references = {}
+    for c, name in enumerate(class_names):
+        rows = x[classes == c]
+        if len(rows):
+            references[f"{name} (mean of {len(rows)})"] = rows.mean(axis=0)
+    return references

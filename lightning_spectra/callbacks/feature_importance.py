@@ -19,12 +19,13 @@ from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
+    class_mean_spectra,
     on_training_device,
+    predict,
     split_data,
     x_label,
     x_values,
 )
-from lightning_spectra.callbacks.attribution_groups import class_mean_spectra, predict
 from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.interpret.importance import (
     Normalisation,

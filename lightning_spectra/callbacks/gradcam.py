@@ -14,7 +14,7 @@ Outputs (arrays and tables in ``<run dir>/attribution/``, figures in ``<run dir>
 - a per-peak table: the peaks of the class-mean spectra and each class's integrated signed attribution on them;
 - a regressor gets the same outputs with its maps explaining its first predicted value, averaged per target
   range (``_range_mean.csv``) in place of classes, and no predicted change or misclassified spectra (see
-  :mod:`~lightning_spectra.callbacks.attribution_groups`, the one place where the two differ);
+  :mod:`~lightning_spectra.interpret.groups`, the one place where the two differ);
 - the deletion curve of each map against a random order (``_deletion.csv`` and the ``*_deletion_*`` numbers);
 - on the simulated ramp, the share of the attribution on the reflections that differ between the phases.
 
@@ -35,11 +35,11 @@ from torch import Tensor
 from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
     on_training_device,
+    predict,
     split_data,
     x_label,
     x_values,
 )
-from lightning_spectra.callbacks.attribution_groups import Groups, predict
 from lightning_spectra.callbacks.attribution_logging import log_images
 from lightning_spectra.callbacks.gradcam_figures import draw_gradcam_figures
 from lightning_spectra.callbacks.gradcam_files import write_gradcam_files
@@ -48,6 +48,7 @@ from lightning_spectra.callbacks.mapped_split import MappedSplit
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.faithfulness import DeletionCurve
 from lightning_spectra.interpret.gradcam import classic_informative, grad_cam, method_name
+from lightning_spectra.interpret.groups import Groups
 from lightning_spectra.interpret.integrated_gradients import REFERENCES, reference_spectra
 from lightning_spectra.interpret.map_checks import check_maps
 from lightning_spectra.runs.attribution_files import output_dirs

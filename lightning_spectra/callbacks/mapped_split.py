@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from lightning_spectra.callbacks.attribution_groups import Groups
 from lightning_spectra.interpret.faithfulness import DeletionCurve
 from lightning_spectra.interpret.gradcam import class_means
+from lightning_spectra.interpret.groups import Groups
 
 
 @dataclass

@@ -131,7 +131,6 @@ class SpectraDataModule(L.LightningDataModule):
         # takes class names and sizes from it rather than from the training file. ``None``: a fit from scratch.
         self.trained: TrainedModel | None = None
 
-
     def build_splits(self) -> SpectraSplits:
         raise NotImplementedError
 

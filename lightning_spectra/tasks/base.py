@@ -30,7 +30,7 @@ from torchmetrics import Metric
 if TYPE_CHECKING:
     import lightning.pytorch as L
 
-    from lightning_spectra.callbacks.attribution_groups import Groups
+    from lightning_spectra.interpret.groups import Groups
 
 #: A summary line: the summary.json key, its label and its format.
 SummaryField = tuple[str, str, str]

@@ -16,13 +16,13 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.nn import functional as F
 from torchmetrics import Metric
 
+from lightning_spectra.interpret.groups import Groups, class_groups
 from lightning_spectra.metrics import SeriesConfidence
 from lightning_spectra.tasks.base import SummaryField, Targets, Task
 
 if TYPE_CHECKING:
     import lightning.pytorch as L
 
-    from lightning_spectra.callbacks.attribution_groups import Groups
 
 SUMMARY_FIELDS: tuple[SummaryField, ...] = (
     ("confidence", "classification confidence", "{:.2%}"),
@@ -142,8 +142,6 @@ class ClassificationTask(Task):
     def attribution_groups(
         self, logits: torch.Tensor, explained: torch.Tensor, labels: torch.Tensor, target: str, ranges: int
     ) -> Groups:
-        from lightning_spectra.callbacks.attribution_groups import class_groups
-
         return class_groups(self.class_names, self.probabilities(logits), explained, labels, target)
 
     def reference_groups(self, labels: np.ndarray) -> tuple[np.ndarray, list[str]]:

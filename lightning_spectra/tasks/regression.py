@@ -18,13 +18,13 @@ import torch
 from torch.nn import functional as F
 from torchmetrics import Metric
 
+from lightning_spectra.interpret.groups import Groups, range_groups
 from lightning_spectra.metrics import RegressionMetrics
 from lightning_spectra.tasks.base import SummaryField, Targets, Task
 
 if TYPE_CHECKING:
     import lightning.pytorch as L
 
-    from lightning_spectra.callbacks.attribution_groups import Groups
 
 RegressionLoss = Literal["mse", "huber"]
 #: A regressor's input normalisation unless its config says otherwise (BENCHMARKS.md, "Regression"): a
@@ -174,8 +174,6 @@ class RegressionTask(Task):
     def attribution_groups(
         self, outputs: torch.Tensor, explained: torch.Tensor, labels: torch.Tensor, target: str, ranges: int
     ) -> Groups:
-        from lightning_spectra.callbacks.attribution_groups import range_groups
-
         return range_groups(self.target_names[0], self.restore(outputs), labels, target, ranges)
 
     def reference_groups(self, labels: np.ndarray) -> tuple[np.ndarray, list[str]]:

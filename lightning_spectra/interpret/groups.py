@@ -1,4 +1,4 @@
-"""How the attribution callbacks group and describe the spectra of a split; the model's task picks the grouping
+"""How attribution figures group and describe the spectra of a split; the model's task picks the grouping
 (:meth:`Task.attribution_groups <lightning_spectra.tasks.base.Task.attribution_groups>`).
 
 A classifier's spectra are grouped by the class their map explains (label or prediction), with the predicted
@@ -8,23 +8,14 @@ state change and the misclassified spectra of the series; a regressor's by quant
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-import lightning.pytorch as L
 import numpy as np
 import torch
 from torch import Tensor
 
-from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.interpret.target_ranges import target_ranges
-
-
-def predict(pl_module: L.LightningModule, x: torch.Tensor) -> torch.Tensor:
-    """Logits of ``x`` with the model in eval mode (modes restored), without gradients."""
-    with torch.no_grad(), evaluation_mode(pl_module):
-        return pl_module(x.to(pl_module.device)).detach()
 
 
 def predicted_change(predicted: np.ndarray) -> int | None:
@@ -44,16 +35,6 @@ def predicted_change(predicted: np.ndarray) -> int | None:
         errors = before + after
         return int(np.argmin(errors[1:-1]) + 1)
     return int(np.flatnonzero(predicted[1:] != predicted[:-1])[0] + 1)
-
-
-def class_mean_spectra(x: np.ndarray, classes: np.ndarray, class_names: Sequence[str]) -> dict[str, np.ndarray]:
-    """Mean spectrum of each class present (the reference curves drawn above importance plots)."""
-    references = {}
-    for c, name in enumerate(class_names):
-        rows = x[classes == c]
-        if len(rows):
-            references[f"{name} (mean of {len(rows)})"] = rows.mean(axis=0)
-    return references
 
 
 @dataclass

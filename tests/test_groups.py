@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lightning_spectra.callbacks.attribution_groups import class_groups, range_groups
+from lightning_spectra.interpret.groups import class_groups, range_groups
 from lightning_spectra.models import CNN
 from lightning_spectra.tasks import Targets
 
