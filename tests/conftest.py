@@ -72,3 +72,18 @@ def fit_files_tiny(tmp_path_factory: pytest.TempPathFactory, train: Path, *optio
             )
         )
     return run_folder(save_dir, "files_tiny")
+
+
+def memory_datamodule(
+    train: object = None, val: object = None, test: object = None, predict: object = None, batch_size: int | None = None
+):
+    """A real :class:`SpectraDataModule` over splits given in memory (objects with ``spectra`` and ``labels``),
+    for tests of what callbacks and models read from a datamodule; a missing split is ``None``."""
+    from lightning_spectra.data.base import SpectraDataModule, SpectraSplits
+
+    class MemoryDataModule(SpectraDataModule):
+        def build_splits(self) -> SpectraSplits:
+            length = next(s.spectra.shape[1] for s in (train, val, test, predict) if s is not None)
+            return SpectraSplits(np.arange(length), train, val, test, ["0", "1"], predict)
+
+    return MemoryDataModule(batch_size=batch_size, progress=False)

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+from conftest import memory_datamodule
 
 from lightning_spectra.callbacks.attribution_callback import AttributionCallback, split_data, x_label, x_values
 from lightning_spectra.data.files import SpectraFilesDataModule
@@ -30,7 +31,7 @@ def test_runs_its_split_at_fit_end_and_the_test_series_only_if_asked() -> None:
 
 def test_predict_falls_back_to_the_test_series_and_missing_splits_are_none() -> None:
     test = SimpleNamespace(spectra=torch.ones(2, 3), labels=torch.tensor([0, 1]))
-    datamodule = SimpleNamespace(splits=SimpleNamespace(test=test, predict=None, val=None))
+    datamodule = memory_datamodule(test=test)
     trainer = SimpleNamespace(datamodule=datamodule)
     spectra, labels, names = split_data(trainer, "predict")
     assert spectra is test.spectra and labels is test.labels and names == []
@@ -46,7 +47,8 @@ def test_x_values_are_the_model_axis_when_it_fits_else_point_indices() -> None:
 
 
 def test_figures_take_the_datamodules_axis_label_unless_the_callback_names_one() -> None:
-    assert x_label(SimpleNamespace(datamodule=HEDDataModule), None) == "2θ (°)"
-    assert x_label(SimpleNamespace(datamodule=SpectraFilesDataModule), None) == "x"
-    assert x_label(SimpleNamespace(datamodule=HEDDataModule), "wavelength (nm)") == "wavelength (nm)"
+    hed, files = HEDDataModule(), SpectraFilesDataModule(train_path="spectra.csv")  # nothing is read yet
+    assert x_label(SimpleNamespace(datamodule=hed), None) == "2θ (°)"
+    assert x_label(SimpleNamespace(datamodule=files), None) == "x"
+    assert x_label(SimpleNamespace(datamodule=hed), "wavelength (nm)") == "wavelength (nm)"
     assert x_label(SimpleNamespace(datamodule=None), None) == "x"  # a model fitted on bare dataloaders

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from captum.attr import LayerGradCam, LayerGradientXActivation
+from conftest import memory_datamodule
 
 from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.callbacks import GradCAM
@@ -96,7 +97,7 @@ def regression_run(tmp_path_factory: pytest.TempPathFactory):
     test = SimpleNamespace(spectra=spectra, labels=target[:, None])
     trainer = SimpleNamespace(
         is_global_zero=True,
-        datamodule=SimpleNamespace(splits=SimpleNamespace(test=test)),
+        datamodule=memory_datamodule(test=test),
         strategy=SimpleNamespace(root_device=torch.device("cpu")),
         loggers=[],
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import every_model, tiny_args
+from conftest import every_model, memory_datamodule, tiny_args
 
 from lightning_spectra.cli import main  # what train.py runs
 from lightning_spectra.errors import SpectraConfigError
@@ -500,13 +500,13 @@ def test_precise_batchnorm_keeps_stored_statistics_without_training_spectra(tmp_
     bn = model.conv1[1]
     bn.running_mean.uniform_(1, 2)
     stored = bn.running_mean.clone()
-    empty = SimpleNamespace(splits=SimpleNamespace(train=InMemorySpectra(torch.zeros(0, 128), torch.zeros(0))))
+    empty = memory_datamodule(train=InMemorySpectra(torch.zeros(0, 128), torch.zeros(0)))
     model.trainer = SimpleNamespace(datamodule=empty, global_step=7)
     model.refresh_batchnorm()
     torch.testing.assert_close(bn.running_mean, stored)
 
     spectra = torch.rand(40, 128) * 5
-    full = SimpleNamespace(splits=SimpleNamespace(train=InMemorySpectra(spectra, torch.zeros(40))), batch_size=8)
+    full = memory_datamodule(train=InMemorySpectra(spectra, torch.zeros(40)), batch_size=8)
     model.trainer = SimpleNamespace(datamodule=full, global_step=8)
     model.refresh_batchnorm()
     first = bn.running_var.clone()
