@@ -17,13 +17,12 @@ import torch
 
 from lightning_spectra.baselines.kernel import fit_kernel_ridge
 from lightning_spectra.baselines.regression import fit_pls
-from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.runs.folder import run_dir
 
 
-def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: SpectraDataModule) -> dict:
+def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
     """Fit PLS and RBF kernel ridge on the training split, compare them with ``model`` on the test split, draw
     the figures.
 

@@ -9,7 +9,8 @@ its spectra's positions in the series, so metrics can rebuild the time order aft
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import ClassVar, Protocol
 
 import lightning.pytorch as L
 import numpy as np
@@ -17,11 +18,29 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lightning_spectra.data.formats import check_axis, model_axis
-from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.tasks import DEFAULT_TASK, Targets
 
-if TYPE_CHECKING:
-    from lightning_spectra.runs.checkpoint import TrainedModel
+
+class TrainedModel(Protocol):
+    """What a datamodule reads of the trained model it serves; :class:`lightning_spectra.runs.checkpoint.
+    TrainedModel` (a checkpoint, read and checked once) is the one the CLI hands over. Declared here so that data
+    depends on what it needs, not on how checkpoints are read."""
+
+    path: Path
+    spectrum_length: int
+    targets: Targets
+    x_axis: np.ndarray | None
+    predicting: bool  # predict: class names and sizes come from the model, the training file is not needed
+
+    @property
+    def class_names(self) -> list[str]: ...
+
+    def check_length(self, length: int, source: object) -> None: ...
+
+    def check_classes(self, class_names: list[str], source: object) -> None: ...
+
+    def fitted_preprocessing(self, datamodule_class: type | None = None) -> FittedPreprocessing: ...
 
 
 class InMemorySpectra(Dataset):
