@@ -34,6 +34,8 @@ from torch import Tensor
 
 from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
+    drawn_spectra,
+    is_ordered,
     on_training_device,
     predict,
     split_data,
@@ -124,6 +126,10 @@ class GradCAM(AttributionCallback):
         self.ranges = ranges
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
 
+    def describe(self, split: str) -> str:
+        checks = [("Integrated Gradients", self.integrated_gradients), ("deletion curves", self.faithfulness)]
+        return f"GradCAM: maps{''.join(f', {name}' for name, on in checks if on)} and figures of the {split} set"
+
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         """Map ``split`` (compute), write its arrays and tables, draw its figures, log them; rank zero only."""
         if not trainer.is_global_zero:
@@ -154,7 +160,8 @@ class GradCAM(AttributionCallback):
             "deletion": mapped.curves,
         }
         arrays, figures = output_dirs(trainer)
-        chosen = self._chosen(len(x), mapped.groups.change)
+        ordered = is_ordered(trainer)  # spectra around a predicted change, a series figure: for a series only
+        chosen = self._chosen(len(x), mapped.groups.change if ordered else None)
         files = {k: str(v) for k, v in write_gradcam_files(mapped, chosen, arrays).items()}
         model = type(pl_module).__name__
         pngs = draw_gradcam_figures(
@@ -167,13 +174,15 @@ class GradCAM(AttributionCallback):
             self.reference,
             self.shared_scale,
             self.dpi,
+            drawn=drawn_spectra(trainer, split, x),
+            ordered=ordered,
         )
         if self.log_images:
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
         datamodule = trainer.datamodule
         windows = datamodule.ground_truth_windows() if isinstance(datamodule, SpectraDataModule) else None
         summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
-        update_summary(trainer, summary | gradcam_summary(mapped, windows, self.reference))
+        update_summary(trainer, summary | gradcam_summary(mapped, windows, self.reference, ordered))
         rank_zero_info(f"{mapped.method} maps of the {split} set written to {arrays} and {figures}")
 
     def _map(
