@@ -407,7 +407,7 @@ def test_figures_of_wavenumber_data_draw_the_spectra_as_read_and_no_series(waven
     assert "gradcam_test_predicted_change" not in summary
 
 
-def test_figures_of_wavenumber_data_never_say_two_theta(wavenumber_run) -> None:
+def test_figures_of_wavenumber_data_never_say_two_theta_and_label_every_axis(wavenumber_run) -> None:
     _, _, drawn = wavenumber_run
     assert {"gradcam_test_spectra.png", "gradcam_test_class_mean.png", "feature_importance_train.png"} <= set(drawn)
     for name, figure in drawn.items():
@@ -415,6 +415,7 @@ def test_figures_of_wavenumber_data_never_say_two_theta(wavenumber_run) -> None:
         for ax in figure.axes:
             texts += [ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), ax.get_title(loc="left")]
         assert not any("2θ" in text or "theta" in text for text in texts), name
+        assert all(ax.get_ylabel() for ax in figure.axes), name  # every panel and colour bar says what it shows
         panels = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
         if "deletion" not in name:  # the deletion curve's x is the share of regions replaced
             assert panels[-1].get_xlabel() == "x", name  # the data module's label: a table does not name its axis
