@@ -117,8 +117,9 @@ def complete_wandb_loggers(config: Namespace) -> None:
     """In a command's parsed config: add a ``WandbLogger`` when the switch is on and none is configured, and
     give every ``WandbLogger`` a name and tags saying what ran (a name the user or a campaign gave wins), its
     files beside the run folders, the console captured when the switch is on (W&B's ``output.log``; a
-    ``console`` the user gave wins), and the callback that summarises metrics by their best value. Lightning's class is
-    replaced by :class:`~lightning_spectra.runs.wandb_logger.WandbLogger` (no warning about a dropped setting)."""
+    ``console`` the user gave wins), and the callback that summarises metrics by their best value. Lightning's
+    class is replaced by :class:`~lightning_spectra.runs.wandb_logger.WandbLogger` (no warning about a dropped
+    setting)."""
     trainer = config["trainer"]
     loggers = trainer.get("logger")
     project = wandb_project()
