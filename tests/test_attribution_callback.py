@@ -26,6 +26,7 @@ class Recorder(AttributionCallback):
 
     def run(self, trainer, pl_module, split: str) -> None:
         self.runs.append(split)
+        self.shown_while_running = self.progress_shown
 
 
 def test_runs_its_split_at_fit_end_and_the_test_series_only_if_asked() -> None:
@@ -88,5 +89,6 @@ def test_a_long_step_prints_a_line_at_each_end_unless_the_progress_bar_is_off(ca
         callback.on_fit_end(SimpleNamespace(is_global_zero=True, progress_bar_callback=bar), None)
         lines = capsys.readouterr().out.splitlines()
         assert (lines[0] == "Recorder of the val set ..." and "done in" in lines[1]) if printed else lines == []
+        assert callback.shown_while_running == printed and not callback.progress_shown  # its steps may print too
     callback.on_fit_end(SimpleNamespace(is_global_zero=False, progress_bar_callback=object()), None)
     assert capsys.readouterr().out == ""  # one process reports

@@ -419,3 +419,19 @@ def test_figures_of_wavenumber_data_never_say_two_theta_and_label_every_axis(wav
         panels = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
         if "deletion" not in name:  # the deletion curve's x is the share of regions replaced
             assert panels[-1].get_xlabel() == "x", name  # the data module's label: a table does not name its axis
+
+
+def test_the_deletion_curves_get_a_line_at_each_end_while_progress_is_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from mapped_splits import small_mapped_split
+
+    import lightning_spectra.callbacks.gradcam as gradcam_module
+
+    monkeypatch.setattr(gradcam_module, "check_maps", lambda *args: (None, {}))  # the long step itself
+    callback, groups = GradCAM(), small_mapped_split().groups
+    for shown, printed in ((True, ["GradCAM: deletion curves of 4 spectra ..."]), (False, [])):
+        callback.progress_shown = shown
+        callback._checks(None, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM")
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[:1] == printed and len(lines) == 2 * len(printed)

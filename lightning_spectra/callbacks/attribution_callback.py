@@ -85,6 +85,7 @@ class AttributionCallback(L.Callback):
 
     split: str
     on_test: bool
+    progress_shown: bool = False  # while :meth:`run` runs: whether its steps may print progress lines too
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._run_shown(trainer, pl_module, self.split)
@@ -101,8 +102,12 @@ class AttributionCallback(L.Callback):
         shown = (
             getattr(trainer, "is_global_zero", False) and getattr(trainer, "progress_bar_callback", None) is not None
         )
-        with phase(self.describe(split), enabled=shown):
-            self.run(trainer, pl_module, split)
+        self.progress_shown = shown
+        try:
+            with phase(self.describe(split), enabled=shown):
+                self.run(trainer, pl_module, split)
+        finally:
+            self.progress_shown = False
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         raise NotImplementedError

@@ -55,6 +55,7 @@ from lightning_spectra.interpret.integrated_gradients import REFERENCES, referen
 from lightning_spectra.interpret.map_checks import check_maps
 from lightning_spectra.runs.attribution_files import output_dirs
 from lightning_spectra.runs.folder import update_summary
+from lightning_spectra.runtime.progress import phase
 
 
 class GradCAM(AttributionCallback):
@@ -125,10 +126,6 @@ class GradCAM(AttributionCallback):
         self.dpi, self.xlabel, self.log_images = dpi, xlabel, log_images
         self.ranges = ranges
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
-
-    def describe(self, split: str) -> str:
-        checks = [("Integrated Gradients", self.integrated_gradients), ("deletion curves", self.faithfulness)]
-        return f"GradCAM: maps{''.join(f', {name}' for name, on in checks if on)} and figures of the {split} set"
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         """Map ``split`` (compute), write its arrays and tables, draw its figures, log them; rank zero only."""
@@ -227,7 +224,10 @@ class GradCAM(AttributionCallback):
             return None, {}
         ig_steps = self.ig_steps if self.integrated_gradients else None
         deletion = self.deletion if self.faithfulness else None
-        ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)
+        steps = [("Integrated Gradients", self.integrated_gradients), ("deletion curves", self.faithfulness)]
+        checks = " and ".join(name for name, on in steps if on)
+        with phase(f"GradCAM: {checks} of {len(x)} spectra", enabled=self.progress_shown):  # most of the time
+            ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)
         return None if ig is None else ig.numpy(), curves
 
     def _chosen(self, n: int, change: int | None) -> list[int]:
