@@ -1,6 +1,9 @@
+import sys
 from pathlib import Path
 
 import pytest
+
+from lightning_spectra.runtime.console import command_line_set_aside
 
 
 def test_quiet_console_drops_product_tips_only() -> None:
@@ -53,3 +56,15 @@ def test_a_fit_prints_no_tip_and_no_pytree_warning(
     assert "Tip" not in out + err + caplog.text and "LeafSpec" not in out + err
     assert "GPU available" in caplog.text + err  # Lightning's other INFO lines still get through
     assert "run summary" in out
+
+
+def test_the_outer_commands_arguments_are_set_aside_while_a_cli_parses_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["cv", "--folds", "2"])
+    with command_line_set_aside():
+        assert sys.argv == ["cv"]  # LightningCLI(args=...) warns when sys.argv holds more
+    assert sys.argv == ["cv", "--folds", "2"]
+    with pytest.raises(RuntimeError), command_line_set_aside():
+        raise RuntimeError("a failed fold")
+    assert sys.argv == ["cv", "--folds", "2"]  # restored however the run ends

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,11 @@ def test_two_folds_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture, mon
     spectra = np.exp(-0.5 * ((grid - np.where(labels, 0.3, 0.7)[:, None]) / 0.05) ** 2) + rng.normal(0, 0.05, (40, 200))
     data = tmp_path / "two.npz"
     np.savez(data, spectra=spectra, labels=np.array(["low", "high"])[labels])
-    out = two_fold_cv(tmp_path, data, max_epochs=3)
+    monkeypatch.setattr(sys, "argv", ["cv", "--config", "cv.yaml", "--folds", "2"])  # as from the shell
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = two_fold_cv(tmp_path, data, max_epochs=3)
+    assert not [w for w in caught if "args parameter" in str(w.message)]  # LightningCLI sees the fold's alone
     rows = (out / "cv_results.csv").read_text().splitlines()
     assert len(rows) == 3  # header + one row per fold
     tests = []

@@ -440,3 +440,18 @@ def test_testing_a_checkpoint_on_a_training_file_of_another_x_axis_exits_2(
         f"({fitted / 'checkpoints' / 'last.ckpt'}): point 0 is at 450 here but 400 there (here 450..850, there "
         "400..800)"
     ]
+
+
+def test_raw_spectra_are_each_splits_file_rows_as_read(train_csv: Path, tmp_path: Path) -> None:
+    _, spectra, _ = peak_spectra(90)
+    for split_options in (SplitOptions(seed=3), SplitOptions(folds=3, fold=1)):  # by fractions, or a fold
+        dm = datamodule(train_csv, split=split_options)  # the model reads a standardised first derivative
+        for split in ("train", "val", "test"):
+            rows = [int(name.split()[-1]) - 2 for name in dm.spectrum_names(split)]  # file row 2: spectrum 0
+            raw = dm.raw_spectra(split)
+            np.testing.assert_allclose(raw, spectra[rows], atol=1e-6)  # the CSV keeps 6 decimals
+            assert not np.allclose(raw, getattr(dm.splits, split).spectra.numpy(), atol=1e-3)
+        np.testing.assert_array_equal(dm.raw_spectra("predict"), dm.raw_spectra("test"))  # predict: the test series
+    x, new, _ = peak_spectra(4, seed=1)
+    dm = datamodule(train_csv, predict_path=str(write_table(tmp_path / "new.csv", x, new, None)))
+    np.testing.assert_allclose(dm.raw_spectra("predict"), new, atol=1e-6)

@@ -351,3 +351,87 @@ def test_input_layer_maps_are_named_gradient_x_input_and_their_classic_curve_is_
     assert result.classic.abs().max() < 1e-5 * result.maps.abs().max()
     torch.testing.assert_close(result.maps.sum(dim=1), torch.zeros(5), atol=1e-5, rtol=0)  # half of it negative
     assert not classic_informative(result, "input")
+
+
+@pytest.fixture(scope="module")
+def wavenumber_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, dict]:
+    """A fit on a table of independent spectra on a wavenumber axis (400-4000 cm-1, counts around 1000) with
+    both attribution callbacks; the model reads them as a standardised first derivative. Returns the run
+    folder, the file's spectra and the figures drawn, by file name."""
+    from conftest import fit_files_tiny
+
+    from lightning_spectra.plots import figure
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(400.0, 4000.0, 300)
+    labels = ["a", "b"] * 30
+    spectra = 1000 + 0.1 * x + rng.normal(0, 5, (60, 300))
+    spectra += np.array([[300.0] if label == "b" else [50.0] for label in labels]) * np.exp(-(((x - 1100) / 40) ** 2))
+    train = tmp_path_factory.mktemp("wavenumbers") / "cm.csv"
+    rows = [",".join(["label", *(f"{v:.2f}" for v in x)])]
+    rows += [",".join([label, *(f"{v:.6f}" for v in row)]) for label, row in zip(labels, spectra, strict=True)]
+    train.write_text("\n".join(rows) + "\n")
+    drawn, save = {}, figure.save_figure
+
+    def keep(fig, path, dpi=150):
+        drawn[Path(path).name] = fig
+        return save(fig, path, dpi)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figure, "save_figure", keep)
+        callbacks = ("FeatureImportance", "GradCAM")
+        run = fit_files_tiny(
+            tmp_path_factory,
+            train,
+            "--data.init_args.preprocessing.derivative",
+            "1",
+            *(f"--trainer.callbacks+=lightning_spectra.callbacks.{name}" for name in callbacks),
+            epochs=2,
+        )
+    return run, spectra, drawn
+
+
+def test_figures_of_wavenumber_data_draw_the_spectra_as_read_and_no_series(wavenumber_run) -> None:
+    run, spectra, drawn = wavenumber_run
+    figure = drawn["gradcam_test_spectra.png"]
+    titles = [ax.get_title(loc="left") for ax in figure.axes if ax.get_ylabel() == "intensity"]
+    lines = [ax.lines[0].get_ydata() for ax in figure.axes if ax.get_ylabel() == "intensity"]
+    assert len(lines) == 2  # unordered: the first and the last test spectrum, not spectra around a "change"
+    for title, line in zip(titles, lines, strict=True):
+        row = int(title.split(": ", 1)[1].split(" | ")[0].split()[-1]) - 2  # "cm.csv row 7": spectrum 5
+        np.testing.assert_allclose(line, spectra[row], atol=1e-5)  # in counts, not the derivative the model read
+    references = [line.get_ydata() for line in drawn["feature_importance_train.png"].axes[0].lines]
+    assert len(references) == 2 and all(np.all(r > 900) for r in references)  # class means in counts
+    assert "gradcam_test_series.png" not in drawn  # independent samples: no series image, no predicted change
+    summary = json.loads((run / "summary.json").read_text())
+    assert "gradcam_test_predicted_change" not in summary
+
+
+def test_figures_of_wavenumber_data_never_say_two_theta_and_label_every_axis(wavenumber_run) -> None:
+    _, _, drawn = wavenumber_run
+    assert {"gradcam_test_spectra.png", "gradcam_test_class_mean.png", "feature_importance_train.png"} <= set(drawn)
+    for name, figure in drawn.items():
+        texts = [figure.get_suptitle()]
+        for ax in figure.axes:
+            texts += [ax.get_xlabel(), ax.get_ylabel(), ax.get_title(), ax.get_title(loc="left")]
+        assert not any("2θ" in text or "theta" in text for text in texts), name
+        assert all(ax.get_ylabel() for ax in figure.axes), name  # every panel and colour bar says what it shows
+        panels = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
+        if "deletion" not in name:  # the deletion curve's x is the share of regions replaced
+            assert panels[-1].get_xlabel() == "x", name  # the data module's label: a table does not name its axis
+
+
+def test_the_deletion_curves_get_a_line_at_each_end_while_progress_is_shown(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from mapped_splits import small_mapped_split
+
+    import lightning_spectra.callbacks.gradcam as gradcam_module
+
+    monkeypatch.setattr(gradcam_module, "check_maps", lambda *args: (None, {}))  # the long step itself
+    callback, groups = GradCAM(), small_mapped_split().groups
+    for shown, printed in ((True, ["GradCAM: deletion curves of 4 spectra ..."]), (False, [])):
+        callback.progress_shown = shown
+        callback._checks(None, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM")
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[:1] == printed and len(lines) == 2 * len(printed)

@@ -94,10 +94,11 @@ def regression_run(tmp_path_factory: pytest.TempPathFactory):
     torch.manual_seed(0)
     model = CNN(spectrum_length=LENGTH, targets=Targets.values(["fat"], mean=[5.0], scale=[2.0]))
     model.eval()
-    test = SimpleNamespace(spectra=spectra, labels=target[:, None])
+    datamodule = memory_datamodule(test=SimpleNamespace(spectra=spectra, labels=target[:, None]))
+    datamodule.ordered = True  # a series (a reaction followed in time): its figure is drawn
     trainer = SimpleNamespace(
         is_global_zero=True,
-        datamodule=memory_datamodule(test=test),
+        datamodule=datamodule,
         strategy=SimpleNamespace(root_device=torch.device("cpu")),
         loggers=[],
     )

@@ -24,3 +24,8 @@ def test_ground_truth_share_where_the_data_knows_the_windows() -> None:
     assert summary["gradcam_test_ground_truth_share"] == pytest.approx(4 / (2 + 4 + 10), abs=1e-6)  # rounded
     assert summary["gradcam_test_ground_truth_chance"] == pytest.approx(1 / 12, abs=1e-6)
     assert "gradcam_test_deletion_reference" not in summary
+
+
+def test_unordered_data_report_no_predicted_change() -> None:
+    summary = gradcam_summary(small_mapped_split(), None, "other_class_mean", ordered=False)
+    assert "gradcam_test_predicted_change" not in summary and summary["gradcam_test_misclassified"] == 1

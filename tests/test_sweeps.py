@@ -477,3 +477,24 @@ def test_each_finished_trial_is_one_line_with_the_best_so_far_and_an_eta() -> No
     assert progress(study) == []  # each trial once
     study.optimize(lambda t: 1.0, n_trials=2)
     assert progress(study)[-1] == "trial 3 complete: val/loss 1 | 4/4 finished | best val/loss 0.25 (trial 1)"
+
+
+def test_a_trials_wandb_run_is_named_after_the_trial_in_the_studys_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the trial's command line makes of the sweep's loggers: the run is ``trial-<n>`` in the study's group,
+    whatever the sweep file's ``wandb:`` or the switch say (no sweep needed)."""
+    from lightning_spectra.runs.wandb_runs import WANDB_SWITCH, complete_wandb_loggers
+    from lightning_spectra.sweeps.objective import Objective
+
+    monkeypatch.setenv(WANDB_SWITCH, "switched")
+    spec = load_spec(sweep_file(tmp_path, wandb={"project": "p", "name": "mine", "group": "other"}))
+    config = {
+        "model": {"class_path": "lightning_spectra.models.CNN"},
+        "data": {"class_path": "lightning_spectra.data.HEDDataModule"},
+        "trainer": {"logger": Objective(spec, "cnn-tiny", tmp_path).loggers(7), "callbacks": None},
+    }
+    complete_wandb_loggers(config)
+    [run] = [entry["init_args"] for entry in config["trainer"]["logger"] if entry["class_path"].endswith("WandbLogger")]
+    assert run["name"] == "trial-7" and run["group"] == "cnn-tiny" and run["job_type"] == "trial"
+    assert run["project"] == "p" and run["save_dir"] == str(tmp_path)

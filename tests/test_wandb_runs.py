@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tiny_args
+from conftest import ROOT, tiny_args
 from jsonargparse import Namespace
 
 from lightning_spectra.runs.wandb_runs import (
     CSV_LOGGER,
+    QUIET_WANDB_LOGGER,
     RUN_CALLBACK,
     WANDB_LOGGER,
     WANDB_SWITCH,
@@ -68,7 +69,9 @@ def test_users_choice_of_mode_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["WANDB_MODE"] == "disabled"
 
 
-def test_each_fit_is_an_offline_wandb_run_built_for_comparison(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_fit_is_an_offline_wandb_run_built_for_comparison(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
+) -> None:
     """Two fits in one process, one with Lightning's own logger option and one switched on by the environment:
     two offline W&B runs beside the run folders, each named after its model, tagged, configured with its model
     class, its best val/loss as summary, its CSVs as tables, one image per key and dict summaries flattened."""
@@ -81,6 +84,7 @@ def test_each_fit_is_an_offline_wandb_run_built_for_comparison(tmp_path: Path, m
     )
     monkeypatch.setenv(WANDB_SWITCH, "test")
     main(tiny_args("fit", tmp_path, "resnet_tiny.yaml", *common))
+    assert "anonymous" not in capfd.readouterr().err  # W&B's warning about the setting Lightning passes
     runs = offline_runs(tmp_path)
     assert set(runs) == {"CNN (default ramp)", "MSResNet (default ramp)"}
     cnn = runs["CNN (default ramp)"]
@@ -103,6 +107,18 @@ def test_each_fit_is_an_offline_wandb_run_built_for_comparison(tmp_path: Path, m
         assert {"feature_importance/train", "feature_importance/train/symlog"} <= set(images)
         assert all(image["count"] == 1 for image in images.values())
     assert cnn["summary"]["trainable_parameters"] != runs["MSResNet (default ramp)"]["summary"]["trainable_parameters"]
+
+
+def test_a_switched_on_run_holds_its_console_and_w_and_b_warns_of_nothing(tmp_path: Path) -> None:
+    """From the shell, as a user runs it (pytest's own capture of the console would be what W&B wraps)."""
+    args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.max_epochs=1", "--trainer.callbacks=[]")
+    env = {**os.environ, WANDB_SWITCH: "console-test"}
+    command = [sys.executable, str(ROOT / "train.py"), *args]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "anonymous" not in result.stderr  # W&B's warning about the setting Lightning passes
+    [run] = offline_runs(tmp_path).values()
+    assert "`Trainer.fit` stopped" in (run["dir"] / "files" / "output.log").read_text()
 
 
 def test_report_wandb_groups_its_runs_and_logs_the_comparison_table(
@@ -155,9 +171,10 @@ def test_the_switch_adds_a_wandb_logger_beside_the_configured_ones(monkeypatch: 
     switched = config(csv_logger)
     complete_wandb_loggers(switched)
     first, added = switched.trainer.logger
-    assert first is csv_logger and added.class_path == WANDB_LOGGER
+    assert first is csv_logger and added.class_path == QUIET_WANDB_LOGGER  # Lightning's, minus `anonymous`
     assert added.init_args == Namespace(
         project="proj",
+        console="wrap",  # the switch is on: the console goes into the run
         name="CNN (default ramp)",
         tags=["corrected", "default ramp", "classification", "HED simulated"],
         save_dir="runs",
@@ -169,6 +186,12 @@ def test_the_switch_adds_a_wandb_logger_beside_the_configured_ones(monkeypatch: 
     complete_wandb_loggers(own)
     assert own.trainer.logger == [csv_logger, named]  # none added: the config has one
     assert named.init_args.name == "mine" and named.init_args.save_dir == "w" and named.init_args.tags[0] == "a"
+    assert named.class_path == QUIET_WANDB_LOGGER
+
+    monkeypatch.delenv(WANDB_SWITCH)
+    chosen = Namespace(class_path=WANDB_LOGGER, init_args=Namespace(project="p"))
+    complete_wandb_loggers(config(csv_logger, chosen))
+    assert chosen.class_path == QUIET_WANDB_LOGGER and "console" not in chosen.init_args  # switch off: no console
 
 
 def test_run_names_tell_paper_exact_from_corrected_and_the_ramp() -> None:

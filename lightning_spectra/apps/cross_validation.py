@@ -29,6 +29,7 @@ import yaml
 
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
 from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
 
@@ -131,7 +132,8 @@ def run_cv(
                 "--data.init_args.split.seed",
                 str(seed + repeat),
             ]
-            SpectraCLI(args=args)
+            with command_line_set_aside():  # this command's own options are not the fold's
+                SpectraCLI(args=args)
             summary = json.loads((out / name / "summary.json").read_text())
             rows.append(
                 {

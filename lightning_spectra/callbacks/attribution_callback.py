@@ -17,6 +17,7 @@ import torch
 
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.model_modes import evaluation_mode
+from lightning_spectra.runtime.progress import phase
 
 
 def x_label(trainer: L.Trainer, chosen: str | None) -> str:
@@ -37,6 +38,23 @@ def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tens
         return None
     names = datamodule.spectrum_names(split)
     return data.spectra, data.labels, names
+
+
+def drawn_spectra(trainer: L.Trainer, split: str, spectra: torch.Tensor) -> np.ndarray:
+    """The spectra figures draw for ``split``: in the data's own units (as read) where the datamodule keeps them
+    (``raw_spectra``), else ``spectra``, the model's input."""
+    datamodule = trainer.datamodule
+    raw = datamodule.raw_spectra(split) if isinstance(datamodule, SpectraDataModule) else None
+    if raw is None or np.shape(raw) != tuple(spectra.shape):
+        return spectra.detach().float().cpu().numpy()
+    return np.asarray(raw, dtype=float)
+
+
+def is_ordered(trainer: L.Trainer) -> bool:
+    """Whether the datamodule's spectra form a series (a ramp, a time course): only then do the series figure
+    and the predicted change mean something."""
+    datamodule = trainer.datamodule
+    return isinstance(datamodule, SpectraDataModule) and datamodule.ordered
 
 
 def x_values(pl_module: L.LightningModule, length: int) -> np.ndarray:
@@ -62,17 +80,34 @@ def on_training_device(trainer: L.Trainer, pl_module: L.LightningModule) -> Iter
 
 
 class AttributionCallback(L.Callback):
-    """Runs :meth:`run` on ``split`` when fit ends and, with ``on_test``, on the test series after each test."""
+    """Runs :meth:`run` on ``split`` when fit ends and, with ``on_test``, on the test series after each test;
+    a line when it starts and one when it ends (it takes seconds), unless the progress bar is off."""
 
     split: str
     on_test: bool
+    progress_shown: bool = False  # while :meth:`run` runs: whether its steps may print progress lines too
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.run(trainer, pl_module, self.split)
+        self._run_shown(trainer, pl_module, self.split)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.on_test:
-            self.run(trainer, pl_module, "test")
+            self._run_shown(trainer, pl_module, "test")
+
+    def describe(self, split: str) -> str:
+        """What :meth:`run` computes on ``split``, for the progress lines."""
+        return f"{type(self).__name__} of the {split} set"
+
+    def _run_shown(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
+        shown = (
+            getattr(trainer, "is_global_zero", False) and getattr(trainer, "progress_bar_callback", None) is not None
+        )
+        self.progress_shown = shown
+        try:
+            with phase(self.describe(split), enabled=shown):
+                self.run(trainer, pl_module, split)
+        finally:
+            self.progress_shown = False
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         raise NotImplementedError

@@ -20,6 +20,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
     class_mean_spectra,
+    drawn_spectra,
     on_training_device,
     predict,
     split_data,
@@ -103,9 +104,8 @@ class FeatureImportance(AttributionCallback):
         grad = grad.float().cpu().numpy()
         signed, mean_square = signed.numpy(), mean_square.numpy()
         self.results[split] = {"signed_sum": signed, "mean_square": mean_square, "loss": float(loss)}
-        self._write(
-            trainer, pl_module, split, x.detach().cpu().numpy(), y.cpu().numpy(), grad, signed, mean_square, float(loss)
-        )
+        drawn = drawn_spectra(trainer, split, x)  # the reference spectra, in the data's own units
+        self._write(trainer, pl_module, split, drawn, y.cpu().numpy(), grad, signed, mean_square, float(loss))
 
     def _write(self, trainer, pl_module, split, x, y, grad, signed, mean_square, loss) -> None:
         from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn

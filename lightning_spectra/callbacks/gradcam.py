@@ -34,6 +34,8 @@ from torch import Tensor
 
 from lightning_spectra.callbacks.attribution_callback import (
     AttributionCallback,
+    drawn_spectra,
+    is_ordered,
     on_training_device,
     predict,
     split_data,
@@ -53,6 +55,7 @@ from lightning_spectra.interpret.integrated_gradients import REFERENCES, referen
 from lightning_spectra.interpret.map_checks import check_maps
 from lightning_spectra.runs.attribution_files import output_dirs
 from lightning_spectra.runs.folder import update_summary
+from lightning_spectra.runtime.progress import phase
 
 
 class GradCAM(AttributionCallback):
@@ -154,7 +157,8 @@ class GradCAM(AttributionCallback):
             "deletion": mapped.curves,
         }
         arrays, figures = output_dirs(trainer)
-        chosen = self._chosen(len(x), mapped.groups.change)
+        ordered = is_ordered(trainer)  # spectra around a predicted change, a series figure: for a series only
+        chosen = self._chosen(len(x), mapped.groups.change if ordered else None)
         files = {k: str(v) for k, v in write_gradcam_files(mapped, chosen, arrays).items()}
         model = type(pl_module).__name__
         pngs = draw_gradcam_figures(
@@ -167,13 +171,15 @@ class GradCAM(AttributionCallback):
             self.reference,
             self.shared_scale,
             self.dpi,
+            drawn=drawn_spectra(trainer, split, x),
+            ordered=ordered,
         )
         if self.log_images:
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
         datamodule = trainer.datamodule
         windows = datamodule.ground_truth_windows() if isinstance(datamodule, SpectraDataModule) else None
         summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
-        update_summary(trainer, summary | gradcam_summary(mapped, windows, self.reference))
+        update_summary(trainer, summary | gradcam_summary(mapped, windows, self.reference, ordered))
         rank_zero_info(f"{mapped.method} maps of the {split} set written to {arrays} and {figures}")
 
     def _map(
@@ -218,7 +224,10 @@ class GradCAM(AttributionCallback):
             return None, {}
         ig_steps = self.ig_steps if self.integrated_gradients else None
         deletion = self.deletion if self.faithfulness else None
-        ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)
+        steps = [("Integrated Gradients", self.integrated_gradients), ("deletion curves", self.faithfulness)]
+        checks = " and ".join(name for name, on in steps if on)
+        with phase(f"GradCAM: {checks} of {len(x)} spectra", enabled=self.progress_shown):  # most of the time
+            ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)
         return None if ig is None else ig.numpy(), curves
 
     def _chosen(self, n: int, change: int | None) -> list[int]:

@@ -12,8 +12,11 @@ from lightning_spectra.callbacks.mapped_split import MappedSplit
 from lightning_spectra.interpret.faithfulness import ground_truth_share
 
 
-def gradcam_summary(mapped: MappedSplit, windows: list[tuple[float, float]] | None, reference: str) -> dict[str, Any]:
-    """The numbers of ``mapped`` for ``summary.json``, flat so that they reach the W&B run summary."""
+def gradcam_summary(
+    mapped: MappedSplit, windows: list[tuple[float, float]] | None, reference: str, ordered: bool = True
+) -> dict[str, Any]:
+    """The numbers of ``mapped`` for ``summary.json``, flat so that they reach the W&B run summary; the
+    predicted change of the series only for ``ordered`` data."""
     stem, groups, seen = mapped.stem, mapped.groups, ~mapped.unseen
     summary: dict[str, Any] = {
         f"{stem}_method": mapped.method,
@@ -27,7 +30,8 @@ def gradcam_summary(mapped: MappedSplit, windows: list[tuple[float, float]] | No
         },
     }
     if groups.misclassified is not None:
-        summary[f"{stem}_predicted_change"] = groups.change
+        if ordered:
+            summary[f"{stem}_predicted_change"] = groups.change
         summary[f"{stem}_misclassified"] = int(groups.misclassified.sum())
     for name, values in mapped.maps_by_method.items():
         prefix = stem if name == mapped.method else f"{stem}_ig"

@@ -103,7 +103,7 @@ class SpectraDataModule(L.LightningDataModule):
 
     What callbacks, reports and models read from a datamodule is declared here, each with one default:
     :attr:`ordered`, :attr:`linear_baseline`, :attr:`split_seed`, :attr:`source`, :attr:`batch_size`, the
-    :attr:`splits` and :attr:`task` (from the splits), :meth:`spectrum_names`.
+    :attr:`splits` and :attr:`task` (from the splits), :meth:`spectrum_names`, :meth:`raw_spectra`.
 
     A datamodule serving a trained model (``test``, ``predict`` or a resumed ``fit`` with ``--ckpt_path``) is
     handed that model's facts by :meth:`serve`; the CLI does so right after building it, before it links the
@@ -250,6 +250,11 @@ class SpectraDataModule(L.LightningDataModule):
         if split == "predict" and self.splits.predict is None:
             split = "test"
         return list(self.splits.names.get(split, []))
+
+    def raw_spectra(self, split: str) -> np.ndarray | None:
+        """The spectra of a split in the data's own units, where the model reads them transformed (a derivative,
+        standardised); figures draw these. ``None``: the model's input is in the data's units already."""
+        return None
 
     def _loader(self, data: InMemorySpectra, batch_size: int | None) -> DataLoader:
         return DataLoader(data, batch_size=batch_size or len(data), shuffle=False, collate_fn=_batch_as_is)

@@ -268,6 +268,9 @@ class SpectraFilesDataModule(SpectraDataModule):
 
         x = train.x
         predict = sources["predict"]
+        # the spectra as read, in the file's units: what figures draw, whatever the model reads (raw_spectra)
+        read = {"train": train, **sources}
+        self._as_read = {split: source.spectra for split, source in read.items() if source is not None}
         self._unscaled = {"train": self.preprocess(train, x)}
         for split in ("val", "test"):
             self._unscaled[split] = self.preprocess(sources[split], x)
@@ -316,6 +319,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             )
         # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
         self.preprocessing, self.scaler = fitted.preprocessing, fitted.scaler
+        self._as_read = {"predict": predict.spectra}
         self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
         described = trained.targets
@@ -339,6 +343,12 @@ class SpectraFilesDataModule(SpectraDataModule):
         column = self.table_options["label_column"]
         named = isinstance(column, str) and column.lower() != "label" and train.targets is None
         return [column] if named and encoder_class(self.requested_task).named_by_label_column else None
+
+    def raw_spectra(self, split: str) -> np.ndarray | None:
+        """The spectra of ``split`` as read from their file (before any preprocessing), in series order."""
+        self.splits  # noqa: B018 - building the splits reads the files
+        read = getattr(self, "_as_read", {})
+        return read.get("test" if split == "predict" and "predict" not in read else split)
 
     def setup(self, stage: str) -> None:
         """Before ``predict``, check the new spectra against the loaded model's spectrum length."""

@@ -1,9 +1,9 @@
 """Attribution maps (1D Grad-CAM, gradient x input, Integrated Gradients) over spectra: chosen spectra, class
 means, the whole ordered series, and deletion curves.
 
-A spectrum is drawn as a dark line over a fill coloured by its map (red: towards the explained class, blue:
-against it, white: no evidence), so its peaks stay visible where the map is near zero; the map itself is drawn
-underneath as a line with its area to zero filled.
+A spectrum is drawn in its own units as a dark line over a background band coloured by its map (red: towards
+the explained class, blue: against it, white: no evidence), from the bottom of the panel to the top, so the map
+never covers the line; the map itself is drawn underneath as a line with its area to zero filled.
 """
 
 from __future__ import annotations
@@ -23,28 +23,28 @@ SPECTRUM_COLOUR = "0.15"  # neutral dark grey: the spectrum reads the same whate
 def spectrum_over_map(
     ax, x: np.ndarray, spectrum: np.ndarray, values: np.ndarray, norm: Normalize, cmap: str = DIVERGING
 ) -> PolyCollection:
-    """``spectrum(x)`` as a dark line over a fill down to the panel's floor, coloured by ``values`` (one per
-    point; each strip between two points takes their mean). Returns the fill, for a colour bar."""
+    """``spectrum(x)`` as a dark line over a band of the panel's full height coloured by ``values`` (one per
+    point; each strip between two points takes their mean): behind the line, so it never hides it. Returns the
+    band, for a colour bar."""
     x, spectrum, values = as_array(x), as_array(spectrum), as_array(values)
     pad = 0.05 * (np.nanmax(spectrum) - np.nanmin(spectrum) or 1.0)
-    floor = np.nanmin(spectrum) - pad
-    bottom = np.full(len(x), floor)
+    floor, ceiling = np.nanmin(spectrum) - pad, np.nanmax(spectrum) + pad
     strips = np.stack(
         [
-            np.column_stack([x[:-1], bottom[:-1]]),
-            np.column_stack([x[:-1], spectrum[:-1]]),
-            np.column_stack([x[1:], spectrum[1:]]),
-            np.column_stack([x[1:], bottom[1:]]),
+            np.column_stack([x[:-1], np.full(len(x) - 1, floor)]),
+            np.column_stack([x[:-1], np.full(len(x) - 1, ceiling)]),
+            np.column_stack([x[1:], np.full(len(x) - 1, ceiling)]),
+            np.column_stack([x[1:], np.full(len(x) - 1, floor)]),
         ],
         axis=1,
     )
     # no edges and no antialiasing: strips narrower than a pixel would otherwise leave seams between them
-    fill = PolyCollection(strips, cmap=cmap, norm=norm, linewidths=0, antialiaseds=False, zorder=1)
+    fill = PolyCollection(strips, cmap=cmap, norm=norm, linewidths=0, antialiaseds=False, alpha=0.6, zorder=1)
     fill.set_array(0.5 * (values[:-1] + values[1:]))
     ax.add_collection(fill)
     ax.plot(x, spectrum, color=SPECTRUM_COLOUR, lw=0.9, zorder=2)
     ax.set_xlim(x.min(), x.max())
-    ax.set_ylim(floor, np.nanmax(spectrum) + pad)
+    ax.set_ylim(floor, ceiling)
     return fill
 
 

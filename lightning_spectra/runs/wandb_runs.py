@@ -21,6 +21,7 @@ from jsonargparse import Namespace
 
 WANDB_SWITCH = "LIGHTNING_SPECTRA_WANDB"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
+QUIET_WANDB_LOGGER = "lightning_spectra.runs.wandb_logger.WandbLogger"  # Lightning's, minus a dropped setting
 CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 RUN_CALLBACK = "lightning_spectra.callbacks.wandb_run.WandbRun"
 TABLE_ROWS = 20_000  # a table is for looking at curves and spectra; a longer file stays on disk
@@ -115,7 +116,10 @@ def run_tags(facts: Mapping[str, str | None]) -> list[str]:
 def complete_wandb_loggers(config: Namespace) -> None:
     """In a command's parsed config: add a ``WandbLogger`` when the switch is on and none is configured, and
     give every ``WandbLogger`` a name and tags saying what ran (a name the user or a campaign gave wins), its
-    files beside the run folders, and the callback that summarises metrics by their best value."""
+    files beside the run folders, the console captured when the switch is on (W&B's ``output.log``; a
+    ``console`` the user gave wins), and the callback that summarises metrics by their best value. Lightning's
+    class is replaced by :class:`~lightning_spectra.runs.wandb_logger.WandbLogger` (no warning about a dropped
+    setting)."""
     trainer = config["trainer"]
     loggers = trainer.get("logger")
     project = wandb_project()
@@ -135,9 +139,13 @@ def complete_wandb_loggers(config: Namespace) -> None:
     facts = run_facts(config)
     first_dir = next((_get(e, "init_args", "save_dir") for e in entries if _class_name(e) != "WandbLogger"), None)
     for entry in wandb_loggers:
+        if _get(entry, "class_path") == WANDB_LOGGER:
+            entry["class_path"] = QUIET_WANDB_LOGGER
         if _get(entry, "init_args") is None:
             entry["init_args"] = Namespace()
         args = entry["init_args"]
+        if project and _get(entry, "class_path") == QUIET_WANDB_LOGGER and args.get("console") is None:
+            args["console"] = "wrap"  # stdout and stderr into the run; W&B reads WANDB_CONSOLE once per process
         if not args.get("name"):
             args["name"] = run_name(facts)
         args["tags"] = list(dict.fromkeys([*(args.get("tags") or []), *run_tags(facts)]))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Lightning's INFO lines that advertise other products ("💡 Tip: ... try installing litlogger/litmodels").
 PRODUCT_TIP = "💡 Tip:"
@@ -27,3 +30,16 @@ def quiet_console() -> None:
         tip_logger.addFilter(_DropProductTips())
     warnings.filterwarnings("ignore", message=PYTREE_DEPRECATION, category=FutureWarning)
     warnings.filterwarnings("ignore", message=BF16_SUMMARY)
+
+
+@contextmanager
+def command_line_set_aside() -> Iterator[None]:
+    """Run a ``SpectraCLI(args=...)`` inside a command of our own (cross-validation, a sweep worker) without
+    LightningCLI's warning that it got both ``args`` and command-line arguments: those are the outer
+    command's, already read, so ``sys.argv`` holds only the program name meanwhile."""
+    outer = sys.argv[1:]
+    sys.argv[1:] = []
+    try:
+        yield
+    finally:
+        sys.argv[1:] = outer

@@ -23,6 +23,7 @@ import torch
 import yaml
 
 from lightning_spectra.runs.wandb_runs import wandb_project
+from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.sweeps.orphans import claim
 from lightning_spectra.sweeps.space import cli_args, suggest
 from lightning_spectra.sweeps.sweep_file import SweepSpec
@@ -170,12 +171,13 @@ class Objective:
             callbacks: list[L.Callback] = [final]
             if self.spec.pruning_monitor:
                 callbacks.append(PyTorchLightningPruningCallback(trial, monitor=self.spec.pruning_monitor))
-            cli = SpectraCLI(
-                args=self.trial_args(trial.number, params),
-                trainer_defaults={"callbacks": callbacks},
-                parser_kwargs={"exit_on_error": False},
-                finish_wandb=False,
-            )  # _finish ends the run
+            with command_line_set_aside():  # the worker's own options are not the trial's
+                cli = SpectraCLI(
+                    args=self.trial_args(trial.number, params),
+                    trainer_defaults={"callbacks": callbacks},
+                    parser_kwargs={"exit_on_error": False},
+                    finish_wandb=False,
+                )  # _finish ends the run
             metrics = {**_numbers(read_summary(cli.trainer)), **final.values}
             values = objective_values(metrics, self.spec.metrics)
             reported = {k: metrics[k] for k in (*REPORTED, *self.spec.metrics) if k in metrics}
