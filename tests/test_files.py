@@ -535,6 +535,22 @@ def test_predict_on_spectra_already_cut_to_the_ranges_exits_2_naming_the_raw_len
     ]
 
 
+def test_testing_a_ranged_checkpoint_needs_its_ranges(fitted_ranges: Path, tmp_path: Path, capsys) -> None:
+    """With the run's config the test split is cut as in training; without the ranges its spectra are longer."""
+    ckpt = fitted_ranges / "checkpoints" / "last.ckpt"
+    args = ["test", "--config", str(fitted_ranges / "config.yaml"), "--ckpt_path", str(ckpt)]
+    main([*args, "--trainer.logger.init_args.save_dir", str(tmp_path / "same")])
+    summary = json.loads((run_folder(tmp_path / "same", "files_tiny") / "summary.json").read_text())
+    assert summary["spectra"] == 18
+    capsys.readouterr()
+    unranged = ("--data.init_args.ranges", '{"keep": null, "drop": null}')  # the whole group: a config's ranges off
+    points = len(chosen_points(np.linspace(400.0, 800.0, 240)))
+    assert _test_with_checkpoint(fitted_ranges, tmp_path / "whole", capsys, *unranged) == [
+        f"error: {ckpt}: the model was trained on spectra of {points} points, but the SpectraFilesDataModule data has "
+        "spectra of 240"
+    ]
+
+
 def test_a_window_outside_the_axis_exits_2_with_one_line(
     train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
