@@ -10,8 +10,7 @@ The preprocessing the checkpoint holds is inside the graph: Savitzky-Golay smoot
 fitted on the training split, then the network and its output transform. A model trained on spectral ranges
 (``data.init_args.ranges``) takes raw spectra on the full raw axis it was trained on: the graph gathers the
 chosen points first. Class or target names, the x axis, the preprocessing and the package version travel in
-the file (ONNX ``metadata_props``; TorchScript
-``_extra_files["metadata.json"]``).
+the file (ONNX ``metadata_props``; TorchScript ``_extra_files["metadata.json"]``).
 
 Baseline removal (``baseline: asls``) is an iterative least-squares fit that no graph expresses: such a
 checkpoint is refused unless ``--baseline_outside`` is given, and the user then applies :func:`prestep` (the

@@ -1,9 +1,10 @@
 """What a checkpoint written by ``train.py`` says about its model, read once and checked before anything uses it.
 
 A checkpoint fixes the spectrum length, the class names (in the order of the model's outputs) and the x axis
-the model was trained on, and the datamodule settings (preprocessing) its spectra went through. ``predict``
-takes all of them from here, so it needs no training file and names classes as the model learned them; every
-subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
+the model was trained on, and the datamodule settings (spectral ranges, preprocessing) its spectra went through;
+where ranges cut the spectra, the full raw axis they were cut from is saved too (:attr:`TrainedModel.raw_x_axis`).
+``predict`` takes all of them from here, so it needs no training file and names classes as the model learned them;
+every subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
 
 One path leads from a checkpoint to predictions: :func:`read_trained_model` reads and checks the file once;
 its :class:`TrainedModel` builds the model (:meth:`TrainedModel.load_model`) and the preprocessing new spectra
