@@ -520,6 +520,32 @@ def test_ranges_are_saved_and_predict_cuts_a_raw_file_of_the_full_axis_alike(
     np.testing.assert_allclose(predicted, expected, atol=1e-4)
 
 
+def test_predict_cuts_with_the_saved_ranges_and_says_so_when_the_config_has_others(
+    fitted_ranges: Path, tmp_path: Path
+) -> None:
+    x, spectra, labels = peak_spectra(3, seed=8, jitter=0.5)
+    new = write_table(tmp_path / "new.csv", x, spectra, None)
+    unranged = '{"keep": null, "drop": null}'
+    with pytest.warns(UserWarning, match=r"using the ranges saved in .*last\.ckpt \(SpectralRanges\(keep=\[\[450\.0"):
+        main(
+            [
+                "predict",
+                "--config",
+                str(fitted_ranges / "config.yaml"),
+                "--ckpt_path",
+                str(fitted_ranges / "checkpoints" / "last.ckpt"),
+                "--data.init_args.predict_path",
+                str(new),
+                "--data.init_args.ranges",
+                unranged,
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path / "logs"),
+            ]
+        )
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+
+
 def test_predict_on_spectra_already_cut_to_the_ranges_exits_2_naming_the_raw_length(
     fitted_ranges: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
