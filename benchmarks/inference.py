@@ -63,9 +63,9 @@ def build_module(name: str, length: int, checkpoint: str | None):
     from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 
     if checkpoint:
-        model, preprocessing, scaler = read_checkpoint(checkpoint)
+        model, preprocessing, scaler, selection = read_checkpoint(checkpoint)
         # A baseline removal stays outside the graph (lightning_spectra.apps.export.prestep): not timed here.
-        return RawSpectraModel(model, dataclasses.replace(preprocessing, baseline="none"), scaler)
+        return RawSpectraModel(model, dataclasses.replace(preprocessing, baseline="none"), scaler, selection)
     config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())["model"]
     model_class = getattr(models, config["class_path"].rpartition(".")[2])  # a name from models, not a path
     torch.manual_seed(0)  # the same weights in every arm's process

@@ -24,8 +24,10 @@ from lightning_spectra.apps.watch import main as watch_main
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.formats import read_spectra
+from lightning_spectra.errors import SpectraDataError
 from lightning_spectra.models import CNN
-from lightning_spectra.runs.checkpoint import TRUST_ENV, current_hparams, read_trained_model
+from lightning_spectra.runs.checkpoint import TRUST_ENV, TrainedModel, current_hparams, read_trained_model
+from lightning_spectra.tasks import Targets
 
 PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('payload_ran').touch()\nModel = object\n"
 
@@ -351,3 +353,50 @@ def test_an_earlier_releases_checkpoint_loads_for_watch_and_export(name: str) ->
     model = trained.load_model()
     expected = {"classifier": (["alpha", "beta", "gamma"], []), "regressor": ([], ["amount"])}[name]
     assert (model.class_names, model.target_names) == expected and trained.class_names == expected[0]
+
+
+# ---------------------------------------------------------------------------------------------- spectral ranges
+def ranged_model(state: dict) -> TrainedModel:
+    """A model trained on the points 1100..1400 of a raw axis 1000, 1050, ..., 2000 (what the checkpoint says)."""
+    hparams = {
+        "_class_path": "lightning_spectra.data.SpectraFilesDataModule",
+        "ranges": {"keep": [[1100.0, 1400.0]], "drop": None},
+        "preprocessing": {"smoothing_window": 0, "derivative": 0, "normalization": "max", "scaling": "none"},
+    }
+    return TrainedModel(
+        path=Path("ranged.ckpt"),
+        spectrum_length=7,
+        targets=Targets.classes(2),
+        x_axis=np.arange(1100.0, 1401.0, 50.0),
+        datamodule_hparams=hparams,
+        datamodule_state=state,
+    )
+
+
+def test_a_model_trained_on_ranges_cuts_raw_spectra_on_the_saved_raw_axis() -> None:
+    raw_x = np.arange(1000.0, 2001.0, 50.0)
+    trained = ranged_model({"raw_x_axis": raw_x.tolist()})
+    np.testing.assert_array_equal(trained.raw_x_axis, raw_x)
+    fitted = trained.fitted_preprocessing()
+    np.testing.assert_array_equal(fitted.raw_x, raw_x)
+    spectra = np.tile(np.arange(len(raw_x), dtype=float), (2, 1))
+    np.testing.assert_allclose(fitted(raw_x, spectra), np.tile(np.arange(2, 9) / 8, (2, 1)))  # points 2..8, max 1
+
+
+def test_a_checkpoint_with_ranges_but_no_raw_axis_is_one_line() -> None:
+    with pytest.raises(
+        SpectraDataError, match=r"ranged\.ckpt: the model was trained on spectral ranges .* no raw x axis"
+    ):
+        ranged_model({}).fitted_preprocessing()
+
+
+def test_a_checkpoint_whose_ranges_choose_another_length_than_the_model_is_one_line() -> None:
+    with pytest.raises(
+        SpectraDataError, match=r"its spectral ranges choose 3 points of the saved raw axis, but the model takes 7"
+    ):
+        ranged_model({"raw_x_axis": [1000.0, 1100.0, 1200.0, 1300.0]}).fitted_preprocessing()
+
+
+def test_a_model_without_ranges_has_its_own_axis_as_the_raw_one() -> None:
+    trained = TrainedModel(path=Path("plain.ckpt"), spectrum_length=3, targets=Targets.classes(2), x_axis=np.ones(3))
+    np.testing.assert_array_equal(trained.raw_x_axis, np.ones(3))

@@ -284,3 +284,42 @@ def test_an_export_that_answers_otherwise_is_an_error_and_no_file(
     with pytest.raises(SpectraRunError, match=r"model\.pt: the exported model's outputs differ from the checkpoint's"):
         export_checkpoint(classifier, tmp_path / "model.pt", format="torchscript")
     assert not (tmp_path / "model.pt").exists()
+
+
+# ---------------------------------------------------------------------------------------------- spectral ranges
+@pytest.fixture(scope="module")
+def ranged(tmp_path_factory: pytest.TempPathFactory, data: Path) -> Path:
+    """Trained on two kept windows less a dropped band, with a derivative, SNV and per-point scaling."""
+    train = write_table(data / "train_ranges.csv", *peak_spectra(60, seed=5))
+    ranges = (
+        "--data.init_args.ranges.keep",
+        "[[450, 650], [700, 760]]",
+        "--data.init_args.ranges.drop",
+        "[[500, 520]]",
+    )
+    run = fit(tmp_path_factory, train, *ranges, smoothing_window="7", derivative="1", normalization="snv")
+    return run / "checkpoints" / "last.ckpt"
+
+
+def test_a_model_trained_on_ranges_exports_a_graph_taking_raw_full_axis_spectra_as_predict_does(
+    ranged: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    out = export_checkpoint(ranged, tmp_path / "ranges.onnx")
+    x, spectra = raw(raw_file)
+    assert spectra.shape[1] == 240
+    predicted = predicted_by_predict(ranged, raw_file, tmp_path / "logs")
+    np.testing.assert_allclose(run_onnx(out, spectra), predicted, atol=1e-4)
+    meta = read_metadata(out)
+    np.testing.assert_allclose(json.loads(meta["x_axis"]), x, atol=1e-4)  # the input's axis: the raw one
+    chosen = json.loads(meta["ranges_points"])
+    kept = ((x >= 450) & (x <= 650)) | ((x >= 700) & (x <= 760))
+    assert chosen == np.flatnonzero(kept & ~((x >= 500) & (x <= 520))).tolist()
+    np.testing.assert_allclose(json.loads(meta["model_x_axis"]), x[chosen], atol=1e-4)
+    assert meta["in_graph"].startswith(f"ranges: gather {len(chosen)} of 240 points -> savgol")
+
+
+def test_a_torchscript_export_of_a_ranged_model_answers_as_the_python_path(
+    ranged: Path, raw_file: Path, tmp_path: Path
+) -> None:
+    out = export_checkpoint(ranged, tmp_path / "ranges.pt", format="torchscript")
+    np.testing.assert_allclose(run_torchscript(out, raw(raw_file)[1]), python_path(ranged, raw_file), atol=1e-4)

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_folder, tiny_args, write_xy
+from conftest import fit_files_tiny, run_folder, tiny_args, write_xy
 
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.augment import Augmentation
+from lightning_spectra.data.formats import read_spectra
 from lightning_spectra.data.options import PreprocessingOptions, SplitOptions
-from lightning_spectra.errors import SpectraDataError
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 
 CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}  # one Gaussian peak position per class
 
@@ -332,7 +333,6 @@ def test_linear_baseline_can_be_turned_off(train_csv: Path, tmp_path: Path, caps
 
 def test_watch_applies_the_scaling_saved_in_the_checkpoint(fitted: Path, train_csv: Path) -> None:
     from lightning_spectra.apps.watch import load_classifier
-    from lightning_spectra.data.formats import read_spectra
 
     _, preprocessing = load_classifier(fitted / "checkpoints" / "last.ckpt")
     source = read_spectra(str(train_csv), progress=False)
@@ -455,3 +455,182 @@ def test_raw_spectra_are_each_splits_file_rows_as_read(train_csv: Path, tmp_path
     x, new, _ = peak_spectra(4, seed=1)
     dm = datamodule(train_csv, predict_path=str(write_table(tmp_path / "new.csv", x, new, None)))
     np.testing.assert_allclose(dm.raw_spectra("predict"), new, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------- spectral ranges
+KEEP, DROP = [[450.0, 650.0], [700.0, 760.0]], [[500.0, 520.0]]
+
+
+def chosen_points(x: np.ndarray) -> np.ndarray:
+    """Positions of ``x`` inside a ``KEEP`` window and outside ``DROP``, counted here without the ranges module."""
+    kept = ((x >= 450) & (x <= 650)) | ((x >= 700) & (x <= 760))
+    return np.flatnonzero(kept & ~((x >= 500) & (x <= 520)))
+
+
+def test_ranges_cut_every_split_before_preprocessing_as_a_pre_cut_file_would(tmp_path: Path, train_csv: Path) -> None:
+    """The derivative, SNV and per-point scaling see only the chosen points: the same splits as a file holding
+    only those points (written with the same digits) gives."""
+    x, spectra, labels = peak_spectra(12, seed=1)
+    np.savez(tmp_path / "test.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x)
+    dm = datamodule(train_csv, test_path=str(tmp_path / "test.npz"), ranges={"keep": KEEP, "drop": DROP})
+    raw = read_spectra(train_csv, progress=False)
+    points = chosen_points(raw.x)
+    cut = write_table(tmp_path / "cut.csv", raw.x[points], raw.spectra[:, points], raw.labels)
+    np.savez(tmp_path / "cut_test.npz", spectra=spectra[:, points], labels=np.asarray(labels), x_axis=x[points])
+    reference = datamodule(cut, test_path=str(tmp_path / "cut_test.npz"))
+    assert dm.spectrum_length == len(points) == reference.spectrum_length < 240
+    np.testing.assert_array_equal(dm.x_axis, raw.x[points])
+    for split in ("train", "val", "test"):
+        np.testing.assert_allclose(
+            getattr(dm.splits, split).spectra, getattr(reference.splits, split).spectra, atol=1e-5
+        )
+    assert dm.state_dict()["raw_x_axis"] == raw.x.tolist()
+    assert "raw_x_axis" not in reference.state_dict()  # no ranges: the model's axis is the raw one
+
+
+def test_ranges_on_spectra_without_an_x_axis_are_one_line_naming_the_option(tmp_path: Path) -> None:
+    _, spectra, labels = peak_spectra(30)
+    np.savez(tmp_path / "no_axis.npz", spectra=spectra, labels=np.asarray(labels))
+    with pytest.raises(SpectraConfigError, match=r"ranges\.drop: .*no_axis\.npz has no x axis"):
+        datamodule(tmp_path / "no_axis.npz", ranges={"drop": DROP}).build_splits()
+
+
+@pytest.fixture(scope="module")
+def fitted_ranges(train_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    keep, drop = json.dumps(KEEP), json.dumps(DROP)
+    options = ("--data.init_args.ranges.keep", keep, "--data.init_args.ranges.drop", drop)
+    return fit_files_tiny(tmp_path_factory, train_csv, *options)
+
+
+def test_ranges_are_saved_and_predict_cuts_a_raw_file_of_the_full_axis_alike(
+    fitted_ranges: Path, tmp_path: Path
+) -> None:
+    """predict's probabilities are the model's on the chosen points of the raw spectra, preprocessed as in training
+    (files_tiny.yaml: Savitzky-Golay derivative, max normalisation, per-point scaling of the checkpoint)."""
+    from scipy.signal import savgol_filter
+
+    from lightning_spectra.runs.checkpoint import read_trained_model
+
+    ckpt = fitted_ranges / "checkpoints" / "last.ckpt"
+    saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert saved["datamodule_hyper_parameters"]["ranges"] == {"keep": KEEP, "drop": DROP}
+    raw_x = np.asarray(saved["SpectraFilesDataModule"]["raw_x_axis"])
+    points = chosen_points(raw_x)
+    np.testing.assert_array_equal(saved["state_dict"]["x_axis"].double().numpy(), raw_x[points])
+
+    x, spectra, _ = peak_spectra(6, seed=7, jitter=0.5)
+    new = write_table(tmp_path / "new.csv", x, spectra, None)
+    predict(fitted_ranges, new, tmp_path / "logs")
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        predicted = np.array([[float(r[f"p({c})"]) for c in CENTRES] for r in csv.DictReader(f)])
+
+    chosen = read_spectra(new, labels_required=False, progress=False).spectra[:, points]
+    steps = savgol_filter(chosen, 11, 2, deriv=1, axis=1)
+    steps /= np.abs(steps).max(axis=1, keepdims=True)
+    state = saved["SpectraFilesDataModule"]
+    steps = (steps - np.asarray(state["point_mean"])) / np.asarray(state["point_scale"])
+    model = read_trained_model(ckpt).load_model()
+    with torch.no_grad():
+        expected = model.probabilities(model(torch.as_tensor(steps, dtype=torch.float32))).numpy()
+    np.testing.assert_allclose(predicted, expected, atol=1e-4)
+
+
+def test_predict_cuts_with_the_saved_ranges_and_says_so_when_the_config_has_others(
+    fitted_ranges: Path, tmp_path: Path
+) -> None:
+    x, spectra, labels = peak_spectra(3, seed=8, jitter=0.5)
+    new = write_table(tmp_path / "new.csv", x, spectra, None)
+    unranged = '{"keep": null, "drop": null}'
+    with pytest.warns(UserWarning, match=r"using the ranges saved in .*last\.ckpt \(SpectralRanges\(keep=\[\[450\.0"):
+        main(
+            [
+                "predict",
+                "--config",
+                str(fitted_ranges / "config.yaml"),
+                "--ckpt_path",
+                str(fitted_ranges / "checkpoints" / "last.ckpt"),
+                "--data.init_args.predict_path",
+                str(new),
+                "--data.init_args.ranges",
+                unranged,
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path / "logs"),
+            ]
+        )
+    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        assert len(list(csv.DictReader(f))) == 3
+
+
+def test_predict_on_spectra_already_cut_to_the_ranges_exits_2_naming_the_raw_length(
+    fitted_ranges: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    x, spectra, _ = peak_spectra(3, seed=7)
+    points = chosen_points(x)
+    new = write_table(tmp_path / "cut.csv", x[points], spectra[:, points], None)
+    with pytest.raises(SystemExit) as exit_info:
+        predict(fitted_ranges, new, tmp_path / "logs")
+    assert exit_info.value.code == 2
+    assert [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")] == [
+        f"error: {fitted_ranges / 'checkpoints' / 'last.ckpt'}: the model was trained on raw spectra of 240 points "
+        f"(its ranges choose {len(points)}), but {new} has spectra of {len(points)}"
+    ]
+
+
+def test_testing_a_ranged_checkpoint_needs_its_ranges(fitted_ranges: Path, tmp_path: Path, capsys) -> None:
+    """With the run's config the test split is cut as in training; without the ranges its spectra are longer."""
+    ckpt = fitted_ranges / "checkpoints" / "last.ckpt"
+    args = ["test", "--config", str(fitted_ranges / "config.yaml"), "--ckpt_path", str(ckpt)]
+    main([*args, "--trainer.logger.init_args.save_dir", str(tmp_path / "same")])
+    summary = json.loads((run_folder(tmp_path / "same", "files_tiny") / "summary.json").read_text())
+    assert summary["spectra"] == 18
+    capsys.readouterr()
+    unranged = ("--data.init_args.ranges", '{"keep": null, "drop": null}')  # the whole group: a config's ranges off
+    points = len(chosen_points(np.linspace(400.0, 800.0, 240)))
+    assert _test_with_checkpoint(fitted_ranges, tmp_path / "whole", capsys, *unranged) == [
+        f"error: {ckpt}: the model was trained on spectra of {points} points, but the SpectraFilesDataModule data has "
+        "spectra of 240"
+    ]
+
+
+def test_a_window_outside_the_axis_exits_2_with_one_line(
+    train_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    args = ("--data.init_args.train_path", str(train_csv), "--data.init_args.ranges.keep", "[[1100, 1400]]")
+    with pytest.raises(SystemExit) as exit_info:
+        main(tiny_args("fit", tmp_path, "files_tiny.yaml", *args))
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [
+        f"error: ranges.keep: window [1100, 1400] holds no point of the x axis of {train_csv} (400..800)"
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- the x axis label
+def test_the_x_label_comes_from_the_file_and_the_option_wins(tmp_path: Path) -> None:
+    x, spectra, labels = peak_spectra(30)
+    np.savez(
+        tmp_path / "ir.npz", spectra=spectra, labels=np.asarray(labels), x_axis=x, x_label="wavenumber", x_unit="cm⁻¹"
+    )
+    assert datamodule(tmp_path / "ir.npz").x_label == "x"  # before the data is read: nothing known yet
+    dm = datamodule(tmp_path / "ir.npz")
+    dm.build_splits()
+    assert dm.x_label == "wavenumber (cm⁻¹)"
+    chosen = datamodule(tmp_path / "ir.npz", x_label="Raman shift (cm⁻¹)")
+    chosen.build_splits()
+    assert chosen.x_label == "Raman shift (cm⁻¹)"
+
+
+def test_data_in_wavenumbers_never_gets_a_two_theta_label(tmp_path: Path, train_csv: Path) -> None:
+    x, spectra, labels = peak_spectra(30)
+    folder = tmp_path / "ir"
+    folder.mkdir()
+    for i, spectrum in enumerate(spectra):
+        rows = "".join(f"{a:.4f}\t{b:.6f}\n" for a, b in zip(x, spectrum, strict=True))
+        (folder / f"scan_{i}.xy").write_text("wavenumber (cm⁻¹)\tabsorbance\n" + rows)
+    (folder / "labels.csv").write_text("".join(f"scan_{i},{labels[i]}\n" for i in range(30)))
+    ir, unnamed = datamodule(folder), datamodule(train_csv)
+    for dm in (ir, unnamed):
+        dm.build_splits()
+        assert "2θ" not in dm.x_label and "°" not in dm.x_label
+    assert (ir.x_label, unnamed.x_label) == ("wavenumber (cm⁻¹)", "x")

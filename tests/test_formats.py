@@ -64,6 +64,31 @@ def test_tsv_columns_layout_with_names_row_label_row_and_x_column(tmp_path: Path
     assert source.where[1] == f"{tmp_path / 'data.tsv'}, column 3"
 
 
+def test_the_x_columns_header_cell_names_the_axis_of_a_columns_layout_table(tmp_path: Path) -> None:
+    """Rows layout has no x column (the axis is the header row), so its corner cell names nothing."""
+    rows = [["wavenumber (cm⁻¹)", "s0", "s1", "s2", "s3"], ["label", *LABELS]]
+    rows += [[x, *column] for x, column in zip(X, SPECTRA.T, strict=True)]
+    assert read_spectra(write_rows(tmp_path / "ir.csv", rows), layout="columns").x_label == "wavenumber (cm⁻¹)"
+    rows[0][0] = "name"  # a generic column title is no axis name
+    assert read_spectra(write_rows(tmp_path / "named.csv", rows), layout="columns").x_label is None
+    rows = [["sample", "label", *X]] + [[f"s{i}", *row] for i, row in enumerate(labelled_rows())]
+    assert read_spectra(write_rows(tmp_path / "rows.csv", rows)).x_label is None
+
+
+@pytest.mark.parametrize(
+    ("arrays", "label"),
+    [
+        ({"x_label": "wavenumber", "x_unit": "cm⁻¹"}, "wavenumber (cm⁻¹)"),
+        ({"x_label": "Raman shift"}, "Raman shift"),
+        ({"x_unit": "nm"}, "nm"),
+        ({}, None),
+    ],
+)
+def test_npz_x_label_and_x_unit_name_the_axis(tmp_path: Path, arrays: dict, label: str | None) -> None:
+    np.savez(tmp_path / "data.npz", spectra=SPECTRA, x_axis=X, **{k: np.array(v) for k, v in arrays.items()})
+    assert read_spectra(tmp_path / "data.npz").x_label == label
+
+
 def test_headerless_semicolon_table_with_label_index_and_no_x(tmp_path: Path) -> None:
     rows = [[*row[1:], row[0]] for row in labelled_rows()]
     source = read_spectra(write_rows(tmp_path / "data.csv", rows, ";"), label_column=6)

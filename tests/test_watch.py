@@ -268,3 +268,27 @@ def test_a_checkpoint_that_cannot_be_exported_runs_in_pytorch_or_is_refused_for_
     err = capsys.readouterr().err.strip()
     assert exit_info.value.code == 2 and len(err.splitlines()) == 1
     assert "--engine onnx: baseline removal (ALS) cannot be inside an exported graph; use --engine torch" in err
+
+
+def test_watch_cuts_files_of_the_full_raw_axis_to_the_models_ranges(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Every engine takes .xy files on the training data's raw axis and classifies them as the training datamodule
+    would the same spectra (ranges, then preprocessing, both from the checkpoint)."""
+    train = write_table(tmp_path_factory.mktemp("watch_ranges") / "train.csv", *peak_spectra(60, seed=3))
+    options = ("--data.init_args.ranges.keep", "[[450, 650]]", "--data.init_args.ranges.drop", "[[500, 520]]")
+    ckpt = fit_files_tiny(tmp_path_factory, train, *options) / "checkpoints" / "last.ckpt"
+    write_scans(tmp_path, 4)
+    hparams = torch.load(ckpt, map_location="cpu", weights_only=True)["datamodule_hyper_parameters"]
+    kept = {k: v for k, v in hparams.items() if not k.startswith("_")}
+    dm = SpectraFilesDataModule(**{**kept, "predict_path": str(tmp_path)})
+    model, _ = load_classifier(ckpt)
+    with torch.no_grad():
+        expected = model.probabilities(model(dm.splits.predict.spectra)).max(dim=1).values.numpy()
+    assert dm.splits.predict.spectra.shape[1] == model.spectrum_length < 240
+    capsys.readouterr()  # the fit's summary
+    for engine in ("torch", "onnx"):
+        main(["--ckpt_path", str(ckpt), "--folder", str(tmp_path), "--once", "--engine", engine])
+        lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+        assert [line[0] for line in lines] == [f"scan_{i}.xy" for i in range(1, 5)]
+        np.testing.assert_allclose([float(line[2]) for line in lines], expected, atol=1e-4)

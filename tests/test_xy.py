@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from conftest import write_xy
 
-from lightning_spectra.data.xy import read_xy, read_xy_folder, spectrum_files
+from lightning_spectra.data.xy import read_xy, read_xy_folder, spectrum_files, xy_axis_name
 from lightning_spectra.errors import SpectraDataError
 
 
@@ -114,3 +114,23 @@ def test_an_x_axis_that_does_not_rise_or_fall_strictly_is_refused(tmp_path: Path
 def test_a_falling_x_axis_is_read(tmp_path: Path) -> None:
     path = write_xy(tmp_path / "ir.xy", np.array([4000.0, 3998.0, 3996.0]), np.ones(3))
     np.testing.assert_allclose(read_xy(path)[0], [4000, 3998, 3996])
+
+
+@pytest.mark.parametrize(
+    ("header", "name"),
+    [
+        ("wavenumber (cm-1)\tabsorbance\n", "wavenumber (cm-1)"),
+        ("# 2theta  counts\n", "2theta"),
+        ("wavelength_nm,reflectance\n", "wavelength_nm"),
+        ("Raman shift (cm⁻¹);intensity\n", "Raman shift (cm⁻¹)"),
+        ("energy counts\n", "energy"),
+        ("# detector settings\ngain 2 offset 3 mode fast\n", None),  # metadata, not two titles
+        ("wavenumber absorbance\n# exported by the instrument\n", None),  # not the line just above the numbers
+        ("", None),
+    ],
+)
+def test_the_titles_just_above_the_numbers_name_the_x_axis(tmp_path: Path, header: str, name: str | None) -> None:
+    path = tmp_path / "scan.xy"
+    path.write_text(header + "1000.0 0.5\n1002.0 0.6\n")
+    assert xy_axis_name(path) == name
+    np.testing.assert_allclose(read_xy(path)[0], [1000.0, 1002.0])  # the reader is not disturbed by titles

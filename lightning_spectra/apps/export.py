@@ -7,9 +7,10 @@ The exported model takes raw spectra ``(N, L)`` (float32, any ``N``) on the x ax
 returns class probabilities ``(N, C)`` (classifiers) or values ``(N, T)`` in the targets' units (regressors).
 The preprocessing the checkpoint holds is inside the graph: Savitzky-Golay smoothing or derivative (exactly
 ``scipy.signal.savgol_filter``'s default ``mode="interp"``), per-spectrum normalisation, the per-point scaling
-fitted on the training split, then the network and its output transform. Class or target names, the x axis,
-the preprocessing and the package version travel in the file (ONNX ``metadata_props``; TorchScript
-``_extra_files["metadata.json"]``).
+fitted on the training split, then the network and its output transform. A model trained on spectral ranges
+(``data.init_args.ranges``) takes raw spectra on the full raw axis it was trained on: the graph gathers the
+chosen points first. Class or target names, the x axis, the preprocessing and the package version travel in
+the file (ONNX ``metadata_props``; TorchScript ``_extra_files["metadata.json"]``).
 
 Baseline removal (``baseline: asls``) is an iterative least-squares fit that no graph expresses: such a
 checkpoint is refused unless ``--baseline_outside`` is given, and the user then applies :func:`prestep` (the
@@ -34,6 +35,7 @@ from torch.nn import functional as F
 
 from lightning_spectra import __version__
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
+from lightning_spectra.data.ranges import Selection
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
 
 FORMATS = ("onnx", "torchscript")
@@ -86,17 +88,33 @@ def trapezoid_weights(x: np.ndarray) -> np.ndarray:
 
 
 class RawSpectraModel(nn.Module):
-    """Raw spectra ``(N, L)`` -> the checkpoint's preprocessing -> network -> probabilities or values.
+    """Raw spectra ``(N, L)`` -> the spectral ranges' points -> the checkpoint's preprocessing -> network ->
+    probabilities or values.
 
     Args:
         model: a trained model in eval mode.
         preprocessing: its datamodule's per-spectrum steps (no baseline removal: that is :func:`prestep`'s).
         scaler: the per-point scaling fitted on the training split, or ``None``.
+        selection: the points of the raw axis the model's spectral ranges choose, or ``None`` (all of them).
     """
 
-    def __init__(self, model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        preprocessing: Preprocessing,
+        scaler: PointScaler | None = None,
+        selection: Selection | None = None,
+    ) -> None:
         super().__init__()
         length = int(model.spectrum_length)
+        if selection is not None and len(selection.indices) != length:
+            raise SpectraConfigError(
+                f"the spectral ranges choose {len(selection.indices)} points but the model takes {length}"
+            )
+        # A gather of the chosen points (ONNX Gather), so the graph takes spectra on the full raw axis.
+        chosen = None if selection is None else torch.as_tensor(selection.indices, dtype=torch.long)
+        self.register_buffer("chosen", chosen)
+        self.raw_x = model.x_axis.detach().cpu().double().numpy() if selection is None else np.asarray(selection.raw_x)
         self.savgol = (
             SavitzkyGolay(
                 preprocessing.smoothing_window, preprocessing.smoothing_order, preprocessing.derivative, length
@@ -133,6 +151,8 @@ class RawSpectraModel(nn.Module):
         return x / _safe((x.abs() * self.area_weights).sum(dim=1, keepdim=True).abs())  # area
 
     def forward(self, spectra: torch.Tensor) -> torch.Tensor:
+        if self.chosen is not None:
+            spectra = spectra.index_select(1, self.chosen)
         outputs = self.model(self.preprocess(spectra))
         return self.model.task.exported(outputs)  # probabilities, or values in the targets' units
 
@@ -167,8 +187,11 @@ def prestep_call(preprocessing: Preprocessing) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- the checkpoint
-def read_checkpoint(ckpt_path: str | Path) -> tuple[nn.Module, Preprocessing, PointScaler | None]:
-    """``(model in eval mode, per-spectrum preprocessing, fitted point scaler or None)`` of a checkpoint.
+def read_checkpoint(
+    ckpt_path: str | Path,
+) -> tuple[nn.Module, Preprocessing, PointScaler | None, Selection | None]:
+    """``(model in eval mode, per-spectrum preprocessing, fitted point scaler or None, spectral ranges' selection
+    or None)`` of a checkpoint.
 
     The same path from a checkpoint to predictions as ``predict`` and ``watch`` take
     (:class:`~lightning_spectra.runs.checkpoint.TrainedModel`): the classes are looked up among the package's own,
@@ -179,7 +202,7 @@ def read_checkpoint(ckpt_path: str | Path) -> tuple[nn.Module, Preprocessing, Po
     trained = read_trained_model(ckpt_path)
     steps = trained.fitted_preprocessing()
     scaler = steps.scaler if steps.scaler.scaling != "none" else None
-    return trained.load_model("cpu"), steps.preprocessing, scaler
+    return trained.load_model("cpu"), steps.preprocessing, scaler, steps.selection
 
 
 def check_exportable(model: nn.Module, preprocessing: Preprocessing, path: Path, baseline_outside: bool) -> None:
@@ -199,8 +222,17 @@ def check_exportable(model: nn.Module, preprocessing: Preprocessing, path: Path,
 
 
 # ---------------------------------------------------------------------------------------------- metadata
-def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler | None, path: Path) -> dict[str, str]:
-    """What a user of the exported file needs to know, as strings (ONNX metadata_props are strings)."""
+def metadata(
+    model: nn.Module,
+    preprocessing: Preprocessing,
+    scaler: PointScaler | None,
+    path: Path,
+    selection: Selection | None = None,
+) -> dict[str, str]:
+    """What a user of the exported file needs to know, as strings (ONNX metadata_props are strings).
+
+    ``x_axis`` is the axis of the input: the full raw axis where spectral ranges cut it (``model_x_axis`` is then
+    the chosen points', and ``ranges_points`` their positions on ``x_axis``)."""
     fitted = scaler is not None and scaler.mean is not None
     steps = {**preprocessing.as_dict(), "scaling": "standard" if fitted else "none"}
     mode = getattr(model, "eval_sequence", "independent")
@@ -210,7 +242,9 @@ def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler
         else "each spectrum on its own"
     )
     described = model.task.export_description()
+    raw_x = model.x_axis.detach().cpu().double().numpy() if selection is None else np.asarray(selection.raw_x)
     inside = [
+        f"ranges: gather {len(selection.indices)} of {len(selection.raw_x)} points" if selection is not None else None,
         f"savgol(window={preprocessing.smoothing_window}, order={preprocessing.smoothing_order}, "
         f"deriv={preprocessing.derivative})"
         if preprocessing.smoothing_window
@@ -226,9 +260,11 @@ def metadata(model: nn.Module, preprocessing: Preprocessing, scaler: PointScaler
         "model_class": type(model).__name__,
         "task": model.task.name,
         **{key: json.dumps(value) for key, value in described["names"].items()},
-        "input": f"{INPUT_NAME}: raw spectra (N, {model.spectrum_length}) float32 on x_axis",
+        "input": f"{INPUT_NAME}: raw spectra (N, {len(raw_x)}) float32 on x_axis",
         "output": described["output"],
-        "x_axis": json.dumps(model.x_axis.detach().cpu().double().tolist()),
+        "x_axis": json.dumps(raw_x.tolist()),
+        "model_x_axis": json.dumps(model.x_axis.detach().cpu().double().tolist()),
+        "ranges_points": json.dumps(None if selection is None else selection.indices.tolist()),
         "preprocessing": json.dumps(steps),
         "in_graph": " -> ".join(step for step in inside if step),
         "prestep": prestep_call(preprocessing) if preprocessing.baseline != "none" else "none",
@@ -338,15 +374,15 @@ def export_checkpoint(
     if format not in FORMATS:
         raise SpectraConfigError(f"--format must be one of {', '.join(FORMATS)}; got {format!r}")
     path = Path(ckpt_path)
-    model, preprocessing, scaler = read_checkpoint(path)
+    model, preprocessing, scaler, selection = read_checkpoint(path)
     check_exportable(model, preprocessing, path, baseline_outside)
-    module = RawSpectraModel(model, preprocessing, scaler).eval()
+    module = RawSpectraModel(model, preprocessing, scaler, selection).eval()
     out = Path(out_path) if out_path is not None else path.with_suffix(SUFFIXES[format])
     out.parent.mkdir(parents=True, exist_ok=True)
-    example = example_spectra(int(model.spectrum_length))
+    example = example_spectra(len(module.raw_x))  # raw spectra: the full axis the ranges are cut from
     write, run = WRITERS[format]
-    write(module, example, out, metadata(model, preprocessing, scaler, path))
-    check_written(module, run, out, example_spectra(int(model.spectrum_length), count=5))
+    write(module, example, out, metadata(model, preprocessing, scaler, path, selection))
+    check_written(module, run, out, example_spectra(len(module.raw_x), count=5))
     return out
 
 

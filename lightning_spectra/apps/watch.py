@@ -11,7 +11,8 @@ still writing it (even with pauses) is not read half-way; a file that changes af
 classified again, and one that could not be read or was malformed is tried again at every poll (its error
 line printed once), so a writer pausing longer than that, or a file made readable later, still gets read. A
 file on another x axis than the model's is refused with an error line, not classified. ``--once`` classifies
-what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable). On the CPU
+what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable). A model
+trained on spectral ranges takes files on the full raw axis it was trained on and cuts them as training did. On the CPU
 the checkpoint is exported to ONNX with its preprocessing and run by ONNX Runtime where it can be (``--engine``).
 """
 
@@ -64,8 +65,10 @@ class TorchClassifier:
     def __init__(self, model: torch.nn.Module, preprocessing: FittedPreprocessing | Preprocessing) -> None:
         self.model, self.preprocessing = model, preprocessing
         self.class_names = list(model.class_names)
-        self.spectrum_length = int(model.spectrum_length)
-        self.x_axis = model.x_axis.detach().cpu().double().numpy()
+        # New files are raw spectra: on the full raw axis where the model's spectral ranges cut it.
+        raw_x = preprocessing.raw_x if isinstance(preprocessing, FittedPreprocessing) else None
+        self.x_axis = model.x_axis.detach().cpu().double().numpy() if raw_x is None else np.asarray(raw_x)
+        self.spectrum_length = len(self.x_axis)
 
     @torch.no_grad()
     def probabilities(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:

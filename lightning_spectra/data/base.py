@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lightning_spectra.data.formats import check_axis, model_axis
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
+from lightning_spectra.data.ranges import SpectralRanges
 from lightning_spectra.tasks import DEFAULT_TASK, Targets
 
 
@@ -35,6 +36,9 @@ class TrainedModel(Protocol):
 
     @property
     def class_names(self) -> list[str]: ...
+
+    @property
+    def raw_x_axis(self) -> np.ndarray | None: ...  # the full raw axis, wider than x_axis where ranges cut it
 
     def check_length(self, length: int, source: object) -> None: ...
 
@@ -162,6 +166,11 @@ class SpectraDataModule(L.LightningDataModule):
     def scaling_from_hparams(hparams: dict) -> str:
         """The per-point scaling saved hyperparameters describe (``none``: the source has none)."""
         return "none"
+
+    @staticmethod
+    def ranges_from_hparams(hparams: dict) -> SpectralRanges:
+        """The spectral ranges saved hyperparameters describe (none: the source takes whole spectra)."""
+        return SpectralRanges()
 
     @property
     def splits(self) -> SpectraSplits:

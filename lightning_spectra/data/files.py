@@ -17,6 +17,7 @@ configs add early stopping on the validation loss with the best weights restored
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,7 @@ from lightning_spectra.data.options import (
     plain,
 )
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
+from lightning_spectra.data.ranges import Selection, SpectralRanges
 from lightning_spectra.data.targets import TargetEncoder, encoder_class
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 
@@ -96,6 +98,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         header: whether tables start with a header row (default: detected).
         class_order: class names in the order the model numbers them; for an ordered series, the state it
             starts in first. Default: sorted labels (numbers numerically, then text).
+        ranges: the x windows of the raw spectra to ``keep`` and/or ``drop`` before any preprocessing, in the
+            axis's units (:class:`~lightning_spectra.data.ranges.SpectralRanges`); the model's length and x axis
+            are then the selection's.
         preprocessing: baseline removal, Savitzky-Golay smoothing or derivative, per-spectrum normalisation
             and per-point scaling (:class:`~lightning_spectra.data.options.PreprocessingOptions`).
         augmentation: random changes to training batches (:class:`~lightning_spectra.data.augment.Augmentation`:
@@ -116,8 +121,11 @@ class SpectraFilesDataModule(SpectraDataModule):
             validation/test shares are then random rather than stratified.
         rename_targets: names of the regression targets (default: the label column's name, the ``.npz``
             ``target_names``, or ``target``); predictions are written under these names.
+        x_label: the label of the x axis in figures (``wavenumber (cm⁻¹)``); default: the name the training
+            file gives its axis (an ``.xy`` column header, the x column's header cell of a table in columns
+            layout, an ``.npz`` ``x_label``/``x_unit``), else ``x``.
 
-    The three groups take their dataclass or a mapping of its fields (saved hyperparameters).
+    The four groups take their dataclass or a mapping of its fields (saved hyperparameters).
     """
 
     #: The flat options of the previous release and where they live now (one-line errors name the new place).
@@ -135,6 +143,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         name_column: int | str | None = None,
         header: bool | None = None,
         class_order: list[str] | None = None,
+        ranges: SpectralRanges = SpectralRanges(),  # noqa: B008 - frozen, so one shared default is safe
         preprocessing: PreprocessingOptions = PreprocessingOptions(),  # noqa: B008 - frozen, so one shared default is safe
         augmentation: Augmentation = Augmentation(),  # noqa: B008 - frozen, so one shared default is safe
         split: SplitOptions = SplitOptions(),  # noqa: B008 - frozen, so one shared default is safe
@@ -145,6 +154,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         linear_baseline: bool = True,
         task: Literal["classification", "regression"] = "classification",
         rename_targets: list[str] | None = None,
+        x_label: str | None = None,
         **kwargs,
     ) -> None:
         if moved := [k for k in kwargs if k in MOVED_OPTIONS]:
@@ -166,6 +176,9 @@ class SpectraFilesDataModule(SpectraDataModule):
         if split.folds and test_path is not None:
             raise SpectraDataError("split.folds cut the test split from train_path; leave test_path empty")
         self.folds, self.fold, self.class_order = split.folds, split.fold, class_order
+        self.ranges = as_options(SpectralRanges, ranges)
+        self.hparams["ranges"] = plain(self.ranges)  # windows as [low, high] floats, however they were given
+        self._selection: Selection | None = None  # the ranges' points on the training data's raw axis, once read
         preprocessing = as_options(PreprocessingOptions, preprocessing)
         self.preprocessing = preprocessing.steps
         self.scaler = PointScaler(preprocessing.scaling)
@@ -173,10 +186,18 @@ class SpectraFilesDataModule(SpectraDataModule):
         self.shuffle = shuffle
         self.linear_baseline = linear_baseline
         self._unscaled: dict[str, np.ndarray] = {}  # each split before per-point scaling, to redo it on load
+        self._as_read: dict[str, np.ndarray] = {}  # each split as read from its file, for the figures
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
         encoder_class(task)  # an unknown task is refused before any file is read
         self.requested_task, self.rename_targets = task, rename_targets
+        self.x_label_option = x_label
+        self._data_x_label: str | None = None  # the name the training (or prediction) file gives its x axis
+
+    @property
+    def x_label(self) -> str:
+        """The x axis label of figures: the ``x_label`` option, else the data's own name for its axis, else ``x``."""
+        return self.x_label_option or self._data_x_label or "x"
 
     @staticmethod
     def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
@@ -187,6 +208,11 @@ class SpectraFilesDataModule(SpectraDataModule):
     def scaling_from_hparams(hparams: dict) -> str:
         """The per-point scaling saved settings describe, nested or (previous release) flat."""
         return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {})).scaling
+
+    @staticmethod
+    def ranges_from_hparams(hparams: dict) -> SpectralRanges:
+        """The spectral ranges saved settings describe (checkpoints of the previous release have none)."""
+        return as_options(SpectralRanges, hparams.get("ranges") or {})
 
     # ------------------------------------------------------------------ reading
     def read(self, split: str) -> SpectraSource | None:
@@ -226,8 +252,15 @@ class SpectraFilesDataModule(SpectraDataModule):
                 f"{train.length} (training data: {train.path})"
             )
         check_same_axis(source, train.x, f"the training data's ({train.path})")
-        if self.trained is not None:
-            check_same_axis(source, model_axis(self.trained.x_axis), f"the model's ({self.trained.path})")
+        if self.trained is not None:  # raw spectra: the full axis the model's ranges were cut from
+            check_same_axis(source, model_axis(self.trained.raw_x_axis), f"the model's ({self.trained.path})")
+
+    @staticmethod
+    def _cut(source: SpectraSource | None, selection: Selection | None) -> SpectraSource | None:
+        """``source`` with only the points ``selection`` chooses (as it is when there is no selection)."""
+        if source is None or selection is None:
+            return source
+        return replace(source, spectra=selection(source.spectra), x=None if source.x is None else selection.x)
 
     # ------------------------------------------------------------------ splits
     def build_splits(self) -> SpectraSplits:
@@ -243,6 +276,10 @@ class SpectraFilesDataModule(SpectraDataModule):
         for split, source in sources.items():
             if source is not None:
                 self._check_shape(source, train, split)
+        self._data_x_label = train.x_label
+        self._selection = self.ranges.selection(train.x, train.path)  # the same points of every split's raw axis
+        train = self._cut(train, self._selection)
+        sources = {split: self._cut(source, self._selection) for split, source in sources.items()}
 
         train_labels = targets.encode(train, "training")
         if self.folds:
@@ -306,20 +343,30 @@ class SpectraFilesDataModule(SpectraDataModule):
         fitted on its training split come from its checkpoint, so the training file is not read (it may have
         moved or been relabelled since)."""
         trained, predict = self.trained, self.read("predict")
-        trained.check_length(predict.length, predict.path)
-        x = trained.x_axis
-        if x is not None and np.array_equal(x, np.arange(len(x))):
-            x = None  # trained on spectra without an x axis: the model stored the point index
+        fitted = trained.fitted_preprocessing(type(self))  # what predict, watch and export all apply
+        if fitted.selection is None:
+            trained.check_length(predict.length, predict.path)
+        elif predict.length != len(fitted.selection.raw_x):
+            raise SpectraConfigError(
+                f"{trained.path}: the model was trained on raw spectra of {len(fitted.selection.raw_x)} points (its "
+                f"ranges choose {trained.spectrum_length}), but {predict.path} has spectra of {predict.length}"
+            )
+        x = model_axis(trained.raw_x_axis)  # None: trained on spectra without an x axis (the point index)
         predict = axis_row_as_x(predict, x)
         check_same_axis(predict, x, f"the model's ({trained.path})")
-        fitted = trained.fitted_preprocessing(type(self))  # what predict, watch and export all apply
-        if fitted.preprocessing != self.preprocessing:
-            rank_zero_warn(
-                f"using the preprocessing saved in {trained.path} ({fitted.preprocessing}), not the configured one"
-            )
+        saved_ranges = type(self).ranges_from_hparams(trained.datamodule_hparams)
+        for what, saved, configured in (
+            ("preprocessing", fitted.preprocessing, self.preprocessing),
+            ("ranges", saved_ranges, self.ranges),
+        ):
+            if saved != configured:
+                rank_zero_warn(f"using the {what} saved in {trained.path} ({saved}), not the configured one")
         # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
-        self.preprocessing, self.scaler = fitted.preprocessing, fitted.scaler
-        self._as_read = {"predict": predict.spectra}
+        self.preprocessing, self.scaler, self.ranges = fitted.preprocessing, fitted.scaler, saved_ranges
+        self._selection, self._data_x_label = fitted.selection, predict.x_label
+        predict = self._cut(predict, fitted.selection)
+        self._as_read = {"predict": predict.spectra}  # the chosen points as read, for the figures
+        x = x if fitted.selection is None else fitted.selection.x
         self._unscaled = {"predict": self.preprocess(predict, x)}
         empty = InMemorySpectra(np.zeros((0, trained.spectrum_length)), np.zeros(0))
         described = trained.targets
@@ -347,7 +394,7 @@ class SpectraFilesDataModule(SpectraDataModule):
     def raw_spectra(self, split: str) -> np.ndarray | None:
         """The spectra of ``split`` as read from their file (before any preprocessing), in series order."""
         self.splits  # noqa: B018 - building the splits reads the files
-        read = getattr(self, "_as_read", {})
+        read = self._as_read
         return read.get("test" if split == "predict" and "predict" not in read else split)
 
     def setup(self, stage: str) -> None:
@@ -381,10 +428,14 @@ class SpectraFilesDataModule(SpectraDataModule):
         return batch
 
     def state_dict(self) -> dict:
-        """The per-point scaling fitted on the training split, saved in every checkpoint."""
-        if self.scaler.scaling != "none" and not self.scaler.fitted:
-            self.splits  # noqa: B018 - building the splits fits the scaler
-        return self.scaler.state_dict()
+        """The per-point scaling fitted on the training split, saved in every checkpoint, and the training data's
+        raw x axis where spectral ranges cut it (new raw spectra are checked against it and cut alike)."""
+        if (self.scaler.scaling != "none" and not self.scaler.fitted) or self.ranges.active:
+            self.splits  # noqa: B018 - building the splits fits the scaler and finds the raw axis
+        state = self.scaler.state_dict()
+        if self._selection is not None:
+            state["raw_x_axis"] = self._selection.raw_x.tolist()
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Reuse a checkpoint's training statistics; splits built before (the CLI builds them early) are redone."""

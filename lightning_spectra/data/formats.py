@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.data.text import read_text
-from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder
+from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder, xy_axis_name
 from lightning_spectra.errors import SpectraDataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
@@ -55,6 +55,7 @@ class SpectraSource:
     targets: np.ndarray | None = None  # (N, T) numeric targets when a format holds several per spectrum
     target_names: list[str] | None = None  # names of those targets (or of a named numeric label column)
     label_origin: str | None = None  # where the labels are in the file ("label column 'fat'"), for messages
+    x_label: str | None = None  # the file's own name for its x axis ("wavenumber (cm⁻¹)"), for figures
 
     def __len__(self) -> int:
         return len(self.spectra)
@@ -287,9 +288,11 @@ def read_table(
         raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
 
     spectra = _parse_numbers(body[:, spectrum_fields], lambda i, j: place(records[i], spectrum_fields[j]))
-    x = None
+    x, x_label = None, None
     if head is not None and all(_is_number(head[j]) for j in spectrum_fields):
         x = np.asarray([float(head[j]) for j in spectrum_fields])
+        if layout == "columns" and name_field is not None:  # the x column's header cell names the axis
+            x_label = _axis_name(head[name_field])
     where = [f"{path}, {spot(r)}" for r in records]
     if name_field is not None:
         names = [str(v) for v in body[:, name_field]]
@@ -304,7 +307,17 @@ def read_table(
                 raise SpectraDataError(f"{place(records[labels.index(None)], label_field)}: missing label")
             labels = None
         origin = f"label column {str(head[label_field])!r}" if head is not None else spot_field(label_field)
-    return SpectraSource(path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin)
+    return SpectraSource(
+        path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin, x_label=x_label
+    )
+
+
+def _axis_name(cell: str) -> str | None:
+    """A header cell as the name of an x axis, unless it is empty, a number or a generic column title."""
+    cell = cell.strip()
+    if not cell or _is_number(cell) or cell.lower() in LABEL_HEADERS | NAME_HEADERS | {"x"}:
+        return None
+    return cell
 
 
 # ---------------------------------------------------------------------------------------------- UCR / UEA
@@ -420,7 +433,13 @@ NPZ_KEYS = {
     "x": ("x_axis", "x"),
     "names": ("names",),
     "target_names": ("target_names",),
+    "x_label": ("x_label",),
+    "x_unit": ("x_unit",),
 }
+
+
+#: The arrays naming a ``.npz``'s x axis and its unit (0-d strings): ``x_label="wavenumber", x_unit="cm⁻¹"``.
+NPZ_AXIS = ("x_label", "x_unit")
 
 
 def read_npz(path: str | Path) -> SpectraSource:
@@ -471,6 +490,8 @@ def read_npz(path: str | Path) -> SpectraSource:
         raise SpectraDataError(f"{path}: x axis has {len(x)} values but spectra have {spectra.shape[1]} points")
     if "target_names" in arrays:
         target_names = [as_text(v) for v in arrays["target_names"].tolist()]
+    name, unit = (as_text(arrays[k].item()).strip() if k in arrays and arrays[k].size == 1 else "" for k in NPZ_AXIS)
+    x_label = f"{name} ({unit})" if name and unit else (name or unit or None)
     names = (
         [as_text(v) for v in arrays["names"].tolist()] if "names" in arrays else [f"{path.name}[{i}]" for i in range(n)]
     )
@@ -486,6 +507,7 @@ def read_npz(path: str | Path) -> SpectraSource:
         targets=targets,
         target_names=target_names,
         label_origin=f"array {found['labels']!r}" if labels is not None else None,
+        x_label=x_label,
     )
 
 
@@ -515,7 +537,13 @@ def read_xy_source(path: str | Path, progress: bool = True) -> SpectraSource:
         x, y = read_xy(path)
         intensities, files = y[None, :], [path]
     return SpectraSource(
-        path=path, spectra=intensities, labels=None, names=[f.name for f in files], where=[str(f) for f in files], x=x
+        path=path,
+        spectra=intensities,
+        labels=None,
+        names=[f.name for f in files],
+        where=[str(f) for f in files],
+        x=x,
+        x_label=xy_axis_name(files[0]),
     )
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from lightning_spectra.data.ranges import Selection
 from lightning_spectra.errors import SpectraDataError
 
 BASELINES = ("none", "asls")
@@ -192,21 +193,35 @@ class PointScaler:
 
 
 class FittedPreprocessing:
-    """:class:`Preprocessing` then a fitted :class:`PointScaler`: how a trained model expects new spectra.
+    """The spectral ranges' :class:`~lightning_spectra.data.ranges.Selection`, :class:`Preprocessing`, then a fitted
+    :class:`PointScaler`: how a trained model expects new raw spectra.
 
     Built from a checkpoint by :meth:`lightning_spectra.runs.checkpoint.TrainedModel.fitted_preprocessing`.
     """
 
-    def __init__(self, preprocessing: Preprocessing, scaler: PointScaler | None = None) -> None:
+    def __init__(
+        self, preprocessing: Preprocessing, scaler: PointScaler | None = None, selection: Selection | None = None
+    ) -> None:
         self.preprocessing = preprocessing
         self.scaler = scaler if scaler is not None else PointScaler("none")
+        self.selection = selection
+
+    @property
+    def raw_x(self) -> np.ndarray | None:
+        """The full axis raw spectra must be on when a selection cuts them (``None``: the model's own axis)."""
+        return None if self.selection is None else self.selection.raw_x
 
     def __call__(self, x: np.ndarray | None, spectra: np.ndarray, progress: bool = False) -> np.ndarray:
+        """The model's input for raw ``spectra`` on axis ``x`` (the full raw axis when a selection cuts them)."""
+        if self.selection is not None:
+            spectra, x = self.selection(spectra), self.selection.x
         return self.scaler(self.preprocessing(x, spectra, progress=progress))
 
     @classmethod
-    def from_state(cls, preprocessing: Preprocessing, state: Mapping) -> FittedPreprocessing:
+    def from_state(
+        cls, preprocessing: Preprocessing, state: Mapping, selection: Selection | None = None
+    ) -> FittedPreprocessing:
         """``preprocessing`` then the per-point scaling a datamodule saved as its state (none if it has none)."""
         scaler = PointScaler("standard" if "point_mean" in state else "none")
         scaler.load_state_dict(state)
-        return cls(preprocessing, scaler)
+        return cls(preprocessing, scaler, selection)

@@ -105,6 +105,37 @@ def read_xy(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 0], data[:, 1]
 
 
+HEADER_SEPARATORS = re.compile(r"\t|;|,|\s{2,}")
+
+
+def xy_axis_name(path: str | Path) -> str | None:
+    """The name a two-column file gives its x axis: the first of two column titles on the line just above its
+    first row of numbers (``wavenumber (cm-1)<TAB>intensity``, ``# 2theta  counts``), else ``None``.
+
+    Titles are separated by a tab, ``;``, ``,`` or two spaces, or by one space when the line has just two words;
+    metadata lines further up (a detector's settings) are not read as titles."""
+    above = None
+    for raw in read_text(Path(path)).splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        fields, _ = _fields(line)
+        if _numbers(fields) is not None and len(fields) >= 2:
+            break
+        above = line
+    else:
+        return None
+    if above is None:
+        return None
+    title = above.lstrip("#!%;/").strip()
+    cells = [c.strip() for c in HEADER_SEPARATORS.split(title) if c.strip()]
+    if len(cells) != 2 and len(title.split()) == 2:
+        cells = title.split()
+    if len(cells) != 2 or _numbers(cells[:1]) is not None:
+        return None
+    return cells[0]
+
+
 def natural_key(path: Path) -> tuple:
     """Sort key that orders ``scan_2`` before ``scan_10`` (files are numbered in time order)."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name))

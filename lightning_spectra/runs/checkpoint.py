@@ -1,9 +1,10 @@
 """What a checkpoint written by ``train.py`` says about its model, read once and checked before anything uses it.
 
 A checkpoint fixes the spectrum length, the class names (in the order of the model's outputs) and the x axis
-the model was trained on, and the datamodule settings (preprocessing) its spectra went through. ``predict``
-takes all of them from here, so it needs no training file and names classes as the model learned them; every
-subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
+the model was trained on, and the datamodule settings (spectral ranges, preprocessing) its spectra went through;
+where ranges cut the spectra, the full raw axis they were cut from is saved too (:attr:`TrainedModel.raw_x_axis`).
+``predict`` takes all of them from here, so it needs no training file and names classes as the model learned them;
+every subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
 
 One path leads from a checkpoint to predictions: :func:`read_trained_model` reads and checks the file once;
 its :class:`TrainedModel` builds the model (:meth:`TrainedModel.load_model`) and the preprocessing new spectra
@@ -34,6 +35,7 @@ import numpy as np
 import torch
 
 from lightning_spectra.data.preprocess import FittedPreprocessing
+from lightning_spectra.data.ranges import Selection
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.tasks import DEFAULT_TASK, Targets, task_class, task_for
 
@@ -172,7 +174,33 @@ class TrainedModel:
                 f"{self.path}: the model was trained on spectra scaled point by point (scaling {scaling!r}), but "
                 "the checkpoint holds no scaling statistics"
             )
-        return FittedPreprocessing.from_state(preprocessing, self.datamodule_state)
+        return FittedPreprocessing.from_state(preprocessing, self.datamodule_state, self._selection(cls))
+
+    def _selection(self, datamodule_class: type) -> Selection | None:
+        """The spectral ranges the model was trained on, as positions on the raw axis saved with them."""
+        ranges = datamodule_class.ranges_from_hparams(self.datamodule_hparams)
+        if not ranges.active:
+            return None
+        if "raw_x_axis" not in self.datamodule_state:
+            raise SpectraDataError(
+                f"{self.path}: the model was trained on spectral ranges (keep {ranges.keep}, drop {ranges.drop}), "
+                "but the checkpoint holds no raw x axis to cut new spectra on"
+            )
+        selection = ranges.selection(self.raw_x_axis, f"the raw axis saved in {self.path}")
+        if len(selection.indices) != self.spectrum_length:
+            raise SpectraDataError(
+                f"{self.path}: its spectral ranges choose {len(selection.indices)} points of the saved raw axis, but "
+                f"the model takes {self.spectrum_length}"
+            )
+        return selection
+
+    @property
+    def raw_x_axis(self) -> np.ndarray | None:
+        """The full axis of the raw spectra the model was trained on: wider than :attr:`x_axis` where spectral
+        ranges cut it (the datamodule saves it then), else the model's own axis."""
+        if "raw_x_axis" in self.datamodule_state:
+            return np.asarray(self.datamodule_state["raw_x_axis"], dtype=np.float64)
+        return self.x_axis
 
     def preprocess(self, x: np.ndarray | None, spectra: np.ndarray) -> np.ndarray:
         """``(N, L)`` raw spectra on axis ``x`` (``None``: point index) as the model's input, float64."""
