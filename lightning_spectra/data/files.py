@@ -200,14 +200,19 @@ class SpectraFilesDataModule(SpectraDataModule):
         return self.x_label_option or self._data_x_label or "x"
 
     @staticmethod
-    def preprocessing_from_hparams(hparams: dict) -> Preprocessing:
-        """The per-spectrum steps saved settings describe, nested or (previous release) flat."""
-        return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {})).steps
+    def _saved_preprocessing(hparams: dict) -> PreprocessingOptions:
+        """The preprocessing group saved settings describe, nested or (previous release) flat."""
+        return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {}))
 
-    @staticmethod
-    def scaling_from_hparams(hparams: dict) -> str:
-        """The per-point scaling saved settings describe, nested or (previous release) flat."""
-        return as_options(PreprocessingOptions, nested_settings(hparams).get("preprocessing", {})).scaling
+    @classmethod
+    def preprocessing_from_hparams(cls, hparams: dict) -> Preprocessing:
+        """The per-spectrum steps saved settings describe."""
+        return cls._saved_preprocessing(hparams).steps
+
+    @classmethod
+    def scaling_from_hparams(cls, hparams: dict) -> str:
+        """The per-point scaling saved settings describe."""
+        return cls._saved_preprocessing(hparams).scaling
 
     @staticmethod
     def ranges_from_hparams(hparams: dict) -> SpectralRanges:
@@ -394,8 +399,7 @@ class SpectraFilesDataModule(SpectraDataModule):
     def raw_spectra(self, split: str) -> np.ndarray | None:
         """The spectra of ``split`` as read from their file (before any preprocessing), in series order."""
         self.splits  # noqa: B018 - building the splits reads the files
-        read = self._as_read
-        return read.get("test" if split == "predict" and "predict" not in read else split)
+        return self._as_read.get("test" if split == "predict" and "predict" not in self._as_read else split)
 
     def setup(self, stage: str) -> None:
         """Before ``predict``, check the new spectra against the loaded model's spectrum length."""
