@@ -621,6 +621,27 @@ def test_the_x_label_comes_from_the_file_and_the_option_wins(tmp_path: Path) -> 
     assert chosen.x_label == "Raman shift (cm⁻¹)"
 
 
+def test_a_predict_only_run_keeps_the_training_files_axis_name(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """New spectra in a file that names no axis are drawn under the name the training file gave it (saved in the
+    checkpoint); a new file that names its axis keeps its own name."""
+    from lightning_spectra.runs.checkpoint import read_trained_model
+
+    x, spectra, labels = peak_spectra(60)
+    train = tmp_path / "ir.npz"
+    np.savez(train, spectra=spectra, labels=np.asarray(labels), x_axis=x, x_label="wavenumber", x_unit="cm⁻¹")
+    ckpt = fit_files_tiny(tmp_path_factory, train, epochs=1) / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, weights_only=True)["SpectraFilesDataModule"]["x_label"] == "wavenumber (cm⁻¹)"
+    unnamed = write_table(tmp_path / "new.csv", x, spectra[:4], None)
+    np.savez(tmp_path / "named.npz", spectra=spectra[:4], x_axis=x, x_label="Raman shift", x_unit="cm⁻¹")
+    for new, expected in ((unnamed, "wavenumber (cm⁻¹)"), (tmp_path / "named.npz", "Raman shift (cm⁻¹)")):
+        dm = SpectraFilesDataModule(predict_path=str(new), progress=False)
+        with pytest.warns(UserWarning, match="using the preprocessing saved in"):  # files_tiny.yaml's own
+            dm.serve(read_trained_model(ckpt, predicting=True))
+        assert dm.x_label == expected
+
+
 def test_data_in_wavenumbers_never_gets_a_two_theta_label(tmp_path: Path, train_csv: Path) -> None:
     x, spectra, labels = peak_spectra(30)
     folder = tmp_path / "ir"

@@ -123,7 +123,8 @@ class SpectraFilesDataModule(SpectraDataModule):
             ``target_names``, or ``target``); predictions are written under these names.
         x_label: the label of the x axis in figures (``wavenumber (cm⁻¹)``); default: the name the training
             file gives its axis (an ``.xy`` column header, the x column's header cell of a table in columns
-            layout, an ``.npz`` ``x_label``/``x_unit``), else ``x``.
+            layout, an ``.npz`` ``x_label``/``x_unit``; saved in the checkpoint for ``predict`` on files that
+            name no axis), else ``x``.
 
     The four groups take their dataclass or a mapping of its fields (saved hyperparameters).
     """
@@ -368,7 +369,9 @@ class SpectraFilesDataModule(SpectraDataModule):
                 rank_zero_warn(f"using the {what} saved in {trained.path} ({saved}), not the configured one")
         # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
         self.preprocessing, self.scaler, self.ranges = fitted.preprocessing, fitted.scaler, saved_ranges
-        self._selection, self._data_x_label = fitted.selection, predict.x_label
+        # the new file's own axis name, else the training file's (saved in the checkpoint)
+        self._selection = fitted.selection
+        self._data_x_label = predict.x_label or trained.datamodule_state.get("x_label")
         predict = self._cut(predict, fitted.selection)
         self._as_read = {"predict": predict.spectra}  # the chosen points as read, for the figures
         x = x if fitted.selection is None else fitted.selection.x
@@ -439,6 +442,8 @@ class SpectraFilesDataModule(SpectraDataModule):
         state = self.scaler.state_dict()
         if self._selection is not None:
             state["raw_x_axis"] = self._selection.raw_x.tolist()
+        if self._data_x_label:  # the training file's own axis name: a predict-only run's figures use it too
+            state["x_label"] = self._data_x_label
         return state
 
     def load_state_dict(self, state_dict: dict) -> None:
