@@ -14,6 +14,7 @@ import os
 import sys
 from argparse import ArgumentError
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
 from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
@@ -22,6 +23,12 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
+from lightning_spectra.callbacks.onnx_predictions import (
+    PREDICT_ENGINES,
+    OnnxPredictions,
+    choose_engine,
+    onnx_obstacle,
+)
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
 from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
@@ -116,6 +123,13 @@ class SpectraCLI(LightningCLI):
             type=bool,
             default=True,
             help="classify the test series with the final weights when fit ends",
+        )
+        parser.add_argument(
+            "--predict_engine",
+            type=Literal[PREDICT_ENGINES],
+            default="auto",
+            help="predict: the network on ONNX Runtime (onnx), in PyTorch (torch), or the faster for the data "
+            "(auto: ONNX Runtime on the CPU from 2000 spectra on)",
         )
         for name in DATAMODULE_FACTS:  # the spectra's length and axis, and what the targets are
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
@@ -241,6 +255,15 @@ class SpectraCLI(LightningCLI):
                 "fit would train nothing"
             )
         self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
+
+    def before_predict(self) -> None:
+        """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`)."""
+        count = 0  # spectra to predict; bare dataloaders: unknown, so auto keeps PyTorch
+        if isinstance(self.datamodule, SpectraDataModule):
+            count = len(self.datamodule.splits.predict or self.datamodule.splits.test)
+        obstacle = onnx_obstacle(self.model, self.trainer.strategy.root_device)
+        if choose_engine(self.config[self.subcommand].get("predict_engine", "auto"), count, obstacle) == "onnx":
+            self.trainer.callbacks.append(OnnxPredictions())
 
     def after_fit(self) -> None:
         if self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights

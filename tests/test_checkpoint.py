@@ -296,9 +296,12 @@ def earlier_args(subcommand: str, name: str, save_dir: Path, *extra: str) -> lis
     ]
 
 
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
 @pytest.mark.parametrize("name", EARLIER_RUNS)
-def test_an_earlier_releases_checkpoint_predicts_what_it_predicted(name: str, tmp_path: Path) -> None:
+def test_an_earlier_releases_checkpoint_predicts_what_it_predicted(name: str, engine: str, tmp_path: Path) -> None:
+    """On either engine of ``predict`` (the network in PyTorch, or exported to ONNX Runtime)."""
     extra = ["--data.init_args.label_column", "amount"] if name == "regressor" else []
+    extra += ["--predict_engine", engine]
     main(
         earlier_args(
             "predict", name, tmp_path, "--data.init_args.predict_path", str(EARLIER / f"{name}_new.csv"), *extra

@@ -306,8 +306,12 @@ def example_spectra(length: int, count: int = 3) -> torch.Tensor:
     )
 
 
-def write_onnx(module: RawSpectraModel, example: torch.Tensor, out: Path, meta: dict[str, str]) -> None:
-    output = module.model.task.export_description()["output_name"]
+def write_onnx(
+    module: nn.Module, example: torch.Tensor, out: Path, meta: dict[str, str], output_name: str | None = None
+) -> None:
+    """``module`` (a :class:`RawSpectraModel` unless ``output_name`` is given) as one ONNX file with a dynamic
+    batch size and ``meta`` as its metadata."""
+    output = output_name or module.model.task.export_description()["output_name"]
     with torch.no_grad(), warnings.catch_warnings(), _quiet("torch.onnx"):
         warnings.simplefilter("ignore")  # the exporter's own deprecation chatter, not the user's business
         program = torch.onnx.export(

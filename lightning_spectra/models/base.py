@@ -66,6 +66,9 @@ class SpectraModel(L.LightningModule):
     attribution_layer: str | None = None
     #: The input normalisation of the paper's version of this model (``input_normalization`` unset, classifier).
     default_input_normalization: InputNormalization = "layer"
+    #: What ``predict_step`` asks for the logits instead of ``self(x)``: the network exported to ONNX Runtime
+    #: while one ``predict`` runs (:mod:`lightning_spectra.callbacks.onnx_predictions`), else None.
+    predict_logits: Callable[[torch.Tensor], torch.Tensor] | None = None
     #: Trains in bf16 autocast on CPUs with native bf16 when the config leaves the precision unset: measured
     #: faster there with the same result (BENCHMARKS.md, "Precision per model"); see runtime/precision.py.
     cpu_bf16: bool = False
@@ -264,7 +267,7 @@ class SpectraModel(L.LightningModule):
 
     def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
         x, y, index = batch
-        logits = self(x)
+        logits = self(x) if self.predict_logits is None else self.predict_logits(x).to(x.device)
         return {"index": index, **self.task.predictions(logits), "target": y}
 
 
