@@ -272,6 +272,36 @@ def test_lstm_evaluates_every_spectrum_alone() -> None:
         torch.testing.assert_close(model(x), torch.cat([model(row[None]) for row in x]))
 
 
+def _predicted_batch_sizes(model: SpectraClassifier, x: torch.Tensor) -> tuple[list[int], torch.Tensor]:
+    sizes: list[int] = []
+    hook = model.register_forward_pre_hook(lambda _, args: sizes.append(len(args[0])))
+    model.trainer = None  # predict_step reads nothing of a trainer
+    with torch.no_grad():
+        out = model.predict_step((x, torch.zeros(len(x)), torch.arange(len(x))), 0)
+    hook.remove()
+    return sizes, out["probabilities"]
+
+
+def test_predict_passes_independent_spectra_in_chunks_with_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightning_spectra.models import base
+
+    model = build(CNN, spectrum_length=SHORT).eval()
+    x = toy_batch(2 * base.PREDICT_CHUNK + 5)[0]
+    sizes, probabilities = _predicted_batch_sizes(model, x)
+    assert sizes == [base.PREDICT_CHUNK, base.PREDICT_CHUNK, 5]
+    monkeypatch.setattr(base, "PREDICT_CHUNK", len(x))
+    assert _predicted_batch_sizes(model, x)[0] == [len(x)]
+    torch.testing.assert_close(probabilities, _predicted_batch_sizes(model, x)[1])
+
+
+def test_predict_keeps_a_whole_batch_sequence_whole() -> None:
+    from lightning_spectra.models.base import PREDICT_CHUNK
+
+    model = build(ConvSCTAttention, spectrum_length=SHORT, eval_sequence="whole").eval()
+    sizes, _ = _predicted_batch_sizes(model, toy_batch(PREDICT_CHUNK + 3)[0])
+    assert sizes == [PREDICT_CHUNK + 3]
+
+
 def test_sequence_defaults_are_independent_and_the_paper_configs_set_the_paper_layouts() -> None:
     import yaml
     from conftest import CONF, ROOT
