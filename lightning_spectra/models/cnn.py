@@ -43,11 +43,12 @@ class MaxPool2ReLU(nn.Module):
     kernel_size = stride = 2  # its window, declared as nn.MaxPool1d declares its own (receptive fields read it)
 
     def forward(self, x: Tensor) -> Tensor:
-        if torch.is_grad_enabled() and x.requires_grad:
+        if torch.is_grad_enabled() and x.requires_grad and not torch.onnx.is_in_onnx_export():
             return _MaxPool2ReLU.apply(x)
-        # Nothing to differentiate (inference, export): plain ops, which TorchScript tracing can save.
-        left, right = x[..., : x.shape[-1] // 2 * 2].unflatten(-1, (-1, 2)).unbind(-1)
-        return torch.maximum(left, right).clamp_min(0)
+        # Inference and export (which traces with gradients on, callbacks/onnx_predictions.py): max_pool1d is as
+        # fast as pairwise maxima in eager PyTorch and exports as ONNX's MaxPool (pairs traced to a reshape and
+        # split that ran 3.8x slower in ONNX Runtime).
+        return F.max_pool1d(x, 2).clamp_min(0)
 
 
 class SingleChannelConvBlock(nn.Sequential):
