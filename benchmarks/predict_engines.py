@@ -4,9 +4,9 @@ What a scientist waits for: the whole ``lightning-spectra predict`` process (sta
 checkpoint's preprocessing, the network, writing ``predictions.csv``), timed from outside, on ``.npz`` files of
 ``--counts`` spectra of ``--length`` points. Both engines predict the same file with the same checkpoint; each run
 is its own process, and the two engines alternate (torch, onnx, torch, onnx, ...) so that drift of the machine
-hits both alike. The ONNX run includes its export (the ``exported in ... s`` line it prints is recorded); the
-smallest file size where ONNX Runtime wins is where ``--predict_engine auto`` should switch
-(``lightning_spectra.callbacks.onnx_predictions.AUTO_ONNX_FROM``).
+hits both alike. The ONNX run includes its export (the ``exported in ... s`` line it prints is recorded). Its
+result is what ``--predict_engine auto`` takes (``lightning_spectra.callbacks.onnx_predictions.choose_engine``):
+eager PyTorch, as long as ONNX Runtime does not win end to end.
 
 The checkpoint: the model of ``--config`` (default ``configs/examples/files_csv.yaml``, the files recipe's CNN)
 fitted for one epoch on synthetic peak spectra (three classes); trained weights do not change the work.

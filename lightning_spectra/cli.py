@@ -128,8 +128,8 @@ class SpectraCLI(LightningCLI):
             "--predict_engine",
             type=Literal[PREDICT_ENGINES],
             default="auto",
-            help="predict: the network on ONNX Runtime (onnx), in PyTorch (torch), or the faster for the data "
-            "(auto: ONNX Runtime on the CPU from 2000 spectra on)",
+            help="predict: the network in PyTorch (torch), on ONNX Runtime after an export at start (onnx), or "
+            "the faster measured end to end (auto: PyTorch; BENCHMARKS.md)",
         )
         for name in DATAMODULE_FACTS:  # the spectra's length and axis, and what the targets are
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
@@ -258,11 +258,8 @@ class SpectraCLI(LightningCLI):
 
     def before_predict(self) -> None:
         """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`)."""
-        count = 0  # spectra to predict; bare dataloaders: unknown, so auto keeps PyTorch
-        if isinstance(self.datamodule, SpectraDataModule):
-            count = len(self.datamodule.splits.predict or self.datamodule.splits.test)
         obstacle = onnx_obstacle(self.model, self.trainer.strategy.root_device)
-        if choose_engine(self.config[self.subcommand].get("predict_engine", "auto"), count, obstacle) == "onnx":
+        if choose_engine(self.config[self.subcommand].get("predict_engine", "auto"), obstacle) == "onnx":
             self.trainer.callbacks.append(OnnxPredictions())
 
     def after_fit(self) -> None:

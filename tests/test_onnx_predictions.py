@@ -10,7 +10,6 @@ import pytest
 import torch
 
 from lightning_spectra.callbacks.onnx_predictions import (
-    AUTO_ONNX_FROM,
     OnnxLogits,
     OnnxPredictions,
     choose_engine,
@@ -26,11 +25,12 @@ def small_cnn() -> CNN:
     return CNN(spectrum_length=64).eval()
 
 
-def test_auto_exports_only_where_the_set_wins_the_export_back() -> None:
-    assert choose_engine("auto", AUTO_ONNX_FROM, None) == "onnx"
-    assert choose_engine("auto", AUTO_ONNX_FROM - 1, None) == "torch"
-    assert choose_engine("auto", 10 * AUTO_ONNX_FROM, "the model runs on cuda") == "torch"
-    assert choose_engine("onnx", 1, None) == "onnx" and choose_engine("torch", 10**6, None) == "torch"
+def test_auto_is_pytorch_the_faster_measured_end_to_end_and_the_others_are_what_they_say() -> None:
+    assert choose_engine("auto", None) == "torch"
+    assert choose_engine("auto", "the model runs on cuda") == "torch"
+    assert choose_engine("onnx", None) == "onnx" and choose_engine("torch", None) == "torch"
+    with pytest.raises(SpectraConfigError, match="must be one of auto, onnx, torch; got 'ort'"):
+        choose_engine("ort", None)
 
 
 def test_onnx_asked_for_where_it_cannot_run_is_one_line_saying_what_to_do() -> None:
@@ -39,7 +39,7 @@ def test_onnx_asked_for_where_it_cannot_run_is_one_line_saying_what_to_do() -> N
         match=r"^--predict_engine onnx: the model runs on cuda and ONNX Runtime here on the CPU; use --predict_engine "
         r"torch$",
     ):
-        choose_engine("onnx", 5000, onnx_obstacle(small_cnn(), torch.device("cuda")))
+        choose_engine("onnx", onnx_obstacle(small_cnn(), torch.device("cuda")))
 
 
 def test_what_stands_in_the_way_of_onnx_runtime() -> None:

@@ -1,5 +1,4 @@
-"""``predict``'s network pass through ONNX Runtime: the fastest engine measured on the CPU (BENCHMARKS.md,
-"Inference" and "predict: eager PyTorch against ONNX Runtime").
+"""``predict``'s network pass through ONNX Runtime (``--predict_engine onnx``).
 
 At predict start the model (with the weights Lightning just loaded) is exported to ONNX, network only: the
 datamodule has already cut, preprocessed and scaled the spectra as in training, so the graph takes what the
@@ -8,8 +7,10 @@ with the PyTorch model; a mismatch stops the run (never a silently different ans
 the session for the logits; everything else (the tasks' probabilities or values, the prediction writer,
 attribution callbacks, which need the PyTorch model's gradients) is unchanged.
 
-Exporting costs seconds, which a small file does not win back; :func:`choose_engine` says which engine
-``--predict_engine auto`` takes.
+ONNX Runtime runs the network itself faster than eager PyTorch (BENCHMARKS.md, "Inference"), but a whole
+``predict`` process was not faster with it: the export and ONNX Runtime's start-up cost what the faster network
+saves (BENCHMARKS.md, "predict: eager PyTorch against ONNX Runtime"). So ``--predict_engine auto`` takes eager
+PyTorch (:func:`choose_engine`), and this path is there to ask for.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ from lightning.pytorch.utilities import rank_zero_info
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError
 
 PREDICT_ENGINES = ("auto", "onnx", "torch")  # the --predict_engine choices
-#: ``auto`` exports from this many spectra on: below it the export's seconds are more than ONNX Runtime saves
-#: (measured with benchmarks/predict_engines.py; BENCHMARKS.md, "predict: eager PyTorch against ONNX Runtime").
-AUTO_ONNX_FROM = 2000
 
 
 def onnx_obstacle(model: L.LightningModule, device: torch.device) -> str | None:
@@ -50,16 +48,14 @@ def onnx_obstacle(model: L.LightningModule, device: torch.device) -> str | None:
     return None
 
 
-def choose_engine(engine: str, count: int, obstacle: str | None) -> str:
-    """The engine ``predict`` uses for ``count`` spectra: ``engine`` unless ``auto``, which takes ONNX Runtime
-    where nothing stands in its way (``obstacle``) and the set is large enough to win the export back."""
+def choose_engine(engine: str, obstacle: str | None) -> str:
+    """The engine ``predict`` uses: ``engine``, where ``auto`` is the fastest measured end to end, eager PyTorch
+    (benchmarks/predict_engines.py). ``obstacle`` (:func:`onnx_obstacle`) refuses ``onnx`` where it cannot run."""
     if engine not in PREDICT_ENGINES:
         raise SpectraConfigError(f"--predict_engine must be one of {', '.join(PREDICT_ENGINES)}; got {engine!r}")
     if engine == "onnx" and obstacle is not None:
         raise SpectraConfigError(f"--predict_engine onnx: {obstacle}; use --predict_engine torch")
-    if engine == "auto":
-        return "onnx" if obstacle is None and count >= AUTO_ONNX_FROM else "torch"
-    return engine
+    return "torch" if engine == "auto" else engine
 
 
 class _Network(torch.nn.Module):
