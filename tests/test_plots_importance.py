@@ -60,3 +60,19 @@ def test_gradient_heatmap_shows_every_spectrum_on_the_x_axis() -> None:
     ax = fig.axes[0]
     np.testing.assert_array_equal(ax.images[0].get_array(), gradients)
     assert ax.images[0].get_extent()[:2] == [10.0, 20.0] and ax.get_xlabel() == "2θ (°)"
+
+
+def test_a_long_symlog_trace_is_drawn_as_each_bins_highest_and_lowest_value() -> None:
+    """4023 points changing sign at each one fill a symlog panel as a barcode; the envelope stays readable."""
+    from lightning_spectra.plots.importance import ENVELOPE_BINS
+
+    length = 10 * ENVELOPE_BINS + 23
+    x = np.linspace(9.5, 25.5, length)
+    signed = np.where(np.arange(length) % 2, -1.0, 1.0) * np.linspace(1e-6, 1e-3, length)
+    panel = plot_feature_importance(x, {}, signed, xlabel="x", scale="symlog").axes[1]
+    assert all(len(line.get_ydata()) < length for line in panel.lines)  # no line through every point
+    upper, lower = (np.concatenate([p.vertices[:, 1] for p in c.get_paths()]) for c in panel.collections[:2])
+    assert upper.max() == pytest.approx(signed.max()) and lower.min() == pytest.approx(signed.min())
+    assert upper.min() >= 0 and lower.max() <= 0
+    assert len(np.unique(upper)) <= ENVELOPE_BINS + 1  # one height per bin, not per point
+    assert "highest and lowest of every 10 points" in panel.get_title(loc="left")

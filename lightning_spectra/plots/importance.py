@@ -10,6 +10,19 @@ from matplotlib.figure import Figure
 
 from lightning_spectra.plots.figure import as_array, signed_fill
 
+#: A symlog panel of more points than this draws each of this many bins' highest and lowest value: on a log
+#: scale a gradient that changes sign at every point fills the whole panel with its line.
+ENVELOPE_BINS = 400
+
+
+def envelope(x: np.ndarray, values: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, ...]:
+    """Per bin of consecutive points: its middle x, its highest value (at least 0) and its lowest (at most 0)."""
+    starts = np.unique(np.linspace(0, len(values), bins, endpoint=False).astype(int))
+    ends = np.append(starts[1:], len(values))
+    upper = np.maximum.reduceat(values, starts).clip(min=0)
+    lower = np.minimum.reduceat(values, starts).clip(max=0)
+    return x[(starts + ends - 1) // 2], upper, lower
+
 
 def symlog_threshold(values: np.ndarray, relative: float = 1e-3) -> float:
     """Linear range of a symlog axis: ``relative`` times the largest magnitude, so 3 decades show as log.
@@ -46,7 +59,8 @@ def plot_feature_importance(
 
     The signed importance is a line with its area to zero filled (red above, blue below). ``scale="symlog"``
     draws it on a symmetric log axis (and the mean square on a log axis), which shows the small gradients the
-    linear plot flattens to zero.
+    linear plot flattens to zero; there, more than ``ENVELOPE_BINS`` points are drawn as each bin's highest
+    value (red) and lowest (blue), since the magnified sign changes of a line would fill the panel.
     """
     x, signed = as_array(x), as_array(signed)
     rows = 3 if mean_square is not None else 2
@@ -59,13 +73,21 @@ def plot_feature_importance(
         axes[0].legend(loc="upper right", fontsize="small", frameon=False)
     axes[0].set_title("reference spectra", loc="left", fontsize="medium")
 
-    signed_fill(axes[1], x, signed)
+    title_signed = "signed importance: > 0 where more intensity raises the loss"
+    if scale == "symlog" and len(signed) > ENVELOPE_BINS:
+        middle, upper, lower = envelope(x, signed)
+        axes[1].fill_between(middle, upper, 0, color="tab:red", alpha=0.6, lw=0, step="mid")
+        axes[1].fill_between(middle, lower, 0, color="tab:blue", alpha=0.6, lw=0, step="mid")
+        axes[1].axhline(0, color="black", lw=0.6)
+        title_signed += f"; highest and lowest of every {len(signed) / len(middle):.0f} points"
+    else:
+        signed_fill(axes[1], x, signed)
     if scale == "symlog":
         threshold = linthresh or symlog_threshold(signed)
         axes[1].set_yscale("symlog", linthresh=threshold)
         _decade_ticks(axes[1], threshold, float(np.nanmax(np.abs(signed))))
     axes[1].set_ylabel("Σ ∂L/∂x")
-    axes[1].set_title("signed importance: > 0 where more intensity raises the loss", loc="left", fontsize="medium")
+    axes[1].set_title(title_signed, loc="left", fontsize="medium")
     if mean_square is not None:
         mean_square = as_array(mean_square)
         axes[2].plot(x, mean_square, color="tab:purple", lw=0.8)
