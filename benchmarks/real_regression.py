@@ -6,12 +6,15 @@ for every network asked for (CNN and MSResNet by default):
 1. *Selection, on validation only.* The calibration spectra go through
    :class:`~lightning_spectra.data.SpectraFilesDataModule` (``task: regression``, targets standardised on its
    training part); a seeded ``val_fraction`` of them (``split_seed`` 0) is the validation split. Each setting of
-   a small grid (input preprocessing x learning rate) trains once with seed 0, the recipe of
-   ``configs/examples/files_regression.yaml`` otherwise (AdamW, cosine schedule to 0, weight decay 2e-5, batch
-   32, the checkpoint of the lowest ``val/rmse``); the setting with the lowest best ``val/rmse`` is chosen.
+   a small grid (input preprocessing x learning rate x training augmentation, ``AUGMENTS``) trains once with
+   seed 0, the recipe of ``configs/examples/files_regression.yaml`` otherwise (AdamW, cosine schedule to 0,
+   weight decay 2e-5, batch 32, the checkpoint of the lowest ``val/rmse``); the setting with the lowest best
+   ``val/rmse`` is chosen.
 2. *Test, once.* The chosen setting trains ``--members`` seeds (the selection run is member 0); each member's
    best-``val/rmse`` checkpoint predicts the test split, and the ensemble predicts their mean. Reported: the
-   ensemble's test RMSE, R^2, RPD, bias, and the members' test RMSEs (their spread).
+   ensemble's test RMSE, R^2, RPD, bias, and the members' test RMSEs (their spread). With 3 or more members,
+   the spread as a prediction interval (:func:`ensemble_interval`, calibrated on the validation split): its
+   test coverage and mean width.
 
 Beside them, fitted on the same whole calibration split: PLS (``fit_pls``, components by 5-fold RMSECV) and
 RBF kernel ridge (``fit_kernel_ridge``, alpha and gamma by 5-fold CV), each on raw and on Savitzky-Golay first
@@ -35,6 +38,7 @@ Run one process at a time, one thread, under ``nice`` (the machine is shared; wa
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import platform
 import sys
@@ -68,15 +72,32 @@ PREPS = {  # datamodule preprocessing options of each grid entry
 }
 for _options in PREPS.values():
     _options.setdefault("scaling", "standard")
+#: Training-batch augmentations of the grid (the datamodule's ``augmentation``; amounts are shares of each
+#: preprocessed spectrum's own std, see lightning_spectra/data/augment.py).
+AUGMENTS = {
+    "none": {},
+    "baseline": {"offset": 0.05, "slope": 0.05},  # additive baseline drift, which carries no amount
+    "noise": {"noise": 0.02},
+    "scale": {"scale": 0.02},  # multiplicative: under Beer-Lambert it changes the apparent amount
+}
+#: Share of new spectra the ensemble's prediction interval is calibrated to cover.
+INTERVAL_COVERAGE = 0.9
 
 
 def data_and_model(
-    model_name: str, paths: tuple[str, str], prep: str, lr: float, args: argparse.Namespace, seed: int
+    model_name: str,
+    paths: tuple[str, str],
+    prep: str,
+    lr: float,
+    args: argparse.Namespace,
+    seed: int,
+    augment: str = "none",
 ) -> tuple[SpectraFilesDataModule, L.LightningModule]:
     """The regression datamodule on ``paths`` (calibration, test) and a freshly seeded network sized for it.
 
     The one place that knows the datamodule's and the models' constructor arguments (the recipe of
-    ``configs/examples/files_regression.yaml``, with ``prep``'s preprocessing and the rate ``lr``).
+    ``configs/examples/files_regression.yaml``, with ``prep``'s preprocessing, the rate ``lr`` and the training
+    augmentation ``augment``).
     """
     L.seed_everything(seed, verbose=False)
     data = SpectraFilesDataModule(
@@ -85,32 +106,32 @@ def data_and_model(
         task="regression",
         split={"val_fraction": args.val_fraction, "seed": 0},  # one validation split for every setting and member
         preprocessing=PREPS[prep],
+        augmentation=AUGMENTS[augment],
         batch_size=args.batch_size,
         linear_baseline=False,  # the baselines are fitted below, on the whole calibration split
         progress=False,
     )
-    model = MODELS[model_name](
-        spectrum_length=data.spectrum_length,
-        x_axis=data.x_axis,
-        task="regression",
-        target_names=data.target_names,
-        target_mean=data.target_mean,
-        target_scale=data.target_scale,
-        lr=lr,
-        weight_decay=2e-5,
-        optimizer="adamw",
-        lr_schedule="cosine",
-    )
+    model = MODELS[model_name].from_datamodule(data, lr=lr, weight_decay=2e-5, optimizer="adamw", lr_schedule="cosine")
     return data, model
 
 
 def train_member(
-    model_name: str, paths: tuple[str, str], prep: str, lr: float, seed: int, args: argparse.Namespace, root: Path
+    model_name: str,
+    paths: tuple[str, str],
+    setting: tuple[str, float, str],
+    seed: int,
+    args: argparse.Namespace,
+    root: Path,
 ) -> dict:
-    """One training run: its best validation RMSE and epoch, and that checkpoint's test predictions."""
-    data, model = data_and_model(model_name, paths, prep, lr, args, seed)
+    """One training run of ``setting`` (prep, lr, augment): its best validation RMSE and epoch, and that
+    checkpoint's validation and test predictions."""
+    prep, lr, augment = setting
+    data, model = data_and_model(model_name, paths, prep, lr, args, seed, augment)
     checkpoint = L.callbacks.ModelCheckpoint(
-        dirpath=root / f"{model_name}_{prep}_{lr}_{seed}", monitor="val/rmse", mode="min", save_weights_only=True
+        dirpath=root / f"{model_name}_{prep}_{lr}_{augment}_{seed}",
+        monitor="val/rmse",
+        mode="min",
+        save_weights_only=True,
     )
     trainer = L.Trainer(
         max_epochs=args.epochs,
@@ -130,14 +151,18 @@ def train_member(
     model.eval()
     with torch.no_grad():
         predicted = model.predict_values(model(data.splits.test.spectra)).reshape(-1)
+        val_predicted = model.predict_values(model(data.splits.val.spectra)).reshape(-1)
     return {
         "prep": prep,
         "lr": lr,
+        "augment": augment,
         "seed": seed,
         "val_rmse": float(checkpoint.best_model_score),
         "best_epoch": int(state["epoch"]),
         "seconds": seconds,
         "predicted": predicted.double().numpy(),
+        "val_predicted": val_predicted.double().numpy(),
+        "val_reference": data.splits.val.labels.reshape(-1).double().numpy(),
         "train": len(data.splits.train.spectra),
         "val": len(data.splits.val.spectra),
     }
@@ -146,6 +171,26 @@ def train_member(
 def metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, float]:
     values = regression_metrics(torch.as_tensor(predicted).reshape(-1, 1), torch.as_tensor(reference).reshape(-1, 1))
     return {k: float(values[k].mean()) for k in ("rmse", "r2", "rpd", "bias")}
+
+
+def ensemble_interval(members: list[dict], reference: np.ndarray) -> dict[str, float]:
+    """The members' spread as a prediction interval: mean +- k x their std per spectrum, with k chosen on the
+    validation split so that ``INTERVAL_COVERAGE`` of its spectra fall inside (normalised split conformal), then
+    the share of test spectra inside it and its mean width. Validation also chose each member's checkpoint, so
+    its residuals are optimistic: test coverage says how far that goes."""
+    val = np.stack([m["val_predicted"] for m in members])
+    test = np.stack([m["predicted"] for m in members])
+    floor = 1e-12 + 1e-6 * np.abs(val.mean(axis=0)).mean()  # members that agree exactly: no zero spread
+    scores = np.abs(members[0]["val_reference"] - val.mean(axis=0)) / (val.std(axis=0, ddof=1) + floor)
+    level = min(1.0, INTERVAL_COVERAGE * (1 + 1 / len(scores)))
+    k = float(np.quantile(scores, level, method="higher"))
+    half = k * (test.std(axis=0, ddof=1) + floor)
+    inside = np.abs(reference - test.mean(axis=0)) <= half
+    return {
+        "interval_k": k,
+        "interval_test_coverage": float(inside.mean()),
+        "interval_mean_width": float(2 * half.mean()),
+    }
 
 
 def classical(cal: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> dict:
@@ -207,19 +252,19 @@ def run_set(set_name: str, args: argparse.Namespace, earlier: dict | None = None
             paths.append(str(path))
         for model_name in args.models:
             grid = []
-            for prep in args.preps:
-                for lr in args.lrs:
-                    run = train_member(model_name, tuple(paths), prep, lr, 0, args, Path(tmp))
-                    run["test_rmse"] = metrics(run["predicted"], test[1])["rmse"]  # recorded, never used to choose
-                    grid.append(run)
-                    print(
-                        f"  {model_name} {prep:7s} lr {lr:g}: val RMSE {run['val_rmse']:.4g} (epoch "
-                        f"{run['best_epoch']}), [test {run['test_rmse']:.4g}] {run['seconds']:.0f} s",
-                        flush=True,
-                    )
+            for setting in itertools.product(args.preps, args.lrs, args.augments):
+                run = train_member(model_name, tuple(paths), setting, 0, args, Path(tmp))
+                run["test_rmse"] = metrics(run["predicted"], test[1])["rmse"]  # recorded, never used to choose
+                grid.append(run)
+                print(
+                    f"  {model_name} {setting[0]:7s} lr {setting[1]:g} {setting[2]}: val RMSE {run['val_rmse']:.4g} "
+                    f"(epoch {run['best_epoch']}), [test {run['test_rmse']:.4g}] {run['seconds']:.0f} s",
+                    flush=True,
+                )
             chosen = min(grid, key=lambda r: r["val_rmse"])  # validation only
+            setting = (chosen["prep"], chosen["lr"], chosen["augment"])
             members = [chosen] + [
-                train_member(model_name, tuple(paths), chosen["prep"], chosen["lr"], seed, args, Path(tmp))
+                train_member(model_name, tuple(paths), setting, seed, args, Path(tmp))
                 for seed in range(1, args.members)
             ]
             member_rmse = [metrics(m["predicted"], test[1])["rmse"] for m in members]
@@ -227,23 +272,27 @@ def run_set(set_name: str, args: argparse.Namespace, earlier: dict | None = None
             entry = {
                 "prep": chosen["prep"],
                 "lr": chosen["lr"],
+                "augment": chosen["augment"],
                 "val_rmse": chosen["val_rmse"],
                 "best_epochs": [m["best_epoch"] for m in members],
                 "members": len(members),
                 "member_rmse": member_rmse,
                 **ensemble,
+                **(ensemble_interval(members, test[1]) if len(members) > 2 else {}),
                 "ratio_to_best_classical": ensemble["rmse"] / reference,
                 "ratio_to_krr": ensemble["rmse"] / result["classical"]["krr"]["rmse"],
                 "ratio_to_pls": ensemble["rmse"] / result["classical"]["pls"]["rmse"],
                 "seconds": sum(m["seconds"] for m in grid + members[1:]),
                 "grid": [
-                    {k: r[k] for k in ("prep", "lr", "val_rmse", "best_epoch", "test_rmse", "seconds")} for r in grid
+                    {k: r[k] for k in ("prep", "lr", "augment", "val_rmse", "best_epoch", "test_rmse", "seconds")}
+                    for r in grid
                 ],
                 "train_val": [chosen["train"], chosen["val"]],
                 "epochs": args.epochs,
                 "batch_size": args.batch_size,
                 "preps_tried": list(args.preps),
                 "lrs_tried": list(args.lrs),
+                "augments_tried": list(args.augments),
             }
             result["networks"][model_name] = entry
             print(
@@ -257,9 +306,10 @@ def run_set(set_name: str, args: argparse.Namespace, earlier: dict | None = None
 
 def markdown(report: dict) -> str:
     lines = [
-        "| set | cal/test x points | best classical (CV pick) | PLS | KRR | model | chosen prep, lr | val RMSE "
-        "| epochs | ensemble test RMSE | R2 | RPD | members' test RMSE | / best classical |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| set | cal/test x points | best classical (CV pick) | PLS | KRR | model | chosen prep, lr, augment "
+        "| val RMSE | epochs | ensemble test RMSE | R2 | RPD | members' test RMSE | / best classical "
+        f"| {INTERVAL_COVERAGE:.0%} interval: test coverage, mean width |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in report["sets"].items():
         b = r["best_classical"]
@@ -275,21 +325,25 @@ def markdown(report: dict) -> str:
             )
             first = False
             spread = f"{min(n['member_rmse']):.4g}-{max(n['member_rmse']):.4g}"
+            interval = (
+                f"{n['interval_test_coverage']:.0%}, {n['interval_mean_width']:.4g}" if "interval_k" in n else "n/a"
+            )
             lines.append(
-                f"{head}| {model} | {n['prep']}, {n['lr']:g} | {n['val_rmse']:.4g} | {n['epochs']} | {n['rmse']:.4g} "
-                f"| {n['r2']:.3f} "
-                f"| {n['rpd']:.2f} | {spread} ({n['members']}) | **{n['ratio_to_best_classical']:.2f}** |"
+                f"{head}| {model} | {n['prep']}, {n['lr']:g}, {n.get('augment', 'none')} | {n['val_rmse']:.4g} "
+                f"| {n['epochs']} | {n['rmse']:.4g} | {n['r2']:.3f} | {n['rpd']:.2f} | {spread} ({n['members']}) "
+                f"| **{n['ratio_to_best_classical']:.2f}** | {interval} |"
             )
     lines += ["", "Validation grid (seed 0; test RMSE recorded for reference, never used to choose):", ""]
     lines += [
-        "| set | model | prep | lr | val RMSE | best epoch | test RMSE | s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| set | model | prep | lr | augment | val RMSE | best epoch | test RMSE | s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, r in report["sets"].items():
         for model, n in r["networks"].items():
             for g in n["grid"]:
                 lines.append(
-                    f"| {name} | {model} | {g['prep']} | {g['lr']:g} | {g['val_rmse']:.4g} | {g['best_epoch']} "
+                    f"| {name} | {model} | {g['prep']} | {g['lr']:g} | {g.get('augment', 'none')} "
+                    f"| {g['val_rmse']:.4g} | {g['best_epoch']} "
                     f"| {g['test_rmse']:.4g} | {g['seconds']:.0f} |"
                 )
     return "\n".join(lines) + "\n"
@@ -301,6 +355,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=["cnn", "resnet"], choices=list(MODELS))
     parser.add_argument("--preps", nargs="+", default=["raw", "sg1"], choices=list(PREPS))
     parser.add_argument("--lrs", nargs="+", type=float, default=[3e-3])
+    parser.add_argument("--augments", nargs="+", default=["none"], choices=list(AUGMENTS))
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--members", type=int, default=3, help="seeds of the chosen setting; test: their mean")
     parser.add_argument("--batch_size", type=int, default=32)
