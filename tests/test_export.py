@@ -257,6 +257,7 @@ def test_a_missing_checkpoint_is_one_line(tmp_path: Path, capsys: pytest.Capture
 
 
 # ---------------------------------------------------------------------------------------------- the benchmark
+@pytest.mark.slow  # 40 s of subprocesses: the benchmark script, not the package (make test-slow)
 def test_inference_benchmark_times_each_arm_in_its_own_process(tmp_path: Path) -> None:
     # torch.compile is left out here only for time (minutes of compilation on a small shared CPU).
     command = [sys.executable, str(ROOT / "benchmarks/inference.py"), "--models", "cnn", "--batches", "4"]
