@@ -1,14 +1,15 @@
 """Which numeric precision a run trains in when its config leaves ``trainer.precision`` unset.
 
-On a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX, as oneDNN reports it) bf16 autocast can shorten
-an epoch; elsewhere bf16 is emulated and slower. Whether it helps is a fact of each model, measured on such a
-CPU (BENCHMARKS.md, "Precision per model"): a model class says so with ``cpu_bf16 = True``, and only those
-classifiers train in ``bf16-mixed`` automatically (``fit`` only: ``validate``, ``test`` and ``predict`` run in
-float32, so a prediction does not depend on the CPU). Regressors always keep float32: bf16 keeps 8 bits of
-mantissa, and a calibration's error is measured in the third significant digit (the Beer-Lambert check of the
-regression recipe reaches R^2 0.979 in bf16 and 0.994 in float32). GPUs keep Lightning's default (float32). An
-explicit ``--trainer.precision`` (``32-true``, ``bf16-mixed``, ...) always wins.
-"""
+On a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX, as oneDNN reports it) bf16 autocast can shorten an
+epoch; elsewhere bf16 is emulated and slower. Whether it helps is a fact of each model, measured on such a CPU
+(BENCHMARKS.md, "Precision per model"): a model class says so with ``cpu_bf16 = True`` where bf16 was faster with
+the same result on every such CPU measured (an Intel Xeon with AMX and an AMD EPYC without; FCNN1D, faster only
+on the EPYC, stays out), and only those classifiers train in ``bf16-mixed`` automatically (``fit`` only:
+``validate``, ``test`` and ``predict`` run in float32, so a prediction does not depend on the CPU). Regressors
+always keep float32: bf16 keeps 8 bits of mantissa, and a calibration's error is measured in the third
+significant digit (the Beer-Lambert check of the regression recipe reaches R^2 0.979 in bf16 and 0.994 in
+float32). GPUs keep Lightning's default (float32). An explicit ``--trainer.precision`` (``32-true``,
+``bf16-mixed``, ...) always wins."""
 
 from __future__ import annotations
 
