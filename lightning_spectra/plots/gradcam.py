@@ -72,7 +72,7 @@ def _mapped_spectrum(
         map_ax.plot(x, classic, color="tab:gray", lw=0.9, ls="--", label="classic Grad-CAM (GAP)")
     map_ax.set_ylabel("map")
     map_ax.set_ylim(1.05 * norm.vmin, 1.05 * norm.vmax)
-    map_ax.legend(loc="upper right", fontsize="x-small", frameon=False)
+    map_ax.legend(loc="best", fontsize="x-small", framealpha=0.85)  # a free corner, else readable over the curve
 
 
 def plot_gradcam_spectra(
@@ -174,7 +174,7 @@ def plot_gradcam_class_means(
     zero_line(overlay)
     overlay.set_ylabel("mean map")
     overlay.set_title(f"class-averaged {method}, every class", loc="left", fontsize="medium")
-    overlay.legend(loc="upper right", fontsize="x-small", frameon=False)
+    overlay.legend(loc="best", fontsize="x-small", framealpha=0.85)
     overlay.set_xlabel(xlabel)
     overlay.set_xlim(x.min(), x.max())
     if title:
