@@ -258,8 +258,10 @@ class SpectraCLI(LightningCLI):
 
     def before_predict(self) -> None:
         """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`)."""
-        obstacle = onnx_obstacle(self.model, self.trainer.strategy.root_device)
-        if choose_engine(self.config[self.subcommand].get("predict_engine", "auto"), obstacle) == "onnx":
+        engine = self.config[self.subcommand].get("predict_engine", "auto")
+        # Only a run that asks for ONNX Runtime pays for probing it (importing onnxruntime): auto is PyTorch.
+        obstacle = onnx_obstacle(self.model, self.trainer.strategy.root_device) if engine == "onnx" else None
+        if choose_engine(engine, obstacle) == "onnx":
             self.trainer.callbacks.append(OnnxPredictions())
 
     def after_fit(self) -> None:
