@@ -56,6 +56,7 @@ from threadpoolctl import threadpool_limits
 from lightning_spectra.baselines.kernel import fit_kernel_ridge
 from lightning_spectra.baselines.regression import fit_pls
 from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.metrics.prediction_interval import calibrate, ensemble_prediction
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.models.registry import model_classes
 
@@ -174,22 +175,16 @@ def metrics(predicted: np.ndarray, reference: np.ndarray) -> dict[str, float]:
 
 
 def ensemble_interval(members: list[dict], reference: np.ndarray) -> dict[str, float]:
-    """The members' spread as a prediction interval: mean +- k x their std per spectrum, with k chosen on the
-    validation split so that ``INTERVAL_COVERAGE`` of its spectra fall inside (normalised split conformal), then
-    the share of test spectra inside it and its mean width. Validation also chose each member's checkpoint, so
-    its residuals are optimistic: test coverage says how far that goes."""
-    val = np.stack([m["val_predicted"] for m in members])
-    test = np.stack([m["predicted"] for m in members])
-    floor = 1e-12 + 1e-6 * np.abs(val.mean(axis=0)).mean()  # members that agree exactly: no zero spread
-    scores = np.abs(members[0]["val_reference"] - val.mean(axis=0)) / (val.std(axis=0, ddof=1) + floor)
-    level = min(1.0, INTERVAL_COVERAGE * (1 + 1 / len(scores)))
-    k = float(np.quantile(scores, level, method="higher"))
-    half = k * (test.std(axis=0, ddof=1) + floor)
-    inside = np.abs(reference - test.mean(axis=0)) <= half
+    """The members' spread as a prediction interval, calibrated on the validation split as
+    ``lightning-spectra-ensemble`` does (:mod:`lightning_spectra.metrics.prediction_interval`): the factor, the
+    share of test spectra inside the interval and its mean width. Validation also chose each member's checkpoint,
+    so its residuals are optimistic: test coverage says how far that goes."""
+    factor = calibrate(np.stack([m["val_predicted"] for m in members]), members[0]["val_reference"], INTERVAL_COVERAGE)
+    test = ensemble_prediction(np.stack([m["predicted"] for m in members]), factor)
     return {
-        "interval_k": k,
-        "interval_test_coverage": float(inside.mean()),
-        "interval_mean_width": float(2 * half.mean()),
+        "interval_k": float(factor[0]),
+        "interval_test_coverage": float(test.covered(reference.reshape(-1, 1)).mean()),
+        "interval_mean_width": float((test.upper - test.lower).mean()),
     }
 
 

@@ -24,6 +24,7 @@ SCRIPTS = {
     "lightning-spectra": "lightning_spectra.cli:main",
     "lightning-spectra-sweep": "lightning_spectra.sweeps.command:main",
     "lightning-spectra-cv": "lightning_spectra.apps.cross_validation:main",
+    "lightning-spectra-ensemble": "lightning_spectra.apps.ensemble:main",
     "lightning-spectra-watch": "lightning_spectra.apps.watch:main",
     "lightning-spectra-report": "lightning_spectra.apps.paper_report:main",
     "lightning-spectra-export": "lightning_spectra.apps.export:main",

@@ -28,13 +28,12 @@ from pathlib import Path
 import yaml
 
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
+from lightning_spectra.runs.campaign import campaign_run_config
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
 
-CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
-WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
 RESULTS = ("cv_results.csv", "cv_summary.json")  # beside the fold folders repeat<r>_fold<k>/ and their configs
 #: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
 SCORES = (
@@ -49,33 +48,6 @@ SCORES = (
     "krr_rmse",
     "krr_r2",
 )
-
-
-def fold_config(config: dict, out: Path, name: str, group: str) -> dict:
-    """``config`` with its loggers pointed at the fold's own folder (CSV) and W&B run (grouped, named after the
-    model and the fold); with ``LIGHTNING_SPECTRA_WANDB`` set a W&B run is added where the config has none."""
-    from lightning_spectra.runs.wandb_runs import run_facts, wandb_project
-
-    config = json.loads(json.dumps(config))  # a deep copy of plain YAML data
-    trainer = config.setdefault("trainer", {})
-    loggers = trainer.get("logger")
-    if loggers in (None, True):
-        loggers = []
-    elif isinstance(loggers, dict):
-        loggers = [loggers]
-    elif loggers is False:
-        loggers = []
-    kept = [entry for entry in loggers if isinstance(entry, dict) and entry.get("class_path") != CSV_LOGGER]
-    project = wandb_project()
-    if project and not any(entry.get("class_path") == WANDB_LOGGER for entry in kept):
-        kept.append({"class_path": WANDB_LOGGER, "init_args": {"project": project}})
-    model = run_facts(config)["model"]
-    for entry in kept:
-        if entry.get("class_path") == WANDB_LOGGER:
-            entry.setdefault("init_args", {}).update({"group": group, "name": f"{model} {name}"})
-    csv_logger = {"class_path": CSV_LOGGER, "init_args": {"save_dir": str(out), "name": "", "version": name}}
-    trainer["logger"] = [csv_logger, *kept]  # the CSV logger first: it names the run's folder
-    return config
 
 
 def summarise(values: Sequence[float]) -> tuple[float, float]:
@@ -119,7 +91,7 @@ def run_cv(
             name = f"repeat{repeat}_fold{fold}"
             print(f"fold {len(rows) + 1} of {folds * repeats}: repeat {repeat}, fold {fold} ({out / name})", flush=True)
             fold_path = out / f"{name}.yaml"
-            fold_path.write_text(yaml.safe_dump(fold_config(config, out, name, group), sort_keys=False))
+            fold_path.write_text(yaml.safe_dump(campaign_run_config(config, out, name, group), sort_keys=False))
             args = [
                 "fit",
                 "--config",

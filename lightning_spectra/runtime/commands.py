@@ -16,6 +16,7 @@ COMMANDS = {
     "sweep": ("lightning-spectra-sweep", "sweep.py", "lightning_spectra.sweeps"),
     "report": ("lightning-spectra-report", "report.py", "lightning_spectra.apps.paper_report"),
     "cv": ("lightning-spectra-cv", None, "lightning_spectra.apps.cross_validation"),
+    "ensemble": ("lightning-spectra-ensemble", None, "lightning_spectra.apps.ensemble"),
     "watch": ("lightning-spectra-watch", None, "lightning_spectra.apps.watch"),
     "export": ("lightning-spectra-export", None, "lightning_spectra.apps.export"),
 }

@@ -1,0 +1,148 @@
+"""Seed ensembles: members that differ only in their seed, their mean and a calibrated interval, resumed when killed."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import CONF
+
+from lightning_spectra.apps.ensemble import main, requested_task
+from lightning_spectra.metrics.prediction_interval import member_spread
+
+MEMBERS = 3
+
+
+def regression_config(folder: Path) -> Path:
+    """The tiny files config as a regressor that keeps its best validation epoch."""
+    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
+    config["trainer"]["max_epochs"] = 3
+    config["data"]["init_args"].update(task="regression", preprocessing={"normalization": "none"})
+    config["trainer"]["callbacks"][0]["init_args"].update(monitor="val/rmse", mode="min")
+    path = folder / "regression.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def band_spectra(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    content = rng.uniform(0, 1, n)
+    grid = np.linspace(0, 1, 120)
+    band = np.exp(-0.5 * ((grid - 0.5) / 0.05) ** 2)
+    return content[:, None] * band + rng.uniform(0, 0.3, n)[:, None] * grid + rng.normal(0, 0.01, (n, 120)), content
+
+
+def read_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    folder = tmp_path_factory.mktemp("ensemble")
+    spectra, content = band_spectra(np.random.default_rng(0), 50)
+    np.savez(folder / "nir.npz", spectra=spectra, y=content)
+    args = ["fit", "--config", str(regression_config(folder)), "--members", str(MEMBERS), "--out", str(folder / "ens")]
+    args += ["--", "--data.init_args.train_path", str(folder / "nir.npz")]
+    main(args)
+    return {"folder": folder, "out": folder / "ens", "args": args}
+
+
+def test_members_are_ordinary_runs_with_their_own_seed_and_the_ensemble_is_their_mean(fitted: dict) -> None:
+    out = fitted["out"]
+    result = json.loads((out / "ensemble.json").read_text())
+    assert [m["seed"] for m in result["members"]] == [0, 1, 2]
+    outputs = [np.load(out / f"member{i}" / "ensemble_outputs.npz") for i in range(MEMBERS)]
+    for i, member in enumerate(result["members"]):
+        summary = json.loads((out / f"member{i}" / "summary.json").read_text())
+        assert member["test_rmse"] == pytest.approx(summary["rmse"], rel=1e-5)  # the epoch test used
+        config = yaml.safe_load((out / f"member{i}" / "config.yaml").read_text())
+        assert config["seed_everything"] == i
+    test = np.stack([o["test_predicted"] for o in outputs])
+    assert not np.allclose(test[0], test[1])  # the seeds gave different networks
+    rows = read_rows(out / "ensemble_test.csv")
+    predicted = np.array([float(r["predicted_target"]) for r in rows])
+    reference = np.array([float(r["reference_target"]) for r in rows])
+    np.testing.assert_allclose(predicted, test.mean(axis=0)[:, 0], rtol=1e-5)
+    assert result["test_rmse"] == pytest.approx(np.sqrt(np.mean((predicted - reference) ** 2)), rel=1e-4)
+    assert result["test_rmse"] <= max(m["test_rmse"] for m in result["members"])  # the mean beats the worst
+    assert result["classical_best_rmse"] > 0 and result["pls_rmse"] > 0
+
+
+def test_the_interval_holds_the_asked_share_of_the_validation_spectra(fitted: dict) -> None:
+    out = fitted["out"]
+    result = json.loads((out / "ensemble.json").read_text())
+    outputs = [np.load(out / f"member{i}" / "ensemble_outputs.npz") for i in range(MEMBERS)]
+    mean, spread = member_spread(np.stack([o["val_predicted"] for o in outputs]))
+    factor = result["interval_factor"][0]
+    inside = np.abs(outputs[0]["val_reference"] - mean) <= factor * spread * (1 + 1e-9)
+    assert inside.mean() >= 0.9 and (np.abs(outputs[0]["val_reference"] - mean) <= 0.9 * factor * spread).mean() < 1
+    rows = read_rows(out / "ensemble_test.csv")
+    covered = [float(r["lower_target"]) <= float(r["reference_target"]) <= float(r["upper_target"]) for r in rows]
+    assert result["test_interval_coverage"] == pytest.approx(np.mean(covered))
+
+
+def test_predict_gives_the_members_mean_and_keeps_their_training_logs(fitted: dict) -> None:
+    folder, out = fitted["folder"], fitted["out"]
+    spectra, _ = band_spectra(np.random.default_rng(5), 6)
+    np.savez(folder / "new.npz", spectra=spectra)
+    main(["predict", "--ensemble", str(out), "--predict_path", str(folder / "new.npz")])
+    rows = read_rows(out / "predictions.csv")
+    assert [r["spectrum"] for r in rows] == [f"new.npz[{i}]" for i in range(6)]
+    members = np.array(
+        [
+            [float(r["predicted_target"]) for r in read_rows(out / "predict" / f"member{i}" / "predictions.csv")]
+            for i in range(MEMBERS)
+        ]
+    )
+    np.testing.assert_allclose([float(r["predicted_target"]) for r in rows], members.mean(axis=0), rtol=1e-4)
+    np.testing.assert_allclose([float(r["sd_target"]) for r in rows], members.std(axis=0, ddof=1), rtol=1e-3)
+    assert all(float(r["lower_target"]) < float(r["predicted_target"]) < float(r["upper_target"]) for r in rows)
+    assert all((out / f"member{i}" / "metrics.csv").exists() for i in range(MEMBERS))
+
+
+def test_a_killed_fit_resumes_with_the_finished_members_kept(fitted: dict, capsys: pytest.CaptureFixture) -> None:
+    out = fitted["out"]
+    before = json.loads((out / "ensemble.json").read_text())["members"]
+    kept = (out / "member0" / "summary.json").stat().st_mtime_ns
+    (out / "member2" / "ensemble_outputs.npz").unlink()  # member 2 was killed before it finished
+    main(fitted["args"])
+    printed = capsys.readouterr().out
+    assert "member 1 of 3: seed 0" in printed and "done earlier: kept" in printed
+    assert (out / "member0" / "summary.json").stat().st_mtime_ns == kept
+    after = json.loads((out / "ensemble.json").read_text())["members"]
+    assert [m["test_rmse"] for m in after] == pytest.approx([m["test_rmse"] for m in before], rel=1e-5)
+
+
+def test_other_settings_on_an_ensemble_folder_are_refused(fitted: dict, capsys: pytest.CaptureFixture) -> None:
+    args = [a if a != str(MEMBERS) else "4" for a in fitted["args"]]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "--overwrite" in error and len(error.splitlines()) == 1
+
+
+def test_a_classification_config_is_one_line_before_any_training(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", str(CONF / "files_tiny.yaml"), "--out", str(tmp_path / "ens")])
+    assert stop.value.code == 2
+    assert "regression" in capsys.readouterr().err and not list(tmp_path.glob("ens/member*"))
+
+
+def test_predict_without_a_fitted_ensemble_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", "--ensemble", str(tmp_path), "--predict_path", str(tmp_path / "new.csv")])
+    assert stop.value.code == 2
+    assert "ensemble.json" in capsys.readouterr().err
+
+
+def test_the_requested_task_reads_the_command_line_after_the_config() -> None:
+    config = {"data": {"init_args": {"task": "classification"}}}
+    assert requested_task(config, []) == "classification"
+    assert requested_task(config, ["--data.init_args.task", "regression"]) == "regression"
+    assert requested_task({}, ["--data.init_args.task=regression"]) == "regression"
+    assert requested_task({}, []) == "classification"
