@@ -70,6 +70,8 @@ def test_members_are_ordinary_runs_with_their_own_seed_and_the_ensemble_is_their
     assert result["test_rmse"] == pytest.approx(np.sqrt(np.mean((predicted - reference) ** 2)), rel=1e-4)
     assert result["test_rmse"] <= max(m["test_rmse"] for m in result["members"])  # the mean beats the worst
     assert result["classical_best_rmse"] > 0 and result["pls_rmse"] > 0
+    assert [Path(p).name for p in result["figures"]] == ["parity_ensemble_target.png"]
+    assert all(Path(p).stat().st_size > 10_000 for p in result["figures"])
 
 
 def test_the_interval_holds_the_asked_share_of_the_validation_spectra(fitted: dict) -> None:

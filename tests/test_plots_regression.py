@@ -34,3 +34,15 @@ def test_series_prediction_draws_reference_and_predicted_along_the_series() -> N
     assert [line.get_label() for line in ax.lines] == ["reference", "predicted"]
     np.testing.assert_array_equal(ax.lines[1].get_ydata(), reference[::-1])
     assert ax.get_ylabel() == "fat" and ax.get_xlabel() == "position in the series"
+
+
+def test_a_prediction_interval_is_a_bar_through_each_point_of_its_model() -> None:
+    reference = np.linspace(2, 12, 10)
+    predicted = reference + 0.2
+    fig = plot_parity(reference, {"ensemble": predicted}, intervals={"ensemble": (predicted - 1, predicted + 1)})
+    parity = fig.axes[0]
+    (bars,) = [c for c in parity.collections if c.get_label() == "ensemble interval"]
+    segments = np.array(bars.get_segments())
+    np.testing.assert_allclose(segments[:, 0, 0], reference)  # one vertical bar at each reference value
+    np.testing.assert_allclose(segments[:, :, 1], np.stack([predicted - 1, predicted + 1], axis=1))
+    assert "ensemble interval" in [t.get_text() for t in parity.get_legend().get_texts()]

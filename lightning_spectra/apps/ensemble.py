@@ -181,8 +181,9 @@ def fit_ensemble(
             done = read_member(out / name)
         outputs.append(done)
     result = score(outputs, seeds, coverage, out)
-    atomic_write(out / RESULT, lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
     write_test_table(out / TEST_TABLE, outputs, result)
+    result["figures"] = draw_parity(out, outputs, result)
+    atomic_write(out / RESULT, lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
     return result
 
 
@@ -231,6 +232,31 @@ def write_test_table(path: Path, outputs: list[dict], result: dict) -> None:
     test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
     reference, names = outputs[0]["test_reference"], outputs[0]["test_names"]
     write_rows(path, result["target_names"], [str(n) for n in names], test, reference)
+
+
+def draw_parity(out: Path, outputs: list[dict], result: dict) -> list[str]:
+    """``<out>/figures/parity_ensemble_<target>.png``: the ensemble's mean with its interval, and member 0 (what
+    one fit of the config gives), against the test reference values."""
+    from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
+    from lightning_spectra.plots.regression import plot_parity
+
+    test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), np.asarray(result["interval_factor"]))
+    mean_name = f"mean of {len(outputs)}"
+    pngs = []
+    for t, target in enumerate(result["target_names"]):
+        fig = plot_parity(
+            outputs[0]["test_reference"][:, t],
+            {
+                mean_name: test.mean[:, t],
+                f"one fit (seed {result['members'][0]['seed']})": outputs[0]["test_predicted"][:, t],
+            },
+            target=target,
+            title=f"seed ensemble of {result['model']}: {result['coverage']:.0%} interval, test coverage "
+            f"{test.covered(outputs[0]['test_reference'])[:, t].mean():.0%}",
+            intervals={mean_name: (test.lower[:, t], test.upper[:, t])},
+        )
+        pngs.append(str(save_figure(fig, out / "figures" / f"parity_ensemble_{target}.png")))
+    return pngs
 
 
 def write_rows(path: Path, targets: Sequence[str], names: Sequence[str], prediction, reference=None) -> None:

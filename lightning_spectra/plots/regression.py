@@ -28,10 +28,14 @@ def plot_parity(
     predicted: Mapping[str, np.ndarray],
     target: str = "target",
     title: str | None = None,
+    intervals: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Figure:
     """Predicted vs reference (one colour per model, e.g. the network, PLS, kernel ridge), with the 1:1 line and each
     model's fitted line; the legend gives what a chemometrician judges a calibration by (RMSEP, bias, RPD, and
-    the fitted line's slope, intercept and R^2); residuals vs reference below."""
+    the fitted line's slope, intercept and R^2); residuals vs reference below. ``intervals`` maps a model's name
+    to ``(lower, upper)`` per spectrum, drawn as a bar through each of its points (a prediction interval; the
+    axes keep the points' range, so a wide interval runs off the panel rather than shrinking the points)."""
+    intervals = dict(intervals or {})
     reference = as_array(reference).ravel()
     fig = Figure(figsize=(6.4, 8), layout="constrained")
     parity, residuals = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
@@ -53,6 +57,9 @@ def plot_parity(
         rpd = float(np.std(reference, ddof=1) / rmse) if rmse > 0 else float("inf")
         label = f"{name} (RMSEP {rmse:.4g}, bias {bias:+.3g}, RPD {rpd:.2f})"
         parity.scatter(reference, values, s=14, alpha=0.7, color=colour, label=label)
+        if name in intervals:
+            lower, upper = (as_array(bound).ravel() for bound in intervals[name])
+            parity.vlines(reference, lower, upper, color=colour, lw=0.8, alpha=0.5, label=f"{name} interval")
         parity.plot(
             line,
             slope * line + intercept,
