@@ -30,7 +30,7 @@ from lightning_spectra.callbacks.onnx_predictions import (
     onnx_obstacle,
 )
 from lightning_spectra.data.base import SpectraDataModule
-from lightning_spectra.errors import SpectraConfigError, SpectraRunError, failure_line, find_data_error
+from lightning_spectra.errors import SpectraConfigError, SpectraRunError, find_data_error, one_line_failures
 from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
 from lightning_spectra.runs.checkpoint import (
     SPECIAL_CKPT_PATHS,
@@ -347,17 +347,12 @@ def main(args: Sequence[str] | None = None) -> None:
     SIGTERM (its checkpoint is kept, see :mod:`lightning_spectra.callbacks.interrupted`); anything else is a bug
     and keeps its traceback.
     """
-    try:
-        check_config_files(sys.argv[1:] if args is None else args)
-        SpectraCLI(args=args)
-    except SIGTERMException:  # a SystemExit without a code: it would exit 0, the status of a finished run
-        raise SystemExit(SIGTERM_STATUS) from None
-    except Exception as err:
-        failure = failure_line(err)
-        if failure is None:
-            raise
-        print(f"error: {failure[0]}", file=sys.stderr)
-        raise SystemExit(failure[1]) from None
+    with one_line_failures():
+        try:
+            check_config_files(sys.argv[1:] if args is None else args)
+            SpectraCLI(args=args)
+        except SIGTERMException:  # a SystemExit without a code: it would exit 0, the status of a finished run
+            raise SystemExit(SIGTERM_STATUS) from None
 
 
 if __name__ == "__main__":  # python -m lightning_spectra.cli fit ... works where train.py is not at hand

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import errno
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: Errors of the machine rather than of the program: a folder that cannot be written, a full disk.
 UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
@@ -57,3 +60,17 @@ def failure_line(err: BaseException) -> tuple[str, int] | None:
         # A full disk is the run failing; a folder the user cannot write is a setting to change.
         return f"cannot write {machine.filename}: {machine.strerror}", 1 if machine.errno in FULL else 2
     return None
+
+
+@contextmanager
+def one_line_failures() -> Iterator[None]:
+    """A command's body: bad input or settings end as ``error: <line>`` on stderr and exit 2, a failed run exit 1
+    (:func:`failure_line`); a bug keeps its traceback."""
+    try:
+        yield
+    except Exception as err:
+        failure = failure_line(err)
+        if failure is None:
+            raise
+        print(f"error: {failure[0]}", file=sys.stderr)
+        raise SystemExit(failure[1]) from None

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import yaml
 
-from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_line_failures
 from lightning_spectra.runs.campaign import campaign_run_config
-from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.commands import command, split_passthrough
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
@@ -201,11 +201,7 @@ def print_table(result: dict, out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: list[str] = []
-    if "--" in argv:
-        split = argv.index("--")
-        argv, extra = argv[:split], argv[split + 1 :]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=command("cv"), description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--config", required=True, help="a training config with a SpectraFilesDataModule (or: examples/files_csv)"
@@ -218,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, unknown = parser.parse_known_args(argv)
     extra = [*unknown, *extra]  # anything else goes to every fold's `fit` (e.g. --data.init_args.train_path)
     out = Path(args.out) if args.out else Path("logs") / "cv" / Path(args.config).stem
-    try:
+    with one_line_failures():  # bad input: one line, exit 2; a failed run exit 1; a bug keeps its traceback
         from lightning_spectra.runs.folder import check_writable
         from lightning_spectra.runtime.config_checks import check_config_file
 
@@ -226,12 +222,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         check_config_file(config)
         check_writable(out, "--out")  # before the first fold trains, not after
         result = run_cv(config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
-    except Exception as err:
-        failure = failure_line(err)  # as train.py: bad input 2, a failed run 1, a bug keeps its traceback
-        if failure is None:
-            raise
-        print(f"error: {failure[0]}", file=sys.stderr)
-        raise SystemExit(failure[1]) from None
     print_table(result, out)
 
 

@@ -35,12 +35,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from lightning_spectra.errors import SpectraConfigError, SpectraDataError, failure_line
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_line_failures
 from lightning_spectra.metrics.prediction_interval import DEFAULT_COVERAGE, calibrate, ensemble_prediction
 from lightning_spectra.runs.campaign import campaign_run_config
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
-from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.commands import command, split_passthrough
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 
@@ -364,11 +364,7 @@ def print_result(result: dict, out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    extra: list[str] = []
-    if "--" in argv:
-        split = argv.index("--")
-        argv, extra = argv[:split], argv[split + 1 :]
+    argv, extra = split_passthrough(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog=command("ensemble"), description=__doc__.split("\n\n")[0])
     steps = parser.add_subparsers(dest="step", required=True)
     fit = steps.add_parser("fit", help="train the members, calibrate the interval, score on the test split")
@@ -385,7 +381,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args, unknown = parser.parse_known_args(argv)
     if args.step == "predict" and (unknown or extra):
         parser.error(f"predict takes no other options: {' '.join([*unknown, *extra])}")
-    try:
+    with one_line_failures():  # bad input: one line, exit 2; a failed run exit 1; a bug keeps its traceback
         if args.step == "predict":
             predict_ensemble(args.ensemble, args.predict_path, args.output)
             return
@@ -395,12 +391,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         out = Path(args.out) if args.out else Path("logs") / "ensemble" / Path(config).stem
         check_writable(out, "--out")
         result = fit_ensemble(config, args.members, args.seed, out, [*unknown, *extra], args.coverage, args.overwrite)
-    except Exception as err:
-        failure = failure_line(err)  # bad input 2, a failed run 1, a bug keeps its traceback
-        if failure is None:
-            raise
-        print(f"error: {failure[0]}", file=sys.stderr)
-        raise SystemExit(failure[1]) from None
     print_result(result, out)
 
 

@@ -8,6 +8,7 @@ that tells the user what to run next names the command in the way they started t
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 #: program -> (console script, repository script or None, module)
@@ -35,3 +36,12 @@ def command(program: str = "train") -> str:
     if started.suffix == ".py" and _PACKAGE in started.resolve().parents:
         return f"python -m {module}"
     return console
+
+
+def split_passthrough(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """A campaign command's own options, and those after ``--`` that go to every run's ``fit``."""
+    argv = list(argv)
+    if "--" not in argv:
+        return argv, []
+    split = argv.index("--")
+    return argv[:split], argv[split + 1 :]
