@@ -429,7 +429,12 @@ def summary_of(save_dir: Path, name: str) -> dict:
 
 @pytest.mark.filterwarnings("ignore:LightningCLI's args parameter")  # pytest's own argv, not ours
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # testing a checkpoint from another run: intended
-@pytest.mark.parametrize("name", CLI_MODELS)
+@pytest.mark.parametrize(
+    "name",
+    # The two attention models take 14-19 s here, a third of this test's time: kept for `make test-slow` (their
+    # layers are run by every per-model test above, and the command line by the other five models).
+    [pytest.param(n, marks=pytest.mark.slow) if "attention" in n else n for n in CLI_MODELS],
+)
 def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
     """``fit`` (which tests the in-memory model) and ``test`` of the saved checkpoint give the same predictions."""
     config = f"{name}_tiny.yaml"
