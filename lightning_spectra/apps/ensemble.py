@@ -36,7 +36,12 @@ import numpy as np
 import yaml
 
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_line_failures
-from lightning_spectra.metrics.prediction_interval import DEFAULT_COVERAGE, calibrate, ensemble_prediction
+from lightning_spectra.metrics.prediction_interval import (
+    DEFAULT_COVERAGE,
+    EnsemblePrediction,
+    calibrate,
+    ensemble_prediction,
+)
 from lightning_spectra.runs.campaign import campaign_run_config
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
@@ -46,7 +51,6 @@ from lightning_spectra.runtime.shipped_files import config_file
 
 PLAN, RESULT, TEST_TABLE = "ensemble_plan.json", "ensemble.json", "ensemble_test.csv"
 MEMBER_OUTPUTS = "ensemble_outputs.npz"  # a member's validation and test predictions, written when it is done
-CHUNK = 128  # spectra per network pass: a whole split at once can hold gigabytes in a first layer
 
 
 def requested_task(config: dict, extra_args: Sequence[str]) -> str:
@@ -80,17 +84,13 @@ def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
 
 
 def predict_split(model, spectra) -> np.ndarray:
-    """``model``'s predictions ``(N, T)`` in the targets' units, ``CHUNK`` spectra at a time."""
+    """``model``'s predictions ``(N, T)`` of a split in the targets' units, computed as ``predict`` does."""
     import torch
 
     from lightning_spectra.interpret.model_modes import evaluation_mode
 
-    parts = []
     with torch.no_grad(), evaluation_mode(model):
-        for start in range(0, len(spectra), CHUNK):
-            batch = spectra[start : start + CHUNK].to(model.device)
-            parts.append(model.predict_values(model(batch)).double().cpu().numpy())
-    return np.concatenate(parts)
+        return model.predict_values(model.prediction_outputs(spectra.to(model.device))).double().cpu().numpy()
 
 
 def fit_member(config: dict, out: Path, name: str, seed: int, extra_args: Sequence[str]) -> None:
@@ -180,22 +180,25 @@ def fit_ensemble(
             fit_member(config, out, name, member_seed, extra_args)
             done = read_member(out / name)
         outputs.append(done)
-    result = score(outputs, seeds, coverage, out)
-    write_test_table(out / TEST_TABLE, outputs, result)
-    result["figures"] = draw_parity(out, outputs, result)
+    targets = [str(t) for t in outputs[0]["target_names"]]
+    factor = calibrate(np.stack([o["val_predicted"] for o in outputs]), outputs[0]["val_reference"], coverage)
+    test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
+    result = score(outputs, test, seeds, coverage, out)
+    reference, names = outputs[0]["test_reference"], [str(n) for n in outputs[0]["test_names"]]
+    write_rows(out / TEST_TABLE, targets, names, test, reference)
+    result["figures"] = draw_parity(out, outputs, test, result)
     atomic_write(out / RESULT, lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
     return result
 
 
-def score(outputs: list[dict], seeds: list[int], coverage: float, out: Path) -> dict:
-    """The interval's factor from validation, and the ensemble and its members on the test split."""
+def score(outputs: list[dict], test: EnsemblePrediction, seeds: list[int], coverage: float, out: Path) -> dict:
+    """The ensemble's prediction ``test`` (its interval calibrated on validation) and its members on the test
+    split."""
     import torch
 
     from lightning_spectra.metrics.regression import flatten_metrics, regression_metrics
 
     targets = [str(t) for t in outputs[0]["target_names"]]
-    factor = calibrate(np.stack([o["val_predicted"] for o in outputs]), outputs[0]["val_reference"], coverage)
-    test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
     reference = outputs[0]["test_reference"]
     metrics = flatten_metrics(regression_metrics(torch.as_tensor(test.mean), torch.as_tensor(reference)), targets)
     members = []
@@ -214,7 +217,7 @@ def score(outputs: list[dict], seeds: list[int], coverage: float, out: Path) -> 
         "members": members,
         "target_names": targets,
         "coverage": coverage,
-        "interval_factor": [float(f) for f in factor],
+        "interval_factor": [float(f) for f in test.factor],
         "validation_spectra": len(outputs[0]["val_reference"]),
         "test_spectra": len(reference),
         **{f"test_{key}": value for key, value in metrics.items()},
@@ -226,21 +229,12 @@ def score(outputs: list[dict], seeds: list[int], coverage: float, out: Path) -> 
     }
 
 
-def write_test_table(path: Path, outputs: list[dict], result: dict) -> None:
-    """One row per test spectrum: reference, ensemble mean, spread and interval per target."""
-    factor = np.asarray(result["interval_factor"])
-    test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
-    reference, names = outputs[0]["test_reference"], outputs[0]["test_names"]
-    write_rows(path, result["target_names"], [str(n) for n in names], test, reference)
-
-
-def draw_parity(out: Path, outputs: list[dict], result: dict) -> list[str]:
+def draw_parity(out: Path, outputs: list[dict], test: EnsemblePrediction, result: dict) -> list[str]:
     """``<out>/figures/parity_ensemble_<target>.png``: the ensemble's mean with its interval, and member 0 (what
     one fit of the config gives), against the test reference values."""
     from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
     from lightning_spectra.plots.regression import plot_parity
 
-    test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), np.asarray(result["interval_factor"]))
     mean_name = f"mean of {len(outputs)}"
     pngs = []
     for t, target in enumerate(result["target_names"]):

@@ -22,12 +22,14 @@ DEFAULT_COVERAGE = 0.9
 
 @dataclass(frozen=True)
 class EnsemblePrediction:
-    """Per spectrum and target ``(N, T)``: the members' mean, their standard deviation, and the interval."""
+    """Per spectrum and target ``(N, T)``: the members' mean, their standard deviation, and the interval
+    ``mean +- factor x spread`` (``factor`` per target, ``(T,)``)."""
 
     mean: np.ndarray
     spread: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
+    factor: np.ndarray
 
     def covered(self, reference: np.ndarray) -> np.ndarray:
         """Whether each reference value ``(N, T)`` lies inside its interval."""
@@ -79,5 +81,6 @@ def calibrate(values: np.ndarray, reference: np.ndarray, coverage: float = DEFAU
 def ensemble_prediction(values: np.ndarray, factor: np.ndarray) -> EnsemblePrediction:
     """The members' mean, spread and the interval ``mean +- factor x spread`` (``factor`` from :func:`calibrate`)."""
     mean, spread = member_spread(values)
-    half = np.asarray(factor, dtype=np.float64).reshape(1, -1) * spread
-    return EnsemblePrediction(mean=mean, spread=spread, lower=mean - half, upper=mean + half)
+    factor = np.asarray(factor, dtype=np.float64).reshape(-1)
+    half = factor.reshape(1, -1) * spread
+    return EnsemblePrediction(mean=mean, spread=spread, lower=mean - half, upper=mean + half, factor=factor)

@@ -270,14 +270,17 @@ class SpectraModel(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_series("test", self.test_series)
 
-    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
-        x, y, index = batch
+    def prediction_outputs(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's outputs for spectra ``x`` as ``predict`` computes them: ``PREDICT_CHUNK`` spectra at a
+        time where spectra are independent, through ``predict_logits`` where an engine replaced the network."""
         network = self if self.predict_logits is None else self.predict_logits
         if getattr(self, "eval_sequence", "independent") == "independent":
-            logits = torch.cat([network(part).to(x.device) for part in x.split(PREDICT_CHUNK)])
-        else:  # attention over the whole batch: the batch is the sequence and must stay whole
-            logits = network(x).to(x.device)
-        return {"index": index, **self.task.predictions(logits), "target": y}
+            return torch.cat([network(part).to(x.device) for part in x.split(PREDICT_CHUNK)])
+        return network(x).to(x.device)  # attention over the whole batch: the batch is the sequence, kept whole
+
+    def predict_step(self, batch: Batch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, torch.Tensor]:
+        x, y, index = batch
+        return {"index": index, **self.task.predictions(self.prediction_outputs(x)), "target": y}
 
 
 SpectraClassifier = SpectraModel  # the name configs, checkpoints and subclasses have always used
