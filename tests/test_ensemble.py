@@ -148,3 +148,17 @@ def test_the_requested_task_reads_the_command_line_after_the_config() -> None:
     assert requested_task(config, ["--data.init_args.task", "regression"]) == "regression"
     assert requested_task({}, ["--data.init_args.task=regression"]) == "regression"
     assert requested_task({}, []) == "classification"
+
+
+def test_overwrite_deletes_every_file_of_the_earlier_ensemble_and_keeps_the_users(tmp_path: Path) -> None:
+    from lightning_spectra.apps.ensemble import prepare_out
+
+    out = tmp_path / "ens"
+    prepare_out(out, {"members": 3}, overwrite=False)
+    for name in ("member0/summary.json", "figures/parity_ensemble_target.png", "predict/member0/predictions.csv"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("earlier")
+    (out / "predictions.csv").write_text("earlier")
+    (out / "my_notes.txt").write_text("mine")
+    prepare_out(out, {"members": 4}, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == ["ensemble_plan.json", "my_notes.txt"]

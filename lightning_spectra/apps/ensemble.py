@@ -69,7 +69,8 @@ def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
     members kept), one of another plan refused, or deleted with ``overwrite``."""
     plan_path = out / PLAN
     if plan_path.exists() and overwrite:
-        for path in [*out.glob("member*"), *(out / name for name in (PLAN, RESULT, TEST_TABLE))]:
+        written = (PLAN, RESULT, TEST_TABLE, "figures", "predict", "predictions.csv")  # fit's and predict's
+        for path in [*out.glob("member*"), *(out / name for name in written)]:
             if path.is_dir():
                 shutil.rmtree(path)
             elif path.exists():
