@@ -42,6 +42,7 @@ from lightning_spectra.runs.checkpoint import (
     read_trained_model,
 )
 from lightning_spectra.runs.folder import read_summary, run_dir, update_summary
+from lightning_spectra.runs.tested_weights import tested_checkpoint
 from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.runtime.config_checks import (
     argument_error_line,
@@ -280,8 +281,8 @@ class SpectraCLI(LightningCLI):
         )
         if self.config[self.subcommand].get("test_after_fit", True):
             # A checkpoint that monitors a metric (the users' recipe: val/loss) holds the best weights: test those.
-            checkpoint = self.trainer.checkpoint_callback
-            ckpt = "best" if getattr(checkpoint, "monitor", None) and checkpoint.best_model_path else None
+            # (the attribution callbacks explained the same weights: runs/tested_weights.py)
+            ckpt = "best" if tested_checkpoint(self.trainer) else None
             with float32_evaluation(self.trainer):
                 self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
         if self.trainer.is_global_zero:  # the task's classical baselines and figures, on the tested weights

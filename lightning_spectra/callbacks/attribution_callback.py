@@ -17,13 +17,18 @@ import torch
 
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.model_modes import evaluation_mode
+from lightning_spectra.runs.folder import update_summary
+from lightning_spectra.runs.tested_weights import ExplainedWeights, tested_weights
 from lightning_spectra.runtime.progress import phase
 
 
 def x_label(trainer: L.Trainer, chosen: str | None) -> str:
-    """The label of the figures' x axis: ``chosen`` (the callback's ``xlabel``), else the datamodule's ``x_label``."""
+    """The label of the figures' x axis: the datamodule's ``x_label`` option where the user set one (it always
+    wins), else ``chosen`` (the callback's ``xlabel``), else the data's own name for its axis, else ``x``."""
     datamodule = trainer.datamodule
-    return chosen or (datamodule.x_label if isinstance(datamodule, SpectraDataModule) else "x")
+    if not isinstance(datamodule, SpectraDataModule):
+        return chosen or "x"
+    return getattr(datamodule, "x_label_option", None) or chosen or datamodule.x_label
 
 
 def split_data(trainer: L.Trainer, split: str) -> tuple[torch.Tensor, torch.Tensor, list[str]] | None:
@@ -86,28 +91,35 @@ class AttributionCallback(L.Callback):
     split: str
     on_test: bool
     progress_shown: bool = False  # while :meth:`run` runs: whether its steps may print progress lines too
+    #: while :meth:`run` runs: the weights it explains, for figure titles (:mod:`..runs.tested_weights`)
+    weights: ExplainedWeights = ExplainedWeights(None)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._run_shown(trainer, pl_module, self.split)
+        self._run_shown(trainer, pl_module, self.split, "fit")
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.on_test:
-            self._run_shown(trainer, pl_module, "test")
+            self._run_shown(trainer, pl_module, "test", "test")
 
     def describe(self, split: str) -> str:
         """What :meth:`run` computes on ``split``, for the progress lines."""
         return f"{type(self).__name__} of the {split} set"
 
-    def _run_shown(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
-        shown = (
-            getattr(trainer, "is_global_zero", False) and getattr(trainer, "progress_bar_callback", None) is not None
-        )
+    def _run_shown(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str, stage: str) -> None:
+        """:meth:`run` on the weights the run tests (the best checkpoint's at fit end; the last ones are put
+        back after it), which the summary records as ``attribution_epoch`` and ``attribution_checkpoint``."""
+        if not getattr(trainer, "is_global_zero", True):
+            return
+        shown = getattr(trainer, "progress_bar_callback", None) is not None
         self.progress_shown = shown
         try:
-            with phase(self.describe(split), enabled=shown):
+            with tested_weights(trainer, pl_module, stage) as weights, phase(self.describe(split), enabled=shown):
+                self.weights = weights
+                update_summary(trainer, weights.summary())
                 self.run(trainer, pl_module, split)
         finally:
             self.progress_shown = False
+            self.weights = ExplainedWeights(None)
 
     def run(self, trainer: L.Trainer, pl_module: L.LightningModule, split: str) -> None:
         raise NotImplementedError
