@@ -621,6 +621,17 @@ def test_the_x_label_comes_from_the_file_and_the_option_wins(tmp_path: Path) -> 
     assert chosen.x_label == "Raman shift (cm⁻¹)"
 
 
+def test_a_rows_table_names_its_axis_by_a_titles_line_and_the_option_wins(tmp_path: Path) -> None:
+    table = write_table(tmp_path / "raman.csv", *peak_spectra(30))
+    table.write_text("# Raman shift (cm-1), counts\n" + table.read_text())
+    dm = datamodule(table)
+    dm.build_splits()
+    assert dm.x_label == "Raman shift (cm-1)"
+    chosen = datamodule(table, x_label="wavenumber (cm⁻¹)")  # --data.init_args.x_label
+    chosen.build_splits()
+    assert chosen.x_label == "wavenumber (cm⁻¹)"
+
+
 def test_a_predict_only_run_keeps_the_training_files_axis_name(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -76,6 +76,43 @@ def test_the_x_columns_header_cell_names_the_axis_of_a_columns_layout_table(tmp_
 
 
 @pytest.mark.parametrize(
+    ("above", "name"),
+    [
+        ("# Raman shift (cm-1), intensity\n", "Raman shift (cm-1)"),  # the titles line of an .xy file
+        ("# exported 2024-05-01 by the instrument\n# wavenumber (cm⁻¹)\tabsorbance\n", "wavenumber (cm⁻¹)"),
+        ("# wavenumber (cm⁻¹)\tabsorbance\n# exported by the instrument\n", None),  # not just above the header
+        ("# 2024-05-01 12:00\n", None),  # a date and a time are no titles
+        ("", None),
+    ],
+)
+def test_a_titles_comment_line_above_a_rows_table_names_its_axis(tmp_path: Path, above: str, name: str | None) -> None:
+    path = write_rows(tmp_path / "raman.csv", [["label", *X], *labelled_rows()])
+    path.write_text(above + path.read_text())
+    source = read_spectra(path)
+    assert source.x_label == name
+    assert_source(source)  # the spectra, labels and axis are read as without the line
+
+
+def test_header_cells_with_a_unit_give_the_axis_and_its_name(tmp_path: Path) -> None:
+    """Exports that write the unit into every cell (``400 nm``; R's ``write.csv`` of a matrix column ``NIR``:
+    ``NIR.400 nm``) name the axis by the unit; a titles line above still wins."""
+    for cells, name in (
+        ([f"{v:g} nm" for v in X], "wavelength (nm)"),
+        ([f"NIR.{v:g}nm" for v in X], "wavelength (nm)"),
+        ([f"{v:g} cm-1" for v in X], "wavenumber (cm⁻¹)"),
+    ):
+        source = read_spectra(write_rows(tmp_path / "units.csv", [["label", *cells], *labelled_rows()]))
+        assert source.x_label == name
+        assert_source(source)
+    path = tmp_path / "titled.csv"
+    path.write_text("# Raman shift (cm-1), counts\n" + (tmp_path / "units.csv").read_text())
+    assert read_spectra(path).x_label == "Raman shift (cm-1)"
+    for cells in ([f"{v:g} nm" for v in X[:-1]] + ["410 cm-1"], [f"X{v:g}" for v in X], [f"{v:g} s" for v in X]):
+        source = read_spectra(write_rows(tmp_path / "other.csv", [["label", *cells], *labelled_rows()]))
+        assert (source.x, source.x_label) == (None, None)  # mixed, no or an unknown unit: no axis, as before
+
+
+@pytest.mark.parametrize(
     ("arrays", "label"),
     [
         ({"x_label": "wavenumber", "x_unit": "cm⁻¹"}, "wavenumber (cm⁻¹)"),

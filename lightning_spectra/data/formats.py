@@ -8,7 +8,7 @@ file and row at fault instead of an index into an array.
 Supported (see ``docs/data-formats.md``):
 
 * CSV/TSV tables (``.csv``, ``.tsv``, ``.tab``): one spectrum per row or per column, optional header whose
-  numeric cells are the x axis, optional label and name columns;
+  numeric cells (or numbers with a unit, ``400 nm``) are the x axis, optional label and name columns;
 * NumPy ``.npz`` with ``spectra`` (or ``X``), optional ``labels`` (``y``), ``x_axis`` (``x``), ``names``;
 * a folder of two-column files (``.xy``, ``.dat``, ``.txt``) or a single such file, labels from a small
   CSV (file name, label);
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.data.text import read_text
-from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, read_xy, read_xy_folder, xy_axis_name
+from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, axis_title, read_xy, read_xy_folder, xy_axis_name
 from lightning_spectra.errors import SpectraDataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
@@ -228,7 +228,9 @@ def read_table(
             column names them when it holds text, else they are called ``<file> row <n>``.
         header: whether the first row is a header; by default it is when it holds the label/name column's
             name, or text above a number. Header cells of the spectrum columns that are all numbers are the
-            x axis (``label,400,402,404``).
+            x axis (``label,400,402,404``), as are numbers with one known unit (``400 nm``), which names the
+            axis; a comment line of two titles just above the table (``# Raman shift (cm-1), intensity``)
+            names it first (``docs/data-formats.md``, "The x axis label").
         delimiter: a delimiter, ``None`` for runs of whitespace, or ``auto``.
         labels_required: an empty label cell is an error; otherwise (new spectra) the labels are dropped.
     """
@@ -293,6 +295,10 @@ def read_table(
         x = np.asarray([float(head[j]) for j in spectrum_fields])
         if layout == "columns" and name_field is not None:  # the x column's header cell names the axis
             x_label = _axis_name(head[name_field])
+    elif head is not None and (with_unit := _axis_with_unit([head[j] for j in spectrum_fields])) is not None:
+        x, x_label = with_unit
+    if x is not None:  # a titles line above the table names the axis before anything else
+        x_label = _titles_above(text, lines[0]) or x_label
     where = [f"{path}, {spot(r)}" for r in records]
     if name_field is not None:
         names = [str(v) for v in body[:, name_field]]
@@ -310,6 +316,47 @@ def read_table(
     return SpectraSource(
         path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin, x_label=x_label
     )
+
+
+#: Units of an x axis as header cells carry them (``400 nm``, ``NIR.900 nm``, ``4000 cm-1``), lower case, and the
+#: axis each names in figures.
+AXIS_UNITS = {
+    "nm": "wavelength (nm)",
+    "µm": "wavelength (µm)",
+    "μm": "wavelength (µm)",
+    "um": "wavelength (µm)",
+    "cm-1": "wavenumber (cm⁻¹)",
+    "cm^-1": "wavenumber (cm⁻¹)",
+    "cm⁻¹": "wavenumber (cm⁻¹)",
+    "1/cm": "wavenumber (cm⁻¹)",
+    "/cm": "wavenumber (cm⁻¹)",
+    "ev": "energy (eV)",
+    "kev": "energy (keV)",
+}
+# A header cell of a number with a unit: an optional prefix (R writes a matrix column ``NIR`` as ``NIR.900 nm``),
+# the number, then the unit.
+CELL_WITH_UNIT = re.compile(r"(?P<prefix>.*?)(?P<number>[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)\s*(?P<unit>\S+)")
+
+
+def _axis_with_unit(cells: Sequence[str]) -> tuple[np.ndarray, str] | None:
+    """The x axis and its name from header cells that are numbers with one known unit after them (``400 nm``,
+    ``400.5 nm``, ...; ``4000 cm-1``) and one prefix before them (``NIR.900 nm``), else ``None``: an export that
+    writes the unit into every cell names its axis by it."""
+    matches = [CELL_WITH_UNIT.fullmatch(cell.strip()) for cell in cells]
+    if not all(matches):
+        return None
+    prefixes = {m["prefix"] for m in matches}
+    units = {m["unit"].lower() for m in matches}
+    if len(prefixes) != 1 or len(units) != 1 or (unit := units.pop()) not in AXIS_UNITS:
+        return None
+    return np.asarray([float(m["number"]) for m in matches]), AXIS_UNITS[unit]
+
+
+def _titles_above(text: str, first: int) -> str | None:
+    """The x axis's title in a comment line of two column titles just above a table's first line ``first``
+    (``# Raman shift (cm-1), intensity``): the rule of an ``.xy`` file's titles (:func:`axis_title`)."""
+    above = [line.strip() for line in text.splitlines()[: first - 1] if line.strip()]
+    return axis_title(above[-1]) if above and above[-1].startswith("#") else None
 
 
 def _axis_name(cell: str) -> str | None:

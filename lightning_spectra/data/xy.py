@@ -110,10 +110,8 @@ HEADER_SEPARATORS = re.compile(r"\t|;|,|\s{2,}")
 
 def xy_axis_name(path: str | Path) -> str | None:
     """The name a two-column file gives its x axis: the first of two column titles on the line just above its
-    first row of numbers (``wavenumber (cm-1)<TAB>intensity``, ``# 2theta  counts``), else ``None``.
-
-    Titles are separated by a tab, ``;``, ``,`` or two spaces, or by one space when the line has just two words;
-    metadata lines further up (a detector's settings) are not read as titles."""
+    first row of numbers (``wavenumber (cm-1)<TAB>intensity``, ``# 2theta  counts``; see :func:`axis_title`),
+    else ``None``. Metadata lines further up (a detector's settings) are not read as titles."""
     above = None
     for raw in read_text(Path(path)).splitlines():
         line = raw.strip()
@@ -125,13 +123,21 @@ def xy_axis_name(path: str | Path) -> str | None:
         above = line
     else:
         return None
-    if above is None:
-        return None
-    title = above.lstrip("#!%;/").strip()
+    return None if above is None else axis_title(above)
+
+
+def axis_title(line: str) -> str | None:
+    """The x axis's title in a line of two column titles (``wavenumber (cm-1)<TAB>intensity``, ``# 2theta
+    counts``), or ``None`` when the line is not two titles (a detector's settings, a sentence, numbers).
+
+    Titles are separated by a tab, ``;``, ``,`` or two spaces, or by one space when the line has just two words;
+    a comment character in front is dropped. The first title must hold a letter, so a date and a time are no
+    titles. One rule for ``.xy`` files and the comment line above a table's header."""
+    title = line.strip().lstrip("#!%;/").strip()
     cells = [c.strip() for c in HEADER_SEPARATORS.split(title) if c.strip()]
     if len(cells) != 2 and len(title.split()) == 2:
         cells = title.split()
-    if len(cells) != 2 or _numbers(cells[:1]) is not None:
+    if len(cells) != 2 or _numbers(cells[:1]) is not None or not any(c.isalpha() for c in cells[0]):
         return None
     return cells[0]
 
