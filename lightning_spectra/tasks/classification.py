@@ -8,6 +8,7 @@ single logit); the classical baselines are logistic regression or PLS-DA and an 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -17,7 +18,7 @@ from torch.nn import functional as F
 from torchmetrics import Metric
 
 from lightning_spectra.interpret.groups import Groups, class_groups
-from lightning_spectra.metrics import SeriesConfidence
+from lightning_spectra.metrics.classification import ClassSeries, class_scores
 from lightning_spectra.tasks.base import SummaryField, Targets, Task
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ class ClassificationTask(Task):
         return {"accuracy": (self.predict_labels(logits) == target).float().mean()}
 
     def evaluation_metric(self) -> Metric:
-        return SeriesConfidence()
+        return ClassSeries()  # the paper's confidence; keeps the split's labels for the per-class scores
 
     def update(self, metric: Metric, logits: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
         metric.update(self.predict_labels(logits), index, target)
@@ -161,12 +162,39 @@ class ClassificationTask(Task):
         return {"versus_baseline": line + f" | linear baseline {summary['linear_baseline_accuracy']:.1%}"}
 
     def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
-        """The linear and SVC baselines when the datamodule asks for them (``linear_baseline``)."""
+        """The test's confusion matrix and per-class scores (:meth:`test_outputs`), and the linear and SVC
+        baselines when the datamodule asks for them (``linear_baseline``)."""
+        outputs = self.test_outputs(trainer, model)
         if not datamodule.linear_baseline:
-            return {}
+            return outputs
         from lightning_spectra.baselines.linear import baseline_summary
 
-        return baseline_summary(datamodule.splits, seed=datamodule.split_seed)
+        return outputs | baseline_summary(datamodule.splits, seed=datamodule.split_seed)
+
+    def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
+        """Per-class precision, recall and F1, macro F1 and the confusion matrix of the test that just ran, from
+        the labels it predicted (so on the tested weights), with the figure ``figures/confusion_matrix_test.png``.
+
+        Summary entries: ``test_precision_<class>``, ``test_recall_<class>``, ``test_f1_<class>``,
+        ``test_macro_f1``, ``test_confusion_matrix`` and ``confusion_matrix_figure``; none when no test ran or
+        no test spectrum has a label. Rank zero.
+        """
+        labels = getattr(getattr(model, "test_series", None), "last_labels", None)
+        scores = None if labels is None else class_scores(*labels, self.num_classes)
+        if scores is None:
+            return {}
+        from lightning_spectra.callbacks.attribution_logging import log_images  # matplotlib loads only here
+        from lightning_spectra.plots.confusion import plot_confusion_matrix
+        from lightning_spectra.plots.figure import save_figure
+        from lightning_spectra.runs.attribution_files import output_dirs
+
+        name = type(model).__name__
+        title = f"{name}: test split, {scores.spectra} spectra\n{tested_weights_caption(trainer)}"
+        fig = plot_confusion_matrix(scores.confusion.numpy(), self.class_names, title=title)
+        path = save_figure(fig, output_dirs(trainer)[1] / "confusion_matrix_test.png")
+        caption = f"{name}, test split: confusion matrix (rows: reference class; shading: share of the row)"
+        log_images(trainer, "confusion_matrix/test", [path], [caption])
+        return scores.summary(self.class_names, "test") | {"confusion_matrix_figure": str(path)}
 
     def export_description(self) -> dict[str, Any]:
         return {
@@ -175,3 +203,17 @@ class ClassificationTask(Task):
             "post_processing": "softmax/sigmoid to class probabilities",
             "output": "probabilities (N, C)",
         }
+
+
+def tested_weights_caption(trainer: L.Trainer) -> str:
+    """``tested weights: epoch 12``: the epoch of the checkpoint the last test loaded, else of the weights the fit
+    ended with (``weights as loaded`` when neither is known)."""
+    from lightning_spectra.runs.tested_weights import checkpoint_epoch  # runs/ imports tasks/: not at the top
+
+    path = trainer.ckpt_path
+    if path and Path(path).is_file():
+        epoch = checkpoint_epoch(path)
+        return "weights as loaded" if epoch is None else f"tested weights: epoch {epoch}"
+    if trainer.global_step > 0:
+        return f"tested weights: epoch {max(trainer.current_epoch - 1, 0)} (the last)"
+    return "weights as loaded"
