@@ -17,12 +17,14 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from jsonargparse import Namespace
+from lightning.pytorch.callbacks import Checkpoint
 from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
+from lightning_spectra.callbacks.learning_curve import LearningCurve
 from lightning_spectra.callbacks.onnx_predictions import (
     PREDICT_ENGINES,
     OnnxPredictions,
@@ -256,6 +258,11 @@ class SpectraCLI(LightningCLI):
                 "fit would train nothing"
             )
         self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
+        callbacks = self.trainer.callbacks
+        if not any(isinstance(c, LearningCurve) for c in callbacks):  # every run draws its curve
+            # before the checkpoints, so that an epoch's checkpoint holds its validation numbers (resume)
+            first = next((i for i, c in enumerate(callbacks) if isinstance(c, Checkpoint)), len(callbacks))
+            callbacks.insert(first, LearningCurve())
 
     def before_predict(self) -> None:
         """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`)."""
