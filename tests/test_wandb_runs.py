@@ -104,7 +104,7 @@ def test_each_fit_is_an_offline_wandb_run_built_for_comparison(
         rows = json.loads((run["dir"] / "files" / table["path"]).read_text())
         assert rows["columns"] == ["run", "x", "signed_sum", "mean_square"] and rows["data"][0][0] == run["name"]
         images = {k: v for k, v in summary.items() if isinstance(v, dict) and v.get("_type") == "images/separated"}
-        assert {"feature_importance/train", "feature_importance/train/symlog"} <= set(images)
+        assert {"feature_importance/train", "feature_importance/train/input_gradients_train"} <= set(images)
         assert all(image["count"] == 1 for image in images.values())
     assert cnn["summary"]["trainable_parameters"] != runs["MSResNet (default ramp)"]["summary"]["trainable_parameters"]
 

@@ -11,7 +11,7 @@ Files (see ``docs/interpretation.md``): arrays and CSV tables in ``<run dir>/att
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as L
 import numpy as np
@@ -37,6 +37,17 @@ from lightning_spectra.interpret.importance import (
 from lightning_spectra.runs.attribution_files import output_dirs, write_array, write_table
 from lightning_spectra.runs.folder import update_summary
 
+if TYPE_CHECKING:
+    from lightning_spectra.plots.importance import GradientOf
+
+
+def gradient_words(task: Any) -> GradientOf:
+    """How the figures word the gradient: a task that predicts values (a regressor) has it of its mean predicted
+    first target (:meth:`~lightning_spectra.tasks.Task.importance_objective`), any other of its loss."""
+    from lightning_spectra.plots.importance import LOSS, GradientOf
+
+    return GradientOf.predicted(task.target_names[0]) if task.target_names else LOSS
+
 
 class FeatureImportance(AttributionCallback):
     """The gradient of the mean loss with respect to the input spectra, summed and squared over a split.
@@ -53,7 +64,11 @@ class FeatureImportance(AttributionCallback):
         sequence_layout: for sequence models, cut the training set into sequences as in training (``"train"``,
             the paper's ``X2_TRN``) or as in evaluation (``"eval"``). Other splits are always cut as in
             evaluation (a series is one sequence). Layers are in eval mode either way.
-        heatmap: also draw ``dL/dx`` of every spectrum as an image (the paper's seismic heat map).
+        heatmap: also draw the gradient of every spectrum as an image, its rows grouped by class (a regressor:
+            by target range) under each group's mean gradient (``input_gradients_<split>.png``).
+        symlog: also draw the importance on symmetric log axes (``feature_importance_<split>_symlog.png``): it
+            shows gradients too small for the linear figure (a saturated model's), but on most data its sign
+            changes fill the panel, so it is off by default.
         save_gradients: also save the full ``(N, L)`` gradient array.
         linthresh: linear range of the symlog plot; default 1e-3 of the largest magnitude.
         dpi: resolution of the PNG figures.
@@ -68,6 +83,7 @@ class FeatureImportance(AttributionCallback):
         normalisation: Normalisation = "samples",
         sequence_layout: SequenceLayout = "train",
         heatmap: bool = True,
+        symlog: bool = False,
         save_gradients: bool = False,
         linthresh: float | None = None,
         dpi: int = 150,
@@ -80,7 +96,7 @@ class FeatureImportance(AttributionCallback):
             raise ValueError(f"sequence_layout must be 'train' or 'eval', got {sequence_layout!r}")
         self.split, self.on_test = split, on_test
         self.normalisation, self.sequence_layout = normalisation, sequence_layout
-        self.heatmap, self.save_gradients, self.linthresh = heatmap, save_gradients, linthresh
+        self.heatmap, self.symlog, self.save_gradients, self.linthresh = heatmap, symlog, save_gradients, linthresh
         self.dpi, self.xlabel, self.log_images = dpi, xlabel, log_images
         self.results: dict[str, dict[str, Any]] = {}  # per split: the arrays, for callers and tests
 
@@ -109,7 +125,7 @@ class FeatureImportance(AttributionCallback):
 
     def _write(self, trainer, pl_module, split, x, y, grad, signed, mean_square, loss) -> None:
         from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
-        from lightning_spectra.plots.importance import plot_feature_importance, plot_gradient_heatmap
+        from lightning_spectra.plots.importance import LOSS, plot_feature_importance, plot_gradient_heatmap
 
         arrays, figures = output_dirs(trainer)
         stem = f"feature_importance_{split}"
@@ -123,11 +139,15 @@ class FeatureImportance(AttributionCallback):
             files["gradients"] = write_array(arrays / f"input_gradients_{split}.npy", grad)
 
         model = type(pl_module).__name__
-        title = f"{model}: input-gradient importance on the {split} set ({len(x)} spectra, loss {loss:.4g})"
+        gradient_of = gradient_words(pl_module.task)
+        value = "loss" if gradient_of == LOSS else f"mean {gradient_of.words.removeprefix('the ')}"
+        about = f"{split} set ({len(x)} spectra, {value} {loss:.4g})\n{self.weights.caption}"
+        xlabel = x_label(trainer, self.xlabel)
         # mean spectra per class, or per range of a regressor's first target
-        references = class_mean_spectra(x, *pl_module.task.reference_groups(y))
+        groups, group_names = pl_module.task.reference_groups(y)
+        references = class_mean_spectra(x, groups, group_names)
         pngs, captions = [], []
-        for scale in ("linear", "symlog"):
+        for scale in ("linear", "symlog") if self.symlog else ("linear",):
             fig = plot_feature_importance(
                 axis,
                 references,
@@ -135,19 +155,27 @@ class FeatureImportance(AttributionCallback):
                 mean_square,
                 scale=scale,
                 linthresh=self.linthresh,
-                xlabel=x_label(trainer, self.xlabel),
-                title=title,
+                xlabel=xlabel,
+                title=f"{model}: input-gradient importance on the {about}",
                 normalisation=self.normalisation,
+                gradient_of=gradient_of,
             )
             suffix = "" if scale == "linear" else "_symlog"
             pngs.append(save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
-            captions.append(f"{model} {split} feature importance ({scale})")
+            captions.append(f"{model} {split} feature importance ({scale}), {self.weights.caption}")
         if self.heatmap:
+            # G_i is 1/N of spectrum i's own gradient (the objective is a mean over the set): N G_i is that gradient
             fig = plot_gradient_heatmap(
-                axis, grad, xlabel=x_label(trainer, self.xlabel), title=f"{model}: ∂L/∂x of every {split} spectrum"
+                axis,
+                grad * len(grad),
+                groups,
+                group_names,
+                xlabel=xlabel,
+                gradient_of=gradient_of,
+                title=f"{model}: input gradient of every spectrum of the {about}",
             )
             pngs.append(save_figure(fig, figures / f"input_gradients_{split}.png", self.dpi))
-            captions.append(f"{model} {split} input gradients")
+            captions.append(f"{model} {split} input gradients by {gradient_of.groups}, {self.weights.caption}")
 
         if self.log_images:
             log_images(trainer, f"feature_importance/{split}", pngs, captions)
