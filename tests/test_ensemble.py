@@ -11,8 +11,8 @@ import pytest
 import yaml
 from conftest import CONF
 
-from lightning_spectra.apps.ensemble import main, requested_task
-from lightning_spectra.metrics.prediction_interval import member_spread
+from lightning_spectra.apps.ensemble import main, requested_task, wide_interval_warning, wider_than_range
+from lightning_spectra.metrics.prediction_interval import EnsemblePrediction, member_spread
 
 MEMBERS = 3
 
@@ -162,3 +162,35 @@ def test_overwrite_deletes_every_file_of_the_earlier_ensemble_and_keeps_the_user
     (out / "my_notes.txt").write_text("mine")
     prepare_out(out, {"members": 4}, overwrite=True)
     assert sorted(p.name for p in out.iterdir()) == ["ensemble_plan.json", "my_notes.txt"]
+
+
+def test_intervals_wider_than_the_targets_range_are_counted_and_warned_of() -> None:
+    """Two targets; the test references span 4 (fat) and 10 (water). Intervals of width 5 are wider than fat's
+    range but not water's: ensemble.json records how many, and the command prints one line."""
+    reference = np.stack([np.linspace(2, 6, 8), np.linspace(0, 10, 8)], axis=1)
+    mean = reference + 0.1
+    width = np.array([[5.0, 5.0]] * 8)
+    width[:5, 0] = 1.0  # five of fat's intervals are narrow, three wide
+    test = EnsemblePrediction(mean, np.ones_like(mean), mean - width / 2, mean + width / 2, np.ones(2))
+    recorded = wider_than_range(test, reference)
+    assert recorded == {
+        "interval_wider_than_range": True,
+        "intervals_wider_than_range": 3,
+        "test_reference_range": [4.0, 10.0],
+    }
+    result = {
+        "target_names": ["fat", "water"],
+        "test_spectra": 8,
+        "coverage": 0.9,
+        "test_interval_mean_width": float(width.mean()),
+        **recorded,
+    }
+    line = wide_interval_warning(result)
+    assert line == (
+        "warning: 3 of 16 test intervals (90%) are wider than the range of the test reference values (fat 4, "
+        "water 10); mean width 3.75. Such an interval says little about a spectrum: more members, more validation "
+        "spectra or a better model narrow it"
+    )
+    narrow = EnsemblePrediction(mean, np.ones_like(mean), mean - 0.5, mean + 0.5, np.ones(2))
+    assert wider_than_range(narrow, reference)["interval_wider_than_range"] is False
+    assert wide_interval_warning({**result, **wider_than_range(narrow, reference)}) is None

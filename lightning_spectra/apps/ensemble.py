@@ -185,6 +185,8 @@ def fit_ensemble(
     factor = calibrate(np.stack([o["val_predicted"] for o in outputs]), outputs[0]["val_reference"], coverage)
     test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
     result = score(outputs, test, seeds, coverage, out)
+    if (warning := wide_interval_warning(result)) is not None:
+        print(warning, flush=True)
     reference, names = outputs[0]["test_reference"], [str(n) for n in outputs[0]["test_names"]]
     write_rows(out / TEST_TABLE, targets, names, test, reference)
     result["figures"] = draw_parity(out, outputs, test, result)
@@ -224,10 +226,42 @@ def score(outputs: list[dict], test: EnsemblePrediction, seeds: list[int], cover
         **{f"test_{key}": value for key, value in metrics.items()},
         "test_interval_coverage": float(test.covered(reference).mean()),
         "test_interval_mean_width": float((test.upper - test.lower).mean()),
+        **wider_than_range(test, reference),
         "members_test_rmse_mean": float(np.mean([m["test_rmse"] for m in members])),
         "best_member_test_rmse": float(min(m["test_rmse"] for m in members)),
         **{key: first[key] for key in ("classical_best_method", "classical_best_rmse", "pls_rmse") if key in first},
     }
+
+
+def wider_than_range(test: EnsemblePrediction, reference: np.ndarray) -> dict:
+    """``interval_wider_than_range`` (whether any test interval is wider than the range of its target's test
+    reference values), ``intervals_wider_than_range`` (how many, over all targets) and
+    ``test_reference_range`` (that range per target): ``ensemble.json``'s record of intervals that say little."""
+    spread = np.ptp(np.asarray(reference, dtype=np.float64).reshape(test.mean.shape), axis=0)
+    wide = int(((test.upper - test.lower) > spread).sum())
+    return {
+        "interval_wider_than_range": wide > 0,
+        "intervals_wider_than_range": wide,
+        "test_reference_range": [float(v) for v in spread],
+    }
+
+
+def wide_interval_warning(result: dict) -> str | None:
+    """One line when some test intervals are wider than the range of the test reference values (``None``
+    otherwise): any reference value would fall inside such an interval, so its coverage means little; the
+    parity figure draws them whole."""
+    wide = result.get("intervals_wider_than_range", 0)
+    if not wide:
+        return None
+    total = result["test_spectra"] * len(result["target_names"])
+    ranges = ", ".join(
+        f"{t} {r:.4g}" for t, r in zip(result["target_names"], result["test_reference_range"], strict=True)
+    )
+    return (
+        f"warning: {wide} of {total} test intervals ({result['coverage']:.0%}) are wider than the range of the test "
+        f"reference values ({ranges}); mean width {result['test_interval_mean_width']:.4g}. Such an interval says "
+        "little about a spectrum: more members, more validation spectra or a better model narrow it"
+    )
 
 
 def draw_parity(out: Path, outputs: list[dict], test: EnsemblePrediction, result: dict) -> list[str]:
