@@ -73,8 +73,6 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
                 "lightning_spectra.models.CNN",
                 "--trainer.max_epochs",
                 "60",
-                "--trainer.callbacks+=lightning_spectra.callbacks.GradCAM",
-                "--trainer.callbacks+=lightning_spectra.callbacks.FeatureImportance",
                 # the target is a peak's height: keep raw intensities (no derivative, no SNV, which divides the
                 # height out, no per-point scaling) so the peak's importance reads as its sign
                 "--data.init_args.preprocessing.derivative",
