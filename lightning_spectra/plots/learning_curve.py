@@ -14,13 +14,17 @@ from matplotlib.ticker import MaxNLocator
 from lightning_spectra.plots.figure import as_array
 
 TESTED_COLOUR = "tab:green"
+#: Runs of up to this many epochs get a marker on every point.
+MARKED_EPOCHS = 50
 
 
 def _plot(ax, epochs: np.ndarray, values: np.ndarray, label: str, colour: str) -> None:
-    """``values`` against ``epochs`` where known (NaN: not measured that epoch), markers so one epoch shows."""
+    """``values`` against ``epochs`` where known (NaN: not measured that epoch); markers on a short run, so that
+    one epoch shows, none on a long one, where they would hide the line."""
     known = np.isfinite(values)
     if known.any():
-        ax.plot(epochs[known], values[known], marker="o", ms=3, lw=1.2, color=colour, label=label)
+        marker = "o" if known.sum() <= MARKED_EPOCHS else None
+        ax.plot(epochs[known], values[known], marker=marker, ms=3, lw=1.2, color=colour, label=label)
 
 
 def plot_learning_curve(
