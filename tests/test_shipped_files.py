@@ -10,6 +10,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -127,3 +128,82 @@ def test_the_wheel_ships_configs_sweeps_commands_and_the_version(tmp_path: Path)
     assert "lightning_spectra/py.typed" in names
     assert dict(entry_points["console_scripts"]) == SCRIPTS
     assert wheel.name.startswith(f"lightning_spectra-{lightning_spectra.__version__}-")
+
+
+# ---------------------------------------------------------------------------------------------- what they draw
+def keys_anywhere(value: object) -> set[str]:
+    """Every mapping key of a loaded YAML document, at any depth."""
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in keys_anywhere(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in keys_anywhere(v)}
+    return set()
+
+
+def test_no_shipped_config_or_sweep_writes_an_axis_label() -> None:
+    """The file names its axis (or ``--data.init_args.x_label`` does): a label written in a config is wrong for
+    every other data set (the regression example said wavelength (nm) on Raman spectra in cm-1)."""
+    for shelf in (CONFIGS, SWEEPS):
+        for name in shelf.names():
+            keys = keys_anywhere(yaml.safe_load((shelf.folder / f"{name}.yaml").read_text()))
+            assert not keys & {"xlabel", "x_label"}, name
+
+
+@pytest.mark.parametrize("name", ["files_csv", "files_xy", "files_ucr", "files_regression"])
+def test_every_files_example_draws_grad_cam_and_feature_importance(name: str) -> None:
+    """The README promises the attribution figures for every config; a user's own data comes in by these."""
+    config = yaml.safe_load((CONFIGS.folder / "examples" / f"{name}.yaml").read_text())
+    splits = {
+        c["class_path"].rpartition(".")[2]: c.get("init_args", {}).get("split") for c in config["trainer"]["callbacks"]
+    }
+    assert splits["GradCAM"] == "test" and splits["FeatureImportance"] == "train"
+
+
+def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_units(tmp_path: Path) -> None:
+    """The shipped example, two epochs, on a CSV whose titles line names its axis: Grad-CAM and feature importance
+    are drawn, and every figure along the spectrum says Raman shift (cm-1)."""
+    import json
+
+    from lightning_spectra.plots import figure
+
+    rng = np.random.default_rng(0)
+    x = np.linspace(400.0, 800.0, 128)
+    labels = [("quartz", "calcite", "gypsum")[i % 3] for i in range(45)]
+    centres = np.array([{"quartz": 500.0, "calcite": 600.0, "gypsum": 700.0}[c] for c in labels])
+    spectra = np.exp(-0.5 * ((x - centres[:, None]) / 15) ** 2) + rng.normal(0, 0.03, (len(labels), len(x)))
+    rows = ["# Raman shift (cm-1), counts", ",".join(["label", *(f"{v:.2f}" for v in x)])]
+    rows += [",".join([c, *(f"{v:.5f}" for v in s)]) for c, s in zip(labels, spectra, strict=True)]
+    (tmp_path / "minerals.csv").write_text("\n".join(rows) + "\n")
+    drawn, save = {}, figure.save_figure
+
+    def keep(fig, path, dpi=150):
+        drawn[Path(path).name] = fig
+        return save(fig, path, dpi)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(figure, "save_figure", keep)
+        patch.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path / "cache"))
+        main(
+            [
+                "fit",
+                "--config",
+                "examples/files_csv",
+                "--data.init_args.train_path",
+                str(tmp_path / "minerals.csv"),
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.logger.init_args.save_dir",
+                str(tmp_path / "logs"),
+                "--trainer.enable_progress_bar",
+                "false",
+                "--data.init_args.linear_baseline",
+                "false",  # the classical baselines are tested elsewhere
+            ]
+        )
+    summary = json.loads(next((tmp_path / "logs" / "files_csv").glob("version_*/summary.json")).read_text())
+    assert {"gradcam_test_class_mean.png", "feature_importance_train.png", "input_gradients_train.png"} <= set(drawn)
+    assert summary["feature_importance_train_figures"] and summary["gradcam_test_figures"]
+    along = [n for n in drawn if n.startswith(("gradcam_", "feature_importance_", "input_gradients_"))]
+    for name in (n for n in along if "deletion" not in n):  # the deletion curve's x is the share replaced
+        panels = [ax for ax in drawn[name].axes if ax.get_label() != "<colorbar>"]
+        assert panels[-1].get_xlabel() == "Raman shift (cm-1)", name
