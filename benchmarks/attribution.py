@@ -76,52 +76,83 @@ def load(name: str, checkpoint: Path):
     return model.eval(), data
 
 
+#: Candidate layer maps per model (besides the model's own ``attribution_layer`` and gradient x input at the
+#: input): earlier, finer layers, where a position reads fewer points.
+CANDIDATE_LAYERS = {
+    "cnn": ("conv1", "conv2", "conv3"),
+    "resnet": ("stem", "multiscale"),
+    "conv_sc_attention": ("encoder.conv1", "encoder.conv3"),
+    "conv_sct_attention": ("encoder.conv1", "encoder.conv3"),
+}
+
+
+def candidates(name: str, model) -> list[tuple[str, dict]]:
+    """``(label, how)`` of every map measured for ``model``: Grad-CAM at each candidate layer with the class
+    score and with the contrast (class score minus the other class's), gradient x input, Integrated Gradients."""
+    layers = CANDIDATE_LAYERS.get(name, ())
+    maps = [(f"1D Grad-CAM at {layer}", {"layer": layer}) for layer in layers]
+    maps += [(f"1D Grad-CAM at {layer}, contrast", {"layer": layer, "contrast": True}) for layer in layers]
+    maps.append(("gradient x input", {"layer": "input"}))
+    maps.append(("gradient x input, contrast", {"layer": "input", "contrast": True}))
+    maps.append(("integrated gradients", {"ig": True}))
+    return maps
+
+
+def compute_map(model, x, y, reference, how: dict, ig_steps: int):
+    from lightning_spectra.interpret.gradcam import grad_cam
+    from lightning_spectra.interpret.integrated_gradients import integrated_gradients
+
+    if how.get("ig"):
+        return integrated_gradients(model, x, y, reference, n_steps=ig_steps), None
+    maps = grad_cam(model, x, y, layer=how["layer"], contrast=how.get("contrast", False))
+    points = x.shape[1] / maps.layer_maps.shape[-1]
+    return maps.maps, points
+
+
 def measure(name: str, checkpoint: Path, ig_steps: int, regions: int, steps: int, random_orders: int) -> dict:
     from lightning_spectra.data.simulate import differing_peak_windows
     from lightning_spectra.interpret.faithfulness import deletion_curve, ground_truth_share
-    from lightning_spectra.interpret.gradcam import grad_cam, method_name
-    from lightning_spectra.interpret.integrated_gradients import integrated_gradients, other_class_means
+    from lightning_spectra.interpret.integrated_gradients import other_class_means
 
     model, data = load(name, checkpoint)
     test = data.splits.test
     x, y = test.spectra.float(), test.labels
     axis = torch.as_tensor(data.x_axis).numpy()
     windows = differing_peak_windows()
-    row: dict = {"model": LABELS.get(name, name), "method": method_name(model), "checkpoint": str(checkpoint)}
-    started = time.perf_counter()
-    maps = grad_cam(model, x, y)
-    row["map_s"] = time.perf_counter() - started
-    row["unseen_points"] = int(maps.unseen.sum())
-    reference = other_class_means(x, y, y)
-    started = time.perf_counter()
-    ig = integrated_gradients(model, x, y, reference, n_steps=ig_steps)
-    row["ig_s"] = time.perf_counter() - started
+    row: dict = {"model": LABELS.get(name, name), "name": name, "checkpoint": str(checkpoint), "maps": []}
     with torch.no_grad():
         row["accuracy"] = float((model.predict_labels(model(x)) == y).float().mean())
-    for key, values in (("map", maps.maps), ("ig", ig)):
+    reference = other_class_means(x, y, y)
+    for label, how in candidates(name, model):
         started = time.perf_counter()
+        values, points = compute_map(model, x, y, reference, how, ig_steps)
+        seconds = time.perf_counter() - started
         curve = deletion_curve(model, x, values, y, reference, regions, steps, random_orders)
-        row[f"{key}_deletion"] = curve.summary()
-        row[f"{key}_deletion_s"] = time.perf_counter() - started
-        row[f"{key}_ground_truth"] = ground_truth_share(values, axis, windows)
+        share = ground_truth_share(values, axis, windows)
+        result = {"method": label, "map_s": seconds, "points_per_position": points, **curve.summary(), **share}
+        row["maps"].append(result)
+        print(
+            f"{row['model']}: {label}: gap {result['gap']:+.3f}, share {share['share']:.2f} "
+            f"(chance {share['chance']:.2f}), {seconds:.1f} s",
+            flush=True,
+        )
     return row
 
 
 def markdown(rows: list[dict]) -> str:
     lines = [
-        "| model | map | deletion area: map / random (gap) | IG deletion area / random (gap) "
-        "| share on differing peaks: map / IG (chance) | accuracy |",
-        "|---|---|---|---|---|---|",
+        "| model | map | points per position | deletion area / random (gap) | share on differing peaks (chance) "
+        "| map s | accuracy |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        m, i = r["map_deletion"], r["ig_deletion"]
-        lines.append(
-            f"| {r['model']} | {r['method']} "
-            f"| {m['attribution_area']:.3f} / {m['random_area']:.3f} ({m['gap']:+.3f}) "
-            f"| {i['attribution_area']:.3f} / {i['random_area']:.3f} ({i['gap']:+.3f}) "
-            f"| {r['map_ground_truth']['share']:.2f} / {r['ig_ground_truth']['share']:.2f} "
-            f"({r['map_ground_truth']['chance']:.2f}) | {r['accuracy']:.3f} |"
-        )
+        for m in r["maps"]:
+            points = "" if m["points_per_position"] is None else f"{m['points_per_position']:.0f}"
+            lines.append(
+                f"| {r['model']} | {m['method']} | {points} "
+                f"| {m['attribution_area']:.3f} / {m['random_area']:.3f} ({m['gap']:+.3f}) "
+                f"| {m['share']:.2f} ({m['chance']:.2f}) | {m['map_s']:.1f} | {r['accuracy']:.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -282,7 +282,10 @@ def test_class_means_are_signed_means_of_each_class_on_the_two_theta_axis(fitted
         np.testing.assert_allclose(result["class_mean_maps"][c], expected, rtol=1e-5, atol=1e-7)
         column = read_columns(Path(summary["gradcam_test_files"]["class_mean_csv"]))[f"gradcam[{name}]"]
         np.testing.assert_allclose(column, expected, rtol=1e-5, atol=1e-7)
-        peak = float(np.asarray(data.x_axis)[~unseen][np.argmax(expected[~unseen])])
+        # the peak is the default map's: Integrated Gradients (the model class's measured default), every point
+        assert summary["gradcam_test_default_map"] == "integrated gradients"
+        default = result["integrated_gradients"][targets == c].mean(axis=0)
+        peak = float(np.asarray(data.x_axis)[np.argmax(default)])
         assert summary["gradcam_test_peak_x"][name] == pytest.approx(peak)
 
 
@@ -417,7 +420,7 @@ def test_figures_of_wavenumber_data_never_say_two_theta_and_label_every_axis(wav
         assert not any("2θ" in text or "theta" in text for text in texts), name
         assert all(ax.get_ylabel() for ax in figure.axes), name  # every panel and colour bar says what it shows
         panels = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
-        if "deletion" not in name:  # the deletion curve's x is the share of regions replaced
+        if "deletion" not in name and "learning_curve" not in name:  # their x: regions replaced, epochs
             assert panels[-1].get_xlabel() == "x", name  # the data module's label: a table does not name its axis
 
 
@@ -432,6 +435,6 @@ def test_the_deletion_curves_get_a_line_at_each_end_while_progress_is_shown(
     callback, groups = GradCAM(), small_mapped_split().groups
     for shown, printed in ((True, ["GradCAM: deletion curves of 4 spectra ..."]), (False, [])):
         callback.progress_shown = shown
-        callback._checks(None, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM")
+        callback._checks(None, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM", False)
         lines = capsys.readouterr().out.splitlines()
         assert lines[:1] == printed and len(lines) == 2 * len(printed)

@@ -124,7 +124,17 @@ def test_regression_run_writes_the_unseen_points(regression_run) -> None:
 def test_regression_run_writes_the_deletion_curve_of_the_predicted_value(regression_run) -> None:
     result, summary, model, spectra = regression_run
     table = read_columns(Path(summary["gradcam_test_files"]["deletion_csv"]))
-    assert list(table) == ["fraction", "1D_Grad-CAM_order", "1D_Grad-CAM_random"]
+    # the layer map and the default map (Integrated Gradients, computed for it), each against random orders
+    assert list(table) == [
+        "fraction",
+        "1D_Grad-CAM_order",
+        "1D_Grad-CAM_random",
+        "integrated_gradients_order",
+        "integrated_gradients_random",
+    ]
+    assert summary["gradcam_test_default_map"] == "integrated gradients"
+    ig = result["deletion"]["integrated gradients"]
+    assert summary["gradcam_test_default_deletion_gap"] == pytest.approx(ig.gap, abs=1e-6)
     curve = result["deletion"]["1D Grad-CAM"]
     np.testing.assert_allclose(table["1D_Grad-CAM_order"], curve.attribution, rtol=1e-6)
     assert summary["gradcam_test_deletion_gap"] == pytest.approx(curve.gap, abs=1e-6)

@@ -1,6 +1,13 @@
-"""Attribution maps of the trained model on a series of spectra, written when ``fit`` ends: 1D Grad-CAM (Shi et al.
-2023) at the model's positional layer, gradient x input for models without one, and optionally Integrated
-Gradients against a reference spectrum; with a faithfulness number (deletion curve) for each.
+"""Attribution maps of the tested model on a series of spectra, written when ``fit`` ends: 1D Grad-CAM (Shi et al.
+2023) at the model's positional layer (gradient x input for models without one) and Integrated Gradients against
+a reference spectrum; with a faithfulness number (deletion curve) for each.
+
+**Which map comes first** is chosen per model class by measurement (``default_map`` on the class; BENCHMARKS.md
+"Attribution"): on the simulated ramp Integrated Gradients against the other class's mean ranks regions far
+better than chance for all eight models, where most layer maps and gradient x input do not. The figures draw the
+default map; where that is not 1D Grad-CAM, the layer's 1D Grad-CAM is drawn beside it, labelled as such. Every
+figure names its method, layer and resolution, its deletion gap, its share on known peaks where known, and the
+epoch of the weights explained (the weights the run tests: :mod:`~lightning_spectra.runs.tested_weights`).
 
 Every spectrum of the chosen split (the test series by default) is mapped in one pass over the whole series
 in its stored order, exactly as evaluation sees it (sequence models read the other spectra of the series).
@@ -43,10 +50,10 @@ from lightning_spectra.callbacks.attribution_callback import (
     x_values,
 )
 from lightning_spectra.callbacks.attribution_logging import log_images
-from lightning_spectra.callbacks.gradcam_figures import draw_gradcam_figures
+from lightning_spectra.callbacks.gradcam_figures import draw_gradcam_figures, map_captions
 from lightning_spectra.callbacks.gradcam_files import write_gradcam_files
 from lightning_spectra.callbacks.gradcam_summary import gradcam_summary
-from lightning_spectra.callbacks.mapped_split import MappedSplit
+from lightning_spectra.callbacks.mapped_split import DEFAULT_MAPS, MappedSplit
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.interpret.faithfulness import DeletionCurve
 from lightning_spectra.interpret.gradcam import classic_informative, grad_cam, method_name
@@ -74,7 +81,11 @@ class GradCAM(AttributionCallback):
         target: which class each map explains: ``"label"`` (default: the true class; falls back to the
             prediction where labels are unknown) or ``"predicted"`` (the model's decision).
         relu: apply the ReLU of classic Grad-CAM to the classic maps (the 1D maps never get one).
-        integrated_gradients: also compute Integrated Gradients against ``reference`` (any model).
+        default_map: the map drawn first: ``"auto"`` (the model class's measured ``default_map``),
+            ``"integrated_gradients"`` or ``"gradcam"`` (the layer's 1D Grad-CAM).
+        integrated_gradients: also compute Integrated Gradients where the default map is 1D Grad-CAM.
+        contrast: 1D Grad-CAM of a classifier explains its class score minus the other classes' mean logit
+            (for two classes the log-odds) instead of the class logit alone.
         reference: ``"other_class_mean"`` or ``"background"``: the reference of Integrated Gradients and
             what the deletion curve replaces regions by. A regressor's "other class" is the other target
             ranges: its reference is the mean of the spectra outside the spectrum's range.
@@ -99,7 +110,9 @@ class GradCAM(AttributionCallback):
         on_test: bool = False,
         target: Literal["predicted", "label"] = "label",
         relu: bool = False,
+        default_map: Literal["auto", "integrated_gradients", "gradcam"] = "auto",
         integrated_gradients: bool = False,
+        contrast: bool = False,
         reference: Literal["other_class_mean", "background"] = "other_class_mean",
         ig_steps: int = 32,
         faithfulness: bool = True,
@@ -114,11 +127,13 @@ class GradCAM(AttributionCallback):
     ) -> None:
         if target not in ("predicted", "label"):
             raise ValueError(f"target must be 'predicted' or 'label', got {target!r}")
+        if default_map not in ("auto", *DEFAULT_MAPS):
+            raise ValueError(f"default_map must be 'auto' or one of {DEFAULT_MAPS}, got {default_map!r}")
         if reference not in REFERENCES:
             raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
         self.split, self.on_test = split, on_test
         self.indices = None if indices is None else list(indices)
-        self.target, self.relu = target, relu
+        self.target, self.relu, self.default_map, self.contrast = target, relu, default_map, contrast
         self.integrated_gradients, self.reference, self.ig_steps = integrated_gradients, reference, ig_steps
         self.faithfulness = faithfulness
         self.deletion = {"regions": deletion_regions, "steps": deletion_steps, "random_orders": random_orders}
@@ -148,6 +163,8 @@ class GradCAM(AttributionCallback):
         self.results[split] = {
             "maps": mapped.per_spectrum["gradcam"],
             "classic": mapped.per_spectrum.get("gradcam_classic"),
+            "integrated_gradients": mapped.per_spectrum.get("integrated_gradients"),
+            "default_map": mapped.default,
             "target": target,  # what each map explains: a class, or a regressor's output
             "groups": mapped.groups.index,
             f"{mapped.groups.kind}_mean_maps": mapped.means["gradcam"],
@@ -160,12 +177,14 @@ class GradCAM(AttributionCallback):
         ordered = is_ordered(trainer)  # spectra around a predicted change, a series figure: for a series only
         chosen = self._chosen(len(x), mapped.groups.change if ordered else None)
         files = {k: str(v) for k, v in write_gradcam_files(mapped, chosen, arrays).items()}
-        model = type(pl_module).__name__
+        datamodule = trainer.datamodule
+        windows = datamodule.ground_truth_windows() if isinstance(datamodule, SpectraDataModule) else None
+        numbers = gradcam_summary(mapped, windows, self.reference, ordered)
         pngs = draw_gradcam_figures(
             mapped,
             chosen,
             names,
-            model,
+            type(pl_module).__name__,
             figures,
             x_label(trainer, self.xlabel),
             self.reference,
@@ -173,14 +192,22 @@ class GradCAM(AttributionCallback):
             self.dpi,
             drawn=drawn_spectra(trainer, split, x),
             ordered=ordered,
+            captions=map_captions(mapped, numbers, self.weights.caption),
         )
         if self.log_images:
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
-        datamodule = trainer.datamodule
-        windows = datamodule.ground_truth_windows() if isinstance(datamodule, SpectraDataModule) else None
         summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
-        update_summary(trainer, summary | gradcam_summary(mapped, windows, self.reference, ordered))
-        rank_zero_info(f"{mapped.method} maps of the {split} set written to {arrays} and {figures}")
+        update_summary(trainer, summary | numbers)
+        rank_zero_info(
+            f"{numbers[f'{mapped.stem}_default_map']} maps of the {split} set written to {arrays} and {figures}"
+        )
+
+    def default_for(self, pl_module: L.LightningModule) -> str:
+        """The map drawn first for ``pl_module``: ``default_map``, or with ``"auto"`` its class's measured choice."""
+        if self.default_map != "auto":
+            return self.default_map
+        chosen = getattr(pl_module, "default_map", "gradcam")
+        return chosen if chosen in DEFAULT_MAPS else "gradcam"
 
     def _map(
         self, pl_module: L.LightningModule, x: Tensor, y: Tensor, split: str, layer: str
@@ -192,9 +219,11 @@ class GradCAM(AttributionCallback):
         explained = (
             None if self.target == "predicted" else task.labelled_attribution_target(y, lambda: predict(pl_module, x))
         )
-        result = grad_cam(pl_module, x, explained, relu=self.relu)
+        result = grad_cam(pl_module, x, explained, relu=self.relu, contrast=self.contrast)
         groups = task.attribution_groups(result.logits, result.target, y, self.target, self.ranges)
-        ig, curves = self._checks(pl_module, x, result.maps, result.target, groups, method)
+        default = self.default_for(pl_module)
+        with_ig = self.integrated_gradients or default == "integrated_gradients"
+        ig, curves = self._checks(pl_module, x, result.maps, result.target, groups, method, with_ig)
         positions = int(result.layer_maps.shape[-1])
         if positions < 4:
             rank_zero_info(
@@ -206,15 +235,24 @@ class GradCAM(AttributionCallback):
             per_spectrum["gradcam_classic"] = result.classic.float().cpu().numpy()
         if ig is not None:
             per_spectrum["integrated_gradients"] = ig
+        if ig is None and default == "integrated_gradients":  # no reference to integrate from (one group only)
+            default = "gradcam"
         unseen, axis = result.unseen.cpu().numpy(), x_values(pl_module, x.shape[1])
-        mapped = MappedSplit(split, layer, method, axis, per_spectrum, unseen, positions, groups, curves)
+        mapped = MappedSplit(split, layer, method, axis, per_spectrum, unseen, positions, groups, curves, default)
         return mapped, result.target.cpu().numpy()
 
     def _checks(
-        self, pl_module: L.LightningModule, x: Tensor, maps: Tensor, target: Tensor, groups: Groups, method: str
+        self,
+        pl_module: L.LightningModule,
+        x: Tensor,
+        maps: Tensor,
+        target: Tensor,
+        groups: Groups,
+        method: str,
+        with_ig: bool,
     ) -> tuple[np.ndarray | None, dict[str, DeletionCurve]]:
-        """Integrated Gradients (if asked) and the deletion curve of every map (if asked), by method name."""
-        if not (self.integrated_gradients or self.faithfulness):
+        """Integrated Gradients (``with_ig``) and the deletion curve of every map (if asked), by method name."""
+        if not (with_ig or self.faithfulness):
             return None, {}
         x = x.detach().float()
         try:
@@ -222,9 +260,9 @@ class GradCAM(AttributionCallback):
         except ValueError as err:  # all spectra in one class or target range: no other-group mean to compare with
             rank_zero_info(f"GradCAM: no Integrated Gradients or deletion curve: {err}")
             return None, {}
-        ig_steps = self.ig_steps if self.integrated_gradients else None
+        ig_steps = self.ig_steps if with_ig else None
         deletion = self.deletion if self.faithfulness else None
-        steps = [("Integrated Gradients", self.integrated_gradients), ("deletion curves", self.faithfulness)]
+        steps = [("Integrated Gradients", with_ig), ("deletion curves", self.faithfulness)]
         checks = " and ".join(name for name, on in steps if on)
         with phase(f"GradCAM: {checks} of {len(x)} spectra", enabled=self.progress_shown):  # most of the time
             ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)

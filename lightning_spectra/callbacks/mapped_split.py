@@ -10,6 +10,10 @@ import torch
 from lightning_spectra.interpret.faithfulness import DeletionCurve
 from lightning_spectra.interpret.gradcam import class_means
 from lightning_spectra.interpret.groups import Groups
+from lightning_spectra.interpret.map_checks import INTEGRATED_GRADIENTS
+
+#: The maps that can come first, by their ``per_spectrum`` key: the layer's 1D Grad-CAM, or Integrated Gradients.
+DEFAULT_MAPS = ("gradcam", "integrated_gradients")
 
 
 @dataclass
@@ -18,7 +22,8 @@ class MappedSplit:
 
     ``per_spectrum`` holds ``(N, L)`` arrays under the prefix of their table columns: ``spectrum``, ``gradcam``,
     then ``gradcam_classic`` (only where it says something the 1D map does not) and ``integrated_gradients``
-    when made; ``means`` the same averaged per group ``(G, L)`` (NaN rows for empty groups).
+    when made; ``means`` the same averaged per group ``(G, L)`` (NaN rows for empty groups). ``default``: the key
+    of the map the figures draw first (:data:`DEFAULT_MAPS`).
     """
 
     split: str
@@ -30,6 +35,7 @@ class MappedSplit:
     positions: int
     groups: Groups
     curves: dict[str, DeletionCurve]
+    default: str = "gradcam"
 
     means: dict[str, np.ndarray] = field(init=False)
     stem: str = field(init=False)
@@ -42,5 +48,16 @@ class MappedSplit:
     @property
     def maps_by_method(self) -> dict[str, np.ndarray]:
         """The maps of the layer's method and, when made, Integrated Gradients (named as in the summary)."""
-        keys = {self.method: "gradcam", "integrated gradients": "integrated_gradients"}
+        keys = {self.method: "gradcam", INTEGRATED_GRADIENTS: "integrated_gradients"}
         return {name: self.per_spectrum[key] for name, key in keys.items() if key in self.per_spectrum}
+
+    @property
+    def default_method(self) -> str:
+        """The name of the map drawn first."""
+        return INTEGRATED_GRADIENTS if self.default == "integrated_gradients" else self.method
+
+    @property
+    def layer_only(self) -> bool:
+        """Whether the default map is the layer's own (its points unseen by the layer are shaded, its resolution
+        is the layer's)."""
+        return self.default == "gradcam"

@@ -113,6 +113,16 @@ def target_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
     return class_score(outputs, target) if task is None else task.attribution_score(outputs, target)
 
 
+def contrasted(scores: Tensor, logits: Tensor) -> Tensor:
+    """A class score minus the mean of the other classes' logits (for two classes the log-odds, which alone
+    sets the class probability): "why this class rather than the others", where a single logit also carries
+    what raises every class alike. Single-logit models and regressors keep their score."""
+    classes = logits.shape[1]
+    if classes < 2:
+        return scores
+    return scores - (logits.sum(dim=1) - scores) / (classes - 1)
+
+
 def rows_interact(model: nn.Module) -> bool:
     """Whether, in the model's current mode, one spectrum's output depends on the other spectra of the batch."""
     if getattr(model, "sequence_mode", "independent") != "independent":
@@ -126,11 +136,13 @@ def layer_gradients(
     target: Tensor | int | None = None,
     layer: str | None = None,
     per_row: bool | None = None,
+    contrast: bool = False,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Activations ``A`` and gradients ``dy/dA`` ``(N, K, L')`` (channels first) of the attribution layer.
 
     Runs with gradients enabled even under ``torch.inference_mode`` and in the model's *current* mode (see
-    :func:`grad_cam` for the eval-mode wrapper). ``per_row=None`` decides with :func:`rows_interact`.
+    :func:`grad_cam` for the eval-mode wrapper). ``per_row=None`` decides with :func:`rows_interact`;
+    ``contrast``: a classifier's score minus the other classes' mean logit (:func:`contrasted`).
 
     Returns:
         activations, gradients (both detached, float32), target ``(N,)`` and logits ``(N, out_features)``.
@@ -161,6 +173,9 @@ def layer_gradients(
         elif isinstance(target, int):
             target = torch.full((len(x),), target, dtype=torch.long)
         scores = target_score(model, logits, target)
+        task = getattr(model, "task", None)
+        if contrast and (task is None or task.class_names):  # a regressor's value has nothing to contrast with
+            scores = contrasted(scores, logits)
         if per_row is None:
             per_row = rows_interact(model)
         if per_row:
@@ -213,6 +228,7 @@ def grad_cam(
     eval_mode: bool = True,
     per_row: bool | None = None,
     fields: ReceptiveFields | None = None,
+    contrast: bool = False,
 ) -> GradCAMMaps:
     """1D Grad-CAM and classic Grad-CAM of the spectra ``x`` ``(N, L)`` in one forward pass.
 
@@ -227,12 +243,13 @@ def grad_cam(
         per_row: force (or forbid) one backward pass per spectrum; ``None`` decides from the model.
         fields: receptive fields of the layer's positions (computed with :func:`receptive_fields` if not given;
             pass them to map several batches of one model without probing it again).
+        contrast: explain the class score minus the other classes' mean logit (:func:`contrasted`).
     """
     if eval_mode:
         with evaluation_mode(model):
-            a, g, target, logits = layer_gradients(model, x, target, layer, per_row)
+            a, g, target, logits = layer_gradients(model, x, target, layer, per_row, contrast)
     else:
-        a, g, target, logits = layer_gradients(model, x, target, layer, per_row)
+        a, g, target, logits = layer_gradients(model, x, target, layer, per_row, contrast)
     layer_maps = (g * a).sum(dim=1)
     classic = (g.mean(dim=2, keepdim=True) * a).sum(dim=1)
     if relu:

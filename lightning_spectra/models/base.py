@@ -69,6 +69,10 @@ class SpectraModel(L.LightningModule):
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
     #: (gradient x input) when no layer keeps positions along the spectrum.
     attribution_layer: str | None = None
+    #: The map the GradCAM callback draws first, chosen per model class by measured faithfulness (deletion gap
+    #: and share on the known peaks of the simulated ramp, BENCHMARKS.md "Attribution"): ``"integrated_gradients"``
+    #: (against the other class's mean) or ``"gradcam"`` (1D Grad-CAM at ``attribution_layer``).
+    default_map: ClassVar[str] = "integrated_gradients"
     #: The input normalisation of the paper's version of this model (``input_normalization`` unset, classifier).
     default_input_normalization: InputNormalization = "layer"
     #: What ``predict_step`` asks for the logits instead of ``self(x)``: the network exported to ONNX Runtime

@@ -53,8 +53,9 @@ def shade_unseen(ax, x: np.ndarray, unseen: np.ndarray | None) -> None:
     if unseen is None or not np.any(unseen):
         return
     edges = np.flatnonzero(np.diff(np.concatenate([[0], unseen.astype(int), [0]])))
-    for start, stop in zip(edges[::2], edges[1::2], strict=True):
-        ax.axvspan(x[start], x[stop - 1], color="0.85", lw=0, zorder=0)
+    for i, (start, stop) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
+        label = f"read by no layer position ({int(unseen.sum())} points)" if i == 0 else None
+        ax.axvspan(x[start], x[stop - 1], color="0.85", lw=0, zorder=0, label=label)
 
 
 def _mapped_spectrum(
