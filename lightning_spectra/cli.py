@@ -301,6 +301,8 @@ class SpectraCLI(LightningCLI):
             self.trainer,
             {"model": type(self.model).__name__, "trainable_parameters": self.model.num_trainable_parameters},
         )
+        if self.trainer.is_global_zero:  # a classifier's confusion matrix and per-class scores of this test
+            update_summary(self.trainer, self.model.task.test_outputs(self.trainer, self.model))
         self.report()
 
     def report(self) -> None:

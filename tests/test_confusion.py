@@ -127,3 +127,22 @@ def test_the_fits_learning_curve_marks_the_tested_epoch(fitted: tuple[Path, Path
     assert (loss.get_ylabel(), loss.get_xlabel()) == ("loss", "epoch")
     labels = [line.get_label() for line in loss.lines]
     assert labels == ["training loss", "validation loss", "tested weights: epoch 0"]
+
+
+def test_a_separate_test_run_draws_the_confusion_matrix_of_its_checkpoint(
+    fitted: tuple[Path, Path, dict], tmp_path: Path
+) -> None:
+    from lightning_spectra.cli import main
+
+    run, train, _ = fitted
+    [best] = (run / "checkpoints").glob("epoch=0-*.ckpt")
+    config = run.parents[1] / "worst.yaml"
+    args = ["test", "--config", str(config), "--ckpt_path", str(best), "--trainer.logger.init_args.save_dir"]
+    main([*args, str(tmp_path), "--data.init_args.train_path", str(train), "--data.init_args.linear_baseline", "false"])
+    tested = run_folder(tmp_path, "files_tiny")
+    summary = json.loads((tested / "summary.json").read_text())
+    assert Path(summary["confusion_matrix_figure"]) == tested / "figures" / "confusion_matrix_test.png"
+    confusion = np.asarray(summary["test_confusion_matrix"])
+    assert confusion.sum() == 18 and np.trace(confusion) / 18 == pytest.approx(summary["accuracy"])
+    fitted_summary = json.loads((run / "summary.json").read_text())
+    assert summary["test_macro_f1"] == pytest.approx(fitted_summary["test_macro_f1"])  # the same weights

@@ -276,7 +276,6 @@ def test_class_means_are_signed_means_of_each_class_on_the_two_theta_axis(fitted
     summary = json.loads((Path(logger.log_dir) / "summary.json").read_text())
     table = read_columns(Path(summary["gradcam_test_files"]["class_mean_csv"]))
     np.testing.assert_allclose(table["x"], data.x_axis, rtol=1e-7)  # 2 theta, not point indices
-    unseen = result["unseen"]
     for c, name in enumerate(data.class_names):
         expected = maps[targets == c].mean(axis=0)
         np.testing.assert_allclose(result["class_mean_maps"][c], expected, rtol=1e-5, atol=1e-7)

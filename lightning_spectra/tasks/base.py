@@ -213,6 +213,11 @@ class Task(nn.Module):
         """What a fit ends with after the test (classical baselines, figures): summary entries. Rank zero."""
         raise NotImplementedError
 
+    def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
+        """What a ``test`` run ends with (figures and scores of the test that just ran): summary entries; none by
+        default. Rank zero."""
+        return {}
+
     # ------------------------------------------------------------------ export
     def export_description(self) -> dict[str, Any]:
         """The task's entries of an exported model's description: ``output_name`` (of the exported graph's
