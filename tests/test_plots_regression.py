@@ -67,6 +67,8 @@ def test_the_axes_hold_every_interval_whole_and_the_legend_gives_its_width_and_c
         f"ensemble interval: mean width {width:.3g}, holds 90% of the 10 references; 2 wider than their range" in texts
     )
     assert interval_summary(reference, lower, upper) == pytest.approx((width, 0.9, 2))
+    fig.draw_without_rendering()  # the legend sits above the panel: it hides no bar
+    assert parity.get_legend().get_window_extent().y0 >= parity.get_window_extent().y1 - 1
     assert interval_summary(reference, predicted - 1, predicted + 1) == pytest.approx((2.0, 1.0, 0))
 
 

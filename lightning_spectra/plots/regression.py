@@ -52,11 +52,12 @@ def plot_parity(
     The first model is drawn with filled markers, the others with open ones of other shapes on top of it, so a
     baseline that predicts nearly what another model does stays visible. ``intervals`` maps a model's name to
     ``(lower, upper)`` per spectrum, drawn as a bar through each of its points (a prediction interval); the axes
-    reach every interval's ends, so no bar is cut off, and the legend gives the intervals' mean width, the share
-    of reference values inside them and how many are wider than the references' range."""
+    reach every interval's ends, so no bar is cut off, and the legend (above the panel, where it hides nothing)
+    gives the intervals' mean width, the share of reference values inside them and how many are wider than the
+    references' range."""
     intervals = dict(intervals or {})
     reference = as_array(reference).ravel()
-    fig = Figure(figsize=(6.4, 8), layout="constrained")
+    fig = Figure(figsize=(6.4, 8.8), layout="constrained")
     parity, residuals = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
     ends = [reference, *(as_array(v).ravel() for v in predicted.values())]
     ends += [as_array(bound).ravel() for name in predicted if name in intervals for bound in intervals[name]]
@@ -96,7 +97,8 @@ def plot_parity(
     parity.set_ylim(line)
     parity.set_aspect("equal", adjustable="box")
     parity.set_ylabel(f"predicted {target}")
-    parity.legend(loc="upper left", fontsize="x-small", frameon=False)
+    # above the panel, not over it: the legend would hide the points and interval bars in the upper left
+    parity.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize="x-small", frameon=False, borderaxespad=0.2)
     residuals.set_xlabel(f"reference {target}")
     residuals.set_ylabel("predicted - reference")
     if title:
