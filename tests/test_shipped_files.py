@@ -167,8 +167,8 @@ def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_u
     from lightning_spectra.plots import figure
 
     rng = np.random.default_rng(0)
-    x = np.linspace(400.0, 800.0, 128)
-    labels = [("quartz", "calcite", "gypsum")[i % 3] for i in range(45)]
+    x = np.linspace(400.0, 800.0, 96)
+    labels = [("quartz", "calcite", "gypsum")[i % 3] for i in range(30)]  # 6 test spectra: Grad-CAM's checks cost
     centres = np.array([{"quartz": 500.0, "calcite": 600.0, "gypsum": 700.0}[c] for c in labels])
     spectra = np.exp(-0.5 * ((x - centres[:, None]) / 15) ** 2) + rng.normal(0, 0.03, (len(labels), len(x)))
     rows = ["# Raman shift (cm-1), counts", ",".join(["label", *(f"{v:.2f}" for v in x)])]
@@ -198,6 +198,8 @@ def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_u
                 "false",
                 "--data.init_args.linear_baseline",
                 "false",  # the classical baselines are tested elsewhere
+                "--model.init_args.channels",
+                "[16, 16, 4]",  # the CNN's small version: Grad-CAM's checks run the model hundreds of times
             ]
         )
     summary = json.loads(next((tmp_path / "logs" / "files_csv").glob("version_*/summary.json")).read_text())
