@@ -13,6 +13,7 @@ import torch
 import yaml
 from conftest import ROOT, every_model
 
+from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.models import SpectraClassifier
 from lightning_spectra.tasks import Targets
@@ -132,7 +133,9 @@ def beer_lambert(path: Path, n: int = 240, length: int = 100, seed: int = 0) -> 
     return path
 
 
-def regression_recipe_args(path: Path, out: Path, *extra: str) -> list[str]:
+def regression_recipe_args(path: Path, out: Path, *extra: str, callbacks: bool = False) -> list[str]:
+    """The shipped regression recipe on ``path``; its fit and test only unless ``callbacks`` (the config's own:
+    checkpoint, predictions, attribution)."""
     return [
         "fit",
         "--config",
@@ -145,8 +148,7 @@ def regression_recipe_args(path: Path, out: Path, *extra: str) -> list[str]:
         str(out),
         "--trainer.enable_progress_bar",
         "false",
-        "--trainer.callbacks",
-        "[]",  # the fit and its test only: attribution is tested elsewhere
+        *([] if callbacks else ["--trainer.callbacks", "[]"]),
         *extra,
     ]
 
@@ -157,10 +159,19 @@ def test_the_regression_recipe_calibrates_a_beer_lambert_band_on_drifting_baseli
 
     from lightning_spectra.cli import main
 
-    main(regression_recipe_args(beer_lambert(tmp_path / "beer.npz"), tmp_path / "logs"))
+    main(regression_recipe_args(beer_lambert(tmp_path / "beer.npz"), tmp_path / "logs", callbacks=True))
     summary = json.loads(next((tmp_path / "logs").rglob("summary.json")).read_text())
     assert summary["r2"] >= 0.99, summary
     assert summary["classical_best_method"] in ("PLS", "kernel ridge")
+    # The explanation of the tested weights: the highest concentration range's mean default map is largest, and
+    # positive, on the analyte band (1120 nm, width 12 nm), not on the matrix band at 1060 nm or the baseline.
+    assert summary["attribution_epoch"] == int(Path(summary["attribution_checkpoint"]).name.split("-")[0][6:])
+    peaks = summary["gradcam_test_peak_x"]
+    highest = max(peaks, key=lambda name: float(name.split(" to ")[-1]))
+    assert 1120.0 - 24.0 <= peaks[highest] <= 1120.0 + 24.0, peaks
+    means = read_columns(Path(summary["gradcam_test_files"]["range_mean_csv"]))
+    default = means[f"integrated_gradients[{highest}]"]
+    assert default.max() > 0 and abs(means["x"][int(np.argmax(default))] - 1120.0) <= 24.0
 
 
 def test_msresnet_calibrates_100_point_spectra(tmp_path: Path) -> None:

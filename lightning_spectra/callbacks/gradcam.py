@@ -86,9 +86,10 @@ class GradCAM(AttributionCallback):
         integrated_gradients: also compute Integrated Gradients where the default map is 1D Grad-CAM.
         contrast: 1D Grad-CAM of a classifier explains its class score minus the other classes' mean logit
             (for two classes the log-odds) instead of the class logit alone.
-        reference: ``"other_class_mean"`` or ``"background"``: the reference of Integrated Gradients and
-            what the deletion curve replaces regions by. A regressor's "other class" is the other target
-            ranges: its reference is the mean of the spectra outside the spectrum's range.
+        reference: the reference of Integrated Gradients and what the deletion curve replaces regions by:
+            ``"auto"`` (a classifier's other class's mean, a regressor's lowest target range's mean),
+            ``"other_class_mean"`` (a regressor's "other class" is the other target ranges),
+            ``"lowest_group_mean"`` or ``"background"``.
         ig_steps: path steps of Integrated Gradients.
         faithfulness: compute the deletion curve of every map against random orders (a regressor's follows its
             predicted value, in the target's units, where a classifier's follows the class probability).
@@ -113,7 +114,7 @@ class GradCAM(AttributionCallback):
         default_map: Literal["auto", "integrated_gradients", "gradcam"] = "auto",
         integrated_gradients: bool = False,
         contrast: bool = False,
-        reference: Literal["other_class_mean", "background"] = "other_class_mean",
+        reference: Literal["auto", "other_class_mean", "lowest_group_mean", "background"] = "auto",
         ig_steps: int = 32,
         faithfulness: bool = True,
         deletion_regions: int = 50,
@@ -129,8 +130,8 @@ class GradCAM(AttributionCallback):
             raise ValueError(f"target must be 'predicted' or 'label', got {target!r}")
         if default_map not in ("auto", *DEFAULT_MAPS):
             raise ValueError(f"default_map must be 'auto' or one of {DEFAULT_MAPS}, got {default_map!r}")
-        if reference not in REFERENCES:
-            raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+        if reference not in ("auto", *REFERENCES):
+            raise ValueError(f"reference must be 'auto' or one of {REFERENCES}, got {reference!r}")
         self.split, self.on_test = split, on_test
         self.indices = None if indices is None else list(indices)
         self.target, self.relu, self.default_map, self.contrast = target, relu, default_map, contrast
@@ -179,7 +180,7 @@ class GradCAM(AttributionCallback):
         files = {k: str(v) for k, v in write_gradcam_files(mapped, chosen, arrays).items()}
         datamodule = trainer.datamodule
         windows = datamodule.ground_truth_windows() if isinstance(datamodule, SpectraDataModule) else None
-        numbers = gradcam_summary(mapped, windows, self.reference, ordered)
+        numbers = gradcam_summary(mapped, windows, self.reference_for(mapped.groups), ordered)
         pngs = draw_gradcam_figures(
             mapped,
             chosen,
@@ -187,7 +188,7 @@ class GradCAM(AttributionCallback):
             type(pl_module).__name__,
             figures,
             x_label(trainer, self.xlabel),
-            self.reference,
+            self.reference_for(mapped.groups),
             self.shared_scale,
             self.dpi,
             drawn=drawn_spectra(trainer, split, x),
@@ -201,6 +202,14 @@ class GradCAM(AttributionCallback):
         rank_zero_info(
             f"{numbers[f'{mapped.stem}_default_map']} maps of the {split} set written to {arrays} and {figures}"
         )
+
+    def reference_for(self, groups: Groups) -> str:
+        """The reference of Integrated Gradients and the deletion curves: ``reference``, or with ``"auto"`` the
+        other class's mean for a classifier and the lowest target range's mean for a regressor (measured more
+        faithful on a Beer-Lambert set, BENCHMARKS.md "Attribution")."""
+        if self.reference != "auto":
+            return self.reference
+        return "other_class_mean" if groups.kind == "class" else "lowest_group_mean"
 
     def default_for(self, pl_module: L.LightningModule) -> str:
         """The map drawn first for ``pl_module``: ``default_map``, or with ``"auto"`` its class's measured choice."""
@@ -256,7 +265,8 @@ class GradCAM(AttributionCallback):
             return None, {}
         x = x.detach().float()
         try:
-            reference = reference_spectra(x, self.reference, groups.reference_classes, torch.as_tensor(groups.index))
+            kind = self.reference_for(groups)
+            reference = reference_spectra(x, kind, groups.reference_classes, torch.as_tensor(groups.index))
         except ValueError as err:  # all spectra in one class or target range: no other-group mean to compare with
             rank_zero_info(f"GradCAM: no Integrated Gradients or deletion curve: {err}")
             return None, {}

@@ -28,7 +28,7 @@ def map_captions(mapped: MappedSplit, numbers: dict[str, Any], weights: str) -> 
     sees on the figure how far to trust it, not only in ``summary.json``."""
     stem, length = mapped.stem, len(mapped.axis)
     reference = str(numbers.get(f"{stem}_deletion_reference", "other_class_mean"))
-    reference = reference.replace("class", mapped.groups.kind).replace("_", " ")
+    reference = reference.replace("class", mapped.groups.kind).replace("group", mapped.groups.kind).replace("_", " ")
     captions = {}
     for key, prefix in (("gradcam", stem), ("integrated_gradients", f"{stem}_ig")):
         if key not in mapped.per_spectrum:
@@ -175,7 +175,7 @@ def draw_gradcam_figures(
         pngs.append(save_figure(fig, figures / f"{stem}_series.png", dpi))
     if curves:
         # a regressor's "other class mean" is the mean of the spectra in the other target ranges
-        replaced_by = reference.replace("class", groups.kind).replace("_", " ")
+        replaced_by = reference.replace("class", groups.kind).replace("group", groups.kind).replace("_", " ")
         fig = plot_deletion_curves(
             {n: (c.fractions, c.attribution, c.random) for n, c in curves.items()},
             title=f"{model}: deletion curves, regions replaced by the {replaced_by}",

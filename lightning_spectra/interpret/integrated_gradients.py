@@ -9,6 +9,10 @@ and the points add up to ``y(x) - y(r)`` (completeness). The reference fixes the
 
 - ``"other_class_mean"``: the mean spectrum of the other class(es) (for a spectrum explained as class c, the
   mean of every spectrum *not* in c). "Which points make this spectrum class c rather than the other class?"
+- ``"lowest_group_mean"``: the mean spectrum of the lowest group (a regressor's lowest target range) for every
+  spectrum. "Which points make this spectrum's predicted value higher than a low sample's?": the evidence for the
+  amount is positive wherever it raises the value, in every range alike (against the other ranges' mean, a low
+  sample's map would point the other way).
 - ``"background"``: the spectrum's own smooth background (asymmetric least squares, the paper's baseline
   method), i.e. the spectrum with its peaks removed. "Which peaks carry the decision?"
 
@@ -29,8 +33,8 @@ from torch import Tensor, nn
 from lightning_spectra.interpret.gradcam import target_score
 from lightning_spectra.interpret.model_modes import evaluation_mode
 
-Reference = Literal["other_class_mean", "background"]
-REFERENCES = ("other_class_mean", "background")
+Reference = Literal["other_class_mean", "lowest_group_mean", "background"]
+REFERENCES = ("other_class_mean", "lowest_group_mean", "background")
 
 
 def other_class_means(x: Tensor, classes: Tensor, target: Tensor) -> Tensor:
@@ -59,6 +63,11 @@ def reference_spectra(x: Tensor, kind: Reference, classes: Tensor, target: Tenso
     """The reference of every row for ``kind`` (see the module docstring)."""
     if kind == "other_class_mean":
         return other_class_means(x, classes, target)
+    if kind == "lowest_group_mean":
+        rows = x[classes.to(x.device).long() == int(classes[classes >= 0].min())] if (classes >= 0).any() else x[:0]
+        if len(rows) == 0 or len(rows) == len(x):
+            raise ValueError("the lowest-group reference needs spectra in more than one group")
+        return rows.mean(dim=0, keepdim=True).expand_as(x).clone()
     if kind == "background":
         return smooth_backgrounds(x)
     raise ValueError(f"reference must be one of {REFERENCES}, got {kind!r}")
