@@ -14,6 +14,7 @@ is timed and the numbers below are computed once, here) or reuse the newest fini
     python benchmarks/attribution.py --train                   # train all eight, then measure
     python benchmarks/attribution.py --log-root logs            # measure the newest runs in logs/<model>/
     python benchmarks/attribution.py --models cnn resnet --ig-steps 16
+    python benchmarks/attribution.py --regression cnn resnet fcnn   # regressors on a Beer-Lambert set
 
 Writes ``reports/attribution/attribution.{json,md}``.
 """
@@ -156,6 +157,100 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+REGRESSORS = {"cnn": ("CNN", 150, {}), "resnet": ("MSResNet", 40, {}), "fcnn": ("FCNN1D", 150, {})}
+
+
+def measure_regression(name: str, ig_steps: int, regions: int, steps: int, random_orders: int, root: Path) -> dict:
+    """Train ``name`` as a regressor with the files_regression recipe on a Beer-Lambert set (240 spectra, 100
+    points, analyte band at 1120 nm), then measure every candidate map of its best-validation weights on the test
+    split: deletion gap (predicted value, against each reference) and share of |map| on the analyte band."""
+    import lightning.pytorch as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from lightning_spectra import models
+    from lightning_spectra.data import SpectraFilesDataModule
+    from lightning_spectra.data.beer_lambert import ANALYTE_BAND, beer_lambert
+    from lightning_spectra.interpret.faithfulness import deletion_curve, ground_truth_share
+    from lightning_spectra.interpret.gradcam import grad_cam
+    from lightning_spectra.interpret.integrated_gradients import integrated_gradients, reference_spectra
+    from lightning_spectra.interpret.target_ranges import target_ranges
+
+    cls_name, epochs, extra = REGRESSORS[name]
+    L.seed_everything(0, verbose=False)
+    root.mkdir(parents=True, exist_ok=True)
+    data = SpectraFilesDataModule(
+        train_path=str(beer_lambert(root / "beer_lambert.npz")),
+        task="regression",
+        split={"val_fraction": 0.2, "test_fraction": 0.2, "seed": 0},
+        preprocessing={"normalization": "none"},
+        batch_size=32,
+        linear_baseline=False,
+        progress=False,
+    )
+    model = getattr(models, cls_name).from_datamodule(
+        data, lr=3e-3, weight_decay=2e-5, optimizer="adamw", lr_schedule="cosine", **extra
+    )
+    checkpoint = ModelCheckpoint(dirpath=root / name, monitor="val/rmse", mode="min")
+    trainer = L.Trainer(
+        max_epochs=epochs, callbacks=[checkpoint], logger=False, enable_progress_bar=False, deterministic=True
+    )
+    started = time.perf_counter()
+    trainer.fit(model, datamodule=data)
+    train_s = time.perf_counter() - started
+    model = type(model).load_from_checkpoint(checkpoint.best_model_path, map_location="cpu").eval()
+    test = data.splits.test
+    x, values = test.spectra.float(), test.labels.float().reshape(len(test.labels), -1)[:, 0]
+    target = torch.zeros(len(x), dtype=torch.long)  # the first (only) predicted value
+    with torch.no_grad():
+        predicted = model.predict_values(model(x))[:, 0]
+    rmse = float(((predicted - values) ** 2).mean().sqrt())
+    ranges, _ = target_ranges(values.numpy(), 3, "concentration")
+    groups = torch.as_tensor(ranges)
+    references = {
+        kind: reference_spectra(x, kind, groups, groups) for kind in ("other_class_mean", "lowest_group_mean")
+    }
+    axis = torch.as_tensor(data.x_axis).numpy()
+    centre, width = ANALYTE_BAND
+    band = [(centre - 2 * width, centre + 2 * width)]
+    maps = {
+        f"1D Grad-CAM at {model.attribution_layer}": grad_cam(model, x, target).maps,
+        "gradient x input": grad_cam(model, x, target, layer="input").maps,
+    }
+    for kind, reference in references.items():
+        maps[f"integrated gradients from the {kind.replace('_', ' ')}"] = integrated_gradients(
+            model, x, target, reference, n_steps=ig_steps
+        )
+    row: dict = {"model": cls_name, "name": name, "epochs": epochs, "train_s": train_s, "rmse": rmse, "maps": []}
+    row["best_epoch"] = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"])
+    highest = ranges == ranges.max()
+    for label, values_map in maps.items():
+        result = {"method": label, **ground_truth_share(values_map, axis, band)}
+        mean_highest = values_map[torch.as_tensor(highest)].mean(dim=0).numpy()
+        result["highest_range_peak_x"] = float(axis[int(mean_highest.argmax())])
+        for kind, reference in references.items():
+            curve = deletion_curve(model, x, values_map, target, reference, regions, steps, random_orders)
+            result[f"gap_{kind}"] = curve.summary()["gap"]
+        row["maps"].append(result)
+        print(f"{cls_name} regressor: {label}: " + json.dumps({k: v for k, v in result.items() if k != "method"}))
+    return row
+
+
+def regression_markdown(rows: list[dict]) -> str:
+    lines = [
+        "| model (test RMSE, best epoch) | map | deletion gap vs other ranges' mean | deletion gap vs lowest range's "
+        "mean | share on the analyte band (chance) | highest range's mean map peaks at (nm) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        for m in r["maps"]:
+            lines.append(
+                f"| {r['model']} ({r['rmse']:.3f}, {r['best_epoch']}) | {m['method']} "
+                f"| {m['gap_other_class_mean']:+.3f} | {m['gap_lowest_group_mean']:+.3f} "
+                f"| {m['share']:.2f} ({m['chance']:.2f}) | {m['highest_range_peak_x']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
@@ -166,8 +261,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--regions", type=int, default=50)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--random-orders", type=int, default=3)
+    parser.add_argument("--regression", nargs="*", choices=list(REGRESSORS), help="measure these as regressors")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.regression is not None:
+        rows = [
+            measure_regression(
+                n, args.ig_steps, args.regions, args.steps, args.random_orders, args.log_root / "regression"
+            )
+            for n in args.regression or list(REGRESSORS)
+        ]
+        (args.out / "attribution_regression.json").write_text(json.dumps(rows, indent=2) + "\n")
+        (args.out / "attribution_regression.md").write_text(regression_markdown(rows))
+        print(regression_markdown(rows))
+        return
     results = args.out / "attribution.json"
     rows = json.loads(results.read_text()) if results.exists() else []
     for name in args.models:

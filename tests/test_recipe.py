@@ -15,6 +15,7 @@ from conftest import ROOT, every_model
 
 from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.data import SpectraFilesDataModule
+from lightning_spectra.data.beer_lambert import ANALYTE_BAND, beer_lambert
 from lightning_spectra.models import SpectraClassifier
 from lightning_spectra.tasks import Targets
 
@@ -115,24 +116,6 @@ def test_a_prediction_does_not_depend_on_the_rest_of_the_batch(cls: type[Spectra
 
 
 # ---------------------------------------------------------------------------------------------- regression
-def beer_lambert(path: Path, n: int = 240, length: int = 100, seed: int = 0) -> Path:
-    """Absorbance spectra whose analyte band height is the concentration (Beer-Lambert), beside a matrix band of
-    varying height, on baselines that drift in offset and slope from sample to sample, with detector noise."""
-    rng = np.random.default_rng(seed)
-    x = np.linspace(1000.0, 1198.0, length)  # nm
-    concentration = rng.uniform(0.0, 10.0, n)
-    matrix = rng.uniform(4.0, 6.0, n)
-
-    def band(centre: float, width: float) -> np.ndarray:
-        return np.exp(-0.5 * ((x - centre) / width) ** 2)
-
-    baseline = rng.normal(0.0, 2.0, (n, 1)) + rng.normal(0.0, 0.02, (n, 1)) * (x - x[0])
-    spectra = 0.1 * concentration[:, None] * band(1120.0, 12.0) + 0.1 * matrix[:, None] * band(1060.0, 15.0)
-    spectra = spectra + baseline + rng.normal(0.0, 0.002, (n, length))
-    np.savez(path, spectra=spectra, y=concentration[:, None], x_axis=x, target_names=np.array(["concentration"]))
-    return path
-
-
 def regression_recipe_args(path: Path, out: Path, *extra: str, callbacks: bool = False) -> list[str]:
     """The shipped regression recipe on ``path``; its fit and test only unless ``callbacks`` (the config's own:
     checkpoint, predictions, attribution)."""
@@ -168,10 +151,11 @@ def test_the_regression_recipe_calibrates_a_beer_lambert_band_on_drifting_baseli
     assert summary["attribution_epoch"] == int(Path(summary["attribution_checkpoint"]).name.split("-")[0][6:])
     peaks = summary["gradcam_test_peak_x"]
     highest = max(peaks, key=lambda name: float(name.split(" to ")[-1]))
-    assert 1120.0 - 24.0 <= peaks[highest] <= 1120.0 + 24.0, peaks
+    centre, width = ANALYTE_BAND
+    assert abs(peaks[highest] - centre) <= 2 * width, peaks
     means = read_columns(Path(summary["gradcam_test_files"]["range_mean_csv"]))
     default = means[f"integrated_gradients[{highest}]"]
-    assert default.max() > 0 and abs(means["x"][int(np.argmax(default))] - 1120.0) <= 24.0
+    assert default.max() > 0 and abs(means["x"][int(np.argmax(default))] - centre) <= 2 * width
 
 
 def test_msresnet_calibrates_100_point_spectra(tmp_path: Path) -> None:
