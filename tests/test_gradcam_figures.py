@@ -94,3 +94,47 @@ def test_every_panel_of_every_figure_is_labelled(tmp_path: Path, drawn_figures: 
             assert ax.get_ylabel(), f"{name}: a panel without a y label"
         panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
         assert panels[-1].get_xlabel(), f"{name}: no x label"  # the shared x axis is labelled at the bottom
+
+
+def with_integrated_gradients(mapped):
+    """``mapped`` with Integrated Gradients as its default map (peaking at point 6 for every spectrum)."""
+    ig = np.zeros_like(mapped.per_spectrum["gradcam"])
+    ig[:, 6] = 3.0
+    curves = mapped.curves | {"integrated gradients": next(iter(mapped.curves.values()))}
+    per_spectrum = mapped.per_spectrum | {"integrated_gradients": ig}
+    return replace(mapped, per_spectrum=per_spectrum, curves=curves, default="integrated_gradients")
+
+
+def test_the_default_map_is_drawn_first_and_the_layer_map_beside_it(tmp_path: Path, drawn_figures: dict) -> None:
+    mapped = with_integrated_gradients(small_mapped_split())
+    pngs = draw_gradcam_figures(mapped, [0, 2], ["a", "b"], "CNN", tmp_path, "2θ (°)", "other_class_mean", dpi=40)
+    assert "gradcam_test_class_mean_layer.png" in [p.name for p in pngs]
+    means = drawn_figures["gradcam_test_class_mean.png"]
+    assert means.get_suptitle().startswith("CNN: integrated gradients averaged per class")
+    maps = [ax for ax in drawn_figures["gradcam_test_spectra.png"].axes if ax.get_ylabel() == "map"]
+    drawn = maps[0].lines[0].get_ydata()  # the signed fill's outline: the default map of spectrum 0
+    np.testing.assert_allclose(drawn, mapped.per_spectrum["integrated_gradients"][0])
+    layer = drawn_figures["gradcam_test_class_mean_layer.png"].get_suptitle()
+    assert "1D Grad-CAM at layer 'conv3'" in layer and "not the default map" in layer
+
+
+def test_every_map_figure_says_how_far_to_trust_it(tmp_path: Path, drawn_figures: dict) -> None:
+    from lightning_spectra.callbacks.gradcam_figures import map_captions
+    from lightning_spectra.callbacks.gradcam_summary import gradcam_summary
+
+    mapped = with_integrated_gradients(small_mapped_split())
+    numbers = gradcam_summary(mapped, [(12.75, 13.25)], "other_class_mean")
+    captions = map_captions(mapped, numbers, "weights of epoch 7 (best val/loss)")
+    layer, ig = captions["gradcam"].replace("\n", " | "), captions["integrated_gradients"].replace("\n", " | ")
+    assert "1D Grad-CAM at layer 'conv3': 3 positions, ~4 points per position" in layer
+    assert f"deletion gap {numbers['gradcam_test_deletion_gap']:+.3g}" in layer
+    assert "integrated gradients from the other class mean, every point" in ig
+    share, chance = numbers["gradcam_test_ig_ground_truth_share"], numbers["gradcam_test_ig_ground_truth_chance"]
+    assert share == pytest.approx(1.0) and f"{share:.0%} on the known peaks (chance {chance:.0%})" in ig
+    assert all(c.endswith("weights of epoch 7 (best val/loss)") for c in captions.values())
+    assert numbers["gradcam_test_default_map"] == "integrated gradients"
+    assert numbers["gradcam_test_peak_x"] == {"low": 13.0, "high": 13.0}  # the default map's peak (point 6)
+    worse = replace(mapped, curves={"1D Grad-CAM": DeletionCurve(*[np.linspace(0, 1, 3)] * 2 + [np.zeros(3)])})
+    assert "(no better than chance)" in map_captions(worse, gradcam_summary(worse, None, "x"), "")["gradcam"]
+    draw_gradcam_figures(mapped, [0], ["a"], "CNN", tmp_path, "x", "other_class_mean", dpi=40, captions=captions)
+    assert drawn_figures["gradcam_test_spectra.png"].get_suptitle().endswith(captions["integrated_gradients"])

@@ -50,8 +50,20 @@ def map_captions(mapped: MappedSplit, numbers: dict[str, Any], weights: str) -> 
         if share is not None and chance:
             parts.append(f"{share:.0%} on the known peaks (chance {chance:.0%})")
         parts.append(weights)
-        captions[key] = " | ".join(parts)
+        captions[key] = wrapped(parts)
     return captions
+
+
+def wrapped(parts: list[str], width: int = 130) -> str:
+    """``parts`` joined by `` | `` on lines of at most about ``width`` characters (a title wider than the figure
+    is cut at its edges)."""
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 3 + len(part) > width:
+            lines.append(part)
+        else:
+            lines[-1] += f" | {part}"
+    return "\n".join(lines)
 
 
 def draw_gradcam_figures(

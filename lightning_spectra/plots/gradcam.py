@@ -174,7 +174,8 @@ def plot_gradcam_class_means(
         overlay.plot(x, mean_maps[c], lw=0.9, label=class_names[c])
     zero_line(overlay)
     overlay.set_ylabel("mean map")
-    overlay.set_title(f"class-averaged {method}, every class", loc="left", fontsize="medium")
+    group = "class" if grouped_by in ("predicted", "labelled") else "range"  # a regressor's groups: target ranges
+    overlay.set_title(f"{group}-averaged {method}, every {group}", loc="left", fontsize="medium")
     overlay.legend(loc="best", fontsize="x-small", framealpha=0.85)
     overlay.set_xlabel(xlabel)
     overlay.set_xlim(x.min(), x.max())
