@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 import lightning_spectra
@@ -204,7 +205,12 @@ def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_u
         )
     summary = json.loads(next((tmp_path / "logs" / "files_csv").glob("version_*/summary.json")).read_text())
     assert {"gradcam_test_class_mean.png", "feature_importance_train.png", "input_gradients_train.png"} <= set(drawn)
+    assert {"confusion_matrix_test.png", "learning_curve.png"} <= set(drawn)
     assert summary["feature_importance_train_figures"] and summary["gradcam_test_figures"]
+    # the maps explain the tested weights: the epoch of best.ckpt, which the test after fit loads
+    tested = torch.load(summary["attribution_checkpoint"], map_location="cpu", weights_only=True)
+    assert Path(summary["attribution_checkpoint"]).name == "best.ckpt"
+    assert summary["attribution_epoch"] == tested["epoch"] == summary["learning_curve_tested_epoch"]
     along = [n for n in drawn if n.startswith(("gradcam_", "feature_importance_", "input_gradients_"))]
     for name in (n for n in along if "deletion" not in n):  # the deletion curve's x is the share replaced
         panels = [ax for ax in drawn[name].axes if ax.get_label() != "<colorbar>"]
