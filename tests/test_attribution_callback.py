@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -29,11 +31,19 @@ class Recorder(AttributionCallback):
         self.shown_while_running = self.progress_shown
 
 
-def test_runs_its_split_at_fit_end_and_the_test_series_only_if_asked() -> None:
+def a_trainer(folder: Path, **settings) -> SimpleNamespace:
+    """What the callbacks read of a trainer after fit: no checkpoint, epoch 2 done, the run folder ``folder``."""
+    defaults = {"checkpoint_callback": None, "current_epoch": 2, "ckpt_path": None, "logger": None}
+    return SimpleNamespace(**(defaults | {"default_root_dir": str(folder)} | settings))
+
+
+def test_runs_its_split_at_fit_end_and_the_test_series_only_if_asked(tmp_path: Path) -> None:
     for on_test, expected in ((False, ["val"]), (True, ["val", "test"])):
         callback = Recorder(on_test)
-        callback.on_fit_end(None, None)
-        callback.on_test_end(None, None)
+        callback.on_fit_end(a_trainer(tmp_path), None)
+        summary = json.loads((tmp_path / "summary.json").read_text())  # the final weights explained, no file
+        assert summary["attribution_epoch"] == 1 and summary["attribution_checkpoint"] is None
+        callback.on_test_end(a_trainer(tmp_path), None)
         assert callback.runs == expected
 
 
@@ -83,10 +93,10 @@ def test_only_ordered_data_are_a_series() -> None:
     assert not is_ordered(SimpleNamespace(datamodule=None))
 
 
-def test_a_long_step_prints_a_line_at_each_end_unless_the_progress_bar_is_off(capsys) -> None:
+def test_a_long_step_prints_a_line_at_each_end_unless_the_progress_bar_is_off(capsys, tmp_path: Path) -> None:
     callback = Recorder(on_test=False)
     for bar, printed in ((object(), True), (None, False)):
-        callback.on_fit_end(SimpleNamespace(is_global_zero=True, progress_bar_callback=bar), None)
+        callback.on_fit_end(a_trainer(tmp_path, is_global_zero=True, progress_bar_callback=bar), None)
         lines = capsys.readouterr().out.splitlines()
         assert (lines[0] == "Recorder of the val set ..." and "done in" in lines[1]) if printed else lines == []
         assert callback.shown_while_running == printed and not callback.progress_shown  # its steps may print too
