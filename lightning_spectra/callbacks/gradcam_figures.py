@@ -9,6 +9,7 @@ spectrum) gets no figure, since it says nothing about where.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,8 @@ def draw_gradcam_figures(
     shown_at = f" at {where}" if layer_map else ""
 
     def titled(text: str, map_key: str = key) -> str:
-        return text + (f"\n{captions[map_key]}" if map_key in captions else "")
+        headline = textwrap.fill(text, 120)  # a title wider than the figure is cut at its edges
+        return headline + (f"\n{captions[map_key]}" if map_key in captions else "")
 
     if chosen:
         fig = plot_gradcam_spectra(
@@ -162,7 +164,7 @@ def draw_gradcam_figures(
             xlabel=xlabel,
             title=titled(
                 f"{model}: {mapped.method} at {where} averaged per {groups.kind}, {mapped.split} set: "
-                f"not the default map ({method} is, measured more faithful)",
+                f"not the default map ({method} is)",
                 "gradcam",
             ),
             grouped_by=groups.grouped_by,
