@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 import subprocess
@@ -324,3 +325,70 @@ def test_a_torchscript_export_of_a_ranged_model_answers_as_the_python_path(
 ) -> None:
     out = export_checkpoint(ranged, tmp_path / "ranges.pt", format="torchscript")
     np.testing.assert_allclose(run_torchscript(out, raw(raw_file)[1]), python_path(ranged, raw_file), atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------------- never onto an input
+def test_an_output_that_is_the_checkpoint_is_refused_and_the_checkpoint_kept(
+    classifier: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """``--output`` equal to ``--ckpt_path``, or a checkpoint named ``model.pt`` exported as TorchScript to the
+    default name: one line, exit 2, the checkpoint byte for byte as it was (issue 35)."""
+    named = tmp_path / "model.pt"
+    named.write_bytes(classifier.read_bytes())
+    for args in (
+        ["--ckpt_path", str(named), "--format", "torchscript"],
+        ["--ckpt_path", str(named), "--output", str(named)],
+        ["--ckpt_path", str(named), "--output", str(tmp_path / "." / "model.pt")],
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main(args)
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: {Path(args[-1]) if '--output' in args else named}: is the checkpoint being exported "
+            "(--ckpt_path); writing there would replace it. Give another --output"
+        )
+        assert named.read_bytes() == classifier.read_bytes()
+
+
+def test_an_output_folder_is_one_line(classifier: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(classifier), "--output", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --output {tmp_path}: is a folder; give a file name") and "\n" not in err
+
+
+def test_a_read_only_folder_or_a_full_disk_leaves_no_cut_file(
+    classifier: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Written under a temporary name and renamed once checked: nothing is left but one line (issue 35)."""
+    from faults import read_only
+
+    with pytest.MonkeyPatch.context() as patched:
+        folder = read_only(tmp_path / "ro", patched)
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--ckpt_path", str(classifier), "--output", str(folder / "model.pt"), "--format", "torchscript"])
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: --output {folder / 'model.pt'}: cannot write there (Permission denied)"
+        )
+        assert list(folder.iterdir()) == []
+    from lightning_spectra.apps import export
+
+    write, run = export.WRITERS["torchscript"]
+
+    def fills_the_disk(module, example, out: Path, meta) -> None:  # torch.jit.save writes from C++: cut it here
+        write(module, example, out, meta)
+        with open(out, "r+b") as f:
+            f.truncate(out.stat().st_size // 2)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+
+    monkeypatch.setitem(export.WRITERS, "torchscript", (fills_the_disk, run))
+    full = tmp_path / "full"
+    full.mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(classifier), "--output", str(full / "model.pt"), "--format", "torchscript"])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {full / 'model.pt'}: No space left on device; nothing written"
+    assert list(full.iterdir()) == []

@@ -23,7 +23,7 @@ import argparse
 import contextlib
 import json
 import logging
-import sys
+import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -36,7 +36,15 @@ from torch.nn import functional as F
 from lightning_spectra import __version__
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.ranges import Selection
-from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
+from lightning_spectra.errors import (
+    FULL,
+    UNWRITABLE,
+    SpectraConfigError,
+    SpectraDataError,
+    SpectraRunError,
+    one_line_failures,
+)
+from lightning_spectra.runtime.atomic_files import atomic_write
 
 FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -373,30 +381,64 @@ def export_checkpoint(
     """Write the checkpoint's model with its preprocessing as ``format`` (``onnx`` or ``torchscript``).
 
     ``out_path`` defaults to the checkpoint's path with ``.onnx`` or ``.pt``. The written file is run once on
-    a small batch and compared with the PyTorch module it came from; a mismatch is an error, not a file.
+    a small batch and compared with the PyTorch module it came from; a mismatch is an error, not a file. The
+    file is written beside ``out`` under a temporary name and renamed once checked, so a full disk, a killed
+    process or a mismatch never leaves a cut file, and an output that is the checkpoint itself is refused.
     """
     if format not in FORMATS:
         raise SpectraConfigError(f"--format must be one of {', '.join(FORMATS)}; got {format!r}")
     path = Path(ckpt_path)
+    out = Path(out_path) if out_path is not None else path.with_suffix(SUFFIXES[format])
+    check_output(out, path)
     model, preprocessing, scaler, selection = read_checkpoint(path)
     check_exportable(model, preprocessing, path, baseline_outside)
     module = RawSpectraModel(model, preprocessing, scaler, selection).eval()
-    out = Path(out_path) if out_path is not None else path.with_suffix(SUFFIXES[format])
-    out.parent.mkdir(parents=True, exist_ok=True)
     example = example_spectra(len(module.raw_x))  # raw spectra: the full axis the ranges are cut from
     write, run = WRITERS[format]
-    write(module, example, out, metadata(model, preprocessing, scaler, path, selection))
-    check_written(module, run, out, example_spectra(len(module.raw_x), count=5))
+    meta = metadata(model, preprocessing, scaler, path, selection)
+
+    def write_checked(tmp: Path) -> None:
+        write(module, example, tmp, meta)
+        check_written(module, run, tmp, example_spectra(len(module.raw_x), count=5), out)
+
+    try:
+        atomic_write(out, write_checked)
+    except OSError as err:
+        if err.errno in FULL:
+            raise SpectraRunError(f"{out}: {err.strerror}; nothing written") from None
+        if err.errno in UNWRITABLE:
+            raise SpectraConfigError(f"--output {out}: cannot write there ({err.strerror})") from None
+        raise
     return out
 
 
-def check_written(module: RawSpectraModel, run, out: Path, spectra: torch.Tensor) -> None:
-    """Refuse an exported file whose outputs differ from the module's (on another batch size than traced)."""
+def check_output(out: Path, ckpt: Path) -> None:
+    """Refuse an output that would replace the checkpoint being exported (``--output`` equal to ``--ckpt_path``,
+    or a checkpoint named ``model.pt`` exported as TorchScript to the default name), a ``.ckpt`` name, or a
+    folder: the user's weights are never overwritten, and a folder cannot hold the file's name."""
+    same = out.resolve() == ckpt.resolve() or (out.exists() and ckpt.exists() and os.path.samefile(out, ckpt))
+    if same:
+        raise SpectraConfigError(
+            f"{out}: is the checkpoint being exported (--ckpt_path); writing there would replace it. Give another "
+            "--output"
+        )
+    if out.suffix == ".ckpt":
+        raise SpectraConfigError(
+            f"--output {out}: a .ckpt name is a checkpoint's; give a {' or '.join(SUFFIXES.values())} file"
+        )
+    if out.is_dir():
+        raise SpectraConfigError(f"--output {out}: is a folder; give a file name, e.g. {out / 'model.onnx'}")
+
+
+def check_written(module: RawSpectraModel, run, written: Path, spectra: torch.Tensor, out: Path | None = None) -> None:
+    """Refuse an exported file ``written`` (for ``out``) whose outputs differ from the module's (on another batch
+    size than traced)."""
+    out = written if out is None else out
     with torch.no_grad():
         expected = module(spectra).numpy()
-    got = run(out, spectra.numpy())
+    got = run(written, spectra.numpy())
     if got.shape != expected.shape or not np.allclose(got, expected, rtol=1e-4, atol=1e-5):
-        out.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
         raise SpectraRunError(f"{out}: the exported model's outputs differ from the checkpoint's; nothing written")
 
 
@@ -412,11 +454,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         help=f"export a model trained with baseline removal without it; apply {PRESTEP} before the model",
     )
     args = parser.parse_args(argv)
-    try:
+    with one_line_failures():  # bad input: one line, exit 2; a failed run (a full disk) exit 1
         out = export_checkpoint(args.ckpt_path, args.output, args.format, args.baseline_outside)
-    except SpectraDataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(1 if isinstance(err, SpectraRunError) else 2) from None
     print(f"wrote {out}")
 
 
