@@ -14,6 +14,7 @@ import yaml
 from conftest import CONF
 
 from lightning_spectra.apps.cross_validation import main, summarise
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.runs.wandb_runs import WANDB_SWITCH
 
 
@@ -202,3 +203,43 @@ def test_a_read_only_out_folder_is_one_line_before_any_fold(
         main(["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out)])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip() == f"error: --out {out}: cannot write files there (Permission denied)"
+
+
+def test_overwrite_keeps_a_users_files_named_like_the_folds(tmp_path: Path) -> None:
+    """Only what a cross-validation recorded (or, written before manifests, the folds its results name) goes:
+    the user's ``repeat3_fold9/`` and ``repeat0_fold0_notes.txt`` stay (issue 35)."""
+    from lightning_spectra.apps.cross_validation import prepare_out
+    from lightning_spectra.runs.manifest import record_written
+
+    out = _earlier_cv(tmp_path / "cv")  # written before manifests: its cv_results.csv names repeat0_fold0
+    users = [out / "repeat3_fold9" / "mine.csv", out / "repeat0_fold0_notes.txt"]
+    for path in users:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("mine")
+    prepare_out(out, overwrite=True)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(
+        [Path("repeat3_fold9"), *(p.relative_to(out) for p in users)]
+    )
+    record_written(out, "cv", ["repeat0_fold1", "repeat0_fold1.yaml", "cv_summary.json"])
+    (out / "repeat0_fold1").mkdir()
+    (out / "cv_summary.json").write_text("{}")
+    with pytest.raises(SpectraConfigError, match="holds an earlier cross-validation"):
+        prepare_out(out, overwrite=False)
+    prepare_out(out, overwrite=True)
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == sorted(
+        [Path("repeat3_fold9"), *(p.relative_to(out) for p in users)]
+    )
+
+
+def test_an_out_folder_of_other_files_is_refused_before_any_fold(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "cv"
+    out.mkdir()
+    (out / "repeat0_fold0.csv").write_text("the user's own table")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out), "--overwrite"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --out {out}: holds other files (repeat0_fold0.csv) and no cross-validation of ours; give an empty "
+        "or new folder"
+    )
+    assert [p.name for p in out.iterdir()] == ["repeat0_fold0.csv"]

@@ -151,17 +151,128 @@ def test_the_requested_task_reads_the_command_line_after_the_config() -> None:
 
 
 def test_overwrite_deletes_every_file_of_the_earlier_ensemble_and_keeps_the_users(tmp_path: Path) -> None:
+    """Only what the ensemble recorded as written goes: a user's ``member7/``, ``figures/mine.png``,
+    ``predict/notes.txt`` and ``predictions.csv`` (named like the ensemble's) stay (issue 35)."""
     from lightning_spectra.apps.ensemble import prepare_out
+    from lightning_spectra.runs.manifest import record_written
 
     out = tmp_path / "ens"
     prepare_out(out, {"members": 3}, overwrite=False)
-    for name in ("member0/summary.json", "figures/parity_ensemble_target.png", "predict/member0/predictions.csv"):
+    ours = ("member0/summary.json", "figures/parity_ensemble_target.png", "predict/member0/predictions.csv")
+    record_written(out, "ensemble", ["member0", "figures/parity_ensemble_target.png", "predict/member0"])
+    users = ("member7/summary.json", "figures/mine.png", "predict/notes.txt", "predictions.csv", "my_notes.txt")
+    for name in (*ours, *users):
         (out / name).parent.mkdir(parents=True, exist_ok=True)
-        (out / name).write_text("earlier")
-    (out / "predictions.csv").write_text("earlier")
-    (out / "my_notes.txt").write_text("mine")
+        (out / name).write_text("written")
     prepare_out(out, {"members": 4}, overwrite=True)
-    assert sorted(p.name for p in out.iterdir()) == ["ensemble_plan.json", "my_notes.txt"]
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert left == sorted(["ensemble_plan.json", "lightning_spectra_written.json", *users])
+
+
+def test_an_out_folder_of_other_files_is_refused_before_any_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A folder that holds the user's files and no ensemble: one line, exit 2, nothing written (issue 35)."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "member_list.csv").write_text("a,b\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", str(regression_config(tmp_path)), "--out", str(out)])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: --out {out}: holds other files (member_list.csv) and no ensemble of ours; give an empty or new folder"
+    )
+    assert [p.name for p in out.iterdir()] == ["member_list.csv"]
+
+
+def test_an_ensemble_written_before_manifests_is_overwritten_by_its_own_names_only(tmp_path: Path) -> None:
+    """Its plan and result say which members and figures were its own; ``member5`` and ``predictions.csv``
+    may be the user's and stay."""
+    from lightning_spectra.apps.ensemble import prepare_out
+
+    out = tmp_path / "ens"
+    out.mkdir()
+    (out / "ensemble_plan.json").write_text(json.dumps({"seeds": [0, 1]}))
+    (out / "ensemble.json").write_text(json.dumps({"figures": [str(out / "figures" / "parity_ensemble_t.png")]}))
+    for name in ("member0/a", "member1/a", "member0.yaml", "figures/parity_ensemble_t.png", "member5/a"):
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text("x")
+    (out / "predictions.csv").write_text("mine")
+    prepare_out(out, {"seeds": [0, 1, 2]}, overwrite=True)
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ensemble_plan.json",
+        "lightning_spectra_written.json",
+        "member5",
+        "predictions.csv",
+    ]
+
+
+def fake_ensemble(folder: Path) -> Path:
+    """An ``ensemble.json`` that ``predict`` reads before it runs any member."""
+    folder.mkdir()
+    result = {"target_names": ["fat"], "members": [{"checkpoint": "member0/checkpoints/last.ckpt"}]}
+    (folder / "ensemble.json").write_text(json.dumps(result))
+    return folder
+
+
+def test_predict_onto_the_new_spectra_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--output`` equal to ``--predict_path`` (by another spelling too), or inside a ``--predict_path`` folder:
+    one line, exit 2, the spectra untouched (they were replaced by the predictions, exit 0; issue 35)."""
+    ensemble = fake_ensemble(tmp_path / "ens")
+    new = tmp_path / "new.csv"
+    new.write_text("x,1,2\n")
+    spectra = tmp_path / "spectra"
+    spectra.mkdir()
+    for predict_path, output, message in [
+        (new, tmp_path / "." / "new.csv", "is the --predict_path file; the predictions would replace the spectra"),
+        (spectra, spectra / "predictions.csv", "is inside the --predict_path folder"),
+    ]:
+        with pytest.raises(SystemExit) as stop:
+            main(["predict", "--ensemble", str(ensemble), "--predict_path", str(predict_path), "--output", str(output)])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: {output}: {message}") and "\n" not in err
+    assert new.read_text() == "x,1,2\n" and list(spectra.iterdir()) == []
+
+
+def test_member_checkpoints_are_the_ensemble_folders_own(tmp_path: Path) -> None:
+    """Stored relative to the ensemble; an old absolute path into ``member<i>/`` is read from this folder when
+    the copy holds the file, so a copied ensemble never predicts with the original's members (issue 35)."""
+    from lightning_spectra.apps.ensemble import member_checkpoint, relative_checkpoint
+
+    out = tmp_path / "ens"
+    assert relative_checkpoint(out, out / "member0" / "checkpoints" / "epoch=2.ckpt") == str(
+        Path("member0/checkpoints/epoch=2.ckpt")
+    )
+    assert relative_checkpoint(out, tmp_path / "elsewhere.ckpt") == str(tmp_path / "elsewhere.ckpt")
+    copy = tmp_path / "copy"
+    assert member_checkpoint(copy, 0, "member0/checkpoints/epoch=2.ckpt") == copy / "member0/checkpoints/epoch=2.ckpt"
+    original = str(out / "member1" / "checkpoints" / "epoch=2.ckpt")
+    assert member_checkpoint(copy, 1, original) == Path(original)  # the copy lacks it: the recorded file
+    (copy / "member1" / "checkpoints").mkdir(parents=True)
+    (copy / "member1" / "checkpoints" / "epoch=2.ckpt").write_text("")
+    assert member_checkpoint(copy, 1, original) == copy / "member1" / "checkpoints" / "epoch=2.ckpt"
+
+
+def test_a_copied_ensemble_predicts_with_its_own_members(fitted: dict, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(fitted["out"], copy)
+    members = json.loads((copy / "ensemble.json").read_text())["members"]
+    assert all(
+        not Path(m["checkpoint"]).is_absolute() and m["checkpoint"].startswith(f"member{i}/")
+        for i, m in enumerate(members)
+    )
+    moved = fitted["out"].with_name("moved_away")
+    fitted["out"].rename(moved)  # the original is gone (or refitted): the copy needs only itself
+    try:
+        spectra, _ = band_spectra(np.random.default_rng(5), 6)
+        np.savez(tmp_path / "new.npz", spectra=spectra)
+        path = main(["predict", "--ensemble", str(copy), "--predict_path", str(tmp_path / "new.npz")])
+        assert path is None and len(read_rows(copy / "predictions.csv")) == 6
+    finally:
+        moved.rename(fitted["out"])
 
 
 def test_intervals_wider_than_the_targets_range_are_counted_and_warned_of() -> None:

@@ -10,16 +10,17 @@ stratified share of the rest. Each fold is a normal ``fit`` with its own folder
 ``LIGHTNING_SPECTRA_WANDB`` is set, its own W&B run ``<model> repeat<r>_fold<k>``, grouped under the
 cross-validation's name. Each fold starts with a line ``fold i of n``. ``<out>/cv_results.csv`` holds one
 row per fold and ``<out>/cv_summary.json`` the means and standard deviations printed at the end. An ``--out``
-holding an earlier cross-validation is refused (``--overwrite`` deletes its results first). A regression
+holding an earlier cross-validation is refused (``--overwrite`` deletes its results first: only the paths it recorded
+in ``lightning_spectra_written.json``), and so is one holding other files and no cross-validation. A regression
 config (``task: regression``) is scored by RMSE, R^2 and RPD beside the PLS baseline's RMSE instead of accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
-import shutil
 import statistics
 import sys
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ import yaml
 
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_line_failures
 from lightning_spectra.runs.campaign import campaign_run_config
+from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
 from lightning_spectra.runtime.commands import command, split_passthrough
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
@@ -91,6 +93,7 @@ def run_cv(
             name = f"repeat{repeat}_fold{fold}"
             print(f"fold {len(rows) + 1} of {folds * repeats}: repeat {repeat}, fold {fold} ({out / name})", flush=True)
             fold_path = out / f"{name}.yaml"
+            record_written(out, "cv", [name, fold_path.name])  # before writing: a killed run's files count too
             fold_path.write_text(yaml.safe_dump(campaign_run_config(config, out, name, group), sort_keys=False))
             args = [
                 "fit",
@@ -119,15 +122,35 @@ def run_cv(
                 }
             )
     result = {"rows": rows, "summary": cv_summary(rows, folds, repeats)}
+    record_written(out, "cv", RESULTS)
     write_results(out, result)
     return result
 
 
 def earlier_results(out: Path) -> list[Path]:
-    """What a cross-validation wrote to ``out``: fold folders and configs, the results table and summary."""
+    """What a cross-validation wrote to ``out`` and is still there: the paths its manifest records (fold folders
+    and configs, the results table and summary), or for one written before manifests :func:`legacy_results`."""
     if not out.is_dir():
         return []
-    return sorted([*out.glob("repeat*_fold*"), *(out / name for name in RESULTS if (out / name).exists())])
+    manifest = read_manifest(out)
+    names = manifest["paths"] if manifest is not None else legacy_results(out)
+    return sorted(out / name for name in names if (out / name).exists() or (out / name).is_symlink())
+
+
+def legacy_results(out: Path) -> list[str]:
+    """The names a cross-validation written before manifests used, read from its own ``cv_results.csv`` and
+    ``cv_summary.json`` (its folds, not every ``repeat*_fold*`` name a user may have); nothing without them."""
+    present = [name for name in RESULTS if (out / name).exists()]
+    if not present:
+        return []
+    runs: set[tuple[int, int]] = set()
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, csv.Error), open(out / RESULTS[0]) as f:
+        runs |= {(int(row["repeat"]), int(row["fold"])) for row in csv.DictReader(f)}
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError, AttributeError):
+        summary = json.loads((out / RESULTS[1]).read_text())
+        runs |= {(r, k) for r in range(int(summary["repeats"])) for k in range(int(summary["folds"]))}
+    folds = [f"repeat{r}_fold{k}" for r, k in sorted(runs)]
+    return [*present, *folds, *(f"{name}.yaml" for name in folds)]
 
 
 def prepare_out(out: Path, overwrite: bool) -> None:
@@ -135,19 +158,20 @@ def prepare_out(out: Path, overwrite: bool) -> None:
 
     A fold run into the folder of an earlier one would merge into its ``summary.json`` (keys the new run
     never wrote, such as a baseline it did not fit) and keep its checkpoints (``last.ckpt`` of the old
-    model), so an earlier cross-validation is refused, or with ``overwrite`` deleted (only what it wrote).
+    model), so an earlier cross-validation is refused, or with ``overwrite`` deleted: only what it recorded as
+    written (:mod:`~lightning_spectra.runs.manifest`), never a user's file named like its own. A folder holding
+    other files and no cross-validation is refused.
     """
+    if read_manifest(out) is None and not legacy_results(out):
+        refuse_foreign(out, "--out", "cross-validation")
     earlier = earlier_results(out)
     if earlier and not overwrite:
         raise SpectraConfigError(
             f"{out}: holds an earlier cross-validation ({earlier[0].name}, ...); give another --out, "
             "or --overwrite to delete its results"
         )
-    for path in earlier:
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
+    if earlier:
+        delete_written(out, [str(path.relative_to(out)) for path in earlier])
     out.mkdir(parents=True, exist_ok=True)
 
 

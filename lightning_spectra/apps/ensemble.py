@@ -13,10 +13,13 @@ members' spread into an interval holding ``--coverage`` of the validation spectr
 :mod:`lightning_spectra.metrics.prediction_interval`) and the ensemble's test RMSE, R^2, RPD, bias, interval
 coverage and width go into ``<out>/ensemble.json``, one row per test spectrum into ``<out>/ensemble_test.csv``.
 A killed ``fit`` run again with the same arguments keeps the members that finished; other arguments on an ``--out``
-holding an ensemble are refused (``--overwrite`` deletes it first).
+holding an ensemble are refused (``--overwrite`` deletes it first: only the paths ``fit`` and ``predict`` recorded in
+``lightning_spectra_written.json``), and so is an ``--out`` holding other files and no ensemble. Member checkpoints
+are recorded relative to the ensemble folder, so a copied folder predicts with its own members.
 
 ``predict`` runs every member through ``predict`` on the new spectra and writes ``<ensemble>/predictions.csv``
-(or ``--output``): per spectrum and target the mean, the members' standard deviation and the interval.
+(or ``--output``, never the ``--predict_path`` spectra themselves): per spectrum and target the mean, the members'
+standard deviation and the interval.
 Measured on public NIR sets (BENCHMARKS.md, "Regression"): ensembles of 3 were more accurate than their best member
 in 8 of 12 cases; the calibrated 90 % interval covered 85-100 % of test spectra.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import shutil
 import sys
 import warnings
@@ -43,6 +47,7 @@ from lightning_spectra.metrics.prediction_interval import (
     ensemble_prediction,
 )
 from lightning_spectra.runs.campaign import campaign_run_config
+from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
 from lightning_spectra.runtime.commands import command, split_passthrough
@@ -66,22 +71,43 @@ def requested_task(config: dict, extra_args: Sequence[str]) -> str:
 
 def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
     """``out`` ready for the ensemble of ``plan``: an earlier ensemble of the same plan is resumed (its finished
-    members kept), one of another plan refused, or deleted with ``overwrite``."""
+    members kept), one of another plan refused, or deleted with ``overwrite``; a folder holding other files and
+    no ensemble is refused.
+
+    ``--overwrite`` deletes only what the ensemble's commands recorded as written (:mod:`~lightning_spectra.runs.
+    manifest`), never a user's file named like theirs (``member*``, ``figures/``, ``predictions.csv``)."""
     plan_path = out / PLAN
+    if not plan_path.exists():
+        refuse_foreign(out, "--out", "ensemble")
+    else:
+        adopt_earlier(out)
     if plan_path.exists() and overwrite:
-        written = (PLAN, RESULT, TEST_TABLE, "figures", "predict", "predictions.csv")  # fit's and predict's
-        for path in [*out.glob("member*"), *(out / name for name in written)]:
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
+        delete_written(out)
     elif plan_path.exists() and json.loads(plan_path.read_text()) != plan:
         raise SpectraConfigError(
             f"{out}: holds an ensemble of other settings ({PLAN} differs); give another --out, or --overwrite to "
             "delete it"
         )
     out.mkdir(parents=True, exist_ok=True)
+    record_written(out, "ensemble", [PLAN])
     atomic_write(plan_path, lambda tmp: tmp.write_text(json.dumps(plan, indent=2) + "\n"))
+
+
+def adopt_earlier(out: Path) -> None:
+    """Give an ensemble written before manifests the manifest of what it wrote (:func:`earlier_written`)."""
+    if (out / PLAN).exists() and read_manifest(out) is None:
+        record_written(out, "ensemble", earlier_written(out))
+
+
+def earlier_written(out: Path) -> list[str]:
+    """What an ensemble written before manifests holds, from its own plan and result: its members (by number,
+    not every ``member*``), their configs, results and figures. A ``predictions.csv`` is left: it may be the
+    user's."""
+    plan = json.loads((out / PLAN).read_text())
+    result = json.loads((out / RESULT).read_text()) if (out / RESULT).exists() else {}
+    members = [f"member{i}" for i in range(len(plan.get("seeds", [])))]
+    figures = [str(Path(f).relative_to(out)) for f in result.get("figures", []) if Path(f).is_relative_to(out)]
+    return [PLAN, RESULT, TEST_TABLE, *members, *(f"{m}.yaml" for m in members), *figures]
 
 
 def predict_split(model, spectra) -> np.ndarray:
@@ -100,6 +126,7 @@ def fit_member(config: dict, out: Path, name: str, seed: int, extra_args: Sequen
     from lightning_spectra.runs.checkpoint import load_checkpoint
 
     folder = out / name
+    record_written(out, "ensemble", [name, f"{name}.yaml"])
     if folder.exists():  # a member killed before it finished starts again in an empty folder
         shutil.rmtree(folder)
     member_path = out / f"{name}.yaml"
@@ -123,9 +150,37 @@ def fit_member(config: dict, out: Path, name: str, seed: int, extra_args: Sequen
         "test_reference": splits.test.labels.double().cpu().numpy().reshape(len(splits.test.labels), -1),
         "test_names": np.asarray(cli.datamodule.spectrum_names("test"), dtype=str),
         "target_names": np.asarray(model.target_names, dtype=str),
-        "checkpoint": np.asarray(str(Path(best).resolve())),
+        "checkpoint": np.asarray(relative_checkpoint(out, best)),
     }
     atomic_write(folder / MEMBER_OUTPUTS, lambda tmp: np.savez(tmp.open("wb"), **outputs))
+
+
+def relative_checkpoint(out: Path, checkpoint: str | Path) -> str:
+    """``checkpoint`` relative to the ensemble folder ``out`` when inside it (absolute otherwise): a copied or
+    moved ensemble then predicts with its own members, not with the folder it was copied from."""
+    path = Path(checkpoint)
+    if not path.is_absolute():
+        return str(path)
+    try:
+        return str(path.resolve().relative_to(out.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def member_checkpoint(ensemble: Path, index: int, stored: str) -> Path:
+    """The checkpoint of member ``index`` of ``ensemble`` as ``ensemble.json`` records it: a relative path is the
+    ensemble folder's; an absolute one (ensembles written before relative paths) is taken from this folder's
+    ``member<index>`` when it holds the same file there, so a copy does not read the original's members."""
+    path = Path(stored)
+    if not path.is_absolute():
+        return ensemble / path
+    parts = path.parts
+    name = f"member{index}"
+    if name in parts:
+        here = ensemble.joinpath(*parts[len(parts) - 1 - parts[::-1].index(name) :])
+        if here.exists():
+            return here
+    return path
 
 
 def read_member(folder: Path) -> dict | None:
@@ -176,6 +231,7 @@ def fit_ensemble(
         name = f"member{i}"
         done = read_member(out / name)
         where = f"seed {member_seed} ({out / name})"
+        record_written(out, "ensemble", [name, f"{name}.yaml"])
         print(f"member {i + 1} of {members}: {where}" + (", done earlier: kept" if done else ""), flush=True)
         if done is None:
             fit_member(config, out, name, member_seed, extra_args)
@@ -188,6 +244,8 @@ def fit_ensemble(
     if (warning := wide_interval_warning(result)) is not None:
         print(warning, flush=True)
     reference, names = outputs[0]["test_reference"], [str(n) for n in outputs[0]["test_names"]]
+    figures = [f"figures/parity_ensemble_{target}.png" for target in targets]
+    record_written(out, "ensemble", [TEST_TABLE, RESULT, *figures])
     write_rows(out / TEST_TABLE, targets, names, test, reference)
     result["figures"] = draw_parity(out, outputs, test, result)
     atomic_write(out / RESULT, lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
@@ -208,7 +266,11 @@ def score(outputs: list[dict], test: EnsemblePrediction, seeds: list[int], cover
     for member_seed, o in zip(seeds, outputs, strict=True):
         member_rmse = regression_metrics(torch.as_tensor(o["test_predicted"]), torch.as_tensor(reference))["rmse"]
         members.append(
-            {"seed": member_seed, "checkpoint": str(o["checkpoint"]), "test_rmse": float(member_rmse.mean())}
+            {
+                "seed": member_seed,
+                "checkpoint": relative_checkpoint(out, str(o["checkpoint"])),
+                "test_rmse": float(member_rmse.mean()),
+            }
         )
     first = (
         json.loads((out / "member0" / "summary.json").read_text())
@@ -324,6 +386,18 @@ def predict_ensemble(ensemble: str | Path, predict_path: str | Path, output: str
         raise SpectraDataError(f"{ensemble}: no {RESULT}; run `{command('ensemble')} fit` into it first")
     result = json.loads((ensemble / RESULT).read_text())
     targets = result["target_names"]
+    path = Path(output) if output else ensemble / "predictions.csv"
+    refuse_writing_onto(path, Path(predict_path))
+    adopt_earlier(ensemble)
+    ours = [f"predict/member{i}" for i in range(len(result["members"]))]
+    if path.parent.resolve() == ensemble.resolve():
+        written = (read_manifest(ensemble) or {}).get("paths", [])
+        if path.exists() and path.name not in written and read_manifest(ensemble) is not None:
+            raise SpectraConfigError(
+                f"{path}: a file this ensemble did not write; give --output to write the predictions elsewhere"
+            )
+        ours.append(path.name)  # recorded before it is written: a later fit --overwrite deletes it
+    record_written(ensemble, "ensemble", ours)
     values, names = [], None
     for i, member in enumerate(result["members"]):
         folder, name = ensemble / f"member{i}", f"member{i}"
@@ -339,7 +413,7 @@ def predict_ensemble(ensemble: str | Path, predict_path: str | Path, output: str
             "--config",
             str(folder / "config.yaml"),
             "--ckpt_path",
-            member["checkpoint"],
+            str(member_checkpoint(ensemble, i, member["checkpoint"])),
             "--data.init_args.predict_path",
             str(predict_path),
             f"--trainer.logger={json.dumps(logger)}",
@@ -359,13 +433,26 @@ def predict_ensemble(ensemble: str | Path, predict_path: str | Path, output: str
         names = member_names
         values.append([[float(r[f"predicted_{t}"]) for t in targets] for r in rows])
     prediction = ensemble_prediction(np.asarray(values), np.asarray(result["interval_factor"]))
-    path = Path(output) if output else ensemble / "predictions.csv"
     write_rows(path, targets, names or [], prediction)
     print(
         f"Wrote {len(names or [])} predicted {', '.join(targets)} values to {path}: the mean of "
         f"{len(values)} members, their sd, and the {result['coverage']:.0%} interval calibrated on validation"
     )
     return path
+
+
+def refuse_writing_onto(output: Path, predict_path: Path) -> None:
+    """Refuse an ``--output`` that is the new spectra themselves (or a file inside a ``--predict_path`` folder,
+    which the next predict would read as a spectrum): the predictions would replace the user's data."""
+    if output.exists() and predict_path.exists() and os.path.samefile(output, predict_path):
+        raise SpectraConfigError(
+            f"{output}: is the --predict_path file; the predictions would replace the spectra. Give another --output"
+        )
+    if predict_path.is_dir() and output.resolve().is_relative_to(predict_path.resolve()):
+        raise SpectraConfigError(
+            f"{output}: is inside the --predict_path folder, where it would be read as spectra next time. Give "
+            "another --output"
+        )
 
 
 def print_result(result: dict, out: Path) -> None:
