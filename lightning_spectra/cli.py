@@ -51,6 +51,7 @@ from lightning_spectra.runtime.config_checks import (
     callback_entries,
     check_accelerator,
     check_config_files,
+    check_devices,
     check_numbers,
     class_path,
 )
@@ -63,6 +64,9 @@ from lightning_spectra.tasks.base import SummaryField, Task
 PROGRESS_BAR = "lightning_spectra.runtime.progress.SpectraProgressBar"
 CHECKPOINT_IO = "lightning_spectra.runs.atomic_checkpoints.AtomicCheckpointIO"
 SERIES_ONLY = ("confidence", "boundary", "true_boundary")
+#: Subcommands that only use weights, and what they would do without ``--ckpt_path``: Lightning runs them on the
+#: model as built (random weights) and exits 0. ``validate`` is left to Lightning, as a check of a config.
+NEEDS_WEIGHTS = {"test": "it would score", "predict": "it would write the predictions of"}
 #: The summary lines every run has, before and after its task's own (:meth:`Task.summary_fields
 #: <lightning_spectra.tasks.base.Task.summary_fields>`).
 COMMON_FIELDS_FIRST: tuple[SummaryField, ...] = (
@@ -138,14 +142,15 @@ class SpectraCLI(LightningCLI):
             parser.link_arguments(f"data.{name}", f"model.init_args.{name}", apply_on="instantiate")
 
     def before_instantiate_classes(self) -> None:
-        """Check every numeric option and the accelerator before anything is built; unset
+        """Check the accelerator and devices before anything is built (the numeric options were checked as
+        soon as they were parsed); unset
         ``trainer.precision``: bf16 autocast on CPUs with native bf16 for the classifiers measured faster in it,
         else float32 (:mod:`lightning_spectra.runtime.precision`); on the CPU, freed memory
         kept for reuse (:mod:`lightning_spectra.runtime.cpu_memory`); a readable bar; checkpoints written atomically."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         trainer = config["trainer"]
         check_accelerator(trainer.get("accelerator", "auto"))
-        check_numbers(config)
+        check_devices(trainer.get("devices", "auto"))
         complete_wandb_loggers(config)  # LIGHTNING_SPECTRA_WANDB, and runs named for comparison (docs/dashboard.md)
         data = config.get("data") or {}
         task = (data.get("init_args") or {}).get("task") if hasattr(data, "get") else None
@@ -180,7 +185,8 @@ class SpectraCLI(LightningCLI):
 
     def parse_arguments(self, parser, args) -> None:
         """Parse, then read and check ``--ckpt_path`` before Lightning loads it (it would fail on a damaged file
-        with a bare traceback, and import the model class the file names).
+        with a bare traceback, and import the model class the file names); ``test`` and ``predict`` without it
+        are refused (:data:`NEEDS_WEIGHTS`).
 
         The checkpoint is trusted for data only: its model class must be the configured one, ``weights_only``
         stays true unless the user opted in (:func:`~lightning_spectra.runs.checkpoint.checked_weights_only`), and
@@ -188,6 +194,8 @@ class SpectraCLI(LightningCLI):
         """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
+        # before LightningCLI seeds (next, in its __init__): it raises a bare ValueError on a seed out of range
+        check_numbers(self.config[subcommand] if subcommand else self.config)
         self.trained, self.special_ckpt_path, self.weights_only = None, None, None
         if not subcommand:
             return
@@ -196,6 +204,12 @@ class SpectraCLI(LightningCLI):
         # so a saved config.yaml keeps what the user gave.
         self.weights_only = checked_weights_only(settings.get("weights_only"))
         ckpt_path = settings.get("ckpt_path")
+        if ckpt_path is None and subcommand in NEEDS_WEIGHTS:
+            raise SpectraConfigError(
+                f"{subcommand} needs --ckpt_path, the trained weights (e.g. "
+                f"logs/<name>/version_<n>/checkpoints/last.ckpt); without it {NEEDS_WEIGHTS[subcommand]} a "
+                "randomly initialised model"
+            )
         if ckpt_path is None:
             return
         if str(ckpt_path) in SPECIAL_CKPT_PATHS:  # never a file of that name in the working folder

@@ -45,8 +45,11 @@ def test_predict_keeps_float32_where_fit_trains_in_bf16(monkeypatch: pytest.Monk
     monkeypatch.setattr(precision, "cpu_supports_bf16", lambda: True)
     monkeypatch.setattr("lightning_spectra.models.CNN.cpu_bf16", True)
     args = tiny_args("predict", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu")
-    assert SpectraCLI(args=args[1:], run=False).trainer.precision == "bf16-mixed"  # a trainer to fit with
-    assert SpectraCLI(args=args).trainer.precision == "32-true"  # predict
+    untrained = SpectraCLI(args=args[1:], run=False)
+    assert untrained.trainer.precision == "bf16-mixed"  # a trainer to fit with
+    untrained.trainer.strategy.connect(untrained.model)  # its initial weights as a checkpoint: predict needs one
+    untrained.trainer.save_checkpoint(tmp_path / "initial.ckpt")
+    assert SpectraCLI(args=[*args, "--ckpt_path", str(tmp_path / "initial.ckpt")]).trainer.precision == "32-true"
 
 
 def test_the_configured_model_class_is_found_in_the_package_only() -> None:

@@ -17,7 +17,7 @@ configs add early stopping on the validation loss with the best weights restored
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Literal
 
@@ -274,6 +274,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             return self.predict_only_splits()
         if self.paths["train"] is None:
             raise SpectraDataError("data.init_args.train_path is required (only predict with --ckpt_path needs none)")
+        self._take_trained_preprocessing(statistics=False)
         train = self.read("train")
         targets = TargetEncoder.fit(
             train, self.requested_task, self.rename_targets or self._label_column_name(train), self.class_order
@@ -361,14 +362,10 @@ class SpectraFilesDataModule(SpectraDataModule):
         predict = axis_row_as_x(predict, x)
         check_same_axis(predict, x, f"the model's ({trained.path})")
         saved_ranges = type(self).ranges_from_hparams(trained.datamodule_hparams)
-        for what, saved, configured in (
-            ("preprocessing", fitted.preprocessing, self.preprocessing),
-            ("ranges", saved_ranges, self.ranges),
-        ):
-            if saved != configured:
-                rank_zero_warn(f"using the {what} saved in {trained.path} ({saved}), not the configured one")
-        # Applied as the datamodule's own steps, so a baseline correction is cached like the training data's.
-        self.preprocessing, self.scaler, self.ranges = fitted.preprocessing, fitted.scaler, saved_ranges
+        if saved_ranges != self.ranges:
+            rank_zero_warn(f"using the ranges saved in {trained.path} ({saved_ranges}), not the configured one")
+        self._take_trained_preprocessing(statistics=True)
+        self.ranges = saved_ranges
         # the new file's own axis name, else the training file's (saved in the checkpoint)
         self._selection = fitted.selection
         self._data_x_label = predict.x_label or trained.datamodule_state.get("x_label")
@@ -392,6 +389,36 @@ class SpectraFilesDataModule(SpectraDataModule):
             target_scale=None if described.scale is None else list(described.scale),
             names={"predict": predict.names},
         )
+
+    def _take_trained_preprocessing(self, statistics: bool) -> None:
+        """Prepare spectra as the served checkpoint's model was trained: its saved preprocessing and per-point
+        scaling replace the configured ones, for every subcommand given ``--ckpt_path`` (a ``test`` with other
+        options scored the model on otherwise prepared spectra, without a word), with one warning naming each
+        setting that differs. Applied as the datamodule's own steps, so a baseline correction is cached like the
+        training data's, and saved as its settings, so a resumed fit's checkpoints say what was applied.
+        A checkpoint without these settings keeps the configured ones.
+
+        ``statistics``: take the checkpoint's per-point statistics now (predicting new spectra, no training
+        split); else the scaling is fitted on the training split, once its length has been checked against the
+        model, and replaced by the checkpoint's statistics when Lightning restores this datamodule's state."""
+        trained = self.trained
+        if trained is None or not trained.datamodule_hparams:
+            return
+        if not statistics and "preprocessing" not in nested_settings(trained.datamodule_hparams):
+            return  # a checkpoint of a datamodule without these options: the data are its own
+        saved = self._saved_preprocessing(trained.datamodule_hparams)
+        configured = as_options(PreprocessingOptions, self.hparams["preprocessing"])
+        differ = [
+            f"preprocessing.{f.name} {getattr(saved, f.name)!r} (configured: {getattr(configured, f.name)!r})"
+            for f in fields(saved)
+            if getattr(saved, f.name) != getattr(configured, f.name)
+        ]
+        if differ:
+            rank_zero_warn(f"using the preprocessing saved in {trained.path}: {', '.join(differ)}")
+        fitted = trained.fitted_preprocessing(type(self))
+        self.preprocessing = fitted.preprocessing
+        self.scaler = fitted.scaler if statistics else PointScaler(saved.scaling)
+        self.hparams["preprocessing"] = plain(saved)
 
     def _label_column_name(self, train: SpectraSource) -> list[str] | None:
         """A table's named label column names its single regression target (``fat``, ``moisture``)."""

@@ -3,7 +3,9 @@
 Lightning's own writer moves a temporary file from the system's temp folder into place, which is a copy when
 the two are on different file systems: a full disk then leaves a truncated ``.ckpt`` beside the good ones,
 and a later ``--ckpt_path`` or resume reads it. :class:`AtomicCheckpointIO` (installed by the CLI) writes
-into a temporary file in the checkpoint's own folder and renames it into place.
+into a temporary file in the checkpoint's own folder and renames it into place, with the mode an ordinary write
+would give it (0644 under umask 022, see :mod:`lightning_spectra.runtime.atomic_files`), so colleagues sharing the
+run folder can load it.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ A checkpoint fixes the spectrum length, the class names (in the order of the mod
 the model was trained on, and the datamodule settings (spectral ranges, preprocessing) its spectra went through;
 where ranges cut the spectra, the full raw axis they were cut from is saved too (:attr:`TrainedModel.raw_x_axis`).
 ``predict`` takes all of them from here, so it needs no training file and names classes as the model learned them;
-every subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides.
+every subcommand given ``--ckpt_path`` refuses data of another length or class list with one line naming both sides,
+and prepares spectra with the saved preprocessing, whatever the config says (a warning names what it overrides).
 
 One path leads from a checkpoint to predictions: :func:`read_trained_model` reads and checks the file once;
 its :class:`TrainedModel` builds the model (:meth:`TrainedModel.load_model`) and the preprocessing new spectra

@@ -89,6 +89,22 @@ def check_accelerator(accelerator: Any) -> None:
         )
 
 
+def check_devices(devices: Any) -> None:
+    """Refuse ``trainer.devices`` that selects no device (``0``, a negative count other than ``-1``, an empty
+    list): Lightning ends in a MisconfigurationException traceback. ``auto``, ``-1``, counts, lists of indices
+    and ``"0,1"``-style strings are left to Lightning."""
+    value = devices
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):  # "0" as given on the command line
+        value = int(value)
+    if isinstance(value, bool) or not (isinstance(value, int) or (isinstance(value, list | tuple) and not value)):
+        return
+    if isinstance(value, int) and (value >= 1 or value == -1):
+        return
+    raise SpectraConfigError(
+        f"trainer.devices is {devices}, which selects no device; give a count of at least 1, -1 (all) or auto"
+    )
+
+
 def callback_entries(callbacks: Any) -> list:
     """``trainer.callbacks`` as a list, whichever form it was given in: one class (a Namespace, a dict or a
     class path, Lightning's documented ``--trainer.callbacks=<class>``), a list of them, or nothing."""
