@@ -243,3 +243,43 @@ def test_an_out_folder_of_other_files_is_refused_before_any_fold(tmp_path: Path,
         "or new folder"
     )
     assert [p.name for p in out.iterdir()] == ["repeat0_fold0.csv"]
+
+
+def test_sigterm_exits_143_and_the_same_command_resumes_with_the_finished_folds_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A SIGTERM in fold 2 ended the command with status 0 and a hint naming ``--ckpt_path``, which cv does not
+    take; now 143, a hint that fits, and the same command again keeps fold 1 and trains fold 2 (issue 35)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    import lightning_spectra.cli
+
+    trained, stop_at = [], ["repeat0_fold1"]
+
+    class Fold:  # a stand-in for the fold's fit: writes its summary, or is stopped as Lightning stops a fit
+        def __init__(self, args: list[str]) -> None:
+            name = Path(args[args.index("--config") + 1]).stem
+            if name in stop_at:
+                stop_at.clear()
+                raise SIGTERMException
+            trained.append(name)
+            (out / name).mkdir(parents=True, exist_ok=True)
+            (out / name / "summary.json").write_text(json.dumps({"model": "CNN", "accuracy": 0.5, "epochs": 1}))
+
+    monkeypatch.setattr(lightning_spectra.cli, "SpectraCLI", Fold)
+    out = tmp_path / "cv"
+    args = ["--config", str(CONF / "files_tiny.yaml"), "--folds", "2", "--out", str(out)]
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 143
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"the cross-validation in {out} stopped by SIGTERM; run the same command again to resume it: the folds that "
+        "finished are kept, the stopped one trains again (the command takes no --ckpt_path)"
+    )
+    main(args)
+    assert trained == ["repeat0_fold0", "repeat0_fold1"]  # the first fold trained once: kept at the rerun
+    assert "fold 1 of 2: repeat 0, fold 0" in capsys.readouterr().out
+    assert (out / "cv_results.csv").read_text().count("\n") == 3
+    with pytest.raises(SystemExit) as exit_info:  # finished: the same command again is refused, not resumed
+        main(args)
+    assert exit_info.value.code == 2

@@ -305,3 +305,26 @@ def test_intervals_wider_than_the_targets_range_are_counted_and_warned_of() -> N
     narrow = EnsemblePrediction(mean, np.ones_like(mean), mean - 0.5, mean + 0.5, np.ones(2))
     assert wider_than_range(narrow, reference)["interval_wider_than_range"] is False
     assert wide_interval_warning({**result, **wider_than_range(narrow, reference)}) is None
+
+
+def test_sigterm_exits_143_with_a_hint_that_fits_the_ensemble(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """It exited 0 with the member's hint to resume with ``--ckpt_path``, which the ensemble does not take
+    (issue 35); the same command again resumes it (test_a_killed_fit_resumes_with_the_finished_members_kept)."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    import lightning_spectra.apps.ensemble as ensemble
+
+    def stopped(*args: object) -> None:
+        raise SIGTERMException
+
+    monkeypatch.setattr(ensemble, "fit_member", stopped)
+    out = tmp_path / "ens"
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", str(regression_config(tmp_path)), "--members", "2", "--out", str(out)])
+    assert stop.value.code == 143
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"the ensemble in {out} stopped by SIGTERM; run the same command again to resume it: the members that "
+        "finished are kept, the stopped one trains again (the command takes no --ckpt_path)"
+    )

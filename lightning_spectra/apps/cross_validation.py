@@ -21,6 +21,7 @@ import argparse
 import contextlib
 import csv
 import json
+import shutil
 import statistics
 import sys
 from collections.abc import Sequence
@@ -29,14 +30,17 @@ from pathlib import Path
 import yaml
 
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_line_failures
-from lightning_spectra.runs.campaign import campaign_run_config
+from lightning_spectra.runs.campaign import campaign_run_config, stopped_by_sigterm
 from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
+from lightning_spectra.runtime.atomic_files import atomic_write
 from lightning_spectra.runtime.commands import command, split_passthrough
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
 
 RESULTS = ("cv_results.csv", "cv_summary.json")  # beside the fold folders repeat<r>_fold<k>/ and their configs
+PLAN = "cv_plan.json"  # the settings of the cross-validation in a folder: the same ones resume it
+FOLD_DONE = "cv_fold.json"  # in a fold's folder: its row, written when the fold has finished
 #: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
 SCORES = (
     "accuracy",
@@ -70,7 +74,8 @@ def run_cv(
     """Run every fold of every repeat and return ``{"rows": [...], "summary": {...}}`` (also written to ``out``).
 
     An ``out`` holding an earlier cross-validation is refused unless ``overwrite``, which deletes its results
-    first (see :func:`prepare_out`)."""
+    first (see :func:`prepare_out`); one of the same settings that was stopped (SIGTERM, a kill) is resumed: the
+    folds that finished are kept, the others train again in an empty folder."""
     from lightning_spectra.cli import SpectraCLI
     from lightning_spectra.runtime.config_checks import check_config_file
 
@@ -85,15 +90,23 @@ def run_cv(
     if folds < 2 or repeats < 1:
         raise SpectraDataError(f"need folds >= 2 and repeats >= 1, got folds={folds}, repeats={repeats}")
     out = Path(out) if out else Path("logs") / "cv" / config_path.stem
-    prepare_out(out, overwrite)
+    plan = {"config": config, "extra_args": list(extra_args), "folds": folds, "repeats": repeats, "seed": seed}
+    prepare_out(out, overwrite, plan)
     group = out.name
     rows = []
     for repeat in range(repeats):
         for fold in range(folds):
             name = f"repeat{repeat}_fold{fold}"
-            print(f"fold {len(rows) + 1} of {folds * repeats}: repeat {repeat}, fold {fold} ({out / name})", flush=True)
+            done = read_fold(out / name)
+            where = f"fold {len(rows) + 1} of {folds * repeats}: repeat {repeat}, fold {fold} ({out / name})"
+            print(where + (", done earlier: kept" if done else ""), flush=True)
+            if done is not None:
+                rows.append(done)
+                continue
             fold_path = out / f"{name}.yaml"
             record_written(out, "cv", [name, fold_path.name])  # before writing: a killed run's files count too
+            if (out / name).exists():  # a fold stopped before it finished starts again in an empty folder
+                shutil.rmtree(out / name)
             fold_path.write_text(yaml.safe_dump(campaign_run_config(config, out, name, group), sort_keys=False))
             args = [
                 "fit",
@@ -110,17 +123,17 @@ def run_cv(
             with command_line_set_aside():  # this command's own options are not the fold's
                 SpectraCLI(args=args)
             summary = json.loads((out / name / "summary.json").read_text())
-            rows.append(
-                {
-                    "repeat": repeat,
-                    "fold": fold,
-                    "model": summary.get("model"),
-                    **{key: summary.get(key) for key in SCORES},
-                    "linear_baseline_method": summary.get("linear_baseline_method"),
-                    "epochs": summary.get("epochs"),
-                    "train_time_s": summary.get("train_time_s"),
-                }
-            )
+            row = {
+                "repeat": repeat,
+                "fold": fold,
+                "model": summary.get("model"),
+                **{key: summary.get(key) for key in SCORES},
+                "linear_baseline_method": summary.get("linear_baseline_method"),
+                "epochs": summary.get("epochs"),
+                "train_time_s": summary.get("train_time_s"),
+            }
+            atomic_write(out / name / FOLD_DONE, lambda tmp, row=row: tmp.write_text(json.dumps(row) + "\n"))
+            rows.append(row)
     result = {"rows": rows, "summary": cv_summary(rows, folds, repeats)}
     record_written(out, "cv", RESULTS)
     write_results(out, result)
@@ -153,18 +166,29 @@ def legacy_results(out: Path) -> list[str]:
     return [*present, *folds, *(f"{name}.yaml" for name in folds)]
 
 
-def prepare_out(out: Path, overwrite: bool) -> None:
+def read_fold(folder: Path) -> dict | None:
+    """The row of a fold that finished (its :data:`FOLD_DONE`, written after its test and baselines), or None."""
+    try:
+        return json.loads((folder / FOLD_DONE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def prepare_out(out: Path, overwrite: bool, plan: dict | None = None) -> None:
     """Make ``out`` ready for a new cross-validation: every fold starts in an empty folder.
 
     A fold run into the folder of an earlier one would merge into its ``summary.json`` (keys the new run
     never wrote, such as a baseline it did not fit) and keep its checkpoints (``last.ckpt`` of the old
     model), so an earlier cross-validation is refused, or with ``overwrite`` deleted: only what it recorded as
     written (:mod:`~lightning_spectra.runs.manifest`), never a user's file named like its own. A folder holding
-    other files and no cross-validation is refused.
+    other files and no cross-validation is refused. One of the same ``plan`` that did not finish (no
+    ``cv_summary.json``) is resumed: the same command run again after a SIGTERM goes on where it stopped.
     """
     if read_manifest(out) is None and not legacy_results(out):
         refuse_foreign(out, "--out", "cross-validation")
     earlier = earlier_results(out)
+    if earlier and not overwrite and resumable(out, plan):
+        return
     if earlier and not overwrite:
         raise SpectraConfigError(
             f"{out}: holds an earlier cross-validation ({earlier[0].name}, ...); give another --out, "
@@ -173,6 +197,19 @@ def prepare_out(out: Path, overwrite: bool) -> None:
     if earlier:
         delete_written(out, [str(path.relative_to(out)) for path in earlier])
     out.mkdir(parents=True, exist_ok=True)
+    if plan is not None:
+        record_written(out, "cv", [PLAN])
+        atomic_write(out / PLAN, lambda tmp: tmp.write_text(json.dumps(plan, indent=2) + "\n"))
+
+
+def resumable(out: Path, plan: dict | None) -> bool:
+    """Whether ``out`` holds an unfinished cross-validation of ``plan`` (same config, options, folds, seed)."""
+    if plan is None or (out / RESULTS[1]).exists():
+        return False
+    try:
+        return json.loads((out / PLAN).read_text()) == plan
+    except (OSError, ValueError):
+        return False
 
 
 def summary_task(rows: list[dict]) -> type[Task]:
@@ -245,7 +282,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = config_file(args.config)  # a shipped config's name, or a path
         check_config_file(config)
         check_writable(out, "--out")  # before the first fold trains, not after
-        result = run_cv(config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
+        kept = "the folds that finished are kept, the stopped one trains again"
+        with stopped_by_sigterm(f"the cross-validation in {out}", kept):
+            result = run_cv(config, args.folds, args.repeats, args.seed, args.out, extra, args.overwrite)
     print_table(result, out)
 
 

@@ -46,7 +46,7 @@ from lightning_spectra.metrics.prediction_interval import (
     calibrate,
     ensemble_prediction,
 )
-from lightning_spectra.runs.campaign import campaign_run_config
+from lightning_spectra.runs.campaign import campaign_run_config, stopped_by_sigterm
 from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
@@ -506,7 +506,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         config = config_file(args.config)  # a shipped config's name, or a path
         out = Path(args.out) if args.out else Path("logs") / "ensemble" / Path(config).stem
         check_writable(out, "--out")
-        result = fit_ensemble(config, args.members, args.seed, out, [*unknown, *extra], args.coverage, args.overwrite)
+        kept = "the members that finished are kept, the stopped one trains again"
+        with stopped_by_sigterm(f"the ensemble in {out}", kept):
+            result = fit_ensemble(
+                config, args.members, args.seed, out, [*unknown, *extra], args.coverage, args.overwrite
+            )
     print_result(result, out)
 
 

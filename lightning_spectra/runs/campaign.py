@@ -4,6 +4,9 @@ whose loggers point at its own folder and, with W&B, at its own run in the campa
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER, WANDB_LOGGER
@@ -32,3 +35,28 @@ def campaign_run_config(config: dict, out: Path, name: str, group: str) -> dict:
     csv_logger = {"class_path": CSV_LOGGER, "init_args": {"save_dir": str(out), "name": "", "version": name}}
     trainer["logger"] = [csv_logger, *kept]  # the CSV logger first: it names the run's folder
     return config
+
+
+@contextmanager
+def stopped_by_sigterm(campaign: str, kept: str) -> Iterator[None]:
+    """A campaign (``ensemble fit``, ``cv``) stopped by SIGTERM exits 143 with a hint that fits it.
+
+    Lightning ends a run on SIGTERM with a ``SIGTERMException``, a ``SystemExit`` without a code: the campaign
+    would end with status 0 ("done") after the run's own hint to resume with ``--ckpt_path``, which the campaign's
+    command does not take. The campaign resumes by itself: the same command again keeps the ``kept`` runs.
+    """
+    try:
+        yield
+    except SystemExit as stop:
+        exceptions = sys.modules.get("lightning.pytorch.utilities.exceptions")  # not loaded: no run was stopped
+        if exceptions is None or not isinstance(stop, exceptions.SIGTERMException):
+            raise
+        from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS
+
+        print(
+            f"{campaign} stopped by SIGTERM; run the same command again to resume it: {kept} (the command takes no "
+            "--ckpt_path)",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(SIGTERM_STATUS) from None
