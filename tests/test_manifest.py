@@ -35,12 +35,23 @@ def test_a_hand_edited_manifest_never_deletes_outside_the_folder(tmp_path: Path)
 
 
 def test_a_folder_of_other_files_is_refused_and_an_empty_or_recorded_one_taken(tmp_path: Path) -> None:
-    refuse_foreign(tmp_path / "new", "--out", "ensemble")  # not there yet
+    refuse_foreign(tmp_path / "new", "--out", "ensemble", "ensemble")  # not there yet
     (tmp_path / "data.csv").write_text("1,2\n")
     with pytest.raises(SpectraConfigError) as refused:
-        refuse_foreign(tmp_path, "--out", "ensemble")
+        refuse_foreign(tmp_path, "--out", "ensemble", "ensemble")
     assert str(refused.value) == (
         f"--out {tmp_path}: holds other files (data.csv) and no ensemble of ours; give an empty or new folder"
     )
     record_written(tmp_path, "ensemble", ["ensemble_plan.json"])
-    refuse_foreign(tmp_path, "--out", "ensemble")
+    refuse_foreign(tmp_path, "--out", "ensemble", "ensemble")
+
+
+def test_a_folder_of_another_commands_run_is_refused(tmp_path: Path) -> None:
+    """``cv --overwrite`` into an ensemble's folder would delete the ensemble (issue 35)."""
+    record_written(tmp_path, "ensemble", ["ensemble_plan.json"])
+    with pytest.raises(SpectraConfigError) as refused:
+        refuse_foreign(tmp_path, "--out", "cross-validation", "cv")
+    assert str(refused.value) == (
+        f"--out {tmp_path}: holds the files of another command's run (ensemble, listed in {MANIFEST}); give "
+        "another folder"
+    )

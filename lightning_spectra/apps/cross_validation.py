@@ -184,8 +184,8 @@ def prepare_out(out: Path, overwrite: bool, plan: dict | None = None) -> None:
     other files and no cross-validation is refused. One of the same ``plan`` that did not finish (no
     ``cv_summary.json``) is resumed: the same command run again after a SIGTERM goes on where it stopped.
     """
-    if read_manifest(out) is None and not legacy_results(out):
-        refuse_foreign(out, "--out", "cross-validation")
+    if read_manifest(out) is not None or not legacy_results(out):
+        refuse_foreign(out, "--out", "cross-validation", "cv")
     earlier = earlier_results(out)
     if earlier and not overwrite and resumable(out, plan):
         return

@@ -77,10 +77,9 @@ def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
     ``--overwrite`` deletes only what the ensemble's commands recorded as written (:mod:`~lightning_spectra.runs.
     manifest`), never a user's file named like theirs (``member*``, ``figures/``, ``predictions.csv``)."""
     plan_path = out / PLAN
-    if not plan_path.exists():
-        refuse_foreign(out, "--out", "ensemble")
-    else:
-        adopt_earlier(out)
+    if not plan_path.exists() or read_manifest(out) is not None:
+        refuse_foreign(out, "--out", "ensemble", "ensemble")
+    adopt_earlier(out)
     if plan_path.exists() and overwrite:
         delete_written(out)
     elif plan_path.exists() and json.loads(plan_path.read_text()) != plan:

@@ -76,11 +76,20 @@ def delete_written(folder: Path, names: Iterable[str] | None = None) -> list[str
     return deleted
 
 
-def refuse_foreign(folder: Path, option: str, what: str) -> None:
-    """Refuse a non-empty ``folder`` that no command of ours wrote: the run would mix its files with the user's
-    and a later ``--overwrite`` could not tell them apart."""
+def refuse_foreign(folder: Path, option: str, what: str, command: str) -> None:
+    """Refuse a non-empty ``folder`` that ``command`` did not write (the user's files, or another command's run:
+    a ``cv --overwrite`` would delete an ensemble): the run would mix its files with theirs and a later
+    ``--overwrite`` could not tell them apart."""
     folder = Path(folder)
-    if not folder.is_dir() or read_manifest(folder) is not None:
+    if not folder.is_dir():
+        return
+    manifest = read_manifest(folder)
+    if manifest is not None and manifest.get("command") != command:
+        raise SpectraConfigError(
+            f"{option} {folder}: holds the files of another command's run ({manifest.get('command')}, listed in "
+            f"{MANIFEST}); give another folder"
+        )
+    if manifest is not None:
         return
     others = sorted(p.name for p in folder.iterdir())
     if others:
