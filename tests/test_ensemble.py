@@ -235,6 +235,26 @@ def test_predict_onto_the_new_spectra_is_refused(tmp_path: Path, capsys: pytest.
     assert new.read_text() == "x,1,2\n" and list(spectra.iterdir()) == []
 
 
+def test_predict_never_overwrites_a_predictions_csv_it_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A ``predictions.csv`` the user put into the ensemble folder is theirs: the default output is refused."""
+    from lightning_spectra.runs.manifest import record_written
+
+    ensemble = fake_ensemble(tmp_path / "ens")
+    record_written(ensemble, "ensemble", ["ensemble_plan.json", "ensemble.json"])
+    (ensemble / "predictions.csv").write_text("mine")
+    (tmp_path / "new.csv").write_text("x,1,2\n")
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", "--ensemble", str(ensemble), "--predict_path", str(tmp_path / "new.csv")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {ensemble / 'predictions.csv'}: a file this ensemble did not write; give --output to write the "
+        "predictions elsewhere"
+    )
+    assert (ensemble / "predictions.csv").read_text() == "mine"
+
+
 def test_member_checkpoints_are_the_ensemble_folders_own(tmp_path: Path) -> None:
     """Stored relative to the ensemble; an old absolute path into ``member<i>/`` is read from this folder when
     the copy holds the file, so a copied ensemble never predicts with the original's members (issue 35)."""
