@@ -74,6 +74,47 @@ def fit_files_tiny(tmp_path_factory: pytest.TempPathFactory, train: Path, *optio
     return run_folder(save_dir, "files_tiny")
 
 
+def recorded_figures(patch: pytest.MonkeyPatch) -> dict:
+    """The matplotlib figures saved while ``patch`` is active, by file name (they are still written): what tests
+    read labels and titles from."""
+    from lightning_spectra.plots import figure
+
+    drawn, save = {}, figure.save_figure
+
+    def keep(fig, path, *args, **kwargs):
+        drawn[Path(path).name] = fig
+        return save(fig, path, *args, **kwargs)
+
+    patch.setattr(figure, "save_figure", keep)
+    return drawn
+
+
+def fit_keeping_epoch_0(
+    tmp_path_factory: pytest.TempPathFactory, name: str, spectra: int, callbacks: list[dict], **checkpoint
+) -> tuple[Path, Path, dict]:
+    """A 3-epoch fit of ``files_tiny.yaml`` plus ``callbacks`` on ``spectra`` peak spectra of three classes whose
+    checkpoint keeps epoch 0 (the highest validation loss), so the tested weights are not the last; the run
+    folder, the training file and the figures drawn. ``checkpoint``: more ModelCheckpoint settings."""
+    import yaml
+    from test_files import peak_spectra, write_table
+
+    from lightning_spectra.cli import main
+
+    folder = tmp_path_factory.mktemp(name)
+    train = write_table(folder / "train.csv", *peak_spectra(spectra))
+    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
+    config["trainer"]["callbacks"][0]["init_args"].update(monitor="val/loss", mode="max", **checkpoint)
+    config["trainer"]["callbacks"] += callbacks
+    (folder / "worst.yaml").write_text(yaml.safe_dump(config))
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before the per-test cache setting above
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        drawn = recorded_figures(env)
+        args = ["fit", "--config", str(folder / "worst.yaml"), "--trainer.logger.init_args.save_dir", str(folder)]
+        data = ["--data.init_args.train_path", str(train), "--data.init_args.linear_baseline", "false"]
+        main([*args, *data, "--trainer.max_epochs", "3"])
+    return run_folder(folder, "files_tiny"), train, drawn
+
+
 def memory_datamodule(
     train: object = None, val: object = None, test: object = None, predict: object = None, batch_size: int | None = None
 ):

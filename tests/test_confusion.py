@@ -8,10 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
-from conftest import CONF, run_folder
+from conftest import fit_keeping_epoch_0, run_folder
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
-from test_files import peak_spectra, write_table
 
 from lightning_spectra.metrics.classification import class_scores
 from lightning_spectra.plots.confusion import plot_confusion_matrix, row_shares
@@ -53,28 +51,7 @@ def test_the_figure_names_classes_on_both_axes_and_shades_each_row_by_its_share(
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
     """A 3-class fit whose checkpoint keeps the epoch of the *highest* validation loss (epoch 0 of 3), so the
     tested weights are not the last; returns the run folder, the training file and the figures drawn, by name."""
-    from lightning_spectra.cli import main
-    from lightning_spectra.plots import figure
-
-    folder = tmp_path_factory.mktemp("confusion")
-    train = write_table(folder / "train.csv", *peak_spectra(90))
-    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
-    config["trainer"]["callbacks"][0]["init_args"].update(monitor="val/loss", mode="max")
-    (folder / "worst.yaml").write_text(yaml.safe_dump(config))
-    drawn: dict = {}
-    save = figure.save_figure
-
-    def keep(fig, path, *args, **kwargs):
-        drawn[Path(path).name] = fig
-        return save(fig, path, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
-        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        env.setattr(figure, "save_figure", keep)
-        args = ["fit", "--config", str(folder / "worst.yaml"), "--trainer.logger.init_args.save_dir", str(folder)]
-        data = ["--data.init_args.train_path", str(train), "--data.init_args.linear_baseline", "false"]
-        main([*args, *data, "--trainer.max_epochs", "3"])
-    return run_folder(folder, "files_tiny"), train, drawn
+    return fit_keeping_epoch_0(tmp_path_factory, "confusion", 90, [])
 
 
 def test_a_fit_draws_the_confusion_matrix_of_the_tested_weights(fitted: tuple[Path, Path, dict]) -> None:

@@ -360,9 +360,7 @@ def wavenumber_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.n
     """A fit on a table of independent spectra on a wavenumber axis (400-4000 cm-1, counts around 1000) with
     both attribution callbacks; the model reads them as a standardised first derivative. Returns the run
     folder, the file's spectra and the figures drawn, by file name."""
-    from conftest import fit_files_tiny
-
-    from lightning_spectra.plots import figure
+    from conftest import fit_files_tiny, recorded_figures
 
     rng = np.random.default_rng(0)
     x = np.linspace(400.0, 4000.0, 300)
@@ -373,14 +371,8 @@ def wavenumber_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.n
     rows = [",".join(["label", *(f"{v:.2f}" for v in x)])]
     rows += [",".join([label, *(f"{v:.6f}" for v in row)]) for label, row in zip(labels, spectra, strict=True)]
     train.write_text("\n".join(rows) + "\n")
-    drawn, save = {}, figure.save_figure
-
-    def keep(fig, path, dpi=150):
-        drawn[Path(path).name] = fig
-        return save(fig, path, dpi)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(figure, "save_figure", keep)
+        drawn = recorded_figures(patch)
         callbacks = ("FeatureImportance", "GradCAM")
         run = fit_files_tiny(
             tmp_path_factory,

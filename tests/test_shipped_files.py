@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import recorded_figures
 
 import lightning_spectra
 from lightning_spectra.cli import main
@@ -165,8 +166,6 @@ def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_u
     are drawn, and every figure along the spectrum says Raman shift (cm-1)."""
     import json
 
-    from lightning_spectra.plots import figure
-
     rng = np.random.default_rng(0)
     x = np.linspace(400.0, 800.0, 96)
     labels = [("quartz", "calcite", "gypsum")[i % 3] for i in range(30)]  # 6 test spectra: Grad-CAM's checks cost
@@ -175,14 +174,8 @@ def test_a_fit_with_files_csv_on_three_classes_draws_the_maps_in_the_files_own_u
     rows = ["# Raman shift (cm-1), counts", ",".join(["label", *(f"{v:.2f}" for v in x)])]
     rows += [",".join([c, *(f"{v:.5f}" for v in s)]) for c, s in zip(labels, spectra, strict=True)]
     (tmp_path / "minerals.csv").write_text("\n".join(rows) + "\n")
-    drawn, save = {}, figure.save_figure
-
-    def keep(fig, path, dpi=150):
-        drawn[Path(path).name] = fig
-        return save(fig, path, dpi)
-
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(figure, "save_figure", keep)
+        drawn = recorded_figures(patch)
         patch.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path / "cache"))
         main(
             [

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
-from conftest import CONF, run_folder
-from test_files import peak_spectra, write_table
+from conftest import fit_keeping_epoch_0
 
 from lightning_spectra.apps.watch import load_classifier
 from lightning_spectra.data import SpectraFilesDataModule
@@ -19,33 +17,11 @@ from lightning_spectra.interpret.gradcam import grad_cam
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict]:
-    """A 3-epoch fit whose checkpoint keeps epoch 0 (the highest validation loss: ``mode: max``), so the tested
-    weights are not the last, with GradCAM and FeatureImportance; the run folder, training file, figures drawn."""
-    from lightning_spectra.cli import main
-    from lightning_spectra.plots import figure
-
-    folder = tmp_path_factory.mktemp("tested")
-    train = write_table(folder / "train.csv", *peak_spectra(60))
-    config = yaml.safe_load((CONF / "files_tiny.yaml").read_text())
-    # every epoch's checkpoint kept: the final weights are in the epoch=2 file
-    config["trainer"]["callbacks"][0]["init_args"].update(monitor="val/loss", mode="max", save_top_k=-1)
+    """A fit whose tested weights are epoch 0's, with GradCAM and FeatureImportance; every epoch's checkpoint is
+    kept, so the final weights are in the epoch=2 file."""
     attribution = {"class_path": "lightning_spectra.callbacks.GradCAM", "init_args": {"faithfulness": False}}
-    config["trainer"]["callbacks"] += [attribution, {"class_path": "lightning_spectra.callbacks.FeatureImportance"}]
-    (folder / "worst.yaml").write_text(yaml.safe_dump(config))
-    drawn: dict = {}
-    save = figure.save_figure
-
-    def keep(fig, path, *args, **kwargs):
-        drawn[Path(path).name] = fig
-        return save(fig, path, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-        env.setattr(figure, "save_figure", keep)
-        args = ["fit", "--config", str(folder / "worst.yaml"), "--trainer.logger.init_args.save_dir", str(folder)]
-        data = ["--data.init_args.train_path", str(train), "--data.init_args.linear_baseline", "false"]
-        main([*args, *data, "--trainer.max_epochs", "3"])
-    return run_folder(folder, "files_tiny"), train, drawn
+    importance = {"class_path": "lightning_spectra.callbacks.FeatureImportance"}
+    return fit_keeping_epoch_0(tmp_path_factory, "tested", 60, [attribution, importance], save_top_k=-1)
 
 
 def test_the_maps_explain_the_best_checkpoint_not_the_last_epoch(fitted: tuple[Path, Path, dict]) -> None:
