@@ -138,9 +138,9 @@ def test_regression_run_writes_the_deletion_curve_of_the_predicted_value(regress
     curve = result["deletion"]["1D Grad-CAM"]
     np.testing.assert_allclose(table["1D_Grad-CAM_order"], curve.attribution, rtol=1e-6)
     assert summary["gradcam_test_deletion_gap"] == pytest.approx(curve.gap, abs=1e-6)
-    assert summary["gradcam_test_deletion_reference"] == "other_class_mean"
-    # it follows the predicted value in the target's units, from the spectra to the means of the other ranges
-    reference = reference_spectra(spectra, "other_class_mean", *[torch.as_tensor(result["groups"])] * 2)
+    assert summary["gradcam_test_deletion_reference"] == "lowest_group_mean"  # a regressor's: reference auto
+    # it follows the predicted value in the target's units, from the spectra to the lowest range's mean
+    reference = reference_spectra(spectra, "lowest_group_mean", *[torch.as_tensor(result["groups"])] * 2)
     with torch.no_grad():
         before, after = (model.predict_values(model(v))[:, 0].mean().item() for v in (spectra, reference))
     assert summary["gradcam_test_deletion_value_before"] == pytest.approx(before, rel=1e-5)

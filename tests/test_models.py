@@ -444,10 +444,13 @@ def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
     assert fitted["train_time_s"] > 0 and fitted["peak_memory_gib"] > 0 and "epochs_to_target" in fitted
     (run,) = (tmp_path / "fit").glob(f"{name}_tiny/version_*")
     assert (run / "figures" / "feature_importance_train.png").stat().st_size > 0
-    # a Grad-CAM layer keeping one position at this tiny length (MSResNet after its pooling) gets no map figures
-    mapped = fitted["gradcam_test_layer_positions"] > 1
+    # the default map (Integrated Gradients, every point) is always drawn; the layer's own map (gradient x input at
+    # the input) beside it only where the layer keeps more than one position (not MSResNet's at this tiny length)
+    assert fitted["gradcam_test_default_map"] == "integrated gradients"
     for figure in ("gradcam_test_spectra.png", "gradcam_test_class_mean.png"):
-        assert (run / "figures" / figure).exists() == mapped, figure
+        assert (run / "figures" / figure).exists(), figure
+    layer_map = fitted["gradcam_test_layer_positions"] > 1
+    assert (run / "figures" / "gradcam_test_class_mean_layer.png").exists() == layer_map
     with open(run / "attribution" / "gradcam_test_class_mean.csv") as f:
         header = f.readline()
     assert "gradcam[before transition]" in header and "gradcam[after transition]" in header

@@ -143,7 +143,7 @@ def test_the_task_is_chosen_by_the_kind_of_targets() -> None:
 
 
 def test_every_task_implements_the_whole_protocol() -> None:
-    defaults = {"input_normalization"}  # the base's answer is right for most tasks
+    defaults = {"input_normalization", "test_outputs"}  # the base's answer is right for most tasks
     members = [n for n, value in vars(Task).items() if callable(value) and not n.startswith("_") and n not in defaults]
     for task in TASKS.values():
         missing = [name for name in members if getattr(task, name) is getattr(Task, name)]
