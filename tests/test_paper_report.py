@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lightning_spectra.apps.paper_report import build_report, latest_run, markdown_table, read_columns
+from lightning_spectra.apps.paper_report import build_report, latest_run, markdown_table, read_columns, series_maps
 
 
 def fake_run(root: Path, name: str, version: int, **summary) -> Path:
@@ -82,20 +82,25 @@ def test_series_heat_map_peak_table_and_faithfulness_table(tmp_path: Path) -> No
     logs = tmp_path / "logs"
     x = np.linspace(10, 25, 50)
     summary = {"confidence": 1.0, "gradcam_test_method": "1D Grad-CAM", "gradcam_test_deletion_gap": 0.25}
+    summary |= {"gradcam_test_default_map": "integrated gradients", "gradcam_test_default_deletion_gap": 0.4}
     folder = fake_run(logs, "cnn", 0, gradcam_test_predicted_change=3, **summary)
     (folder / "attribution").mkdir()
     (folder / "attribution" / "gradcam_test_class_mean.csv").write_text(
         "x,mean_spectrum[a],gradcam[a]\n" + "".join(f"{v},1,{v}\n" for v in x)
     )
     np.save(folder / "attribution" / "gradcam_test.npy", np.random.default_rng(0).normal(size=(6, 50)))
+    np.save(folder / "attribution" / "gradcam_test_ig.npy", np.full((6, 50), 2.0))  # the default map
     np.save(folder / "attribution" / "gradcam_test_misclassified.npy", np.array([0, 0, 1, 0, 0, 0], dtype=bool))
     (folder / "attribution" / "gradcam_test_peaks.csv").write_text(
         "position,lo,hi,height,found_in,attribution[a],attribution[b]\n12.5,12.4,12.6,3.0,a,0.25,-0.5\n"
     )
-    build_report(["cnn"], tmp_path / "out", log_root=logs, collect=True)
+    rows = build_report(["cnn"], tmp_path / "out", log_root=logs, collect=True)
     assert (tmp_path / "out" / "attribution_series.png").read_bytes()[:4] == b"\x89PNG"
     assert "| CNN | 12.500 | a | +0.25 | -0.5 |" in (tmp_path / "out" / "peaks.md").read_text()
-    assert "| CNN | 1D Grad-CAM | +0.250 | – |" in (tmp_path / "out" / "attribution.md").read_text()
+    table = (tmp_path / "out" / "attribution.md").read_text()
+    assert "| CNN | integrated gradients | +0.400 | – | 1D Grad-CAM | +0.250 | – |" in table
+    [(_, method, _, maps, _, _)] = series_maps(rows)  # the series image draws the default
+    assert method == "integrated gradients" and np.all(maps == 2.0)
 
 
 def test_paper_exact_and_corrected_rows_side_by_side_per_ramp(tmp_path: Path) -> None:

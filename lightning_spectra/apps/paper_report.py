@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lightning_spectra.interpret.map_checks import INTEGRATED_GRADIENTS
 from lightning_spectra.models.registry import model_classes
 from lightning_spectra.runs.wandb_runs import log_table_run, wandb_campaign
 from lightning_spectra.runtime.commands import command
@@ -173,7 +174,8 @@ def _attribution(row: Row, name: str) -> dict[str, np.ndarray] | None:
 
 
 def series_maps(rows: list[Row]) -> list[tuple[str, str, np.ndarray, np.ndarray, int | None, np.ndarray | None]]:
-    """Per model with maps of the test series: its label, method, x axis, maps, predicted change, misclassified."""
+    """Per model with maps of the test series: its label, method, x axis, maps (the default map where saved),
+    predicted change, misclassified."""
     found = []
     for row in rows:
         folder = row.folder / "attribution"
@@ -181,12 +183,17 @@ def series_maps(rows: list[Row]) -> list[tuple[str, str, np.ndarray, np.ndarray,
         if means is None or not (folder / "gradcam_test.npy").exists():
             continue
         wrong = folder / "gradcam_test_misclassified.npy"
+        # the map the run drew first (its model class's measured default), where the run saved it
+        method = row.summary.get("gradcam_test_default_map", row.summary.get("gradcam_test_method", "1D Grad-CAM"))
+        maps = folder / ("gradcam_test_ig.npy" if method == INTEGRATED_GRADIENTS else "gradcam_test.npy")
+        if not maps.exists():
+            method, maps = row.summary.get("gradcam_test_method", "1D Grad-CAM"), folder / "gradcam_test.npy"
         found.append(
             (
                 LABELS.get(row.name, row.name),
-                row.summary.get("gradcam_test_method", "1D Grad-CAM"),
+                method,
                 means["x"],
-                np.load(folder / "gradcam_test.npy"),
+                np.load(maps),
                 row.summary.get("gradcam_test_predicted_change"),
                 np.load(wrong) if wrong.exists() else None,
             )
@@ -242,7 +249,10 @@ def peak_markdown(table: list[dict[str, str]]) -> str:
 
 
 ATTRIBUTION_FIELDS = (
-    ("gradcam_test_method", "map", "{}"),
+    ("gradcam_test_default_map", "default map", "{}"),
+    ("gradcam_test_default_deletion_gap", "deletion gap (default)", "{:+.3f}"),
+    ("gradcam_test_default_ground_truth_share", "share on differing peaks (default)", "{:.2f}"),
+    ("gradcam_test_method", "layer map", "{}"),
     ("gradcam_test_deletion_gap", "deletion gap (map)", "{:+.3f}"),
     ("gradcam_test_ig_deletion_gap", "deletion gap (IG)", "{:+.3f}"),
     ("gradcam_test_ground_truth_share", "share on differing peaks (map)", "{:.2f}"),
