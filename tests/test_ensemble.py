@@ -348,3 +348,59 @@ def test_sigterm_exits_143_with_a_hint_that_fits_the_ensemble(
         f"the ensemble in {out} stopped by SIGTERM; run the same command again to resume it: the members that "
         "finished are kept, the stopped one trains again (the command takes no --ckpt_path)"
     )
+
+
+def fake_member(rng: np.random.Generator, validation: int):
+    """A ``fit_member`` that writes a member's outputs at once: ``validation`` validation spectra, 8 test ones."""
+    import lightning_spectra.apps.ensemble as ensemble
+
+    def fit(config: dict, out: Path, name: str, seed: int, extra_args: object) -> None:
+        val_reference, test_reference = rng.uniform(0, 1, (validation, 1)), rng.uniform(0, 1, (8, 1))
+        outputs = {
+            "val_predicted": val_reference + rng.normal(0, 0.1, val_reference.shape),
+            "val_reference": val_reference,
+            "test_predicted": test_reference + rng.normal(0, 0.1, test_reference.shape),
+            "test_reference": test_reference,
+            "test_names": np.asarray([f"s{i}" for i in range(8)]),
+            "target_names": np.asarray(["target"]),
+            "checkpoint": np.asarray(f"{name}/checkpoints/best.ckpt"),
+        }
+        (out / name).mkdir(parents=True, exist_ok=True)
+        np.savez(out / name / ensemble.MEMBER_OUTPUTS, **outputs)
+
+    return fit
+
+
+def test_a_coverage_the_validation_spectra_cannot_give_is_labelled_with_the_one_they_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--coverage 0.99`` with 12 validation spectra gave their largest score, the 92 % interval, labelled 99 %
+    (split conformal needs ceil((n + 1) x 0.99) <= n, so 99 spectra; issue 35)."""
+    import lightning_spectra.apps.ensemble as ensemble
+
+    monkeypatch.setattr(ensemble, "fit_member", fake_member(np.random.default_rng(0), 12))
+    out = tmp_path / "ens"
+    config = str(regression_config(tmp_path))
+    main(["fit", "--config", config, "--members", "3", "--coverage", "0.99", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert (
+        "warning: --coverage 0.99 needs at least 99 validation spectra, the split has 12: the interval is calibrated "
+        "and labelled for the 92.3% they can promise; give more validation spectra or a lower --coverage"
+    ) in printed.splitlines()
+    result = json.loads((out / "ensemble.json").read_text())
+    assert result["coverage"] == pytest.approx(12 / 13) and result["coverage_asked"] == 0.99
+    assert "92% interval" in printed and "99%" not in printed.replace("--coverage 0.99", "")
+
+
+def test_a_seed_giving_a_member_a_seed_out_of_range_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``--seed -3`` ended in a traceback when member 0 was seeded (issue 35)."""
+    config = str(regression_config(tmp_path))
+    for seed, members in (("-3", "3"), (str(2**32 - 2), "3")):
+        with pytest.raises(SystemExit) as stop:
+            main(["fit", "--config", config, "--members", members, "--seed", seed, "--out", str(tmp_path / "ens")])
+        assert stop.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"error: --seed {seed}: member i trains with seed + i, which must lie between 0 and 4294967295; give a "
+            "--seed from 0 to 4294967293"
+        )
+    assert not (tmp_path / "ens").exists()

@@ -53,7 +53,7 @@ def test_members_that_agree_exactly_give_a_narrow_interval_not_a_division_by_zer
     values = np.ones((3, 4)) * 5.0
     mean, spread = member_spread(values)
     assert np.all(mean == 5.0) and np.all(spread > 0) and np.all(spread < 1e-4)
-    factor = calibrate(values, np.full(4, 5.0))
+    factor = calibrate(values, np.full(4, 5.0), coverage=0.8)  # 4 spectra can promise 80 %, not 90 %
     assert np.isfinite(factor).all()
 
 
@@ -62,3 +62,19 @@ def test_bad_arguments_are_refused() -> None:
         member_spread(np.ones((1, 4)))
     with pytest.raises(ValueError, match="coverage"):
         calibrate(np.ones((2, 4)), np.ones(4), coverage=90)
+
+
+def test_a_coverage_the_calibration_spectra_cannot_promise_is_refused() -> None:
+    """12 spectra promise at most 12/13: 0.99 gave their largest score, a 92 % interval, silently (issue 35)."""
+    from lightning_spectra.metrics.prediction_interval import attainable_coverage, spectra_needed
+
+    assert [spectra_needed(c) for c in (0.5, 0.9, 0.95, 0.99)] == [1, 9, 19, 99]
+    assert attainable_coverage(12, 0.99) == pytest.approx(12 / 13) and attainable_coverage(12, 0.9) == 0.9
+    rng = np.random.default_rng(0)
+    values, reference = rng.normal(size=(3, 12)), rng.normal(size=12)
+    with pytest.raises(ValueError, match="a 99% interval needs at least 99 calibration spectra, got 12"):
+        calibrate(values, reference, 0.99)
+    _, spread = member_spread(values)
+    assert calibrate(values, reference, attainable_coverage(12, 0.99))[0] == pytest.approx(
+        np.max(np.abs(reference - values.mean(axis=0)) / spread[:, 0])
+    )

@@ -43,8 +43,10 @@ from lightning_spectra.errors import SpectraConfigError, SpectraDataError, one_l
 from lightning_spectra.metrics.prediction_interval import (
     DEFAULT_COVERAGE,
     EnsemblePrediction,
+    attainable_coverage,
     calibrate,
     ensemble_prediction,
+    spectra_needed,
 )
 from lightning_spectra.runs.campaign import campaign_run_config, stopped_by_sigterm
 from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
@@ -202,7 +204,7 @@ def fit_ensemble(
 ) -> dict:
     """Fit (or resume) the ensemble, calibrate its interval on the validation split, score it on the test split;
     returns what ``ensemble.json`` holds."""
-    from lightning_spectra.runtime.config_checks import check_config_file
+    from lightning_spectra.runtime.config_checks import LIMITS, check_config_file
 
     config_path = Path(config_path)
     check_config_file(config_path)
@@ -214,6 +216,12 @@ def fit_ensemble(
     if not 0 < coverage < 1:
         raise SpectraConfigError(
             f"--coverage {coverage}: give the interval's share of spectra between 0 and 1 (e.g. 0.9)"
+        )
+    low, high = LIMITS["seed_everything"]
+    if seed < low or seed + members - 1 > high:
+        raise SpectraConfigError(
+            f"--seed {seed}: member i trains with seed + i, which must lie between {low} and {high}; "
+            f"give a --seed from {low} to {high - members + 1}"
         )
     if (task := requested_task(config, extra_args)) != "regression":
         raise SpectraConfigError(
@@ -237,9 +245,10 @@ def fit_ensemble(
             done = read_member(out / name)
         outputs.append(done)
     targets = [str(t) for t in outputs[0]["target_names"]]
-    factor = calibrate(np.stack([o["val_predicted"] for o in outputs]), outputs[0]["val_reference"], coverage)
+    held = interval_coverage(len(outputs[0]["val_reference"]), coverage)
+    factor = calibrate(np.stack([o["val_predicted"] for o in outputs]), outputs[0]["val_reference"], held)
     test = ensemble_prediction(np.stack([o["test_predicted"] for o in outputs]), factor)
-    result = score(outputs, test, seeds, coverage, out)
+    result = {**score(outputs, test, seeds, held, out), "coverage_asked": coverage}
     if (warning := wide_interval_warning(result)) is not None:
         print(warning, flush=True)
     reference, names = outputs[0]["test_reference"], [str(n) for n in outputs[0]["test_names"]]
@@ -249,6 +258,21 @@ def fit_ensemble(
     result["figures"] = draw_parity(out, outputs, test, result)
     atomic_write(out / RESULT, lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
     return result
+
+
+def interval_coverage(validation_spectra: int, coverage: float) -> float:
+    """The coverage the interval is calibrated for and labelled with: ``coverage``, or the ``n / (n + 1)`` that
+    ``n`` validation spectra can promise, with a line saying so. The members have trained by now, so refusing
+    would throw their work away; labelling the 92 % interval of 12 spectra "99 %" was silently wrong."""
+    held = attainable_coverage(validation_spectra, coverage)
+    if held < coverage:
+        print(
+            f"warning: --coverage {coverage:g} needs at least {spectra_needed(coverage)} validation spectra, the split "
+            f"has {validation_spectra}: the interval is calibrated and labelled for the {held:.1%} they can promise; "
+            "give more validation spectra or a lower --coverage",
+            flush=True,
+        )
+    return held
 
 
 def score(outputs: list[dict], test: EnsemblePrediction, seeds: list[int], coverage: float, out: Path) -> dict:
