@@ -116,3 +116,28 @@ def test_the_default_target_follows_the_data() -> None:
     given = Timing(monitor="val/loss", target=0.1, mode="min")
     given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), module)
     assert given.monitor == "val/loss"
+
+
+def test_a_run_that_never_logs_the_default_metric_has_no_target() -> None:
+    """A regressor logs no ``val/accuracy``: its summary showed ``target: val/accuracy >= 1.0`` (issue 35)."""
+    from types import SimpleNamespace
+
+    import torch
+
+    module = SimpleNamespace(device=torch.device("cpu"))
+    for metrics, target in (
+        ({"val/rmse": torch.tensor(0.3)}, None),
+        ({"val/accuracy": torch.tensor(0.5)}, "val/accuracy >= 1.0"),
+    ):
+        trainer = SimpleNamespace(datamodule=SimpleNamespace(ordered=False), callback_metrics=metrics, current_epoch=0)
+        timing = Timing()
+        timing.on_fit_start(trainer, module)
+        timing._check_target(trainer)
+        assert timing.results()["target"] == target and timing.results()["epochs_to_target"] is None
+        resumed = Timing()
+        resumed.load_state_dict(timing.state_dict())
+        resumed.on_fit_start(trainer, module)
+        assert resumed.target_text() == target  # a resumed run keeps knowing what it logged
+    given = Timing(monitor="val/rmse", target=0.1, mode="min")  # a target the user asked for is always shown
+    given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), module)
+    assert given.results()["target"] == "val/rmse <= 0.1"

@@ -6,8 +6,9 @@ last optimiser step, with the device synchronised at both ends: the forward/back
 (the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
 ``time_to_target_s`` say when a monitored metric first reached its target: by default the validation
 confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
-"confidence" means nothing. Peak memory is the device's peak allocation during fit (GPU) or the process's
-peak RSS (CPU).
+"confidence" means nothing. A run that never logs the default metric (a regressor logs no accuracy) has no
+target: its summary leaves ``target`` out rather than show ``val/accuracy >= 1.0`` it could never reach.
+Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
 
 The totals travel in the checkpoint (``state_dict``), so a fit resumed with ``--ckpt_path`` reports the whole
 run (every epoch, the epoch the target was first reached, training and fit time of all parts), not its last part.
@@ -37,7 +38,8 @@ class Timing(L.Callback):
 
     Args:
         monitor: metric whose first arrival at ``target`` is timed; default ``val/confidence`` when the
-            datamodule's data are ``ordered``, else ``val/accuracy``.
+            datamodule's data are ``ordered``, else ``val/accuracy``; that default is left out of the results of a
+            run that never logs it (a regressor).
         target: value to reach; ``mode`` says whether higher or lower is better.
     """
 
@@ -48,6 +50,7 @@ class Timing(L.Callback):
         self.train_time = 0.0
         self.time_to_target: float | None = None
         self.epochs_to_target: int | None = None
+        self.monitor_logged = False  # whether the run ever logged ``monitor``
         self._fit_time: float | None = None  # set when fit ends
         self._fit_time_before = 0.0  # fit time of the earlier parts of a resumed run
         self._restored = False
@@ -68,6 +71,7 @@ class Timing(L.Callback):
             "train_time": self.train_time,
             "time_to_target": self.time_to_target,
             "epochs_to_target": self.epochs_to_target,
+            "monitor_logged": self.monitor_logged,
             "fit_time": fit_so_far,
         }
 
@@ -77,12 +81,14 @@ class Timing(L.Callback):
         self.train_time = state_dict["train_time"]
         self.time_to_target, self.epochs_to_target = state_dict["time_to_target"], state_dict["epochs_to_target"]
         self._fit_time_before = state_dict.get("fit_time", 0.0)
+        self.monitor_logged = state_dict.get("monitor_logged", self.epochs_to_target is not None)
         self._restored = True
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not self._restored:  # a fresh fit; a resumed one goes on from the checkpoint's totals
             self.epoch_times, self.train_time = [], 0.0
             self.time_to_target = self.epochs_to_target = None
+            self.monitor_logged = False
             self._fit_time_before = 0.0
         self._restored = False
         if not self._monitor_given:
@@ -112,12 +118,20 @@ class Timing(L.Callback):
 
     def _check_target(self, trainer: L.Trainer) -> None:
         value = trainer.callback_metrics.get(self.monitor)
+        self.monitor_logged |= value is not None
         if self.epochs_to_target is not None or value is None:
             return
         reached = float(value) >= self.target if self.mode == "max" else float(value) <= self.target
         if reached:
             self.epochs_to_target = trainer.current_epoch + 1
             self.time_to_target = self.train_time
+
+    def target_text(self) -> str | None:
+        """``val/accuracy >= 1.0``; None for the default monitor where the run never logged it (a regressor's
+        summary showed a classification target it could never reach)."""
+        if not (self._monitor_given or self.monitor_logged):
+            return None
+        return f"{self.monitor} {'>=' if self.mode == 'max' else '<='} {self.target}"
 
     def peak_memory_gib(self) -> float:
         if self._device.type == "cuda":
@@ -134,7 +148,7 @@ class Timing(L.Callback):
             "process_time_s": time.time() - psutil.Process().create_time(),
             "epochs_to_target": self.epochs_to_target,
             "time_to_target_s": self.time_to_target,
-            "target": f"{self.monitor} {'>=' if self.mode == 'max' else '<='} {self.target}",
+            "target": self.target_text(),
             "peak_memory_gib": self.peak_memory_gib(),
             "memory_allocated_gib": (
                 torch.cuda.memory_allocated(self._device) / 2**30 if self._device.type == "cuda" else None
