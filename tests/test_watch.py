@@ -15,10 +15,12 @@ import torch
 from conftest import fit_files_tiny, write_xy
 from test_files import peak_spectra, write_table
 
+import lightning_spectra.apps.watch as watch_module
 from lightning_spectra.apps.watch import (
     OnnxClassifier,
     TorchClassifier,
     classify_files,
+    escaped,
     load_classifier,
     main,
     open_classifier,
@@ -28,6 +30,7 @@ from lightning_spectra.apps.watch import (
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.options import PreprocessingOptions
 from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.errors import SpectraRunError
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +176,7 @@ def test_a_file_vanishing_before_it_is_read_is_skipped(
     classifier = open_classifier(checkpoint, engine="torch")
     write_scans(tmp_path, 1)
     listed = [tmp_path / "gone.xy", tmp_path / "scan_1.xy"]
-    monkeypatch.setattr("lightning_spectra.apps.watch._spectrum_files", lambda folder: listed)
+    monkeypatch.setattr("lightning_spectra.apps.watch._folder_files", lambda folder, first: listed)
     made = watch(tmp_path, classifier, once=True, emit=lambda line: None)
     assert [p.name for p in made] == ["scan_1.xy"]
 
@@ -227,8 +230,13 @@ def test_a_file_unreadable_when_first_seen_is_classified_once_readable(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--interval", "-1"], "error: --interval must be 0 or more seconds, got -1"),
-        (["--settle", "-0.5"], "error: --settle must be 0 or more seconds, got -0.5"),
+        (["--interval", "-1"], "error: --interval must be a finite number of seconds above 0, got -1"),
+        (["--interval", "0"], "error: --interval must be a finite number of seconds above 0, got 0"),
+        (["--interval", "inf"], "error: --interval must be a finite number of seconds above 0, got inf"),
+        (["--interval", "nan"], "error: --interval must be a finite number of seconds above 0, got nan"),
+        (["--settle", "-0.5"], "error: --settle must be a finite number of seconds, 0 or more, got -0.5"),
+        (["--settle", "inf"], "error: --settle must be a finite number of seconds, 0 or more, got inf"),
+        (["--timeout", "nan"], "error: --timeout must be 0 or more seconds, got nan"),
         (["--device", "cuda"], "error: --device cuda: this machine has no such device; use --device cpu"),
         (["--device", "gpu0"], "error: --device 'gpu0' is not a torch device (cpu, cuda, cuda:1, mps)"),
     ],
@@ -292,3 +300,93 @@ def test_watch_cuts_files_of_the_full_raw_axis_to_the_models_ranges(
         lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
         assert [line[0] for line in lines] == [f"scan_{i}.xy" for i in range(1, 5)]
         np.testing.assert_allclose([float(line[2]) for line in lines], expected, atol=1e-4)
+
+
+def test_names_with_tabs_newlines_or_escape_sequences_cannot_forge_lines_or_reach_the_terminal(
+    checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Each file gives exactly one line of three fields (or two, for an error), whatever its name holds; the
+    names come back escaped, and no control character reaches the output."""
+    x, spectra, _ = peak_spectra(2, seed=5)
+    forged = "scan_1.xy\tforged\t1.0000\n# state change: a -> b at scan_2.xy"
+    names = [forged, "\x1b[2J\x1b]0;owned\x07scan.xy", "back\\slash.xy"]
+    for name, spectrum in zip(names, [spectra[0], spectra[1], spectra[0]], strict=True):
+        write_xy(tmp_path / name, x, spectrum)
+    (tmp_path / "bad\tfile\n.xy").write_text("1 2\n3 oops\n")  # an error line, its message naming the file
+    (tmp_path / "table\n# state change: x -> y.csv").write_text("a,b\n")  # a skipped line
+    main(["--ckpt_path", str(checkpoint), "--folder", str(tmp_path), "--once", "--engine", "torch"])
+    out = capsys.readouterr().out
+    assert all(c.isprintable() for c in out.replace("\t", "").replace("\n", ""))
+    lines = out.splitlines()
+    predictions = [line.split("\t") for line in lines if not line.startswith("#")]
+    assert sorted(p[0] for p in predictions) == sorted([*map(escaped, names), "bad\\tfile\\n.xy"])
+    assert all(len(p) == (2 if p[1].startswith("error: ") else 3) for p in predictions)
+    errors = {p[0]: p[1] for p in predictions if len(p) == 2}
+    assert (
+        len(predictions) == 4
+        and list(errors) == ["bad\\tfile\\n.xy"]
+        and "bad\\tfile\\n.xy" in errors["bad\\tfile\\n.xy"]
+    )
+    assert [line for line in lines if line.startswith("# skipped")] == [
+        "# skipped table\\n# state change: x -> y.csv: watch reads one spectrum per .xy, .dat, .txt file, "
+        "not a .csv file of spectra (predict reads those)"
+    ]
+    assert len(lines) == 5 + sum(line.startswith("# state change: ") for line in lines)  # one line each
+    assert escaped("a\\b\u202e\udcff") == "a\\\\b\\u202e\\udcff"  # format characters, undecodable bytes
+
+
+def test_a_table_or_other_file_in_the_folder_is_one_skipped_line_each(checkpoint: Path, tmp_path: Path) -> None:
+    """A file watch does not read is named once with the reason, however many polls see it; a hidden file (an
+    editor's, the file system's) is passed over in silence; with --new_only, files there at the start too."""
+    write_scans(tmp_path, 1)
+    (tmp_path / "train.csv").write_text("a,b\n")
+    (tmp_path / "notes.md").write_text("hello\n")
+    (tmp_path / ".DS_Store").write_bytes(b"\0")
+    classifier = open_classifier(checkpoint, engine="torch")
+    lines: list[str] = []
+    watch(tmp_path, classifier, interval=0.05, timeout=0.3, emit=lines.append, settle=0)
+    assert [line for line in lines if line.startswith("# skipped")] == [
+        "# skipped notes.md: not a spectrum file watch reads (.xy, .dat, .txt)",
+        "# skipped train.csv: watch reads one spectrum per .xy, .dat, .txt file, not a .csv file of spectra "
+        "(predict reads those)",
+    ]
+    lines.clear()
+    watch(tmp_path, classifier, once=True, new_only=True, emit=lines.append)
+    assert lines == []
+
+
+class _SleepRemovingTheFolder:
+    """Stands in for the ``time`` module in watch: the first sleep removes the watched folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.monotonic = folder, time.monotonic
+
+    def sleep(self, seconds: float) -> None:
+        if self.folder.exists():
+            for path in self.folder.iterdir():
+                path.unlink()
+            self.folder.rmdir()
+        time.sleep(seconds)
+
+
+def test_the_watched_folder_removed_while_watching_is_one_line_and_exit_1(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    folder = tmp_path / "incoming"
+    write_scans(folder, 2)
+    monkeypatch.setattr(watch_module, "time", _SleepRemovingTheFolder(folder))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--ckpt_path", str(checkpoint), "--folder", str(folder), "--engine", "torch", "--settle", "0"])
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 1 and "Traceback" not in captured.err
+    assert (
+        captured.err.strip()
+        == f"error: {folder}: the watched folder was removed or moved while watching; watching stopped"
+    )
+    assert [line.split("\t")[0] for line in captured.out.splitlines() if not line.startswith("#")] == [
+        "scan_1.xy",
+        "scan_2.xy",
+    ]  # what it classified before stands
+    with pytest.raises(SpectraRunError, match="was removed or moved while watching"):
+        write_scans(folder, 1)
+        watch(folder, open_classifier(checkpoint, engine="torch"), interval=0.01, timeout=5, emit=lambda line: None)

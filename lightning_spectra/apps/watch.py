@@ -14,12 +14,18 @@ file on another x axis than the model's is refused with an error line, not class
 what is there and exits; ``--timeout`` stops after a while (both make it scriptable and testable). A model
 trained on spectral ranges takes files on the full raw axis it was trained on and cuts them as training did. On the CPU
 the checkpoint is exported to ONNX with its preprocessing and run by ONNX Runtime where it can be (``--engine``).
+
+Every name printed is escaped (:func:`escaped`), so a file name holding a tab, a newline or a terminal escape
+sequence can neither forge a field or a line of the output nor reach the terminal. A file of another format
+(a table, ``.npz``) gets one ``# skipped`` line saying why, not silence. A watched folder removed while watching
+ends the watch with one line and exit status 1 (the lines before it stand).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 import time
@@ -30,11 +36,35 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lightning_spectra.data.formats import TABLE_SUFFIXES
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
-from lightning_spectra.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
 from lightning_spectra.runs.checkpoint import TrainedModel, package_datamodule, read_trained_model
 from lightning_spectra.runtime.commands import command
+
+
+def escaped(text: str) -> str:
+    r"""``text`` with each backslash doubled and each unprintable character (tab, newline, carriage return, ESC,
+    other control and format characters, an undecodable byte's surrogate) written as its backslash escape
+    (``\t``, ``\n``, ``\x1b``, ``\u202e``).
+
+    Names come from whoever writes into the watched folder: raw, a tab and a newline in one forge a prediction
+    line and a state-change line in the tab-separated output, and an escape sequence reaches the terminal. A
+    plain name is unchanged; an escaped one reads back unambiguously (``codecs.decode(s, "unicode_escape")``
+    for an ASCII name).
+
+    Examples:
+        >>> escaped("scan_1.xy")
+        'scan_1.xy'
+        >>> print(escaped("a\tb\nc\x1b[2J.xy"))
+        a\tb\nc\x1b[2J.xy
+    """
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(
+        "\\\\" if c == "\\" else c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
 
 
 @dataclass(frozen=True)
@@ -45,9 +75,10 @@ class Prediction:
     error: str | None = None
 
     def line(self) -> str:
+        """The output line, every field escaped (:func:`escaped`): a name cannot add fields or lines."""
         if self.error is not None:
-            return f"{self.name}\terror: {self.error}"
-        return f"{self.name}\t{self.class_name}\t{self.probability:.4f}"
+            return f"{escaped(self.name)}\terror: {escaped(self.error)}"
+        return f"{escaped(self.name)}\t{escaped(str(self.class_name))}\t{self.probability:.4f}"
 
 
 def preprocessing_for(datamodule_hparams: dict) -> Preprocessing:
@@ -180,10 +211,29 @@ def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Predic
     return [results[i] for i in range(len(files))]
 
 
-def _spectrum_files(folder: Path) -> list[Path]:
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SPECTRUM_SUFFIXES), key=natural_key
-    )
+def _folder_files(folder: Path, first: bool) -> list[Path]:
+    """The plain files in ``folder`` in number order; a folder that cannot be listed is one line, a setting to
+    change (exit 2) at the first look and a watch that cannot go on (exit 1) once it was watched."""
+    try:
+        return sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key)
+    except OSError as err:
+        if first:
+            raise SpectraDataError(f"{escaped(str(folder))}: cannot list the folder ({err.strerror})") from None
+        gone = not folder.is_dir()
+        reason = "was removed or moved while watching" if gone else f"can no longer be listed ({err.strerror})"
+        raise SpectraRunError(f"{escaped(str(folder))}: the watched folder {reason}; watching stopped") from None
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why ``watch`` does not read ``path``, or None for a spectrum file it reads (or a hidden one, an editor's or
+    a file system's, passed over in silence)."""
+    suffix = path.suffix.lower()
+    if suffix in SPECTRUM_SUFFIXES or path.name.startswith("."):
+        return None
+    formats = ", ".join(SPECTRUM_SUFFIXES)
+    if suffix in (*TABLE_SUFFIXES, ".npz", ".ts"):
+        return f"watch reads one spectrum per {formats} file, not a {suffix} file of spectra (predict reads those)"
+    return f"not a spectrum file watch reads ({formats})"
 
 
 def _signature(path: Path) -> tuple[int, int] | None:
@@ -214,8 +264,10 @@ def watch(
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise SpectraDataError(f"{folder}: folder does not exist")
-    done: dict[Path, tuple[int, int] | None] = {p: _signature(p) for p in _spectrum_files(folder)} if new_only else {}
+        raise SpectraDataError(f"{escaped(str(folder))}: folder does not exist")
+    listed = _folder_files(folder, first=True)
+    done: dict[Path, tuple[int, int] | None] = {p: _signature(p) for p in listed} if new_only else {}
+    told_skipped: set[Path] = set(listed) if new_only else set()  # files it does not read, each told once
     seen: dict[Path, tuple[tuple[int, int], float]] = {}  # signature and when it was first seen
     failed: dict[Path, tuple[tuple[int, int], str]] = {}  # signature and error line told: tried again, not told
     made: list[Prediction] = []
@@ -223,7 +275,11 @@ def watch(
     start = time.monotonic()
     while True:
         ready, signatures = [], {}
-        for path in _spectrum_files(folder):
+        for path in listed:
+            if path not in told_skipped and (reason := skip_reason(path)) is not None:
+                emit(f"# skipped {escaped(path.name)}: {reason}")
+                told_skipped.add(path)
+        for path in [p for p in listed if p.suffix.lower() in SPECTRUM_SUFFIXES]:
             now = _signature(path)
             if now is None or done.get(path) == now:  # vanished, or classified as it is now
                 continue
@@ -243,20 +299,29 @@ def watch(
             emit(prediction.line())
             if prediction.class_name is not None:
                 if state is not None and prediction.class_name != state:
-                    emit(f"# state change: {state} -> {prediction.class_name} at {prediction.name}")
+                    change = f"{escaped(state)} -> {escaped(prediction.class_name)} at {escaped(prediction.name)}"
+                    emit(f"# state change: {change}")
                 state = prediction.class_name
             made.append(prediction)
         if once or (timeout is not None and time.monotonic() - start >= timeout):
             return made
         time.sleep(interval)
+        listed = _folder_files(folder, first=False)
 
 
 def check_arguments(args: argparse.Namespace) -> None:
-    """Refuse a negative time and a device this machine does not have, before the checkpoint is read."""
-    for name in ("interval", "timeout", "settle"):
-        value = getattr(args, name)
-        if value is not None and not value >= 0:  # `not >=` also refuses NaN
-            raise SpectraConfigError(f"--{name} must be 0 or more seconds, got {value:g}")
+    """Refuse a time that cannot work and a device this machine does not have, before the checkpoint is read.
+
+    ``--interval`` must be finite and above 0 (0 polls the folder without pause, using a whole core; ``inf``
+    sleeps for ever, and Python refuses it with a traceback), ``--settle`` finite (``inf`` never reads a file);
+    ``--timeout inf`` is allowed: it is no timeout. NaN is refused everywhere (``not >=`` is true for it).
+    """
+    if not (args.interval > 0 and math.isfinite(args.interval)):
+        raise SpectraConfigError(f"--interval must be a finite number of seconds above 0, got {args.interval:g}")
+    if not (args.settle >= 0 and math.isfinite(args.settle)):
+        raise SpectraConfigError(f"--settle must be a finite number of seconds, 0 or more, got {args.settle:g}")
+    if args.timeout is not None and not args.timeout >= 0:
+        raise SpectraConfigError(f"--timeout must be 0 or more seconds, got {args.timeout:g}")
     try:
         device = torch.device(args.device)
     except (RuntimeError, ValueError):
@@ -303,7 +368,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
     except SpectraDataError as err:
         print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(1 if isinstance(err, SpectraRunError) else 2) from None
     except KeyboardInterrupt:
         pass
 
