@@ -175,3 +175,47 @@ def test_the_comparison_carries_the_classical_baselines_of_each_run(tmp_path: Pa
     row = Row("cnn", summary, tmp_path)
     assert row.values()["svc_accuracy"] == 0.991 and row.values()["classical_best_method"] == "SVC"
     assert "100.00% (linear baseline 98.3%, SVC 99.1%)" in markdown_table([row])
+
+
+def test_collect_with_nothing_to_collect_is_one_line_and_trains_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``--collect`` under a log root without finished runs trained every model (issue 35)."""
+    import subprocess
+
+    from lightning_spectra.apps.paper_report import main
+
+    trained = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: trained.append(command))
+    fake_run(tmp_path / "logs", "cnn", 0, train_time_s=9.0)  # a fit that never reached its test
+    for compare in ([], ["--compare", "--ramps", "hard"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["--collect", "--models", "cnn", "lstm", "--log-root", str(tmp_path / "logs"), *compare])
+        assert stop.value.code == 2
+        runs = "cnn, lstm" + (" (paper-exact or corrected) on the hard ramp" if compare else "")
+        assert capsys.readouterr().err.strip() == (
+            f"error: --collect: nothing to collect: no finished run of {runs} under {tmp_path / 'logs'} (a "
+            "summary.json with a test result); give the --log-root the runs went to, or leave out --collect to train "
+            "them"
+        )
+    assert trained == []
+
+
+def test_a_damaged_summary_is_one_line_and_the_other_runs_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A cut ``summary.json`` ended ``--collect`` in a JSONDecodeError traceback (issue 35)."""
+    logs = tmp_path / "logs"
+    kept = fake_run(logs, "cnn", 0, confidence=1.0, boundary=184, true_boundary=184, accuracy=1.0, train_time_s=4.0)
+    newer = fake_run(logs, "cnn", 1, confidence=1.0)
+    (newer / "summary.json").write_text('{"confidence": 0.9, "bound')  # cut by a full disk
+    fake_run(logs, "lstm", 0, confidence=0.97, boundary=172, true_boundary=184, accuracy=0.98, train_time_s=2.0)
+    (logs / "lstm" / "version_1").mkdir()
+    (logs / "lstm" / "version_1" / "summary.json").write_text("[1, 2]")
+    rows = build_report(["cnn", "lstm"], tmp_path / "out", log_root=logs, collect=True)
+    assert [(r.name, r.folder) for r in rows] == [("cnn", kept), ("lstm", logs / "lstm" / "version_0")]
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"warning: {newer / 'summary.json'}: not a readable summary (line 1: Unterminated string starting at); "
+        "that run is left out",
+        f"warning: {logs / 'lstm' / 'version_1' / 'summary.json'}: not a summary (a JSON object); that run is left out",
+    ]

@@ -85,12 +85,38 @@ class Row:
         }
 
 
+def read_summary(path: Path) -> dict | None:
+    """``path``'s summary, or None with one line naming the file where it is damaged (cut by a full disk, edited by
+    hand): one bad run is left out of the report rather than ending it in a traceback."""
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        reason = f"line {err.lineno}: {err.msg}" if isinstance(err, json.JSONDecodeError) else str(err)
+        print(f"warning: {path}: not a readable summary ({reason}); that run is left out", file=sys.stderr, flush=True)
+        return None
+    if not isinstance(summary, dict):
+        print(f"warning: {path}: not a summary (a JSON object); that run is left out", file=sys.stderr, flush=True)
+        return None
+    return summary
+
+
 def latest_run(log_root: Path, name: str) -> Path | None:
-    """The newest run folder of ``name`` whose summary has a test result."""
+    """The newest run folder of ``name`` whose summary has a test result (damaged summaries left out)."""
     runs = [
-        p.parent for p in (log_root / name).glob("version_*/summary.json") if "confidence" in json.loads(p.read_text())
+        p.parent for p in (log_root / name).glob("version_*/summary.json") if "confidence" in (read_summary(p) or {})
     ]
     return max(runs, key=lambda p: p.stat().st_mtime) if runs else None
+
+
+def nothing_to_collect(log_root: Path, runs: str) -> None:
+    """Refuse ``--collect`` where not one of the ``runs`` asked for has finished under ``log_root``: it trained
+    every model, hours where the user asked to reuse what is there (a wrong ``--log-root``, most often)."""
+    from lightning_spectra.errors import SpectraConfigError
+
+    raise SpectraConfigError(
+        f"--collect: nothing to collect: no finished run of {runs} under {log_root} (a summary.json with a test "
+        "result); give the --log-root the runs went to, or leave out --collect to train them"
+    )
 
 
 def train(name: str, log_root: Path, config_dir: Path, extra: list[str], run_name: str | None = None) -> Path:
@@ -290,12 +316,16 @@ def build_report(
     ``peaks.md`` (integrated attribution per peak of the class-mean spectra) and ``attribution.md``
     (deletion-curve gaps and ground-truth shares).
     """
+    found = {name: latest_run(log_root, name) if collect else None for name in models}
+    if collect and not any(found.values()):
+        nothing_to_collect(log_root, ", ".join(models))
     rows = []
-    for name in models:
-        folder = latest_run(log_root, name) if collect else None
+    for name, folder in found.items():
         if folder is None:
+            if collect:
+                print(f"note: no finished run of {name} under {log_root / name}: training it", flush=True)
             folder = train(name, log_root, config_dir, extra or [])
-        rows.append(Row(name, json.loads((folder / "summary.json").read_text()), folder))
+        rows.append(Row(name, read_summary(folder / "summary.json") or {}, folder))
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.md").write_text(markdown_table(rows))
     write_csv(rows, out / "comparison.csv")
@@ -368,16 +398,24 @@ def paired_runs(
     ``light`` trains with :func:`light_args` (same test results, less CPU); ``variants`` limits which
     variants are trained (the others are only collected).
     """
+    found = {
+        (ramp, name, variant): latest_run(log_root / ramp, prefix + name) if collect else None
+        for ramp in ramps
+        for name in models
+        for variant, (prefix, _) in VARIANTS.items()
+    }
+    if collect and not any(found.values()):
+        nothing_to_collect(log_root, f"{', '.join(models)} (paper-exact or corrected) on the {', '.join(ramps)} ramp")
     rows = []
     for ramp in ramps:
         for name in models:
             runs = {}
             for variant, (prefix, config_dir) in VARIANTS.items():
-                folder = latest_run(log_root / ramp, prefix + name) if collect else None
+                folder = found[ramp, name, variant]
                 if folder is None and train_missing and variant in (variants or VARIANTS):
                     args = ["--data.init_args.simulation_preset", ramp, *(light_args(variant) if light else [])]
                     folder = train(name, log_root / ramp, config_dir, [*args, *(extra or [])], prefix + name)
-                runs[variant] = json.loads((folder / "summary.json").read_text()) if folder else None
+                runs[variant] = read_summary(folder / "summary.json") if folder else None
             rows.append(PairedRow(name, ramp, runs))
     return rows
 
@@ -445,6 +483,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--light", action="store_true", help="--compare without validation and attribution")
     parser.add_argument("--variants", nargs="+", choices=["paper", "corrected"], help="--compare: train only these")
     args = parser.parse_args(own)
+    from lightning_spectra.errors import one_line_failures
+
+    with one_line_failures():  # bad input or settings: one line, exit 2
+        report(args, extra)
+
+
+def report(args: argparse.Namespace, extra: list[str]) -> None:
+    """The command's work, once its options are parsed."""
     if args.wandb:  # every run's `fit` logs to W&B, in one group for this campaign (docs/dashboard.md)
         wandb_campaign(args.wandb, "paper-vs-corrected" if args.compare else "paper-report")
     if args.compare:
