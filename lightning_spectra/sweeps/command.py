@@ -18,7 +18,7 @@ from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
-from lightning_spectra.sweeps.sweep_file import SweepSpec, load_spec
+from lightning_spectra.sweeps.sweep_file import SweepSpec, check_study_name, load_spec
 
 if TYPE_CHECKING:
     import optuna
@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         spec = load_spec(args.sweep)
-        study_name = args.study or spec.study or spec.path.stem
+        source = "--study" if args.study else f"{spec.path}: study" if spec.study else f"sweep file name {spec.path}"
+        study_name = check_study_name(args.study or spec.study or spec.path.stem, source)
         n_trials = args.n_trials or spec.n_trials
         if not n_trials:
             raise SweepSpecError("give --n-trials or n_trials in the sweep file")

@@ -100,6 +100,23 @@ def _class_entry(raw: Any, name: str, module: str) -> dict[str, Any]:
     return dict(raw)
 
 
+def check_study_name(name: object, source: str) -> str:
+    """``name`` as a study name, or a :class:`SweepSpecError` naming ``source`` (``--study``, the sweep file).
+
+    The name becomes the folder ``sweeps/studies/<name>`` that holds the journal, the trials, the W&B runs and
+    ``best.yaml``, and a worker's ``--study`` argument: a separator, ``..`` or an absolute name would put all of
+    them anywhere writable, so a name must be one plain path component (no ``/``, ``\\``, ``.``/``..``, control
+    character or leading ``-``). A number (``study: 2024`` in YAML) is its text.
+    """
+    text = str(name)
+    if text in ("", ".", "..") or any(c in text for c in "/\\") or text.startswith("-") or not text.isprintable():
+        raise SweepSpecError(
+            f"{source} {text!r}: a study name must be a name, not a path (no '/', '\\', '..', leading '-' or "
+            "control characters); it becomes the folder sweeps/studies/<name>, or give --out for another folder"
+        )
+    return text
+
+
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and check a sweep file; every mistake is reported as a :class:`SweepSpecError` naming the key."""
     found = SWEEPS.find(path)  # a path, or the name of a shipped sweep file (cnn)
