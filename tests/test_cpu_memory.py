@@ -41,9 +41,27 @@ def test_big_tensors_leave_the_mmap_path():
 
 
 @glibc
-def test_the_switch_leaves_glibc_alone(monkeypatch):
-    monkeypatch.setenv(SWITCH, "default")
+@pytest.mark.parametrize("value", ["default", "off", "OFF", " off "])
+def test_the_switch_leaves_glibc_alone(monkeypatch, value: str):
+    """``off`` was read as "switch it" (only ``default`` was known; issue 35)."""
+    monkeypatch.setenv(SWITCH, value)
     assert keep_freed_memory() is False
+
+
+def test_an_unknown_switch_value_is_one_line_naming_the_values(tmp_path, monkeypatch, capsys):
+    """``LIGHTNING_SPECTRA_CPU_ALLOCATOR=of`` silently switched the allocator (issue 35)."""
+    from conftest import tiny_args
+
+    from lightning_spectra.cli import main
+
+    monkeypatch.setenv(SWITCH, "of")
+    with pytest.raises(SystemExit) as stop:
+        main(tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.accelerator=cpu", "--trainer.max_epochs=1"))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (  # after Lightning's "Seed set" line
+        "error: LIGHTNING_SPECTRA_CPU_ALLOCATOR='of': give off (or default) to leave the C library's allocator as it "
+        "is, or keep (or leave it unset) to keep freed memory in the process"
+    )
 
 
 @pytest.mark.parametrize(("accelerator", "switched"), [("cpu", True), ("gpu", False)])
