@@ -400,6 +400,74 @@ def write_rows(path: Path, targets: Sequence[str], names: Sequence[str], predict
     atomic_write(path, write)
 
 
+#: The packages whose classes a saved member config may name (``class_path``): this package's, Lightning's, torch's.
+SAVED_CONFIG_PACKAGES = ("lightning_spectra", "lightning", "torch")
+
+
+def check_saved_config(path: Path) -> None:
+    """Refuse a member config whose ``class_path`` (anywhere, in an inline JSON string or in a config file it
+    names too) is outside :data:`SAVED_CONFIG_PACKAGES`, before the config parser sees it.
+
+    jsonargparse imports every dotted ``class_path`` it parses; an ensemble folder is shared data, and a config
+    in it naming ``payload.Model`` runs ``payload.py`` from the working folder (or ``member0.payload`` from the
+    folder itself) under ``python -m``. Nothing named by a data folder is imported: one line instead.
+    """
+
+    def refuse(value: str, where: str, source: Path) -> None:
+        if value.split(".")[0] not in SAVED_CONFIG_PACKAGES:
+            raise SpectraConfigError(
+                f"{source}: {where} names {value!r}, which is not a class of {', '.join(SAVED_CONFIG_PACKAGES)}; "
+                "a saved member config may name only those, and it is not imported"
+            )
+
+    def walk(node: object, where: str, source: Path, depth: int) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                here = f"{where}.{key}" if where else str(key)
+                if key == "class_path" and isinstance(value, str) and "." in value:
+                    refuse(value, here, source)
+                walk(value, here, source, depth)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]", source, depth)
+        elif isinstance(node, str) and depth < 5:  # jsonargparse reads a string as inline YAML or a file's path
+            named = source.parent / node
+            if _importable_elsewhere(node):  # `model: payload.Model`, a class path without `class_path`
+                refuse(node, where, source)
+            elif node.lstrip().startswith(("{", "[")):
+                walk(_yaml_or_none(node), where, source, depth + 1)
+            elif node.lower().endswith((".yaml", ".yml", ".json")) and named.is_file():
+                walk(_yaml_or_none(named.read_text(encoding="utf-8", errors="replace")), "", named, depth + 1)
+
+    if path.is_file():
+        walk(_yaml_or_none(path.read_text(encoding="utf-8", errors="replace")), "", path, 0)
+
+
+def _importable_elsewhere(text: str) -> bool:
+    """Whether ``text`` is a dotted path to a class (``payload.Model``: the config parser takes a class path
+    given as a plain string) whose top module, outside :data:`SAVED_CONFIG_PACKAGES`, can be found (located, not
+    run). A file name such as ``train.csv`` is not one, even beside a ``train.py``: its last part is no class."""
+    import importlib.util
+
+    parts = text.split(".")
+    if len(parts) < 2 or not all(p.isidentifier() for p in parts) or parts[0] in SAVED_CONFIG_PACKAGES:
+        return False
+    if not parts[-1][0].isupper():
+        return False
+    try:
+        return importlib.util.find_spec(parts[0]) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _yaml_or_none(text: str) -> object:
+    """``text`` parsed as YAML, or None where it is not YAML (the config parser then refuses it itself)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
 def predict_ensemble(ensemble: str | Path, predict_path: str | Path, output: str | Path | None = None) -> Path:
     """Every member's ``predict`` on ``predict_path``, combined into the ensemble's CSV; returns its path."""
     from lightning_spectra.cli import SpectraCLI
@@ -409,6 +477,8 @@ def predict_ensemble(ensemble: str | Path, predict_path: str | Path, output: str
         raise SpectraDataError(f"{ensemble}: no {RESULT}; run `{command('ensemble')} fit` into it first")
     result = json.loads((ensemble / RESULT).read_text())
     targets = result["target_names"]
+    for i in range(len(result["members"])):
+        check_saved_config(ensemble / f"member{i}" / "config.yaml")  # before any is parsed: parsing imports
     path = Path(output) if output else ensemble / "predictions.csv"
     refuse_writing_onto(path, Path(predict_path))
     adopt_earlier(ensemble)
