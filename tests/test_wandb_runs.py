@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT, tiny_args
 from jsonargparse import Namespace
 
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.runs.wandb_runs import (
     CSV_LOGGER,
     QUIET_WANDB_LOGGER,
@@ -216,3 +217,29 @@ def test_run_names_tell_paper_exact_from_corrected_and_the_ramp() -> None:
 def test_summary_dicts_are_flattened_not_dropped() -> None:
     summary = {"accuracy": 0.9, "peak_x": {"before": 11.5, "after": {"a": 2}}, "complete": True, "times": [1.0, 2.0]}
     assert flat_summary(summary) == {"accuracy": 0.9, "peak_x/before": 11.5, "peak_x/after/a": 2, "times": [1.0, 2.0]}
+
+
+def test_a_project_name_wandb_would_refuse_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """``LIGHTNING_SPECTRA_WANDB='team/my project'`` ended in W&B's UsageError traceback from ``wandb.init``,
+    after the model was built (issue 35); a name with a space is a name W&B takes."""
+    from lightning_spectra.cli import main
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv(WANDB_SWITCH, "team/my project")
+    with pytest.raises(SystemExit) as stop:
+        main(tiny_args("fit", tmp_path, "cnn_tiny.yaml", "--trainer.max_epochs=1"))
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        "error: LIGHTNING_SPECTRA_WANDB='team/my project': a W&B project name may not hold any of / \\ # ? % : (it "
+        "holds /); for a team's project give LIGHTNING_SPECTRA_WANDB='my project' and WANDB_ENTITY=team"
+    )
+    assert not (tmp_path / "wandb").exists()
+    from lightning_spectra.runs.wandb_runs import check_project_name, wandb_campaign
+
+    assert check_project_name("my project", WANDB_SWITCH) == "my project"
+    with pytest.raises(SpectraConfigError, match=r"--wandb='a:b#c': .* \(it holds : #\)$"):
+        wandb_campaign("a:b#c", "paper-report")
+    with pytest.raises(SpectraConfigError, match="at most 128 characters, not 129"):
+        check_project_name("p" * 129, WANDB_SWITCH)

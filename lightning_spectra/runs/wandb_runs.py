@@ -26,6 +26,9 @@ CSV_LOGGER = "lightning.pytorch.loggers.CSVLogger"
 RUN_CALLBACK = "lightning_spectra.callbacks.wandb_run.WandbRun"
 TABLE_ROWS = 20_000  # a table is for looking at curves and spectra; a longer file stays on disk
 MAX_TAG = 64  # W&B refuses longer tags
+#: What W&B refuses in a project name (``wandb.sdk.wandb_settings.Settings.validate_project``), and its length.
+PROJECT_FORBIDDEN = "/\\#?%:"
+MAX_PROJECT = 128
 
 
 def wandb_has_credentials() -> bool:
@@ -48,9 +51,32 @@ def quiet_wandb_without_account() -> None:
 
 
 def wandb_project() -> str | None:
-    """The W&B project the switch names (``LIGHTNING_SPECTRA_WANDB``), or ``None`` when it is off."""
+    """The W&B project the switch names (``LIGHTNING_SPECTRA_WANDB``), or ``None`` when it is off; a name W&B
+    would refuse is a :class:`~lightning_spectra.errors.SpectraConfigError` (:func:`check_project_name`)."""
     value = os.environ.get(WANDB_SWITCH, "").strip()
-    return None if value.lower() in ("", "0", "false", "off", "no") else value
+    return None if value.lower() in ("", "0", "false", "off", "no") else check_project_name(value, WANDB_SWITCH)
+
+
+def check_project_name(project: str, source: str) -> str:
+    """``project`` if W&B takes it as a project name, else one line naming ``source`` (where it was given) and
+    what a name may hold. W&B refused ``team/my project`` deep in ``wandb.init``, a traceback after the model
+    was built; a team's project is the project's name with the team in ``WANDB_ENTITY``."""
+    from lightning_spectra.errors import SpectraConfigError
+
+    found = "".join(dict.fromkeys(c for c in project if c in PROJECT_FORBIDDEN))
+    if found:
+        entity, _, name = project.partition("/")
+        team = "/" in found and name and entity
+        hint = f"; for a team's project give {source}={name!r} and WANDB_ENTITY={entity}" if team else ""
+        raise SpectraConfigError(
+            f"{source}={project!r}: a W&B project name may not hold any of {' '.join(PROJECT_FORBIDDEN)} (it holds "
+            f"{' '.join(found)}){hint}"
+        )
+    if len(project) > MAX_PROJECT:
+        raise SpectraConfigError(
+            f"{source}={project[:20]!r}...: a W&B project name has at most {MAX_PROJECT} characters, not {len(project)}"
+        )
+    return project
 
 
 # ---------------------------------------------------------------------------------------------- the run's names
@@ -259,6 +285,6 @@ def wandb_campaign(project: str, kind: str) -> str:
     after the campaign and its start, ``paper-report 2026-01-31 14:05``; returns the group."""
     import datetime as dt
 
-    os.environ[WANDB_SWITCH] = project
+    os.environ[WANDB_SWITCH] = check_project_name(project, "--wandb")
     os.environ.setdefault("WANDB_RUN_GROUP", f"{kind} {dt.datetime.now():%Y-%m-%d %H:%M}")
     return os.environ["WANDB_RUN_GROUP"]
