@@ -45,3 +45,10 @@ def test_shift_moves_whole_points_and_repeats_the_edge() -> None:
 def test_negative_amounts_are_refused() -> None:
     with pytest.raises(SpectraDataError, match="augmentation.noise must be >= 0"):
         Augmentation(noise=-0.1)
+
+
+def test_a_shift_not_shorter_than_the_spectra_is_refused() -> None:
+    """A shift of the spectrum's length or more draws every point from beyond an edge: flat spectra, no word."""
+    Augmentation(shift=5).check_length(6)
+    with pytest.raises(SpectraDataError, match=r"^augmentation.shift 6 is not shorter than the spectra \(6 points\)"):
+        Augmentation(shift=6).check_length(6)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import csv
 import fractions
 import json
+import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -403,3 +405,38 @@ def test_a_checkpoint_whose_ranges_choose_another_length_than_the_model_is_one_l
 def test_a_model_without_ranges_has_its_own_axis_as_the_raw_one() -> None:
     trained = TrainedModel(path=Path("plain.ckpt"), spectrum_length=3, targets=Targets.classes(2), x_axis=np.ones(3))
     np.testing.assert_array_equal(trained.raw_x_axis, np.ones(3))
+
+
+# ---------------------------------------------------------------------------------------------- claimed length
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [
+        (3_000_000_000, r"claims spectra of 3000000000 points but its saved x axis has shape \(96,\)"),
+        (95, r"claims spectra of 95 points but its saved x axis has shape \(96,\)"),
+        (0, r"spectrum_length 0 in the checkpoint is not a positive whole number"),
+    ],
+)
+def test_a_checkpoint_claiming_another_length_than_its_saved_axis_is_refused_before_anything_is_built(
+    length: int, message: str, tmp_path: Path
+) -> None:
+    """A hand-edited ``spectrum_length: 3e9`` was read, and building the model allocated its 24 GB axis before the
+    weights were compared (issue 35)."""
+    ckpt = altered_copy(EARLIER / "classifier.ckpt", tmp_path / "claims.ckpt", spectrum_length=length)
+    with pytest.raises(SpectraDataError, match=f"^{re.escape(str(ckpt))}: {message}"):
+        read_trained_model(ckpt)
+
+
+def test_a_checkpoint_without_an_axis_may_not_claim_an_enormous_length(tmp_path: Path) -> None:
+    saved = torch.load(EARLIER / "classifier.ckpt", map_location="cpu", weights_only=True)
+    del saved["state_dict"]["x_axis"]
+    saved["hyper_parameters"]["spectrum_length"] = 3_000_000_000
+    torch.save(saved, tmp_path / "bare.ckpt")
+    with pytest.raises(SpectraDataError, match="claims spectra of 3000000000 points and saves no x axis"):
+        read_trained_model(tmp_path / "bare.ckpt")
+
+
+def test_load_model_checks_the_length_it_builds_from_against_the_saved_axis(tmp_path: Path) -> None:
+    trained = read_trained_model(EARLIER / "classifier.ckpt")
+    edited = replace(trained, model_hparams={**trained.model_hparams, "spectrum_length": 95})  # 3e9 would allocate
+    with pytest.raises(SpectraDataError, match=r"claims spectra of 95 points but its saved x axis has shape \(96,\)"):
+        edited.load_model()

@@ -293,6 +293,15 @@ def test_point_scaling_is_fitted_on_training_spectra_and_restored_from_state(tra
     torch.testing.assert_close(before.spectra, torch.as_tensor(expected, dtype=torch.float32))
 
 
+def test_a_shift_longer_than_the_spectra_is_refused_before_training(train_csv: Path) -> None:
+    """``augmentation.shift`` 500 on 240-point spectra flattened every training batch into edge values (issue 35)."""
+    dm = datamodule(train_csv, augmentation=Augmentation(shift=500))
+    with pytest.raises(
+        SpectraDataError, match=r"^augmentation.shift 500 is not shorter than the spectra \(240 points\)"
+    ):
+        dm.build_splits()
+
+
 def test_augmentation_touches_training_batches_only(train_csv: Path) -> None:
     dm = datamodule(train_csv, augmentation=Augmentation(noise=0.5))
     batch = (dm.splits.train.spectra[:4], dm.splits.train.labels[:4], torch.arange(4))

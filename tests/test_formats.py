@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -442,3 +443,89 @@ def test_npz_bytes_labels_and_names_are_text(tmp_path: Path) -> None:
     )
     source = read_spectra(path)
     assert source.labels == ["a", "b", "a", "b"] and source.names == ["s0", "s1", "s2", "s3"]
+
+
+# ---------------------------------------------------------------------------------------------- issue 35: data input
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("label,400,402,402,406", r", column 4: x repeats 402 \(column 3: 402\); the x axis must rise or fall"),
+        ("label,400,404,402,406", r", column 4: x turns back at 402 \(column 3: 404\)"),
+        ("label,400,nan,402,406", r", column 3: x axis value is not finite \(NaN or inf\): nan"),
+    ],
+)
+def test_a_table_x_axis_that_repeats_or_turns_back_is_refused_as_in_an_xy_file(
+    header: str, message: str, tmp_path: Path
+) -> None:
+    """Accepted as it stood before (an ``.xy`` file was refused): spectra compared point by point on a wrong axis."""
+    path = tmp_path / "rep.csv"
+    path.write_text(f"{header}\na,1,2,3,4\nb,1,2,3,5\n")
+    with pytest.raises(SpectraDataError, match=f"^{re.escape(str(path))}{message}"):
+        read_spectra(path)
+
+
+def test_a_columns_table_x_axis_that_repeats_names_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("x,s1,s2\n400,1,2\n402,1,2\n402,1,3\n406,1,4\n")
+    with pytest.raises(SpectraDataError, match=r"^.*cols\.csv, row 4: x repeats 402 \(row 3: 402\)"):
+        read_spectra(path, layout="columns", header=True)
+
+
+@pytest.mark.parametrize(
+    ("x", "message"),
+    [
+        ([400.0, 402.0, 402.0], r", 'x_axis', point 2: x repeats 402 \(point 1: 402\)"),
+        ([400.0, 404.0, 402.0], r", 'x_axis', point 2: x turns back at 402 \(point 1: 404\)"),
+        ([400.0, np.nan, 404.0], r", 'x_axis', point 1: x axis value is not finite \(NaN or inf\): nan"),
+    ],
+)
+def test_an_npz_x_axis_that_repeats_turns_back_or_holds_nan_is_refused_at_read_time(
+    x: list[float], message: str, tmp_path: Path
+) -> None:
+    """A NaN in the axis was read, and surfaced only as a NaN loss blamed on the learning rate."""
+    path = tmp_path / "rep.npz"
+    np.savez(path, spectra=np.ones((2, 3)), labels=np.array(["a", "b"]), x_axis=np.asarray(x))
+    with pytest.raises(SpectraDataError, match=f"^{re.escape(str(path))}{message}"):
+        read_spectra(path)
+
+
+def test_na_is_a_label_and_only_empty_question_mark_and_nan_are_missing(tmp_path: Path) -> None:
+    """``Na`` (sodium) and ``NA`` were read as missing labels: ``row 2, column 1: missing label``."""
+    path = tmp_path / "salts.csv"
+    path.write_text("label,400,402\nNa,1,2\nK,1,3\nNA,2,3\n")
+    assert read_spectra(path).labels == ["Na", "K", "NA"]
+    for missing in ("", "?", "NaN", "nan"):
+        assert normalise_label(missing) is None
+    path.write_text("label,400,402\nNa,1,2\n?,1,3\n")
+    with pytest.raises(SpectraDataError, match=r"salts\.csv, row 3, column 1: missing label"):
+        read_spectra(path)
+
+
+def test_a_table_read_in_the_other_layout_says_which_layout_it_is(tmp_path: Path) -> None:
+    """``layout: columns`` on one spectrum per row took the wavelengths for labels and each wavelength's intensities
+    for a spectrum; the error came later and blamed the classes."""
+    rows = tmp_path / "rows.csv"
+    rows.write_text("label,400,402,404,406\na,1,2,3,4\nb,1,2,3,5\na,1,2,3,6\n")
+    with pytest.raises(
+        SpectraDataError,
+        match=r"^.*rows\.csv: this looks like one spectrum per row \(row 1 holds an x axis, 'label' 400\.\.406\); "
+        r"use layout: rows$",
+    ):
+        read_spectra(rows, layout="columns")
+    assert read_spectra(rows).labels == ["a", "b", "a"]
+    columns = tmp_path / "columns.csv"
+    columns.write_text("wavenumber,s1,s2,s3\n400,1,2,3\n402,1,2,3\n404,1,2,4\n")
+    with pytest.raises(SpectraDataError, match=r"this looks like one spectrum per column .*; use layout: columns$"):
+        read_spectra(columns, labels_required=False)
+
+
+def test_bare_cr_line_endings_are_read(tmp_path: Path) -> None:
+    """Classic Mac OS line endings: the CSV reader stopped with a ``_csv.Error`` traceback."""
+    table = tmp_path / "mac.csv"
+    table.write_bytes(b"label,400,402,404\ra,1,2,3\rb,1,2,4\r")
+    source = read_spectra(table)
+    assert source.labels == ["a", "b"] and source.where == [f"{table}, row 2", f"{table}, row 3"]
+    np.testing.assert_array_equal(source.x, [400, 402, 404])
+    xy = tmp_path / "mac.xy"
+    xy.write_bytes(b"# 2theta counts\r10 1\r11 2\r12 3\r")
+    np.testing.assert_array_equal(read_spectra(xy).spectra, [[1, 2, 3]])

@@ -37,6 +37,15 @@ class Augmentation:
             if getattr(self, name) < 0:
                 raise SpectraDataError(f"augmentation.{name} must be >= 0, got {getattr(self, name)}")
 
+    def check_length(self, length: int) -> None:
+        """Refuse a ``shift`` of ``length`` points or more for spectra of ``length`` points: every point would then
+        be drawn from beyond an edge, and the edge-value fill flattens the spectrum into one value."""
+        if self.shift >= length:
+            raise SpectraDataError(
+                f"augmentation.shift {self.shift} is not shorter than the spectra ({length} points), so a shift "
+                f"flattens a spectrum into its edge value; give at most {length - 1} (a few points is usual)"
+            )
+
     @property
     def is_identity(self) -> bool:
         return not (self.noise or self.offset or self.slope or self.scale or self.shift)

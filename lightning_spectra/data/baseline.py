@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from lightning_spectra.errors import SpectraDataError
 from lightning_spectra.runtime.progress import track
+
+
+def check_asls(lam: float, p: float) -> None:
+    """Refuse ALS settings pybaselines would stop on with a traceback, in the option names a config uses.
+
+    ``p`` is the weight of points above the baseline (those below get ``1 - p``), so it lies strictly between 0
+    and 1; ``lam`` weighs smoothness and must be positive."""
+    if not 0 < p < 1:
+        raise SpectraDataError(
+            f"preprocessing.baseline_p must be between 0 and 1 (exclusive), got {p}: it is the weight of points "
+            "above the baseline (0.001 to 0.05 is usual)"
+        )
+    if not lam > 0:
+        raise SpectraDataError(f"preprocessing.baseline_lam must be positive, got {lam} (1e4 to 1e7 is usual)")
 
 
 def remove_baseline(
@@ -19,6 +34,7 @@ def remove_baseline(
 
     ``tol=0`` makes pybaselines run all ``iterations`` reweightings, as the paper's fixed ``niter=10`` did.
     """
+    check_asls(lam, p)
     from pybaselines import Baseline
 
     fitter = Baseline(x_data=x, check_finite=False)

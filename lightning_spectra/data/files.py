@@ -323,6 +323,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         if not self.scaler.fitted:  # a checkpoint's state, when loaded first, is kept
             self.scaler.fit(self._unscaled["train"])
         scaled = {split: self.scaler(spectra) for split, spectra in self._unscaled.items()}
+        self.augmentation.check_length(scaled["train"].shape[1])  # the batches it shifts are these
         labels = {"train": train_labels}
         for split in ("val", "test"):
             labels[split] = targets.encode(sources[split], split)

@@ -28,13 +28,23 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.data.text import read_text
-from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, axis_title, read_xy, read_xy_folder, xy_axis_name
+from lightning_spectra.data.xy import (
+    SPECTRUM_SUFFIXES,
+    axis_title,
+    order_break,
+    order_problem,
+    read_xy,
+    read_xy_folder,
+    xy_axis_name,
+)
 from lightning_spectra.errors import SpectraDataError
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".tab")
 UCR_SPLIT_NAMES = ("_TRAIN", "_TEST")
 UCR_SUFFIXES = ("", ".tsv", ".txt")
-MISSING_LABELS = {"", "nan", "na", "?"}
+#: Label cells that mean "no label": empty, ``?`` and NaN (what NumPy and pandas write for a missing number).
+#: ``NA``/``Na`` are not among them: sodium, or a class really named so, is a label.
+MISSING_LABELS = {"", "nan", "?"}
 LABEL_HEADERS = {"label", "labels", "class", "target", "y"}
 NAME_HEADERS = {"file", "filename", "file_name", "name", "spectrum", "sample", "id"}
 
@@ -299,6 +309,9 @@ def read_table(
         x, x_label = with_unit
     if x is not None:  # a titles line above the table names the axis before anything else
         x_label = _titles_above(text, lines[0]) or x_label
+    _check_layout(path, grid, layout, x, lines, columns)
+    if x is not None:
+        _check_axis_order(str(path), x, [spot_field(j) for j in spectrum_fields])
     where = [f"{path}, {spot(r)}" for r in records]
     if name_field is not None:
         names = [str(v) for v in body[:, name_field]]
@@ -315,6 +328,44 @@ def read_table(
         origin = f"label column {str(head[label_field])!r}" if head is not None else spot_field(label_field)
     return SpectraSource(
         path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin, x_label=x_label
+    )
+
+
+def _check_axis_order(where: str, x: np.ndarray, spots: list[str]) -> None:
+    """Refuse an x axis that holds a non-finite value or does not rise or fall strictly, naming ``where`` and the
+    two places (``spots[i]``: ``column 4``, ``point 3``) at fault: the rule of an ``.xy`` file
+    (:func:`~lightning_spectra.data.xy.order_break`), so a table or ``.npz`` is not trusted where ``.xy`` is not."""
+    bad = np.flatnonzero(~np.isfinite(x))
+    if len(bad):
+        raise SpectraDataError(f"{where}, {spots[bad[0]]}: x axis value is not finite (NaN or inf): {x[bad[0]]:g}")
+    i = order_break(x)
+    if i is not None:
+        raise SpectraDataError(
+            f"{where}, {spots[i]}: x {order_problem(x, i)} ({spots[i - 1]}: {x[i - 1]:g}); the x axis must rise or "
+            "fall strictly (a repeated or swapped value?)"
+        )
+
+
+def _check_layout(
+    path: Path, grid: np.ndarray, layout: str, x: np.ndarray | None, lines: list[int], columns: np.ndarray
+) -> None:
+    """Refuse a table read the other way round: no x axis in the header record as read, but a title in the corner
+    and three or more numbers rising or falling strictly after it, across the records, which is the x axis of
+    the other layout. Read as it stands, such a table gives spectra of one point from each spectrum (or labels
+    that are wavelengths), and a later error about classes or lengths would blame something else."""
+    if x is not None and order_break(x) is None:
+        return
+    corner, cells = grid[0, 0], grid[1:, 0]
+    if _is_number(corner) or corner.lower() in NAME_HEADERS or len(cells) < 3 or not all(map(_is_number, cells)):
+        return
+    axis = cells.astype(np.float64)
+    if not np.isfinite(axis).all() or order_break(axis) is not None:
+        return
+    other = "rows" if layout == "columns" else "columns"
+    along = f"row {lines[0]}" if layout == "columns" else f"column {columns[0]}"
+    raise SpectraDataError(
+        f"{path}: this looks like one spectrum per {other[:-1]} ({along} holds an x axis, {str(corner)!r} "
+        f"{axis[0]:g}..{axis[-1]:g}); use layout: {other}"
     )
 
 
@@ -535,6 +586,10 @@ def read_npz(path: str | Path) -> SpectraSource:
     x = arrays.get("x")
     if x is not None and len(x) != spectra.shape[1]:
         raise SpectraDataError(f"{path}: x axis has {len(x)} values but spectra have {spectra.shape[1]} points")
+    if x is not None:
+        if not np.issubdtype(x.dtype, np.number):
+            raise SpectraDataError(f"{path}: '{found['x']}' holds {x.dtype}, not numbers")
+        _check_axis_order(f"{path}, '{found['x']}'", x.astype(np.float64), [f"point {i}" for i in range(len(x))])
     if "target_names" in arrays:
         target_names = [as_text(v) for v in arrays["target_names"].tolist()]
     name, unit = (as_text(arrays[k].item()).strip() if k in arrays and arrays[k].size == 1 else "" for k in NPZ_AXIS)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, Literal, TypeVar
 
+from lightning_spectra.data.baseline import check_asls
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.errors import SpectraDataError
 
@@ -53,6 +54,8 @@ class PreprocessingOptions:
 
     def __post_init__(self) -> None:
         self.steps  # noqa: B018 - building the steps checks the settings
+        if self.baseline == "asls":  # checked here, before any file is read (pybaselines would stop on it later)
+            check_asls(self.baseline_lam, self.baseline_p)
         PointScaler(self.scaling)
 
     @property

@@ -9,6 +9,10 @@ read as UTF-8 with replacement becomes ``Typ \\ufffd``, the same class as ``Typ 
    and Latin-1 for the five bytes Windows-1252 leaves undefined, so every byte keeps a character of its own.
 
 NUL bytes without a byte-order mark mean UTF-16 without one, or not a text file at all: refused.
+
+Line endings are read as ``open()`` reads them (universal newlines): ``\r\n`` (Windows) and a bare ``\r`` (classic
+Mac OS, some instrument software) become ``\n``, so the CSV reader, which refuses a ``\r`` inside a field it was
+not told about, sees ordinary lines.
 """
 
 from __future__ import annotations
@@ -59,4 +63,4 @@ def read_text(path: str | Path) -> str:
         data = path.read_bytes()
     except OSError as err:
         raise SpectraDataError(f"{path}: cannot read file ({err.strerror})") from err
-    return decode_text(data, path)
+    return decode_text(data, path).replace("\r\n", "\n").replace("\r", "\n")

@@ -52,15 +52,29 @@ def _numbers(fields: list[str]) -> list[float] | None:
         return None
 
 
-def _check_monotonic(path: Path, x: np.ndarray, lines: list[int]) -> None:
-    """Refuse an x axis that does not rise or fall strictly (see the module docstring)."""
+def order_break(x: np.ndarray) -> int | None:
+    """The first index at which ``x`` stops rising or falling strictly, or ``None`` when it does not.
+
+    One rule for every format that carries an x axis (``.xy`` files, table headers, a ``.npz``'s ``x_axis``): a
+    spectrum is sampled on a monotonic axis, so a repeated or swapped value is a misread file, never data."""
+    if len(x) < 2:
+        return None
     steps = np.sign(np.diff(x))
     bad = np.flatnonzero(steps != steps[0]) if steps[0] != 0 else np.array([0])
-    if len(bad):
-        i = int(bad[0]) + 1
-        direction = "repeats" if x[i] == x[i - 1] else "turns back at"
+    return int(bad[0]) + 1 if len(bad) else None
+
+
+def order_problem(x: np.ndarray, i: int) -> str:
+    """What is wrong at ``x[i]`` (an :func:`order_break`): ``repeats 402`` or ``turns back at 401``."""
+    return f"{'repeats' if x[i] == x[i - 1] else 'turns back at'} {x[i]:g}"
+
+
+def _check_monotonic(path: Path, x: np.ndarray, lines: list[int]) -> None:
+    """Refuse an x axis that does not rise or fall strictly (see the module docstring)."""
+    i = order_break(x)
+    if i is not None:
         raise SpectraDataError(
-            f"{path}, line {lines[i]}: x {direction} {x[i]:g} (line {lines[i - 1]}: {x[i - 1]:g}); the x axis "
+            f"{path}, line {lines[i]}: x {order_problem(x, i)} (line {lines[i - 1]}: {x[i - 1]:g}); the x axis "
             "must rise or fall strictly (decimal commas read as separators, or scans joined together?)"
         )
 

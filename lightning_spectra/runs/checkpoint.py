@@ -210,6 +210,9 @@ class TrainedModel:
     def load_model(self, device: str = "cpu") -> torch.nn.Module:
         """The trained model in eval mode, of the package's class the checkpoint names (:meth:`model_type`)."""
         ckpt = load_checkpoint(self.path)
+        # The model is built from these hyper-parameters: their length must be the saved axis's (the file may
+        # have changed since it was read).
+        check_claimed_length(self.path, self.model_hparams.get("spectrum_length"), ckpt["state_dict"].get("x_axis"))
         # Lightning builds the model from the file's hyper-parameters: hand it this release's (current_hparams).
         ckpt["hyper_parameters"] = self.model_hparams
         buffer = io.BytesIO()
@@ -275,6 +278,7 @@ def read_trained_model(path: str | Path, predicting: bool = False, weights_only:
     hparams = current_hparams(hparams)
     state = ckpt["state_dict"]
     x_axis = state.get("x_axis")
+    check_claimed_length(path, hparams["spectrum_length"], x_axis)
     datamodule_hparams = dict(ckpt.get("datamodule_hyper_parameters") or {})
     # Lightning saves a datamodule's state under its class name.
     datamodule_state = ckpt.get(str(datamodule_hparams.get("_class_path", "")).rpartition(".")[2])
@@ -290,6 +294,38 @@ def read_trained_model(path: str | Path, predicting: bool = False, weights_only:
         predicting=predicting,
         datamodule_state=dict(datamodule_state) if isinstance(datamodule_state, dict) else {},
     )
+
+
+#: The longest spectrum a checkpoint without a saved x axis may claim; real spectra have thousands of points.
+MAX_UNCONFIRMED_LENGTH = 10_000_000
+
+
+def check_claimed_length(path: str | Path, claimed: object, x_axis: object) -> None:
+    """Refuse a checkpoint whose ``spectrum_length`` its own saved x axis does not confirm, before anything is
+    built from it: a model allocates its axis (and layers) from the claimed length, so a file claiming 3e9 points
+    would take tens of GB before its weights were ever compared with the model's. The x axis buffer is saved with
+    every model's weights, one value per point; a checkpoint without one may claim at most
+    :data:`MAX_UNCONFIRMED_LENGTH`."""
+    if (
+        isinstance(claimed, bool)
+        or not isinstance(claimed, (int, float, np.number))
+        or not np.isfinite(claimed)
+        or claimed != int(claimed)
+        or claimed < 1
+    ):
+        raise SpectraDataError(f"{path}: spectrum_length {claimed!r} in the checkpoint is not a positive whole number")
+    claimed = int(claimed)
+    shape = getattr(x_axis, "shape", None)
+    if shape is not None and tuple(shape) != (claimed,):
+        raise SpectraDataError(
+            f"{path}: claims spectra of {claimed} points but its saved x axis has shape {tuple(shape)}; a damaged "
+            "or hand-edited checkpoint (use one written by train.py)"
+        )
+    if shape is None and claimed > MAX_UNCONFIRMED_LENGTH:
+        raise SpectraDataError(
+            f"{path}: claims spectra of {claimed} points and saves no x axis to confirm it; a damaged or hand-edited "
+            "checkpoint (use one written by train.py)"
+        )
 
 
 #: Model hyper-parameters of earlier releases that this release's models take as the one ``targets``.
