@@ -529,3 +529,14 @@ def test_bare_cr_line_endings_are_read(tmp_path: Path) -> None:
     xy = tmp_path / "mac.xy"
     xy.write_bytes(b"# 2theta counts\r10 1\r11 2\r12 3\r")
     np.testing.assert_array_equal(read_spectra(xy).spectra, [[1, 2, 3]])
+
+
+def test_a_columns_table_without_a_label_row_takes_its_first_column_as_the_x_axis(tmp_path: Path) -> None:
+    """No cell had text above a number, so no header was found: the axis column was read as a spectrum named
+    ``wavenumber`` and predicted on, without a word."""
+    path = tmp_path / "new.csv"
+    path.write_text("wavenumber,s1,s2,s3\n400.0,0.12,0.40,0.13\n400.5,0.15,0.38,0.14\n401.0,0.2,0.3,0.1\n")
+    source = read_spectra(path, layout="columns", labels_required=False)
+    assert source.names == ["s1", "s2", "s3"] and source.x_label == "wavenumber"
+    np.testing.assert_array_equal(source.x, [400.0, 400.5, 401.0])
+    np.testing.assert_array_equal(source.spectra[0], [0.12, 0.15, 0.2])

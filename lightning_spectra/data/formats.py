@@ -218,6 +218,16 @@ def _detect_header(rows: np.ndarray, keys: Sequence[int | str | None]) -> bool:
     return any(not _is_number(a) and _is_number(b) for a, b in zip(first, rows[1], strict=True))
 
 
+def _titled_axis(record: np.ndarray) -> bool:
+    """Whether ``record`` is a title and then two or more numbers rising or falling strictly (``wavenumber,400,
+    400.5,...``): the x column of a ``layout: columns`` table, whose first column is the x axis. Without a label
+    row under the spectra's names no cell has text above a number, and the axis was read as a spectrum."""
+    if len(record) < 3 or _is_number(record[0]) or not all(map(_is_number, record[1:])):
+        return False
+    axis = record[1:].astype(np.float64)
+    return bool(np.isfinite(axis).all()) and order_break(axis) is None
+
+
 def read_table(
     path: str | Path,
     layout: str = "rows",
@@ -280,7 +290,12 @@ def read_table(
         row, column = (lines[record], columns[field]) if layout == "rows" else (lines[field], columns[record])
         return f"{path}, row {row}, column {column}"
 
-    has_header = _detect_header(grid, (label_column, name_column)) if header is None else header
+    if header is None:
+        has_header = _detect_header(grid, (label_column, name_column)) or (
+            layout == "columns" and _titled_axis(grid[0])
+        )
+    else:
+        has_header = header
     head = list(grid[0]) if has_header else None
     records = np.arange(1, len(grid)) if has_header else np.arange(len(grid))
     if has_header:  # concatenated exports repeat the header: those rows are not spectra (nor a class "label")
