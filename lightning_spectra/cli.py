@@ -53,6 +53,7 @@ from lightning_spectra.runtime.config_checks import (
     check_config_files,
     check_devices,
     check_numbers,
+    check_val_check_interval,
     class_path,
 )
 from lightning_spectra.runtime.console import quiet_console
@@ -271,6 +272,7 @@ class SpectraCLI(LightningCLI):
                 f"trainer.max_epochs is {self.trainer.max_epochs} and trainer.max_steps {self.trainer.max_steps}; "
                 "fit would train nothing"
             )
+        check_val_check_interval(self.trainer, self.datamodule)  # Lightning refuses it in a traceback, later
         self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
         callbacks = self.trainer.callbacks
         if not any(isinstance(c, LearningCurve) for c in callbacks):  # every run draws its curve

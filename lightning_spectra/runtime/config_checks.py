@@ -56,6 +56,16 @@ LIMITS: dict[str, tuple[float, float | None]] = {
     "data.init_args.num_workers": (0, None),
 }
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+#: Trainer options that are a share of the batches (a float up to 1.0) or a count of them (a whole number):
+#: Lightning refuses anything else (-1, 1.5) with a MisconfigurationException traceback as the trainer is built.
+BATCH_AMOUNTS = (
+    "trainer.overfit_batches",
+    "trainer.val_check_interval",
+    "trainer.limit_train_batches",
+    "trainer.limit_val_batches",
+    "trainer.limit_test_batches",
+    "trainer.limit_predict_batches",
+)
 
 
 def check_numbers(config: Namespace) -> None:
@@ -67,6 +77,49 @@ def check_numbers(config: Namespace) -> None:
         if value < low or (high is not None and value > high):
             wanted = f"at least {low}" if high is None else f"between {low} and {high}"
             raise SpectraConfigError(f"{key} must be {wanted}, got {value}")
+    for key in BATCH_AMOUNTS:
+        check_batch_amount(key, config.get(key))
+
+
+def check_batch_amount(key: str, value: Any) -> None:
+    """Refuse a share or count of batches Lightning would refuse (:data:`BATCH_AMOUNTS`) with one line; a
+    ``val_check_interval`` of time (a string, a dict) is left to Lightning."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if (
+        value >= 0
+        and (value <= 1 or float(value).is_integer())
+        and not (key.endswith("val_check_interval") and value == 0)
+    ):
+        return
+    low = "above 0.0" if key.endswith("val_check_interval") else "from 0.0"
+    raise SpectraConfigError(
+        f"{key} is {value}: give a share of the batches {low} up to 1.0 (e.g. 0.25) or a whole number of batches"
+    )
+
+
+def check_val_check_interval(trainer: Any, datamodule: Any) -> None:
+    """Refuse ``trainer.val_check_interval`` of more batches than an epoch has, with one line giving the number.
+
+    Lightning refuses it with a ValueError traceback only once the fit loop has its data; the number of batches
+    is known as soon as the datamodule has its splits (``ceil(train spectra / batch_size)``, less with
+    ``limit_train_batches`` or ``overfit_batches``). Datamodules without :attr:`splits` are left to Lightning."""
+    interval = trainer.val_check_interval
+    if isinstance(interval, bool) or not isinstance(interval, int) or trainer.check_val_every_n_epoch is None:
+        return
+    try:
+        spectra = len(datamodule.splits.train)
+    except AttributeError:
+        return
+    batches = -(-spectra // (getattr(datamodule, "batch_size", None) or spectra or 1))
+    limit = trainer.limit_train_batches
+    batches = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
+    if interval > batches:
+        raise SpectraConfigError(
+            f"trainer.val_check_interval is {interval} batches but an epoch has {batches} training batches "
+            f"({spectra} spectra); give at most {batches}, a share of the epoch (e.g. 0.5), or "
+            "trainer.check_val_every_n_epoch null to count batches across epochs"
+        )
 
 
 def check_accelerator(accelerator: Any) -> None:
