@@ -114,7 +114,7 @@ def check_val_check_interval(trainer: Any, datamodule: Any) -> None:
     batches = -(-spectra // (getattr(datamodule, "batch_size", None) or spectra or 1))
     limit = trainer.limit_train_batches
     batches = min(batches, limit) if isinstance(limit, int) else int(batches * limit)
-    if interval > batches:
+    if 0 < batches < interval:  # no batches (limit_train_batches 0): nothing trains, nothing to check
         raise SpectraConfigError(
             f"trainer.val_check_interval is {interval} batches but an epoch has {batches} training batches "
             f"({spectra} spectra); give at most {batches}, a share of the epoch (e.g. 0.5), or "
