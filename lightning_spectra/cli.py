@@ -43,7 +43,7 @@ from lightning_spectra.runs.checkpoint import (
     no_special_checkpoint,
     read_trained_model,
 )
-from lightning_spectra.runs.folder import read_summary, run_dir, update_summary
+from lightning_spectra.runs.folder import read_summary, run_dir, start_summary, update_summary
 from lightning_spectra.runs.tested_weights import tested_checkpoint
 from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account, summary_to_wandb
 from lightning_spectra.runtime.config_checks import (
@@ -273,6 +273,8 @@ class SpectraCLI(LightningCLI):
                 "fit would train nothing"
             )
         check_val_check_interval(self.trainer, self.datamodule)  # Lightning refuses it in a traceback, later
+        if self.config_init[self.subcommand].get("ckpt_path") is None:  # a fresh fit: none of an earlier run's summary
+            start_summary(self.trainer)
         self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
         callbacks = self.trainer.callbacks
         if not any(isinstance(c, LearningCurve) for c in callbacks):  # every run draws its curve

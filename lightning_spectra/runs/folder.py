@@ -6,6 +6,7 @@ import errno
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,29 @@ def update_summary(trainer: L.Trainer, values: dict[str, Any]) -> Path:
     summary = json.loads(path.read_text()) if path.exists() else {}
     summary.update({k: _plain(v) for k, v in values.items()})
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(summary, indent=2) + "\n"))
+    return path
+
+
+@rank_zero_only
+def start_summary(trainer: L.Trainer) -> Path | None:
+    """Remove an earlier run's ``summary.json`` from this run's folder before a fresh fit (one without
+    ``--ckpt_path``) writes its own; returns the path removed, if any.
+
+    :func:`update_summary` merges, as a resumed fit needs; a fresh fit into a folder used before (a fixed logger
+    version, given twice) then reported the earlier run's baselines, test numbers and ``complete`` as its own.
+    Lightning replaces that run's checkpoints and ``metrics.csv`` in the same folder, so its summary goes too,
+    with one line saying so.
+    """
+    path = run_dir(trainer) / "summary.json"
+    if not path.is_file():
+        return None
+    path.unlink()
+    print(
+        f"fit: {path.parent} held an earlier run; its summary.json is replaced by this fresh fit's "
+        "(to go on with that run instead, give --ckpt_path <its checkpoint>)",
+        file=sys.stderr,
+        flush=True,
+    )
     return path
 
 
