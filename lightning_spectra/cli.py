@@ -273,7 +273,8 @@ class SpectraCLI(LightningCLI):
                 "fit would train nothing"
             )
         check_val_check_interval(self.trainer, self.datamodule)  # Lightning refuses it in a traceback, later
-        if self.config_init[self.subcommand].get("ckpt_path") is None:  # a fresh fit: none of an earlier run's summary
+        settings = self.config_init[self.subcommand] if self.subcommand else self.config_init  # run=False: none
+        if settings.get("ckpt_path") is None:  # a fresh fit: none of an earlier run's summary
             start_summary(self.trainer)
         self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
         callbacks = self.trainer.callbacks
