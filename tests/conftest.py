@@ -74,6 +74,17 @@ def fit_files_tiny(tmp_path_factory: pytest.TempPathFactory, train: Path, *optio
     return run_folder(save_dir, "files_tiny")
 
 
+def cli_failure(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
+    """Run the CLI expecting it to stop (never with a traceback): its exit status and the last line on stderr."""
+    from lightning_spectra.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return exit_info.value.code, err.strip().splitlines()[-1]
+
+
 def recorded_figures(patch: pytest.MonkeyPatch) -> dict:
     """The matplotlib figures saved while ``patch`` is active, by file name (they are still written): what tests
     read labels and titles from."""

@@ -6,20 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import tiny_args
+from conftest import cli_failure, tiny_args
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.cli import main
 from lightning_spectra.runtime.config_checks import check_devices
-
-
-def last_error(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """Exit status and last stderr line of a CLI run that must stop (never with a traceback)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exit_info.value.code, err.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("seed", ["4294967296", "-1"])
@@ -28,7 +18,7 @@ def test_a_seed_out_of_range_is_one_line_before_lightning_seeds(
 ) -> None:
     """LightningCLI seeds right after parsing, before any later check: a bare ValueError there before the fix."""
     args = tiny_args("fit", tmp_path, "files_tiny.yaml", "--seed_everything", seed)
-    assert last_error(args, capsys) == (2, f"error: seed_everything must be between 0 and 4294967295, got {seed}")
+    assert cli_failure(args, capsys) == (2, f"error: seed_everything must be between 0 and 4294967295, got {seed}")
     assert not tmp_path.joinpath("files_tiny").exists()
 
 
@@ -38,7 +28,7 @@ def test_devices_selecting_no_device_is_one_line(devices: str, tmp_path: Path, c
     train = write_table(tmp_path / "train.csv", *peak_spectra(30))
     data = ("--data.init_args.train_path", str(train))
     args = tiny_args("fit", tmp_path, "files_tiny.yaml", *data, "--trainer.devices", devices)
-    code, line = last_error(args, capsys)
+    code, line = cli_failure(args, capsys)
     assert code == 2 and line.startswith(f"error: trainer.devices is {devices}, which selects no device")
 
 

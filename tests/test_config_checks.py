@@ -5,21 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import tiny_args
+from conftest import cli_failure, tiny_args
 from test_files import peak_spectra, write_table
 
-from lightning_spectra.cli import main
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.runtime.config_checks import check_batch_amount
-
-
-def last_error(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """Exit status and last stderr line of a CLI run that must stop (never with a traceback)."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exit_info.value.code, err.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(("option", "value"), [("overfit_batches", "-1"), ("val_check_interval", "1.5")])
@@ -31,7 +21,7 @@ def test_a_share_of_batches_lightning_refuses_is_one_line(
     data = ("--data.init_args.train_path", str(train))
     args = tiny_args("fit", tmp_path, "files_tiny.yaml", *data, f"--trainer.{option}", value)
     low = "above 0.0" if option == "val_check_interval" else "from 0.0"
-    assert last_error(args, capsys) == (
+    assert cli_failure(args, capsys) == (
         2,
         f"error: trainer.{option} is {value}: give a share of the batches {low} up to 1.0 (e.g. 0.25) or a whole "
         "number of batches",
@@ -44,7 +34,7 @@ def test_a_val_check_interval_beyond_the_epochs_batches_is_one_line(tmp_path: Pa
     train = write_table(tmp_path / "train.csv", *peak_spectra(30))
     data = ("--data.init_args.train_path", str(train), "--data.init_args.batch_size", "8")
     args = tiny_args("fit", tmp_path, "files_tiny.yaml", *data, "--trainer.val_check_interval", "50")
-    code, line = last_error(args, capsys)
+    code, line = cli_failure(args, capsys)
     assert code == 2 and line.startswith("error: trainer.val_check_interval is 50 batches but an epoch has ")
     assert line.endswith(
         "give at most 3, a share of the epoch (e.g. 0.5), or trainer.check_val_every_n_epoch null to count batches "

@@ -12,19 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import CONF, run_folder, tiny_args
+from conftest import CONF, cli_failure, run_folder, tiny_args
 from test_files import peak_spectra, write_table
 
 from lightning_spectra.cli import main
-
-
-def fails(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
-    """Run the CLI expecting it to stop; its exit status and the last line on stderr."""
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-    return exit_info.value.code, err.strip().splitlines()[-1]
 
 
 def files_args(subcommand: str, save_dir: Path, *extra: str) -> list[str]:
@@ -68,7 +59,7 @@ def test_predict_needs_only_the_checkpoint_and_names_classes_as_trained(trained,
 # ----------------------------------------------------------------------------------- fits that train nothing or diverge
 def test_a_non_finite_loss_stops_the_fit(trained, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     train, _ = trained
-    code, line = fails(
+    code, line = cli_failure(
         files_args("fit", tmp_path, "--data.init_args.train_path", str(train), "--model.init_args.lr", "1e12"), capsys
     )
     assert code == 1 and line.startswith("error: training loss or weights became NaN or infinite in epoch")
@@ -89,7 +80,7 @@ def test_a_fit_that_trains_nothing_fails(
     option: str, message: str, trained, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     train, _ = trained
-    code, line = fails(
+    code, line = cli_failure(
         files_args("fit", tmp_path, "--data.init_args.train_path", str(train), option, "--test_after_fit", "false"),
         capsys,
     )
@@ -110,7 +101,7 @@ def test_datamodule_errors_wrapped_by_the_parser_are_one_line(
     args = tiny_args("fit", tmp_path, "cnn_tiny.yaml", *options)
     if "split" in options[0]:
         args = files_args("fit", tmp_path, "--data.init_args.train_path", str(tmp_path / "t.csv"), *options)
-    code, line = fails(args, capsys)
+    code, line = cli_failure(args, capsys)
     assert code == 2 and line.startswith(message)
 
 
@@ -128,7 +119,7 @@ def test_datamodule_errors_wrapped_by_the_parser_are_one_line(
 def test_settings_that_cannot_work_are_refused(
     options: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    assert fails(tiny_args("fit", tmp_path, "cnn_tiny.yaml", *options), capsys) == (2, message)
+    assert cli_failure(tiny_args("fit", tmp_path, "cnn_tiny.yaml", *options), capsys) == (2, message)
 
 
 @pytest.mark.parametrize(
@@ -151,7 +142,7 @@ def test_a_bad_checkpoint_file_is_one_line(
         bad.write_bytes(content)
     for subcommand in ("predict", "fit"):
         args = files_args(subcommand, tmp_path, "--data.init_args.train_path", str(train), "--ckpt_path", str(bad))
-        code, line = fails(args, capsys)
+        code, line = cli_failure(args, capsys)
         assert code == 2 and line.startswith(f"error: {bad}: {message}")
 
 
@@ -165,7 +156,7 @@ def test_a_checkpoint_of_another_length_or_class_count_is_refused(
     keep = [i for i, label in enumerate(labels) if label != "gamma"]
     two = write_table(tmp_path / "two.csv", x, spectra[keep], [labels[i] for i in keep])
 
-    code, line = fails(
+    code, line = cli_failure(
         files_args("test", tmp_path, "--data.init_args.train_path", str(shorter), "--ckpt_path", str(ckpt)), capsys
     )
     assert code == 2
@@ -173,7 +164,7 @@ def test_a_checkpoint_of_another_length_or_class_count_is_refused(
         f"error: {ckpt}: the model was trained on spectra of 240 points, but the SpectraFilesDataModule data has "
         "spectra of 200"
     )
-    code, line = fails(
+    code, line = cli_failure(
         files_args("fit", tmp_path, "--data.init_args.train_path", str(two), "--ckpt_path", str(ckpt)), capsys
     )
     assert code == 2
@@ -182,7 +173,7 @@ def test_a_checkpoint_of_another_length_or_class_count_is_refused(
         "SpectraFilesDataModule data has classes ['alpha', 'beta']"
     )
     new = write_table(tmp_path / "new.csv", *peak_spectra(3, length=200)[:2], None)
-    code, line = fails(
+    code, line = cli_failure(
         files_args("predict", tmp_path, "--data.init_args.predict_path", str(new), "--ckpt_path", str(ckpt)), capsys
     )
     assert (
@@ -194,7 +185,7 @@ def test_a_checkpoint_of_another_length_or_class_count_is_refused(
 # ------------------------------------------------------------------------------- options and config files
 def one_line(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str]:
     """Run the CLI expecting it to stop with one ``error:`` line and no usage dump: its status and that line."""
-    code, line = fails(args, capsys)
+    code, line = cli_failure(args, capsys)
     assert line.startswith("error: ")
     return code, line
 

@@ -23,13 +23,18 @@ from lightning_spectra.interpret.gradcam import class_means
 from lightning_spectra.interpret.map_checks import INTEGRATED_GRADIENTS
 
 
+def reference_words(reference: str, kind: str) -> str:
+    """A reference's name in a figure's words: ``other_class_mean`` of a regressor's ranges is "other range mean"."""
+    return reference.replace("class", kind).replace("group", kind).replace("_", " ")
+
+
 def map_captions(mapped: MappedSplit, numbers: dict[str, Any], weights: str) -> dict[str, str]:
     """One line per map of ``mapped`` (by its ``per_spectrum`` key) for its figures: method, layer and resolution,
     deletion gap, share on the known peaks against chance (where known) and the ``weights`` explained. A reader
     sees on the figure how far to trust it, not only in ``summary.json``."""
     stem, length = mapped.stem, len(mapped.axis)
     reference = str(numbers.get(f"{stem}_deletion_reference", "other_class_mean"))
-    reference = reference.replace("class", mapped.groups.kind).replace("group", mapped.groups.kind).replace("_", " ")
+    reference = reference_words(reference, mapped.groups.kind)
     captions = {}
     for key, prefix in (("gradcam", stem), ("integrated_gradients", f"{stem}_ig")):
         if key not in mapped.per_spectrum:
@@ -189,7 +194,7 @@ def draw_gradcam_figures(
         pngs.append(save_figure(fig, figures / f"{stem}_series.png", dpi))
     if curves:
         # a regressor's "other class mean" is the mean of the spectra in the other target ranges
-        replaced_by = reference.replace("class", groups.kind).replace("group", groups.kind).replace("_", " ")
+        replaced_by = reference_words(reference, groups.kind)
         fig = plot_deletion_curves(
             {n: (c.fractions, c.attribution, c.random) for n, c in curves.items()},
             title=f"{model}: deletion curves, regions replaced by the {replaced_by}",
