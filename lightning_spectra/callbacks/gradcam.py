@@ -200,9 +200,7 @@ class GradCAM(AttributionCallback):
             log_images(trainer, f"gradcam/{split}", pngs, [p.stem for p in pngs])
         summary = {f"{mapped.stem}_files": files, f"{mapped.stem}_figures": [str(p) for p in pngs]}
         update_summary(trainer, summary | numbers)
-        rank_zero_info(
-            f"{numbers[f'{mapped.stem}_default_map']} maps of the {split} set written to {arrays} and {figures}"
-        )
+        rank_zero_info(f"{mapped.default_method} maps of the {split} set written to {arrays} and {figures}")
 
     def reference_for(self, groups: Groups) -> str:
         """The reference of Integrated Gradients and the deletion curves: ``reference``, or with ``"auto"`` the
