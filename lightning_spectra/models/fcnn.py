@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.base import SpectraClassifier, input_norm
 
 
@@ -13,7 +14,7 @@ def dense_block(in_features: int, out_features: int) -> nn.Sequential:
 
 
 class FCNN1D(SpectraClassifier):
-    """LayerNorm -> three dense blocks (256, 512, 64) -> Linear. Any ``spectrum_length >= 2`` works.
+    """LayerNorm -> dense blocks (the paper's three: 256, 512, 64) -> Linear. Any ``spectrum_length >= 2`` works.
 
     Init: Linear weights ~ N(0, 0.02), biases 0. The paper draws the weights from N(**1.0**, 0.02), which
     makes every unit start as roughly the sum of its inputs; the LayerNorm after each Linear removes that
@@ -21,7 +22,9 @@ class FCNN1D(SpectraClassifier):
     ``paper_init=True`` reproduces it.
 
     Args:
-        hidden: widths of the three dense blocks.
+        hidden: widths of the dense blocks, one or more: the paper's ``(256, 512, 64)``, or ``(64,)`` for the
+            one-layer 64-unit MLP that matched a tuned kernel ridge model on small NIR regression sets
+            (docs/models.md).
         init_std: std of the Linear weight init (paper 0.02).
         paper_init: draw Linear weights around 1.0 as the paper did, instead of around 0.
     """
@@ -36,12 +39,17 @@ class FCNN1D(SpectraClassifier):
 
     def __init__(
         self,
-        hidden: tuple[int, int, int] = (256, 512, 64),
+        hidden: tuple[int, ...] = (256, 512, 64),
         init_std: float = 0.02,
         paper_init: bool = False,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        if not hidden or not all(isinstance(w, int) and w >= 1 for w in hidden):
+            # No hidden layer leaves a linear model, not an MLP: refused, so an empty list in a config cannot train one.
+            raise SpectraConfigError(
+                f"model.init_args.hidden must be one or more widths of 1 or more, e.g. [64]; got {list(hidden)}"
+            )
         widths = (self.spectrum_length, *hidden)
         self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.blocks = nn.Sequential(*(dense_block(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
