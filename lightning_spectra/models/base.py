@@ -23,6 +23,7 @@ from torchmetrics import Metric
 
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.models.feature_norms import restore_stored_norms
 from lightning_spectra.tasks import Targets, Task, task_for
 from lightning_spectra.tasks.regression import RegressionLoss
 
@@ -187,6 +188,13 @@ class SpectraModel(L.LightningModule):
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=10)
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "val/loss"}}
         return optimizer
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Give back the norm layers a checkpoint holds where this model has identities (a regressor's feature
+        LayerNorms, BatchNorm switched off: :mod:`lightning_spectra.models.feature_norms`), so that a model saved
+        with them loads whole and computes what it did. Lightning calls this before ``load_state_dict``, in
+        ``load_from_checkpoint`` and when a fit resumes."""
+        restore_stored_norms(self, checkpoint.get("state_dict", {}))
 
     def on_fit_start(self) -> None:
         for logger in self.loggers:  # self.log() is not allowed this early; the count is a one-off anyway
