@@ -201,6 +201,28 @@ def test_collect_with_nothing_to_collect_is_one_line_and_trains_nothing(
     assert trained == []
 
 
+def test_the_report_trains_the_papers_models_and_compare_takes_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """A model outside the paper (SkipCNN) is in the registry but not in the paper's report by default, and
+    ``--compare`` (which needs a ``configs/paper/`` file) refuses it in one line, before training anything."""
+    import subprocess
+
+    from lightning_spectra.apps.paper_report import MODELS, PAPER_MODELS, main
+    from lightning_spectra.models.registry import model_classes
+
+    assert "skip_cnn" in MODELS and "skip_cnn" not in PAPER_MODELS
+    assert [model_classes()[name].paper_order for name in PAPER_MODELS] == list(range(1, len(PAPER_MODELS) + 1))
+    trained = []
+    monkeypatch.setattr(subprocess, "run", lambda command, **kwargs: trained.append(command))
+    with pytest.raises(SystemExit) as stop:
+        main(["--compare", "--models", "cnn", "skip_cnn", "--log-root", str(tmp_path / "logs")])
+    assert stop.value.code == 2 and trained == []
+    assert capsys.readouterr().err.strip() == (
+        f"error: --compare takes the paper's models only ({', '.join(PAPER_MODELS)}); got skip_cnn"
+    )
+
+
 def test_a_damaged_summary_is_one_line_and_the_other_runs_are_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -107,7 +107,8 @@ def test_every_repository_path_is_the_shipped_file() -> None:
     for shelf, folder in ((CONFIGS, ROOT / "configs"), (SWEEPS, ROOT / "sweeps")):
         for name in shelf.names():
             assert (folder / f"{name}.yaml").resolve() == (shelf.folder / f"{name}.yaml").resolve()
-    assert len(CONFIGS.names()) == 20 and len(SWEEPS.names()) == 9
+    # configs: the 9 models', the paper's 8 under paper/ and 4 examples
+    assert len(CONFIGS.names()) == 21 and len(SWEEPS.names()) == 9
 
 
 def test_the_wheel_ships_configs_sweeps_commands_and_the_version(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.interpret.map_checks import INTEGRATED_GRADIENTS
 from lightning_spectra.models.registry import model_classes
 from lightning_spectra.runs.wandb_runs import log_table_run, wandb_campaign
@@ -37,6 +38,9 @@ from lightning_spectra.runtime.shipped_files import CONFIGS
 _CLASSES = model_classes()
 #: Config names of every model: the paper's in its order, then any others by name.
 MODELS = tuple(sorted(_CLASSES, key=lambda name: (_CLASSES[name].paper_order or len(_CLASSES) + 1, name)))
+#: The paper's models, in its order: what the report trains unless told otherwise, and the only ones ``--compare``
+#: can take (the others have no paper-exact config in ``configs/paper/``).
+PAPER_MODELS = tuple(name for name in MODELS if _CLASSES[name].paper_order is not None)
 LABELS = {name: cls.label or cls.__name__ for name, cls in _CLASSES.items()}
 # The paper (docs/paper.md §7): training time in seconds on a P100, epochs, boundary (on the models' classes).
 PAPER = {
@@ -466,7 +470,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog=command("report"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
+    parser.add_argument("--models", nargs="+", default=list(PAPER_MODELS), choices=MODELS)
     parser.add_argument("--out", type=Path, default=Path("reports/paper"))
     parser.add_argument("--log-root", type=Path, default=Path("logs"))
     parser.add_argument("--collect", action="store_true", help="reuse finished runs instead of training")
@@ -494,6 +498,10 @@ def report(args: argparse.Namespace, extra: list[str]) -> None:
     if args.wandb:  # every run's `fit` logs to W&B, in one group for this campaign (docs/dashboard.md)
         wandb_campaign(args.wandb, "paper-vs-corrected" if args.compare else "paper-report")
     if args.compare:
+        if others := [name for name in args.models if name not in PAPER_MODELS]:
+            raise SpectraConfigError(
+                f"--compare takes the paper's models only ({', '.join(PAPER_MODELS)}); got {', '.join(others)}"
+            )
         paired = paired_runs(
             args.models, args.ramps, args.log_root, args.collect, extra, not args.partial, args.light, args.variants
         )
