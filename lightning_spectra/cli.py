@@ -292,7 +292,8 @@ class SpectraCLI(LightningCLI):
             self.trainer.callbacks.append(OnnxPredictions())
 
     def after_fit(self) -> None:
-        if self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights
+        trains = getattr(self.model, "trains_by_gradient", True)  # a classical calibration is fitted in closed form
+        if trains and self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights
             raise SpectraRunError(
                 "fit ran no training step (is trainer.limit_train_batches 0?); the model is untrained"
             )

@@ -20,7 +20,6 @@ from test_files import peak_spectra, write_table
 from lightning_spectra import __version__
 from lightning_spectra.apps.export import (
     RawSpectraModel,
-    SavitzkyGolay,
     check_exportable,
     export_checkpoint,
     main,
@@ -33,6 +32,7 @@ from lightning_spectra.apps.watch import load_classifier
 from lightning_spectra.cli import main as train_main
 from lightning_spectra.data.formats import read_spectra
 from lightning_spectra.data.preprocess import Preprocessing
+from lightning_spectra.data.savitzky_golay import SavitzkyGolay
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError
 from lightning_spectra.models import FCNN1D, BinnedFCNN, LSTMClassifier
 

@@ -31,16 +31,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from lightning_spectra import __version__
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.ranges import Selection
+from lightning_spectra.data.savitzky_golay import SavitzkyGolay
 from lightning_spectra.errors import (
     FULL,
     UNWRITABLE,
     SpectraConfigError,
-    SpectraDataError,
     SpectraRunError,
     one_line_failures,
 )
@@ -55,37 +54,6 @@ PRESTEP = "lightning_spectra.apps.export.prestep"
 
 
 # ---------------------------------------------------------------------------------------------- the graph
-class SavitzkyGolay(nn.Module):
-    """``scipy.signal.savgol_filter(x, window, order, deriv=deriv, axis=1)`` (``mode="interp"``) on ``(N, L)``.
-
-    The filter is linear, so it is built once from scipy applied to unit vectors: a convolution with the
-    interior kernel, and two small matrices for the ``window // 2`` points at each end, where scipy evaluates
-    the polynomial fitted to the first (last) ``window`` points. Even windows are asymmetric (one point more
-    on the right), as in scipy.
-    """
-
-    def __init__(self, window: int, order: int, deriv: int, length: int) -> None:
-        super().__init__()
-        from scipy.signal import savgol_filter
-
-        if window > length:
-            raise SpectraDataError(f"smoothing_window {window} is longer than the spectra ({length} points)")
-        size = 2 * window + 1  # long enough for an interior row whose window touches neither end
-        response = savgol_filter(np.eye(size), window, order, deriv=deriv, axis=0)  # [i, j]: output i, input j
-        self.window, self.edge = window, window // 2
-        before = window - 1 - self.edge  # interior points used left of the output point
-        centre = size // 2
-        self.skip = self.edge - before  # 1 for even windows: the first valid output is still an edge point
-        kernel = response[centre, centre - before : centre + self.edge + 1]
-        self.register_buffer("kernel", torch.tensor(kernel, dtype=torch.float32).view(1, 1, -1))
-        self.register_buffer("first", torch.tensor(response[: self.edge, :window].T, dtype=torch.float32))
-        self.register_buffer("last", torch.tensor(response[size - self.edge :, size - window :].T, dtype=torch.float32))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        interior = F.conv1d(x.unsqueeze(1), self.kernel).squeeze(1)[:, self.skip :]
-        return torch.cat([x[:, : self.window] @ self.first, interior, x[:, -self.window :] @ self.last], dim=1)
-
-
 def trapezoid_weights(x: np.ndarray) -> np.ndarray:
     """``w`` with ``y @ w == np.trapezoid(y, x)`` for every ``y`` on axis ``x``."""
     dx = np.diff(np.asarray(x, dtype=np.float64))

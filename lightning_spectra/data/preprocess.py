@@ -143,6 +143,19 @@ def _unit_rows(spectra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ldexp(spectra, -exponent), exponent
 
 
+#: The smallest spread a point is divided by, as a share of the median point's spread over the training spectra.
+#: Points that hardly vary in training (a lab calibration of 21 standards, then process spectra) would otherwise be
+#: blown up by 1 / (almost 0) wherever new spectra differ there: a PLS baseline of 691 where raw PLS gives 21.8.
+SPREAD_FLOOR = 0.01
+
+
+def floored_spread(spread: np.ndarray) -> np.ndarray:
+    """``spread`` with every value raised to at least :data:`SPREAD_FLOOR` times the median (1 where all are 0)."""
+    spread = np.asarray(spread, dtype=np.float64)
+    floor = SPREAD_FLOOR * float(np.median(spread))
+    return np.maximum(spread, floor) if floor > 0 else np.where(spread > 0, spread, 1.0)
+
+
 def _safe(scale: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
 
@@ -150,7 +163,9 @@ def _safe(scale: np.ndarray) -> np.ndarray:
 class PointScaler:
     """Per-point standardisation fitted on training spectra: ``(spectra - mean) / scale`` point by point.
 
-    ``scaling="none"`` is the identity. Points that do not vary in training keep scale 1, so they stay finite.
+    ``scaling="none"`` is the identity. No point is divided by less than 1 % of the median point's spread
+    (:data:`SPREAD_FLOOR`): points that hardly vary in training would
+    otherwise amplify every difference of a new spectrum there (a calibration transfer) by 1 / (almost 0).
     """
 
     def __init__(self, scaling: str = "none") -> None:
@@ -167,7 +182,7 @@ class PointScaler:
     def fit(self, spectra: np.ndarray) -> PointScaler:
         if self.scaling == "standard":
             self.mean = spectra.mean(axis=0)
-            self.scale = _safe(spectra.std(axis=0))
+            self.scale = floored_spread(spectra.std(axis=0))
         return self
 
     def __call__(self, spectra: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ from torch.optim.swa_utils import update_bn
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
+from lightning_spectra.classical import attachment
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.feature_norms import restore_stored_norms
@@ -98,6 +99,12 @@ class SpectraModel(L.LightningModule):
     paper_boundary: ClassVar[int | None] = None
     #: The model's place in the paper's comparison (its order of the models in tables); ``None``: not in the paper.
     paper_order: ClassVar[int | None] = None
+    #: Whether a regressor's evaluation outputs blend the network with the run's classical calibration
+    #: (:mod:`lightning_spectra.classical.attachment`); a model that is the classical calibration says False.
+    blends_with_classical: ClassVar[bool] = True
+    #: Whether ``fit`` trains the model by gradient steps (a fit with none is refused); False for a calibration
+    #: fitted in closed form.
+    trains_by_gradient: ClassVar[bool] = True
     #: Settings of a small version that learns the tests' toy sets in seconds on a CPU (aeon's
     #: ``get_test_params``): layer sizes, and the rate and rules that version needs.
     tiny_arguments: ClassVar[dict[str, Any]] = {}
@@ -146,6 +153,10 @@ class SpectraModel(L.LightningModule):
         self.val_series = self.task.evaluation_metric()
         self.test_series = self.task.evaluation_metric()
         self.register_forward_pre_hook(_spectra_input)
+        # A regressor's classical calibration becomes the submodule ``classical`` when a fit starts (no class
+        # attribute: it would hide the submodule from nn.Module's lookup).
+        self.blend_outputs = True  # off while a fit trains and validates: validation picks the network's epoch
+        self.register_forward_hook(attachment.blend_outputs)
 
     @classmethod
     def from_datamodule(cls, datamodule: L.LightningDataModule, **kwargs: Any) -> Self:
@@ -195,10 +206,19 @@ class SpectraModel(L.LightningModule):
         with them loads whole and computes what it did. Lightning calls this before ``load_state_dict``, in
         ``load_from_checkpoint`` and when a fit resumes."""
         restore_stored_norms(self, checkpoint.get("state_dict", {}))
+        attachment.restore_classical(self, checkpoint.get("state_dict", {}))
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A regressor's checkpoint holds the network's share of the blend chosen on validation for its weights."""
+        attachment.record_blend_weight(self, checkpoint)
 
     def on_fit_start(self) -> None:
         for logger in self.loggers:  # self.log() is not allowed this early; the count is a one-off anyway
             logger.log_metrics({"trainable_parameters": float(self.num_trainable_parameters)}, step=0)
+        attachment.attach_classical(self)  # a regressor's classical calibration, in every checkpoint from now on
+
+    def on_train_start(self) -> None:
+        self.blend_outputs = False
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         x, y, _ = batch
@@ -269,6 +289,7 @@ class SpectraModel(L.LightningModule):
 
     def on_train_end(self) -> None:
         self.refresh_batchnorm()
+        self.blend_outputs = True
 
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         self._evaluate(batch, "val", self.val_series)

@@ -81,10 +81,13 @@ def _exported_classes(package_name: str, base_name: str) -> dict[str, type]:
 
 def package_models() -> dict[str, type]:
     """Class path -> class of every model in :mod:`lightning_spectra.models` (the allow-list), as its registry
-    finds them: a model added as a module of the package loads with no list to edit."""
+    finds them: a model added as a module of the package loads with no list to edit; and the classical
+    calibration alone (:class:`~lightning_spectra.classical.ClassicalRegressor`)."""
+    from lightning_spectra.classical.regressor import ClassicalRegressor
     from lightning_spectra.models.registry import class_paths
 
-    return class_paths()
+    classical = {"lightning_spectra.classical.ClassicalRegressor": ClassicalRegressor}
+    return class_paths() | classical | {f"{ClassicalRegressor.__module__}.ClassicalRegressor": ClassicalRegressor}
 
 
 def package_datamodule(class_path: str | None, source: object) -> type:
@@ -344,16 +347,22 @@ def current_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
     return current
 
 
+#: Weights a model builds from the checkpoint's own shapes when it loads (a regressor's classical calibration:
+#: lightning_spectra/classical/attachment.py), so a configured model need not have them yet.
+REBUILT_ON_LOAD = ("classical.",)
+
+
 def check_weights_fit(trained: TrainedModel, model: torch.nn.Module) -> None:
     """Refuse a checkpoint whose weights do not fit ``model`` (another model class or size), naming the first
     differing weight, before Lightning would fail on it with a long traceback."""
-    own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    own = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith(REBUILT_ON_LOAD)}
+    theirs_all = {k: v for k, v in trained.weight_shapes.items() if not k.startswith(REBUILT_ON_LOAD)}
     configured = type(model).__name__
     if trained.model_class and trained.model_class.rpartition(".")[2] != configured:
         saved = trained.model_class.rpartition(".")[2]
         raise SpectraConfigError(f"{trained.path}: holds a {saved} model, but the config builds a {configured}")
-    for key in sorted(own.keys() | trained.weight_shapes.keys()):
-        mine, theirs = own.get(key), trained.weight_shapes.get(key)
+    for key in sorted(own.keys() | theirs_all.keys()):
+        mine, theirs = own.get(key), theirs_all.get(key)
         if mine != theirs:
             what = "missing in the checkpoint" if theirs is None else f"{theirs} in the checkpoint"
             raise SpectraConfigError(

@@ -101,6 +101,9 @@ class Task(nn.Module):
     score_key: ClassVar[str]
     #: The columns of a cross-validation's table: (summary key, header, format).
     cross_validation_columns: ClassVar[tuple[SummaryField, ...]]
+    #: Whether a fit also fits a classical calibration the model carries and blends with (regression:
+    #: :mod:`lightning_spectra.classical.attachment`).
+    carries_classical: ClassVar[bool] = False
     #: Outputs of the model's head.
     out_features: int
 

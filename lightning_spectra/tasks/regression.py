@@ -34,15 +34,19 @@ REGRESSION_INPUT_NORMALIZATION = "none"
 
 SUMMARY_FIELDS: tuple[SummaryField, ...] = (
     ("versus_baselines", "test RMSE", "{}"),
+    ("blend", "blend of network and classical model", "{}"),
+    ("no_skill", "warning", "{}"),
     ("rmse", "RMSE (test)", "{:.4g}"),
     ("mae", "MAE (test)", "{:.4g}"),
     ("r2", "R^2 (test)", "{:.4f}"),
     ("bias", "bias (test)", "{:.4g}"),
     ("rpd", "RPD = SD / RMSE (test)", "{:.3f}"),
     ("pls_components", "PLS baseline: components (CV on train)", "{}"),
+    ("pls_preparation", "PLS baseline: preprocessing (CV on train)", "{}"),
     ("pls_rmse", "PLS baseline: RMSE (test)", "{:.4g}"),
     ("pls_r2", "PLS baseline: R^2 (test)", "{:.4f}"),
     ("pls_rpd", "PLS baseline: RPD (test)", "{:.3f}"),
+    ("krr_preparation", "kernel ridge (RBF) baseline: preprocessing (CV on train)", "{}"),
     ("krr_rmse", "kernel ridge (RBF) baseline: RMSE (test)", "{:.4g}"),
     ("krr_r2", "kernel ridge (RBF) baseline: R^2 (test)", "{:.4f}"),
     ("krr_rpd", "kernel ridge (RBF) baseline: RPD (test)", "{:.3f}"),
@@ -72,6 +76,7 @@ class RegressionTask(Task):
     deletion_score_name: ClassVar[str] = "value"
     trains_in_bf16: ClassVar[bool] = False  # calibrations need float32's digits
     combines_parts_by_vote: ClassVar[bool] = False  # a value, not a vote: parts' predictions are averaged
+    carries_classical: ClassVar[bool] = True  # blended with the CV-chosen PLS or kernel ridge calibration
 
     def __init__(self, targets: Targets, loss_name: RegressionLoss = "mse", huber_delta: float = 1.0) -> None:
         super().__init__(targets)
