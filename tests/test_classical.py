@@ -214,3 +214,26 @@ def test_a_blended_network_predicts_and_exports_what_its_test_measured(files) ->
     np.testing.assert_allclose(exported, predicted, rtol=1e-4, atol=1e-4)
     reference = np.array([float(line.rsplit(":", 1)[1]) for line in (tmp / "test.ts").read_text().splitlines()[4:]])
     assert np.sqrt(np.mean((exported - reference) ** 2)) == pytest.approx(summary["rmse"], rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("family", ["pls", "krr"])
+def test_the_module_runs_in_onnx_runtime_with_a_derivative(family: str, tmp_path: Path) -> None:
+    import onnxruntime
+
+    from lightning_spectra.classical.preparations import prepare
+
+    spectra, targets = curved_set(50, seed=6)
+    spectra, new = spectra + 2.0, curved_set(7, seed=7)[0] + 2.0  # a large offset: float32 would lose the slope
+    fit = fit_pls(prepare("sg1_snv", spectra), targets)
+    if family == "krr":
+        fit = fit_kernel_ridge(prepare("sg1_snv", spectra), targets)
+    candidate = Candidate(family, "sg1_snv", 0.0, fit)
+    module = ClassicalCalibration.from_candidate(candidate).eval()
+    path = tmp_path / "classical.onnx"
+    torch.onnx.export(
+        module, (torch.zeros(3, LENGTH),), str(path), dynamo=False, dynamic_axes={"x": {0: "n"}}, input_names=["x"]
+    )
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"x": new.astype(np.float32)})[0]
+    expected = candidate.predict(new.astype(np.float32).astype(np.float64))
+    np.testing.assert_allclose(got, expected, atol=1e-5 * max(1.0, np.abs(expected).max()))

@@ -21,6 +21,10 @@ class SavitzkyGolay(nn.Module):
     interior kernel, and two small matrices for the ``window // 2`` points at each end, where scipy evaluates
     the polynomial fitted to the first (last) ``window`` points. Even windows are asymmetric (one point more
     on the right), as in scipy.
+
+    In float64 (the classical calibrations, :mod:`lightning_spectra.classical`) the interior is a gather of every
+    window and a matrix product instead of a convolution: ONNX Runtime has no double-precision Conv, and a float32
+    derivative of spectra with a large offset (absorbance 2 +- 0.01) keeps only about three digits.
     """
 
     def __init__(self, window: int, order: int, deriv: int, length: int, dtype: torch.dtype = torch.float32) -> None:
@@ -39,7 +43,12 @@ class SavitzkyGolay(nn.Module):
         self.register_buffer("kernel", torch.tensor(kernel, dtype=dtype).view(1, 1, -1))
         self.register_buffer("first", torch.tensor(response[: self.edge, :window].T, dtype=dtype))
         self.register_buffer("last", torch.tensor(response[size - self.edge :, size - window :].T, dtype=dtype))
+        windows = torch.arange(length - window + 1)[:, None] + torch.arange(window) if dtype == torch.float64 else None
+        self.register_buffer("windows", windows, persistent=False)  # rebuilt from the length, not stored
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        interior = F.conv1d(x.unsqueeze(1), self.kernel).squeeze(1)[:, self.skip :]
+        if self.windows is not None:
+            interior = (x[:, self.windows] @ self.kernel.view(-1))[:, self.skip :]
+        else:
+            interior = F.conv1d(x.unsqueeze(1), self.kernel).squeeze(1)[:, self.skip :]
         return torch.cat([x[:, : self.window] @ self.first, interior, x[:, -self.window :] @ self.last], dim=1)
