@@ -47,6 +47,8 @@ def test_times_are_positive_and_consistent(timed) -> None:
     assert all(t > 0 for t in results["epoch_times_s"])
     assert results["train_time_s"] == pytest.approx(sum(results["epoch_times_s"]))
     assert 0 < results["train_time_s"] <= results["fit_time_s"] <= results["process_time_s"]
+    assert results["seconds_per_epoch"] == pytest.approx(results["fit_time_s"] / EPOCHS)
+    assert results["seconds_per_epoch"] >= max(results["epoch_times_s"]) / EPOCHS > 0
     assert results["peak_memory_gib"] > 0
     assert results["device"] == "cpu" and results["memory_allocated_gib"] is None
 
@@ -65,7 +67,8 @@ def test_summary_and_logged_epoch_times(timed) -> None:
     trainer, default, *_ = timed
     folder = Path(trainer.logger.log_dir)
     summary = json.loads((folder / "summary.json").read_text())
-    for key in ("train_time_s", "epochs", "epoch_times_s", "fit_time_s", "process_time_s", "peak_memory_gib"):
+    keys = ("train_time_s", "epochs", "epoch_times_s", "fit_time_s", "seconds_per_epoch", "process_time_s")
+    for key in (*keys, "peak_memory_gib"):
         assert key in summary
     assert sum(summary["epoch_times_s"]) <= summary["fit_time_s"]
     assert "time/epoch_s" in (folder / "metrics.csv").read_text().splitlines()[0].split(",")

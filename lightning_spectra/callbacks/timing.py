@@ -3,9 +3,10 @@
 ``train_time_s`` sums, over epochs, the wall clock from the start of each training epoch to the end of its
 last optimiser step, with the device synchronised at both ends: the forward/backward/step work the paper's
 ``TrainingProc`` timed. Validation, checkpointing and logging fall outside it and show up in ``fit_time_s``
-(the whole fit loop) and ``process_time_s`` (since the Python process started). ``epochs_to_target`` and
-``time_to_target_s`` say when a monitored metric first reached its target: by default the validation
-confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
+(the whole fit loop) and ``process_time_s`` (since the Python process started). ``seconds_per_epoch`` is the
+fit loop's time per epoch (training, validation, checkpoints): what one more epoch costs a user.
+``epochs_to_target`` and ``time_to_target_s`` say when a monitored metric first reached its target: by default
+the validation confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
 "confidence" means nothing. A run that never logs the default metric (a regressor logs no accuracy) has no
 target: its summary leaves ``target`` out rather than show ``val/accuracy >= 1.0`` it could never reach.
 Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
@@ -139,12 +140,19 @@ class Timing(L.Callback):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
         return peak / (2**30 if sys.platform == "darwin" else 2**20)
 
+    def seconds_per_epoch(self) -> float | None:
+        """The fit loop's wall time per epoch (None before the fit ends or without an epoch)."""
+        if self._fit_time is None or not self.epoch_times:
+            return None
+        return self._fit_time / len(self.epoch_times)
+
     def results(self) -> dict[str, float | int | None]:
         return {
             "train_time_s": self.train_time,
             "epochs": len(self.epoch_times),
             "epoch_times_s": self.epoch_times,
             "fit_time_s": self._fit_time,
+            "seconds_per_epoch": self.seconds_per_epoch(),
             "process_time_s": time.time() - psutil.Process().create_time(),
             "epochs_to_target": self.epochs_to_target,
             "time_to_target_s": self.time_to_target,

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm, require_length
+from lightning_spectra.models.feature_norms import batch_norm_layer, feature_norm, uses_batch_norm
 
 
 class _MaxPool2ReLU(torch.autograd.Function):
@@ -108,16 +109,21 @@ class SingleChannelConvBlock(nn.Sequential):
             norm.running_var.lerp_((var * count / max(count - 1, 1)).to(norm.running_var.dtype), factor)
 
 
-def conv_block(in_channels: int, out_channels: int, kernel_size: int, stride: int, pool: int = 2) -> nn.Sequential:
+def conv_block(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int, pool: int = 2, batch_norm: bool = True
+) -> nn.Sequential:
     """Conv1d -> BatchNorm -> MaxPool(pool) + ReLU, no padding (the paper's Conv -> BN -> ReLU -> MaxPool).
 
     Pairs (``pool=2``, the paper's CNN) use the fused :class:`MaxPool2ReLU`; other sizes pool, then ReLU. A
     one-channel input folds BatchNorm into the conv (:class:`SingleChannelConvBlock`). The state-dict keys
-    (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block.
+    (``0.*`` conv, ``1.*`` BatchNorm) are those of the paper's four-layer block; without ``batch_norm`` an
+    identity holds the BatchNorm's place (and the folded block runs the plain sequence).
     """
     last = [MaxPool2ReLU()] if pool == 2 else [nn.ReLU()] if pool == 1 else [nn.MaxPool1d(pool), nn.ReLU()]
     block = SingleChannelConvBlock if in_channels == 1 else nn.Sequential
-    return block(nn.Conv1d(in_channels, out_channels, kernel_size, stride), nn.BatchNorm1d(out_channels), *last)
+    return block(
+        nn.Conv1d(in_channels, out_channels, kernel_size, stride), batch_norm_layer(out_channels, batch_norm), *last
+    )
 
 
 def paper_conv_block(
@@ -159,12 +165,18 @@ def fitted_pools(length: int, pools: tuple[int, int, int]) -> tuple[int, int, in
 class CNN(SpectraClassifier):
     """LayerNorm -> 3 conv blocks (64, 64, 4 channels) -> flatten -> LayerNorm -> Linear.
 
+    A regressor keeps the head's LayerNorm only with ``input_normalization: layer``: it divides each spectrum's
+    features by their own spread, which hides the magnitude that carries the amount
+    (:mod:`lightning_spectra.models.feature_norms`).
+
     Args:
         channels: output channels of the three conv blocks.
         init_std: std of the N(0, std) init of conv and linear weights (paper: 0.05).
         pools: max-pool sizes of the three blocks; ``(2, 3, 2)`` is the authors' later "2mpool3" variant
             (22,803 parameters), the one their published ``CNN.pth`` holds. Spectra too short for them get
             less pooling in the last blocks (:func:`fitted_pools`).
+        batch_norm: BatchNorm after each convolution; ``None`` (default): the task's choice, on for a classifier
+            (the paper's), :data:`~lightning_spectra.models.feature_norms.REGRESSION_BATCH_NORM` for a regressor.
     """
 
     attribution_layer = "conv3"
@@ -182,18 +194,22 @@ class CNN(SpectraClassifier):
         channels: tuple[int, int, int] = (64, 64, 4),
         init_std: float = 0.05,
         pools: tuple[int, int, int] = (2, 2, 2),
+        batch_norm: bool | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         c1, c2, c3 = channels
         pools = fitted_pools(self.spectrum_length, tuple(pools))
         self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
-        self.conv1 = conv_block(1, c1, kernel_size=5, stride=2, pool=pools[0])
-        self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2, pool=pools[1])
-        self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1, pool=pools[2])
+        bn = uses_batch_norm(self, batch_norm)
+        self.conv1 = conv_block(1, c1, kernel_size=5, stride=2, pool=pools[0], batch_norm=bn)
+        self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2, pool=pools[1], batch_norm=bn)
+        self.conv3 = conv_block(c2, c3, kernel_size=3, stride=1, pool=pools[2], batch_norm=bn)
         require_length("CNN", self.spectrum_length, lambda n: cnn_output_length(n, pools))
         length = cnn_output_length(self.spectrum_length, pools)
-        self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(c3 * length), nn.Linear(c3 * length, self.out_features))
+        self.head = nn.Sequential(
+            nn.Flatten(), feature_norm(self, c3 * length), nn.Linear(c3 * length, self.out_features)
+        )
         init_normal_(self, init_std)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm
 from lightning_spectra.models.cnn import conv_block, conv_length
+from lightning_spectra.models.feature_norms import keeps_feature_norms
 
 
 def init_sc_(module: nn.Module, std: float = 0.05) -> None:
@@ -89,7 +90,10 @@ class ConvSCEncoder(nn.Module):
 
     ``conv3``'s output ``(B, channels, n)`` is the last map whose positions follow the spectrum (Grad-CAM layer).
     ``include_unused_layer`` builds the paper's feed-forward block, which ``forward`` never calls (see the module
-    docstring): it only counts parameters and holds the checkpoint's untrained tensors.
+    docstring): it only counts parameters and holds the checkpoint's untrained tensors. Without
+    ``feature_norms`` (a regressor that keeps each spectrum's magnitude,
+    :mod:`lightning_spectra.models.feature_norms`) identities hold the places of the embedding's LayerNorm and
+    of ``norm``, which normalise each spectrum's own channels.
     """
 
     def __init__(
@@ -101,6 +105,7 @@ class ConvSCEncoder(nn.Module):
         num_heads: int = 4,
         dim_feedforward: int = 1024,
         include_unused_layer: bool = False,
+        feature_norms: bool = True,
     ) -> None:
         super().__init__()
         self.conv1 = conv_block(1, conv_channels, kernel_size=5, stride=2)
@@ -111,9 +116,10 @@ class ConvSCEncoder(nn.Module):
                 f"spectra of {spectrum_length} points are too short for the Conv SC attention model; "
                 "it needs at least 27"
             )
-        self.embedding = nn.Sequential(nn.Linear(positions, embed_dim), nn.LayerNorm(embed_dim))
+        norm = nn.LayerNorm if feature_norms else lambda _: nn.Identity()
+        self.embedding = nn.Sequential(nn.Linear(positions, embed_dim), norm(embed_dim))
         self.attention = SpatialChannelAttention(channels, num_heads)
-        self.norm = nn.LayerNorm(embed_dim)
+        self.norm = norm(embed_dim)
         self.dec_conv3 = nn.Sequential(nn.Conv1d(channels, 1, 1), nn.BatchNorm1d(1), nn.ReLU())
         if include_unused_layer:
             self.feed_forward = FeedForward(embed_dim, dim_feedforward)
@@ -170,6 +176,7 @@ class ConvSCAttention(SpectraClassifier):
             num_heads=num_heads,
             dim_feedforward=dim_feedforward,
             include_unused_layer=include_unused_layer,
+            feature_norms=keeps_feature_norms(self),
         )
         self.fc1 = nn.Linear(embed_dim, self.out_features)
         init_sc_(self, init_std)

@@ -46,6 +46,7 @@ from torch import Tensor, nn
 
 from lightning_spectra.models.base import input_norm
 from lightning_spectra.models.conv_sc_attention import ConvSCEncoder, init_sc_
+from lightning_spectra.models.feature_norms import keeps_feature_norms
 from lightning_spectra.models.sequence import SequenceClassifier, SequenceMode, from_sequences
 
 
@@ -143,6 +144,7 @@ class ConvSCTAttention(SequenceClassifier):
             num_heads=num_heads,
             dim_feedforward=dim_feedforward,
             include_unused_layer=include_unused_layer,
+            feature_norms=keeps_feature_norms(self),  # a regressor's per-spectrum LayerNorms (feature_norms.py)
         )
         self.temporal = TemporalAttention(
             embed_dim, temporal_heads, temporal_feedforward, temporal_gate, temporal_window

@@ -6,11 +6,14 @@ from torch import Tensor, nn
 
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.base import SpectraClassifier, input_norm
+from lightning_spectra.models.feature_norms import keeps_feature_norms
 
 
-def dense_block(in_features: int, out_features: int) -> nn.Sequential:
-    """Linear -> LayerNorm -> ReLU."""
-    return nn.Sequential(nn.Linear(in_features, out_features), nn.LayerNorm(out_features), nn.ReLU())
+def dense_block(in_features: int, out_features: int, norm: bool = True) -> nn.Sequential:
+    """Linear -> LayerNorm -> ReLU; without ``norm`` an identity holds the LayerNorm's place (same keys)."""
+    return nn.Sequential(
+        nn.Linear(in_features, out_features), nn.LayerNorm(out_features) if norm else nn.Identity(), nn.ReLU()
+    )
 
 
 class FCNN1D(SpectraClassifier):
@@ -19,7 +22,9 @@ class FCNN1D(SpectraClassifier):
     Init: Linear weights ~ N(0, 0.02), biases 0. The paper draws the weights from N(**1.0**, 0.02), which
     makes every unit start as roughly the sum of its inputs; the LayerNorm after each Linear removes that
     common offset, so the paper's model still trains, but the mean of 1.0 is a slip rather than a design.
-    ``paper_init=True`` reproduces it.
+    ``paper_init=True`` reproduces it. A regressor keeps those LayerNorms only with ``input_normalization:
+    layer``: each divides a spectrum's features by their own spread, hiding the magnitude that carries the
+    amount (:mod:`lightning_spectra.models.feature_norms`).
 
     Args:
         hidden: widths of the dense blocks, one or more: the paper's ``(256, 512, 64)``, or ``(64,)`` for the
@@ -50,9 +55,9 @@ class FCNN1D(SpectraClassifier):
             raise SpectraConfigError(
                 f"model.init_args.hidden must be one or more widths of 1 or more, e.g. [64]; got {list(hidden)}"
             )
-        widths = (self.spectrum_length, *hidden)
+        widths, norm = (self.spectrum_length, *hidden), keeps_feature_norms(self)
         self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
-        self.blocks = nn.Sequential(*(dense_block(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)))
+        self.blocks = nn.Sequential(*(dense_block(a, b, norm) for a, b in zip(widths[:-1], widths[1:], strict=True)))
         self.head = nn.Linear(widths[-1], self.out_features)
         mean = 1.0 if paper_init else 0.0
         for m in self.modules():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lightning_spectra.models.feature_norms import feature_norm, keeps_feature_norms
 from lightning_spectra.models.sequence import (
     SequenceClassifier,
     SequenceMode,
@@ -25,7 +26,8 @@ class LSTMClassifier(SequenceClassifier):
     """Spectrum embedding -> 2-layer LSTM -> per-step LayerNorm + Linear.
 
     Any ``spectrum_length >= 2`` works. Init as the paper: xavier_uniform on Linear weights with bias 0.01; the
-    LSTM keeps PyTorch's default init.
+    LSTM keeps PyTorch's default init. A regressor keeps the embedding's and the head's LayerNorms only with
+    ``input_normalization: layer`` (:mod:`lightning_spectra.models.feature_norms`).
 
     Args:
         hidden_size: embedding width and LSTM hidden size (paper 512).
@@ -50,9 +52,11 @@ class LSTMClassifier(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
-        self.embedding = spectrum_embedding(self.spectrum_length, hidden_size, self.input_normalization)
+        self.embedding = spectrum_embedding(
+            self.spectrum_length, hidden_size, self.input_normalization, keeps_feature_norms(self)
+        )
         self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
-        self.head = nn.Sequential(nn.LayerNorm(hidden_size), nn.Linear(hidden_size, self.out_features))
+        self.head = nn.Sequential(feature_norm(self, hidden_size), nn.Linear(hidden_size, self.out_features))
         init_xavier_(self)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from lightning_spectra.models.base import SpectraClassifier, input_norm, require_length
+from lightning_spectra.models.feature_norms import batch_norm_layer, feature_norm, uses_batch_norm
 
 #: The shortest branch is average-pooled with this window (the paper's k7 branch: AvgPool1d(6)).
 SHORTEST_POOL = 6
@@ -63,17 +64,22 @@ def fitted_layout(length: int, depth: int, kernel_sizes: tuple[int, ...]) -> Lay
 
 
 class BasicBlock(nn.Module):
-    """conv(k, stride) -> BN -> ReLU -> conv(k) -> BN, plus a strided 1x1-conv shortcut cropped at the end."""
+    """conv(k, stride) -> BN -> ReLU -> conv(k) -> BN, plus a strided 1x1-conv shortcut cropped at the end
+    (without ``batch_norm`` identities hold the BatchNorms' places)."""
 
-    def __init__(self, in_channels: int, planes: int, kernel_size: int, stride: int = 2) -> None:
+    def __init__(
+        self, in_channels: int, planes: int, kernel_size: int, stride: int = 2, batch_norm: bool = True
+    ) -> None:
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride
         self.conv1 = nn.Conv1d(in_channels, planes, kernel_size, stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm1d(planes)
+        self.bn1 = batch_norm_layer(planes, batch_norm)
         self.relu = nn.ReLU()
         self.conv2 = nn.Conv1d(planes, planes, kernel_size, 1, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm1d(planes)
-        self.shortcut = nn.Sequential(nn.Conv1d(in_channels, planes, 1, stride, bias=False), nn.BatchNorm1d(planes))
+        self.bn2 = batch_norm_layer(planes, batch_norm)
+        self.shortcut = nn.Sequential(
+            nn.Conv1d(in_channels, planes, 1, stride, bias=False), batch_norm_layer(planes, batch_norm)
+        )
 
     def output_length(self, length: int) -> int:
         return conv_out(conv_out(length, self.kernel_size, self.stride, 1), self.kernel_size, 1, 1)
@@ -97,13 +103,14 @@ class MultiScale(nn.Module):
         kernel_sizes: tuple[int, ...],
         input_length: int,
         strides: tuple[int, ...] | None = None,
+        batch_norm: bool = True,
     ) -> None:
         super().__init__()
         branches, lengths = [], []
         for k in kernel_sizes:
             blocks, channels, length = [], in_channels, input_length
             for p, stride in zip(planes, strides or (2,) * len(planes), strict=True):
-                blocks.append(BasicBlock(channels, p, k, stride))
+                blocks.append(BasicBlock(channels, p, k, stride, batch_norm))
                 channels, length = p, blocks[-1].output_length(length)
                 if length < 1:
                     raise ValueError(f"input of {input_length} positions is too short for the k{k} branch")
@@ -133,6 +140,11 @@ class MSResNet(SpectraClassifier):
         include_unused_layer: also build the paper's ``Linear(spectrum_length -> 512)`` that is never
             called, only so the trainable-parameter count matches the paper's 2,354,535. It gets no gradient
             (under DDP this needs ``find_unused_parameters=True``).
+        batch_norm: BatchNorm after every convolution; ``None`` (default): the task's choice, on for a classifier
+            (the paper's), :data:`~lightning_spectra.models.feature_norms.REGRESSION_BATCH_NORM` for a regressor.
+
+    A regressor keeps the head's LayerNorm only with ``input_normalization: layer``
+    (:mod:`lightning_spectra.models.feature_norms`).
     """
 
     attribution_layer = "multiscale"
@@ -150,6 +162,7 @@ class MSResNet(SpectraClassifier):
         planes: tuple[int, int, int] = (64, 64, 8),
         kernel_sizes: tuple[int, int, int] = (3, 5, 7),
         include_unused_layer: bool = False,
+        batch_norm: bool | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -161,17 +174,18 @@ class MSResNet(SpectraClassifier):
         )
         strides, pool = fitted_layout(self.spectrum_length, depth, kernel_sizes)
         stem_channels = 64
+        bn = uses_batch_norm(self, batch_norm)
         self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
         self.stem = nn.Sequential(
             nn.Conv1d(1, stem_channels, 7, stride=2, padding=3, bias=False),
-            nn.BatchNorm1d(stem_channels),
+            batch_norm_layer(stem_channels, bn),
             nn.ReLU(),
             nn.MaxPool1d(5, stride=2, padding=1) if pool else nn.Identity(),
         )
         length = stem_length(self.spectrum_length, pool)
-        self.multiscale = MultiScale(stem_channels, tuple(planes), kernel_sizes, length, strides)
+        self.multiscale = MultiScale(stem_channels, tuple(planes), kernel_sizes, length, strides, bn)
         features = planes[-1] * self.multiscale.output_length
-        self.head = nn.Sequential(nn.Flatten(), nn.LayerNorm(features), nn.Linear(features, self.out_features))
+        self.head = nn.Sequential(nn.Flatten(), feature_norm(self, features), nn.Linear(features, self.out_features))
         self.unused = nn.Linear(self.spectrum_length, 512) if include_unused_layer else None
 
     def forward(self, x: Tensor) -> Tensor:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from lightning_spectra.models.feature_norms import keeps_feature_norms
 from lightning_spectra.models.sequence import (
     SequenceClassifier,
     SequenceMode,
@@ -17,6 +18,29 @@ from lightning_spectra.models.sequence import (
 )
 
 
+class UnnormalisedEncoderLayer(nn.TransformerEncoderLayer):
+    """A post-norm encoder layer whose ``norm1`` and ``norm2`` may be identities (a regressor's, see
+    :mod:`lightning_spectra.models.feature_norms`): PyTorch's fused inference path reads the norms' ``eps`` and
+    weights, so this layer always runs the plain computation, which is the same function."""
+
+    def forward(
+        self,
+        src: Tensor,
+        src_mask: Tensor | None = None,
+        src_key_padding_mask: Tensor | None = None,
+        is_causal: bool = False,
+    ) -> Tensor:
+        x = self.norm1(src + self._sa_block(src, src_mask, src_key_padding_mask, is_causal=is_causal))
+        return self.norm2(x + self._ff_block(x))
+
+
+def without_norms(encoder: nn.TransformerEncoder) -> None:
+    """Identities for the LayerNorms of every (:class:`UnnormalisedEncoderLayer`) layer of ``encoder``: swapped
+    after the encoder is built, as its constructor reads the norms' ``eps``; the other keys stay."""
+    for layer in encoder.layers:
+        layer.norm1, layer.norm2 = nn.Identity(), nn.Identity()
+
+
 class TransformerClassifier(SequenceClassifier):
     """Spectrum embedding -> sinusoidal positions -> TransformerEncoder -> per-token Linear (docs/paper.md §4.6).
 
@@ -25,7 +49,9 @@ class TransformerClassifier(SequenceClassifier):
     evaluation ``"whole"`` (the test series is one sequence, so positions 0..348 are
     used although training saw only 0..30). Post-norm encoder layers with ReLU, no mask, as PyTorch's
     defaults; ``batch_first=True`` internally, which is the same computation as the paper's sequence-first
-    layout. Any ``spectrum_length >= 2`` works.
+    layout. Any ``spectrum_length >= 2`` works. A regressor keeps the embedding's LayerNorm and the encoder
+    layers' LayerNorms (each normalises one token, one spectrum's features) only with ``input_normalization:
+    layer`` (:mod:`lightning_spectra.models.feature_norms`).
 
     Args:
         d_model: token width (paper 256).
@@ -56,10 +82,14 @@ class TransformerClassifier(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
-        self.embedding = spectrum_embedding(self.spectrum_length, d_model, self.input_normalization)
+        norms = keeps_feature_norms(self)
+        self.embedding = spectrum_embedding(self.spectrum_length, d_model, self.input_normalization, norms)
         self.position_dropout = nn.Dropout(dropout)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout, batch_first=True)
+        layer_class = nn.TransformerEncoderLayer if norms else UnnormalisedEncoderLayer
+        layer = layer_class(d_model, nhead, dim_feedforward, dropout, batch_first=True)
         self.encoder = nn.TransformerEncoder(layer, num_layers, enable_nested_tensor=False)
+        if not norms:
+            without_norms(self.encoder)
         self.decoder = nn.Linear(d_model, self.out_features)
         init_xavier_(self)
 
