@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -142,11 +143,12 @@ def speed_tables(report: dict) -> list[str]:
     lines = []
     for timing in report.get("speed", []):
         lines += ["", f"Regression recipe (150 epochs, batch 32), 200 spectra x 100 points; {timing['machine']}:", ""]
-        lines += ["| model | options | epochs | train s | fit s | s/epoch | whole run s |"]
-        lines += ["|---|---|---|---|---|---|---|"]
+        lines += ["| model | options | threads | epochs | train s | fit s | s/epoch | whole run s |"]
+        lines += ["|---|---|---|---|---|---|---|---|"]
         for r in timing["runs"]:
             lines.append(
-                f"| {r['model']} | {' '.join(r['options']) or 'recipe'} | {r['epochs']} | {r['train_time_s']:.1f} "
+                f"| {r['model']} | {' '.join(r['options']) or 'recipe'} | {r.get('threads') or 'default'} "
+                f"| {r['epochs']} | {r['train_time_s']:.1f} "
                 f"| {r['fit_time_s']:.1f} | {r['seconds_per_epoch']:.3f} | {r['wall_s']:.0f} |"
             )
     return lines
@@ -169,9 +171,10 @@ def machine(threads: str = "1 thread") -> str:
     return f"{model}, {platform.system()}, torch {torch.__version__}, {threads}"
 
 
-def speed(model: str, spectra: int, points: int, extra: list[str]) -> dict:
+def speed(model: str, spectra: int, points: int, extra: list[str], threads: int | None) -> dict:
     """The regression recipe's fit of ``model`` on a Beer-Lambert set, run as a user runs it (``train.py fit``
-    in its own process, all cores), and its summary.json's times."""
+    in its own process; ``threads``: its ``OMP_NUM_THREADS``, None for torch's default, every core), and its
+    summary.json's times."""
     from lightning_spectra.data.beer_lambert import beer_lambert
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -191,13 +194,13 @@ def speed(model: str, spectra: int, points: int, extra: list[str]) -> dict:
             *extra,
         ]
         start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, text=True)
+        env = os.environ | ({"OMP_NUM_THREADS": str(threads)} if threads else {})
+        subprocess.run(command, check=True, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
         summary = json.loads(next(Path(tmp).glob("files_regression/version_*/summary.json")).read_text())
     keys = ("epochs", "train_time_s", "fit_time_s", "seconds_per_epoch", "process_time_s", "rmse")
-    return {"model": model, "spectra": spectra, "points": points, "options": extra, "wall_s": wall} | {
-        k: summary.get(k) for k in keys
-    }
+    found = {"model": model, "spectra": spectra, "points": points, "options": extra, "threads": threads}
+    return found | {"wall_s": wall} | {k: summary.get(k) for k in keys}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,11 +216,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "regression_normalisation")
     parser.add_argument("--speed", action="store_true", help="time the recipe instead; other options go to train.py")
     parser.add_argument("--speed_models", nargs="+", default=["MSResNet", "CNN"])
+    parser.add_argument("--threads", type=int, default=None, help="train.py's OMP_NUM_THREADS (--speed)")
     args, train_options = parser.parse_known_args(argv)
     if train_options and not args.speed:
         parser.error(f"unrecognized arguments: {' '.join(train_options)}")
     if args.speed:
-        runs = [speed(model, 200, 100, train_options) for model in args.speed_models]
+        runs = [speed(model, 200, 100, train_options, args.threads) for model in args.speed_models]
         for run in runs:
             print(json.dumps(run), flush=True)
         report = earlier_report(args.out)
