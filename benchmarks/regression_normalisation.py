@@ -143,6 +143,10 @@ def speed_tables(report: dict) -> list[str]:
     lines = []
     for timing in report.get("speed", []):
         lines += ["", f"Regression recipe (150 epochs, batch 32), 200 spectra x 100 points; {timing['machine']}:", ""]
+        if "note" in timing:  # a run stopped by hand, kept for its per-epoch times
+            loaded = ", ".join(f"{t:.1f}" for t in timing["epoch_train_s_loaded"])
+            lines += [f"{timing['note']}: {timing['epoch_train_s_idle_mean']:.2f} s, then {loaded} s."]
+            continue
         lines += ["| model | options | threads | epochs | train s | fit s | s/epoch | whole run s |"]
         lines += ["|---|---|---|---|---|---|---|---|"]
         for r in timing["runs"]:
@@ -225,7 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         for run in runs:
             print(json.dumps(run), flush=True)
         report = earlier_report(args.out)
-        report.setdefault("speed", []).append({"machine": machine(f"{torch.get_num_threads()} threads"), "runs": runs})
+        report.setdefault("speed", []).append({"machine": machine("train.py's threads in the table"), "runs": runs})
         write(report, args.out)
         return
     torch.set_num_threads(1)
