@@ -6,9 +6,11 @@ For every set (``datasets.REGRESSION``, its calibration/test split :func:`datase
    part (PLS and RBF kernel ridge, each on the preprocessing its own 5-fold RMSECV picks among raw, SNV, SG1 and
    SG1+SNV; the family with the lower RMSECV), exactly what a run fits when it starts.
 2. *Network recipe, chosen on validation only*: small networks without normalisation layers (``skip_cnn``;
-   ``fcnn`` with ``hidden: [64]``), input Savitzky-Golay first derivative with or without SNV, then per-point
-   scaling, L2 weight decay from a grid, AdamW, cosine schedule, the best-``val/rmse`` epoch; each setting trains
-   once with seed 0, the lowest validation RMSE wins, and ``--members`` seeds of it train.
+   ``fcnn`` with ``hidden: [64]``) reading the raw spectra through their own Savitzky-Golay first derivative with
+   or without SNV, then a per-point standardisation (``input_preparation``, ``input_normalization: point``; the
+   classical model sees the same raw spectra), AdamW weight decay from a grid, cosine schedule, the
+   best-``val/rmse`` epoch; each setting trains once with seed 0, the lowest validation RMSE wins, and
+   ``--members`` seeds of it train.
 3. *The blends*: each member's checkpoint carries the classical calibration and the network's share chosen on
    validation for its weights (:mod:`lightning_spectra.classical.attachment`): a single ``fit`` predicts member 0's
    blend; ``lightning-spectra-ensemble`` the mean of the members' blends (the shipped default). Also reported:
@@ -45,8 +47,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
 
 RESULTS = Path(__file__).parent / "results"
-SG = {"smoothing_window": 15, "smoothing_order": 2, "derivative": 1, "scaling": "standard"}
-PREPS = {"sg1": {**SG, "normalization": "none"}, "sg1_snv": {**SG, "normalization": "snv"}}
+#: The network's own input preprocessing (``input_preparation``, then ``input_normalization: point``, a per-point
+#: standardisation learned over the training spectra); the datamodule hands both parts the raw spectra, so the
+#: classical calibration chooses its own preprocessing of them.
+PREPS = ("sg1", "sg1_snv")
+RAW = {"normalization": "none", "scaling": "none"}
 NETWORKS = {"skip_cnn": (SkipCNN, {}), "mlp64": (FCNN1D, {"hidden": (64,)})}
 BOOTSTRAP, SEED = 2000, 0
 NETWORKS_ALONE, DEFAULT, MEAN_BLENDED = "networks' mean alone", "ensemble of blended members (default)", "mean blended"
@@ -74,14 +79,21 @@ def train(network: str, prep: str, weight_decay: float, seed: int, paths, args, 
         test_path=paths[1],
         task="regression",
         split={"val_fraction": args.val_fraction, "seed": 0},
-        preprocessing=PREPS[prep],
+        preprocessing=RAW,
         batch_size=args.batch_size,
         linear_baseline=False,
         progress=False,
     )
     cls, settings = NETWORKS[network]
     model = cls.from_datamodule(
-        data, lr=args.lr, weight_decay=weight_decay, optimizer="adamw", lr_schedule="cosine", **settings
+        data,
+        lr=args.lr,
+        weight_decay=weight_decay,
+        optimizer="adamw",
+        lr_schedule="cosine",
+        input_preparation=prep,
+        input_normalization="point",
+        **settings,
     )
     checkpoint = L.callbacks.ModelCheckpoint(
         dirpath=root / f"{network}_{prep}_{weight_decay}_{seed}", monitor="val/rmse", mode="min", save_weights_only=True
@@ -221,8 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", default=list(datasets.REGRESSION), choices=list(datasets.REGRESSION))
     parser.add_argument("--networks", nargs="+", default=list(NETWORKS), choices=list(NETWORKS))
-    parser.add_argument("--preps", nargs="+", default=list(PREPS), choices=list(PREPS))
-    parser.add_argument("--weight_decays", nargs="+", type=float, default=[1e-4, 1e-2])
+    parser.add_argument("--preps", nargs="+", default=list(PREPS), choices=PREPS)
+    parser.add_argument("--weight_decays", nargs="+", type=float, default=[1e-2, 1.0])
     parser.add_argument("--members", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--lr", type=float, default=3e-3)

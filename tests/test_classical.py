@@ -237,3 +237,13 @@ def test_the_module_runs_in_onnx_runtime_with_a_derivative(family: str, tmp_path
     got = session.run(None, {"x": new.astype(np.float32)})[0]
     expected = candidate.predict(new.astype(np.float32).astype(np.float64))
     np.testing.assert_allclose(got, expected, atol=1e-5 * max(1.0, np.abs(expected).max()))
+
+
+def test_a_small_validation_split_that_barely_prefers_one_part_keeps_an_even_blend() -> None:
+    rng = np.random.default_rng(1)
+    reference = rng.uniform(0, 1, (16, 1))
+    network = reference + 0.10 * rng.normal(size=(16, 1))  # 16 validation spectra: two parts about as good
+    classical = reference + 0.11 * rng.normal(size=(16, 1))
+    assert choose_weight(network, classical, reference) == 0.5
+    many = rng.uniform(0, 1, (2000, 1))  # with enough spectra a real difference decides
+    assert choose_weight(many + 0.05 * rng.normal(size=(2000, 1)), many + 0.2 * rng.normal(size=(2000, 1)), many) > 0.8

@@ -52,6 +52,7 @@ def _corner(dim, end: int):
         "conv_sct_attention",
         "binned_fcnn",
         "cnn_tradeoff",
+        "files_regression",
     ],
 )
 def test_every_model_has_a_valid_sweep(name: str) -> None:

@@ -69,6 +69,8 @@ def attach_classical(model: SpectraModel) -> None:
     datamodule = model.trainer.datamodule
     if not model.task.carries_classical or not isinstance(datamodule, SpectraDataModule):
         return
+    if not model.classical_blend and type(model).blends_with_classical:
+        return  # the network alone, as asked; the summary still fits and prints the classical models
     if getattr(model, "classical", None) is not None:
         return
     verbose = model.trainer.is_global_zero

@@ -66,6 +66,13 @@ class SpectraModel(L.LightningModule):
             over points). Default (``None``): the task's choice (:meth:`Task.input_normalization
             <lightning_spectra.tasks.base.Task.input_normalization>`): the class's
             :attr:`default_input_normalization` for a classifier, ``none`` for a regressor.
+        input_preparation: ``raw``, or a preprocessing the network applies to its input itself, before
+            ``input_normalization``: ``snv``, ``sg1`` (Savitzky-Golay first derivative, window 15, order 2) or
+            ``sg1_snv``. The regression recipe's: the network reads ``sg1_snv`` of the raw spectra while the
+            classical calibration beside it chooses its own preprocessing of the same raw spectra.
+        classical_blend: a regressor carries the classical calibration fitted on the training split and predicts
+            its blend with the network, the share chosen on validation (docs/classical.md); ``false``: the
+            network alone (the classical models are still fitted and printed beside it).
     """
 
     #: Submodule whose output (batch, channels, positions) Grad-CAM reads; ``"input"`` for the spectrum itself
@@ -121,6 +128,8 @@ class SpectraModel(L.LightningModule):
         regression_loss: RegressionLoss = "mse",
         huber_delta: float = 1.0,
         input_normalization: InputNormalization | None = None,
+        classical_blend: bool = True,
+        input_preparation: str = "raw",
     ) -> None:
         super().__init__()
         if optimizer not in ("adam", "adamw") or lr_schedule not in ("none", "cosine", "plateau"):
@@ -155,6 +164,14 @@ class SpectraModel(L.LightningModule):
         self.register_forward_pre_hook(_spectra_input)
         # A regressor's classical calibration becomes the submodule ``classical`` when a fit starts (no class
         # attribute: it would hide the submodule from nn.Module's lookup).
+        self.classical_blend = classical_blend
+        from lightning_spectra.classical.preparations import PREPARATIONS
+
+        if input_preparation not in PREPARATIONS:
+            raise SpectraConfigError(
+                f"model.init_args.input_preparation must be one of {', '.join(PREPARATIONS)}; got {input_preparation!r}"
+            )
+        self.input_preparation = input_preparation
         self.blend_outputs = True  # off while a fit trains and validates: validation picks the network's epoch
         self.register_forward_hook(attachment.blend_outputs)
 
@@ -330,13 +347,31 @@ def require_length(model: str, spectrum_length: int, output_length: Callable[[in
     )
 
 
-def input_norm(kind: InputNormalization, length: int) -> nn.Module:
-    """The layer a model applies to its input spectra ``(B, length)`` (see ``input_normalization``)."""
+def input_norm(kind: InputNormalization, length: int, preparation: str = "raw") -> nn.Module:
+    """The layers a model applies to its input spectra ``(B, length)`` first: ``preparation`` (see
+    ``input_preparation``; none for ``raw``, so the paper's state-dict keys stay), then ``input_normalization``."""
     if kind == "layer":
-        return nn.LayerNorm(length)
-    if kind == "point":
-        return nn.BatchNorm1d(length)  # (B, L) input: every point is a "channel" with its own statistics
-    return nn.Identity()
+        norm: nn.Module = nn.LayerNorm(length)
+    elif kind == "point":
+        norm = nn.BatchNorm1d(length)  # (B, L) input: every point is a "channel" with its own statistics
+    else:
+        norm = nn.Identity()
+    if preparation == "raw":
+        return norm
+    from lightning_spectra.classical.preparations import Preparation
+
+    return nn.Sequential(PreparedInput(Preparation(preparation, length)), norm)
+
+
+class PreparedInput(nn.Module):
+    """A float64 :class:`~lightning_spectra.classical.preparations.Preparation` on a float32 network's input."""
+
+    def __init__(self, preparation: nn.Module) -> None:
+        super().__init__()
+        self.preparation = preparation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.preparation(x.to(torch.float64)).to(x.dtype)
 
 
 def _spectra_input(model: SpectraModel, args: tuple) -> tuple | None:

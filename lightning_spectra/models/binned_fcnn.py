@@ -117,7 +117,7 @@ class BinnedFCNN(SpectraClassifier):
             )
         self.bins = bins
         self.rows_per_spectrum = self.spectrum_length // bins
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         self.bin_mlps = BinMLPs(bins, hidden, bin_outputs)
         self.combine = nn.Linear(bin_outputs * bins, self.out_features)
 

@@ -200,7 +200,7 @@ class CNN(SpectraClassifier):
         super().__init__(**kwargs)
         c1, c2, c3 = channels
         pools = fitted_pools(self.spectrum_length, tuple(pools))
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         bn = uses_batch_norm(self, batch_norm)
         self.conv1 = conv_block(1, c1, kernel_size=5, stride=2, pool=pools[0], batch_norm=bn)
         self.conv2 = conv_block(c1, c2, kernel_size=3, stride=2, pool=pools[1], batch_norm=bn)

@@ -168,7 +168,7 @@ class ConvSCAttention(SpectraClassifier):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         self.encoder = ConvSCEncoder(
             self.spectrum_length,
             channels=channels,

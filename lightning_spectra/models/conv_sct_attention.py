@@ -136,7 +136,7 @@ class ConvSCTAttention(SequenceClassifier):
         **kwargs,
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         self.encoder = ConvSCEncoder(
             self.spectrum_length,
             channels=channels,

@@ -56,7 +56,7 @@ class FCNN1D(SpectraClassifier):
                 f"model.init_args.hidden must be one or more widths of 1 or more, e.g. [64]; got {list(hidden)}"
             )
         widths, norm = (self.spectrum_length, *hidden), keeps_feature_norms(self)
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         self.blocks = nn.Sequential(*(dense_block(a, b, norm) for a, b in zip(widths[:-1], widths[1:], strict=True)))
         self.head = nn.Linear(widths[-1], self.out_features)
         mean = 1.0 if paper_init else 0.0

@@ -53,7 +53,11 @@ class LSTMClassifier(SequenceClassifier):
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
         self.embedding = spectrum_embedding(
-            self.spectrum_length, hidden_size, self.input_normalization, keeps_feature_norms(self)
+            self.spectrum_length,
+            hidden_size,
+            self.input_normalization,
+            keeps_feature_norms(self),
+            self.input_preparation,
         )
         self.lstm = nn.LSTM(hidden_size, hidden_size, num_layers, batch_first=True)
         self.head = nn.Sequential(feature_norm(self, hidden_size), nn.Linear(hidden_size, self.out_features))

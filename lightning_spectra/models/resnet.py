@@ -175,7 +175,7 @@ class MSResNet(SpectraClassifier):
         strides, pool = fitted_layout(self.spectrum_length, depth, kernel_sizes)
         stem_channels = 64
         bn = uses_batch_norm(self, batch_norm)
-        self.input_norm = input_norm(self.input_normalization, self.spectrum_length)
+        self.input_norm = input_norm(self.input_normalization, self.spectrum_length, self.input_preparation)
         self.stem = nn.Sequential(
             nn.Conv1d(1, stem_channels, 7, stride=2, padding=3, bias=False),
             batch_norm_layer(stem_channels, bn),

@@ -98,12 +98,16 @@ def sinusoidal_encoding(length: int, dim: int, dtype: torch.dtype, device: torch
 
 
 def spectrum_embedding(
-    spectrum_length: int, dim: int, normalization: InputNormalization = "layer", feature_norm: bool = True
+    spectrum_length: int,
+    dim: int,
+    normalization: InputNormalization = "layer",
+    feature_norm: bool = True,
+    preparation: str = "raw",
 ) -> nn.Sequential:
     """Input normalisation (the paper's LayerNorm) -> Linear -> LayerNorm -> ReLU: one token per spectrum (the
     LSTM's and Transformer's encoder). Without ``feature_norm`` (a regressor that keeps each spectrum's
     magnitude, :mod:`lightning_spectra.models.feature_norms`) an identity holds the second LayerNorm's place."""
-    first = input_norm(normalization, spectrum_length)
+    first = input_norm(normalization, spectrum_length, preparation)
     norm = nn.LayerNorm(dim) if feature_norm else nn.Identity()
     return nn.Sequential(first, nn.Linear(spectrum_length, dim), norm, nn.ReLU())
 

@@ -59,7 +59,7 @@ class SkipCNN(SpectraClassifier):
             if not (isinstance(value, int) and value >= 1):
                 raise SpectraConfigError(f"model.init_args.{name} must be a whole number of 1 or more, got {value}")
         length = self.spectrum_length
-        self.input_norm = input_norm(self.input_normalization, length)
+        self.input_norm = input_norm(self.input_normalization, length, self.input_preparation)
         self.conv = nn.Conv1d(1, channels, kernel_size, stride, padding=kernel_size // 2)
         positions = conv_positions(length, kernel_size, stride)
         self.head = nn.Sequential(nn.ReLU(), nn.Flatten(), nn.Linear(channels * positions, self.out_features))

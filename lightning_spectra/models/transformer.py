@@ -83,7 +83,9 @@ class TransformerClassifier(SequenceClassifier):
     ) -> None:
         super().__init__(train_sequence=train_sequence, eval_sequence=eval_sequence, **kwargs)
         norms = keeps_feature_norms(self)
-        self.embedding = spectrum_embedding(self.spectrum_length, d_model, self.input_normalization, norms)
+        self.embedding = spectrum_embedding(
+            self.spectrum_length, d_model, self.input_normalization, norms, self.input_preparation
+        )
         self.position_dropout = nn.Dropout(dropout)
         layer_class = nn.TransformerEncoderLayer if norms else UnnormalisedEncoderLayer
         layer = layer_class(d_model, nhead, dim_feedforward, dropout, batch_first=True)

@@ -348,7 +348,8 @@ def current_hparams(hparams: dict[str, Any]) -> dict[str, Any]:
 
 
 #: Weights a model builds from the checkpoint's own shapes when it loads (a regressor's classical calibration:
-#: lightning_spectra/classical/attachment.py), so a configured model need not have them yet.
+#: lightning_spectra/classical/attachment.py), so a configured model need not have them yet. So are the norm
+#: layers of an earlier regressor where this release's model has identities (models/feature_norms.py).
 REBUILT_ON_LOAD = ("classical.",)
 
 
@@ -356,7 +357,12 @@ def check_weights_fit(trained: TrainedModel, model: torch.nn.Module) -> None:
     """Refuse a checkpoint whose weights do not fit ``model`` (another model class or size), naming the first
     differing weight, before Lightning would fail on it with a long traceback."""
     own = {k: tuple(v.shape) for k, v in model.state_dict().items() if not k.startswith(REBUILT_ON_LOAD)}
-    theirs_all = {k: v for k, v in trained.weight_shapes.items() if not k.startswith(REBUILT_ON_LOAD)}
+    identities = {name for name, module in model.named_modules() if isinstance(module, torch.nn.Identity)}
+    theirs_all = {
+        k: v
+        for k, v in trained.weight_shapes.items()
+        if not k.startswith(REBUILT_ON_LOAD) and k.rpartition(".")[0] not in identities  # a stored norm layer
+    }
     configured = type(model).__name__
     if trained.model_class and trained.model_class.rpartition(".")[2] != configured:
         saved = trained.model_class.rpartition(".")[2]

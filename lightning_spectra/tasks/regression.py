@@ -34,9 +34,9 @@ REGRESSION_INPUT_NORMALIZATION = "none"
 
 SUMMARY_FIELDS: tuple[SummaryField, ...] = (
     ("versus_baselines", "test RMSE", "{}"),
+    ("rmse", "RMSE (test)", "{:.4g}"),
     ("blend", "blend of network and classical model", "{}"),
     ("no_skill", "warning", "{}"),
-    ("rmse", "RMSE (test)", "{:.4g}"),
     ("mae", "MAE (test)", "{:.4g}"),
     ("r2", "R^2 (test)", "{:.4f}"),
     ("bias", "bias (test)", "{:.4g}"),
