@@ -24,13 +24,13 @@ from lightning_spectra.sweeps.sweep_file import load_spec
 
 ROOT = Path(__file__).parent.parent
 SCRIPTS = {
-    "lightning-spectra": "lightning_spectra.cli:main",
+    "lightning-spectra": "lightning_spectra.runtime.entry_points:train",
     "lightning-spectra-sweep": "lightning_spectra.sweeps.command:main",
-    "lightning-spectra-cv": "lightning_spectra.apps.cross_validation:main",
-    "lightning-spectra-ensemble": "lightning_spectra.apps.ensemble:main",
-    "lightning-spectra-watch": "lightning_spectra.apps.watch:main",
-    "lightning-spectra-report": "lightning_spectra.apps.paper_report:main",
-    "lightning-spectra-export": "lightning_spectra.apps.export:main",
+    "lightning-spectra-cv": "lightning_spectra.runtime.entry_points:cv",
+    "lightning-spectra-ensemble": "lightning_spectra.runtime.entry_points:ensemble",
+    "lightning-spectra-watch": "lightning_spectra.runtime.entry_points:watch",
+    "lightning-spectra-report": "lightning_spectra.runtime.entry_points:report",
+    "lightning-spectra-export": "lightning_spectra.runtime.entry_points:export",
 }
 
 
