@@ -182,6 +182,13 @@ def run_set(name: str, args: argparse.Namespace) -> dict:
             {k: r[k] for k in ("network", "prep", "weight_decay", "val_rmse", "best_epoch", "seconds")} for r in grid
         ],
         "seconds": sum(r["seconds"] for r in grid + members[1:]),
+        # every member's validation and test predictions of both parts: blend rules can be compared afterwards
+        "predictions": {
+            "test_reference": reference.tolist(),
+            "members": [
+                {"val": [v.tolist() for v in m["val"]], "test": [t.tolist() for t in m["test"]]} for m in members
+            ],
+        },
     }
     for arm, predicted in arms.items():
         low, high = ratio_interval(predicted, classical, reference)

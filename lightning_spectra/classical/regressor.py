@@ -13,6 +13,7 @@ ONNX graph computes it (the linear map, or the RBF kernel against the stored spe
 
 from __future__ import annotations
 
+import warnings
 from typing import ClassVar
 
 import torch
@@ -35,6 +36,9 @@ class ClassicalRegressor(SpectraModel):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
+        # Lightning's warnings about a fit without optimiser or loss are this model's design, not the user's slip
+        for message in (".*configure_optimizers.* returned .None.", ".*training_step.* returned .None."):
+            warnings.filterwarnings("ignore", message=message)
         if not self.task.carries_classical:
             raise SpectraConfigError(
                 "ClassicalRegressor predicts values: set data.init_args.task to regression (a classifier's classical "
