@@ -390,3 +390,30 @@ def test_the_watched_folder_removed_while_watching_is_one_line_and_exit_1(
     with pytest.raises(SpectraRunError, match="was removed or moved while watching"):
         write_scans(folder, 1)
         watch(folder, open_classifier(checkpoint, engine="torch"), interval=0.01, timeout=5, emit=lambda line: None)
+
+
+def test_a_regressors_watch_prints_each_targets_value_in_its_units(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 35: a regressor's checkpoint failed (KeyError after the ONNX export, TypeError in PyTorch). Both
+    engines print each target's value as ``predict`` computes it (classical calibration blended in)."""
+    x, spectra, _ = peak_spectra(60, seed=3)
+    heights = [f"{10 + 5 * h:.4f}" for h in spectra.max(axis=1)]  # far from 0 and 1: not standardised
+    train = write_table(tmp_path_factory.mktemp("watch_regression") / "train.csv", x, spectra, heights)
+    ckpt = fit_files_tiny(tmp_path_factory, train, "--data.init_args.task", "regression") / "checkpoints" / "last.ckpt"
+    write_scans(tmp_path, 3)
+    hparams = torch.load(ckpt, map_location="cpu", weights_only=True)["datamodule_hyper_parameters"]
+    kept = {k: v for k, v in hparams.items() if not k.startswith("_")}
+    dm = SpectraFilesDataModule(**{**kept, "predict_path": str(tmp_path)})
+    model, _ = load_classifier(ckpt)
+    with torch.no_grad():
+        expected = model.predict_values(model.prediction_outputs(dm.splits.predict.spectra))[:, 0].numpy()
+    assert expected.mean() > 5
+    capsys.readouterr()  # the fit's summary
+    for engine in ("torch", "onnx"):
+        main(["--ckpt_path", str(ckpt), "--folder", str(tmp_path), "--once", "--engine", engine])
+        lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+        assert [line[0] for line in lines] == ["scan_1.xy", "scan_2.xy", "scan_3.xy"]
+        assert all(len(line) == 2 and line[1].startswith("target=") for line in lines)
+        got = [float(line[1].removeprefix("target=")) for line in lines]
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)

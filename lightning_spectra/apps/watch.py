@@ -5,7 +5,8 @@
 Loads a checkpoint written by ``train.py`` (weights and class names from it; its model class must be one of
 this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
 scaling fitted on its training split, as ``predict`` does, and prints one tab-separated line per new file
-(``name, predicted class, probability``) plus a line whenever the predicted state changes. A file counts as
+(``name, predicted class, probability``) plus a line whenever the predicted state changes; a regressor's line
+is ``name`` and ``target=value`` for each target, in the targets' units. A file counts as
 complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
 still writing it (even with pauses) is not read half-way; a file that changes after it was classified is
 classified again, and one that could not be read or was malformed is tried again at every poll (its error
@@ -73,11 +74,15 @@ class Prediction:
     class_name: str | None = None
     probability: float | None = None
     error: str | None = None
+    #: a regressor's prediction: (target name, value in the target's units) for each target
+    values: tuple[tuple[str, float], ...] | None = None
 
     def line(self) -> str:
         """The output line, every field escaped (:func:`escaped`): a name cannot add fields or lines."""
         if self.error is not None:
             return f"{escaped(self.name)}\terror: {escaped(self.error)}"
+        if self.values is not None:  # a field per target, named: a line reads alone, as a class line does
+            return "\t".join([escaped(self.name), *(f"{escaped(t)}={v:.6g}" for t, v in self.values)])
         return f"{escaped(self.name)}\t{escaped(str(self.class_name))}\t{self.probability:.4f}"
 
 
@@ -95,16 +100,19 @@ class TorchClassifier:
 
     def __init__(self, model: torch.nn.Module, preprocessing: FittedPreprocessing | Preprocessing) -> None:
         self.model, self.preprocessing = model, preprocessing
-        self.class_names = list(model.class_names)
+        self.class_names = list(model.class_names)  # none for a regressor
+        self.target_names = list(model.target_names)  # none for a classifier
         # New files are raw spectra: on the full raw axis where the model's spectral ranges cut it.
         raw_x = preprocessing.raw_x if isinstance(preprocessing, FittedPreprocessing) else None
         self.x_axis = model.x_axis.detach().cpu().double().numpy() if raw_x is None else np.asarray(raw_x)
         self.spectrum_length = len(self.x_axis)
 
     @torch.no_grad()
-    def probabilities(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+    def outputs(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(N, C)``, or values ``(N, T)`` in the targets' units: what the exported model
+        returns (a regressor's classical calibration included: the model blends it in eval mode)."""
         batch = torch.as_tensor(self.preprocessing(x, spectra), dtype=torch.float32, device=self.model.device)
-        return self.model.probabilities(self.model(batch)).cpu().numpy()
+        return self.model.task.exported(self.model(batch)).cpu().numpy()
 
 
 class OnnxClassifier:
@@ -119,14 +127,16 @@ class OnnxClassifier:
 
         path = export_checkpoint(ckpt_path, folder / "model.onnx")
         meta = read_metadata(path)
-        self.class_names = json.loads(meta["class_names"])
+        # A classifier's file names its classes, a regressor's its targets (export metadata).
+        self.class_names = json.loads(meta.get("class_names", "[]"))
+        self.target_names = json.loads(meta.get("target_names", "[]"))
         self.x_axis = np.asarray(json.loads(meta["x_axis"]), dtype=float)
         self.spectrum_length = len(self.x_axis)
         self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         self.input_name = INPUT_NAME
 
-    def probabilities(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
-        # x is the model's own axis (checked before): the graph holds it.
+    def outputs(self, x: np.ndarray, spectra: np.ndarray) -> np.ndarray:
+        """As :meth:`TorchClassifier.outputs`; x is the model's own axis (checked before): the graph holds it."""
         return self.session.run(None, {self.input_name: np.asarray(spectra, dtype=np.float32)})[0]
 
 
@@ -204,11 +214,19 @@ def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Predic
         except SpectraDataError as err:
             results[i] = Prediction(path.name, error=str(err))
     if good:
-        probabilities = classifier.probabilities(classifier.x_axis, np.stack([y for _, y in good]))
-        for (i, _), p in zip(good, probabilities, strict=True):
-            k = int(p.argmax())
-            results[i] = Prediction(files[i].name, classifier.class_names[k], float(p[k]))
+        outputs = classifier.outputs(classifier.x_axis, np.stack([y for _, y in good]))
+        for (i, _), row in zip(good, outputs, strict=True):
+            results[i] = prediction(classifier, files[i].name, row)
     return [results[i] for i in range(len(files))]
+
+
+def prediction(classifier: Classifier, name: str, row: np.ndarray) -> Prediction:
+    """A file's prediction from its row of outputs: the likeliest class and its probability, or a regressor's
+    value of each target."""
+    if classifier.target_names:
+        return Prediction(name, values=tuple(zip(classifier.target_names, map(float, row), strict=True)))
+    k = int(row.argmax())
+    return Prediction(name, classifier.class_names[k], float(row[k]))
 
 
 def _folder_files(folder: Path, first: bool) -> list[Path]:
