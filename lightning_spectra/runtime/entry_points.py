@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -92,7 +93,8 @@ def current_help(program: str) -> str:
 
 
 def write_help_texts() -> None:
-    texts = "".join(f"    {program!r}: {current_help(program)!r},\n" for program in TARGETS)
+    # JSON strings are Python literals in the quotes ruff format keeps: the file is written formatted
+    texts = "".join(f"    {json.dumps(program)}: {json.dumps(current_help(program))},\n" for program in TARGETS)
     HELP_TEXTS.write_text(
         "# ruff: noqa: E501  (each text is one string, as the command prints it)\n"
         '"""Each command\'s top-level ``--help``, written by ``python -m lightning_spectra.runtime.entry_points``."""'
