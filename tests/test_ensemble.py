@@ -12,7 +12,10 @@ import yaml
 from conftest import CONF
 
 from lightning_spectra.apps.ensemble import main, requested_task, wide_interval_warning, wider_than_range
+from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.metrics.prediction_interval import EnsemblePrediction, member_spread
+from lightning_spectra.runs.folder_lock import LOCK_FILE, folder_lock
+from lightning_spectra.runs.manifest import refuse_foreign
 
 MEMBERS = 3
 
@@ -407,3 +410,52 @@ def test_a_seed_giving_a_member_a_seed_out_of_range_is_one_line(tmp_path: Path, 
             "--seed from 0 to 4294967293"
         )
     assert not (tmp_path / "ens").exists()
+
+
+# ------------------------------------------------------------------------------------- one fit per folder
+def hold_lock(folder: Path):
+    """The folder's lock as another ``ensemble fit`` holds it (flock: per open file, so also within a process)."""
+    import fcntl
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.write(fd, b"4242\n")
+    return fd
+
+
+def test_a_second_fit_into_the_same_out_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import os
+
+    out = tmp_path / "ens"
+    fd = hold_lock(out)
+    try:
+        with pytest.raises(SystemExit) as stop:
+            main(["fit", "--config", str(regression_config(tmp_path)), "--out", str(out), "--", "--x", "1"])
+    finally:
+        os.close(fd)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"error: --out {out}: another ensemble fit (process 4242) is writing into it")
+    assert [p.name for p in out.iterdir()] == [LOCK_FILE]  # refused before any work
+
+
+def test_the_lock_of_a_killed_fit_does_not_block_a_rerun(tmp_path: Path) -> None:
+    """The kernel drops a flock with its process: the file left behind is no lock, and no file of the user's."""
+    import subprocess
+    import sys
+
+    hold = "import sys, time; from pathlib import Path; from lightning_spectra.runs.folder_lock import folder_lock\n"
+    hold += "with folder_lock(Path(sys.argv[1]), '--out', 'ensemble fit'):\n"
+    hold += "    print('held', flush=True); time.sleep(60)"
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(SpectraConfigError, match="another ensemble fit"):
+            folder_lock(tmp_path, "--out", "ensemble fit").__enter__()
+    finally:
+        holder.kill()
+        holder.wait()
+    with folder_lock(tmp_path, "--out", "ensemble fit"):
+        refuse_foreign(tmp_path, "--out", "ensemble", "ensemble")  # the lock file alone: an empty folder

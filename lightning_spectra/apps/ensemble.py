@@ -49,6 +49,7 @@ from lightning_spectra.metrics.prediction_interval import (
     spectra_needed,
 )
 from lightning_spectra.runs.campaign import campaign_run_config, stopped_by_sigterm
+from lightning_spectra.runs.folder_lock import folder_lock
 from lightning_spectra.runs.manifest import delete_written, read_manifest, record_written, refuse_foreign
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
@@ -79,8 +80,7 @@ def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
     ``--overwrite`` deletes only what the ensemble's commands recorded as written (:mod:`~lightning_spectra.runs.
     manifest`), never a user's file named like theirs (``member*``, ``figures/``, ``predictions.csv``)."""
     plan_path = out / PLAN
-    if not plan_path.exists() or read_manifest(out) is not None:
-        refuse_foreign(out, "--out", "ensemble", "ensemble")
+    refuse_other_files(out)
     adopt_earlier(out)
     if plan_path.exists() and overwrite:
         delete_written(out)
@@ -92,6 +92,12 @@ def prepare_out(out: Path, plan: dict, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record_written(out, "ensemble", [PLAN])
     atomic_write(plan_path, lambda tmp: tmp.write_text(json.dumps(plan, indent=2) + "\n"))
+
+
+def refuse_other_files(out: Path) -> None:
+    """Refuse an ``--out`` holding files that no ensemble command wrote (the user's, another command's run)."""
+    if not (out / PLAN).exists() or read_manifest(out) is not None:
+        refuse_foreign(out, "--out", "ensemble", "ensemble")
 
 
 def adopt_earlier(out: Path) -> None:
@@ -230,6 +236,17 @@ def fit_ensemble(
         )
     out = Path(out) if out else Path("logs") / "ensemble" / config_path.stem
     seeds = [seed + i for i in range(members)]
+    refuse_other_files(out)  # before the lock file is written into a folder of the user's
+    # before the folder is read: a second fit would resume the same plan and train the same members at once
+    with folder_lock(out, "--out", "ensemble fit"):
+        return fit_members(config, out, seeds, extra_args, coverage, overwrite)
+
+
+def fit_members(
+    config: dict, out: Path, seeds: list[int], extra_args: Sequence[str], coverage: float, overwrite: bool
+) -> dict:
+    """:func:`fit_ensemble`'s work in ``out``, once its settings were checked and the folder locked."""
+    members = len(seeds)
     prepare_out(
         out, {"config": config, "extra_args": list(extra_args), "seeds": seeds, "coverage": coverage}, overwrite
     )

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.runs.folder_lock import LOCK_FILE
 from lightning_spectra.runtime.atomic_files import atomic_write
 
 MANIFEST = "lightning_spectra_written.json"
@@ -91,7 +92,7 @@ def refuse_foreign(folder: Path, option: str, what: str, command: str) -> None:
         )
     if manifest is not None:
         return
-    others = sorted(p.name for p in folder.iterdir())
+    others = sorted(p.name for p in folder.iterdir() if p.name != LOCK_FILE)  # a run's lock, not a file of theirs
     if others:
         raise SpectraConfigError(
             f"{option} {folder}: holds other files ({others[0]}{', ...' if len(others) > 1 else ''}) and no {what} "
