@@ -75,6 +75,25 @@ def test_an_unknown_config_is_one_line_listing_the_names_closest_first(
     assert "paper/cnn" in err and "examples/files_csv" in err
 
 
+def test_the_readmes_repository_path_is_the_shipped_config_outside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 35: ``fit --config configs/paper/cnn.yaml`` from another folder was refused as a missing file by the
+    check that runs before the name is resolved; a misspelt one is the line that lists the names."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", "configs/paper/cnn.yaml", "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert stop.value.code in (0, None)
+    assert printed["trainer"]["logger"][0]["init_args"]["name"] == "paper_cnn"  # the paper's, not configs/cnn.yaml
+    with pytest.raises(SystemExit) as stop:
+        main(["fit", "--config", "configs/paper/cnnn.yaml"])
+    err = capsys.readouterr().err.strip()
+    assert stop.value.code == 2 and len(err.splitlines()) == 1
+    known = "no such file, and no shipped config of that name (known: paper/cnn,"
+    assert err.startswith(f"error: config configs/paper/cnnn.yaml not found: {known}")
+
+
 def test_a_sweep_name_is_the_shipped_sweep_and_its_base_config_resolves(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -20,6 +20,7 @@ import yaml
 from jsonargparse import Namespace
 
 from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.runtime.shipped_files import config_file
 
 #: Smallest (and, where there is one, largest) value of each numeric option; ``None`` values mean "off" or
 #: "default" and are not checked. Keys are relative to a subcommand's config.
@@ -217,10 +218,12 @@ def check_config_file(path: str | Path) -> None:
 
 
 def check_config_files(args: Sequence[str]) -> None:
-    """:func:`check_config_file` for each ``--config`` that names a file (it may also be inline YAML)."""
+    """:func:`check_config_file` for each ``--config`` that names a file (it may also be inline YAML): the file
+    the command will read, so a shipped config's repository path (``configs/paper/cnn.yaml``) from another
+    folder is the shipped file, and a file that is neither there nor shipped is the line that lists the names."""
     for value in config_paths(args):
         if Path(value).suffix.lower() in CONFIG_SUFFIXES or Path(value).exists():
-            check_config_file(value)
+            check_config_file(config_file(value))
 
 
 def argument_error_line(message: str, known_keys: Iterable[str] = ()) -> str:
