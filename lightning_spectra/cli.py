@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
+import warnings
 from argparse import ArgumentError
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Literal
 
 from jsonargparse import Namespace
@@ -32,6 +35,7 @@ from lightning_spectra.callbacks.onnx_predictions import (
     onnx_obstacle,
 )
 from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.data.read_line import read_line
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError, find_data_error, one_line_failures
 from lightning_spectra.models.base import DATAMODULE_FACTS, SpectraClassifier
 from lightning_spectra.runs.checkpoint import (
@@ -44,8 +48,20 @@ from lightning_spectra.runs.checkpoint import (
     read_trained_model,
 )
 from lightning_spectra.runs.folder import read_summary, run_dir, start_summary, update_summary
+from lightning_spectra.runs.predict_folder import (
+    PREDICT_FOLDER,
+    claim,
+    point_logger_at,
+    redirects,
+    run_of_checkpoint,
+)
 from lightning_spectra.runs.tested_weights import tested_checkpoint
-from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account, summary_to_wandb
+from lightning_spectra.runs.wandb_runs import (
+    complete_wandb_loggers,
+    quiet_wandb_without_account,
+    summary_to_wandb,
+    sync_line,
+)
 from lightning_spectra.runtime.config_checks import (
     argument_error_line,
     callback_entries,
@@ -153,6 +169,7 @@ class SpectraCLI(LightningCLI):
         check_accelerator(trainer.get("accelerator", "auto"))
         check_devices(trainer.get("devices", "auto"))
         complete_wandb_loggers(config)  # LIGHTNING_SPECTRA_WANDB, and runs named for comparison (docs/dashboard.md)
+        self.predict_folder = self._predict_into_the_run(trainer)
         data = config.get("data") or {}
         task = (data.get("init_args") or {}).get("task") if hasattr(data, "get") else None
         model = configured_model_class((config.get("model") or {}).get("class_path"))
@@ -173,6 +190,17 @@ class SpectraCLI(LightningCLI):
             trainer.plugins = [*plugins, Namespace(class_path=CHECKPOINT_IO, init_args=Namespace())]
         # Replaces Lightning's instantiator of the datamodule (same class, same key) by one that wraps it.
         self.parser.add_instantiator(self._build_datamodule, SpectraDataModule, subclasses=True)
+
+    def _predict_into_the_run(self, trainer: Namespace) -> Path | None:
+        """``predict`` with a run's checkpoint logs into ``<run>/predict`` rather than a new version folder that
+        would pass for a training run (:mod:`lightning_spectra.runs.predict_folder`); returns that folder."""
+        if self.subcommand != "predict" or self.trained is None or not redirects(trainer.get("logger")):
+            return None
+        run = run_of_checkpoint(self.trained.path)
+        if run is None:
+            return None
+        point_logger_at(trainer.get("logger"), run / PREDICT_FOLDER)
+        return run / PREDICT_FOLDER
 
     def _build_datamodule(self, class_type: type, *args, applied_instantiation_links: dict, **kwargs):
         """The datamodule as Lightning builds it (the config saved as its hyperparameters), handed the
@@ -273,6 +301,7 @@ class SpectraCLI(LightningCLI):
                 "fit would train nothing"
             )
         check_val_check_interval(self.trainer, self.datamodule)  # Lightning refuses it in a traceback, later
+        self.print_read_line()
         settings = self.config_init[self.subcommand] if self.subcommand else self.config_init  # run=False: none
         if settings.get("ckpt_path") is None:  # a fresh fit: none of an earlier run's summary
             start_summary(self.trainer)
@@ -283,13 +312,43 @@ class SpectraCLI(LightningCLI):
             first = next((i for i, c in enumerate(callbacks) if isinstance(c, Checkpoint)), len(callbacks))
             callbacks.insert(first, LearningCurve())
 
+    def before_test(self) -> None:
+        self.print_read_line()
+
+    def print_read_line(self) -> None:
+        """What the run read, in one line before any work (rank zero): a wrong file or split shows at once."""
+        if self.trainer.is_global_zero:
+            print(read_line(self.datamodule, self.subcommand or "fit"), flush=True)
+
     def before_predict(self) -> None:
-        """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`)."""
+        """The network pass on the engine ``--predict_engine`` chooses (see :mod:`.callbacks.onnx_predictions`),
+        the read line, and where the predictions go (the run's ``predict/`` folder when the checkpoint is a
+        run's; it is claimed first: a file predict did not write is never replaced)."""
+        self.print_read_line()
+        if self.trainer.is_global_zero:
+            if self.predict_folder is not None:
+                claim(self.predict_folder)
+                # CSVLogger warns of deleting "previous log files" in a non-empty folder: it deletes only its own
+                # metrics.csv, and the folder holds predict's manifest (and earlier predictions) by design.
+                warnings.filterwarnings(
+                    "ignore", message=f"Experiment logs directory {re.escape(str(run_dir(self.trainer)))}"
+                )
+            print(self._predict_folder_line(), flush=True)
         engine = self.config[self.subcommand].get("predict_engine", "auto")
         # Only a run that asks for ONNX Runtime pays for probing it (importing onnxruntime): auto is PyTorch.
         obstacle = onnx_obstacle(self.model, self.trainer.strategy.root_device) if engine == "onnx" else None
         if choose_engine(engine, obstacle) == "onnx":
             self.trainer.callbacks.append(OnnxPredictions())
+
+    def _predict_folder_line(self) -> str:
+        """Where this predict writes, and, outside a run's folder, why not there."""
+        folder = run_dir(self.trainer)
+        if self.predict_folder is not None:
+            return f"predict: writing into {folder}, the predict folder of the checkpoint's run"
+        ckpt = self.trained.path if self.trained is not None else None
+        if ckpt is not None and run_of_checkpoint(ckpt) is None:
+            return f"predict: {ckpt} is not in a run's checkpoints/ folder; writing into {folder}"
+        return f"predict: writing into {folder}"
 
     def after_fit(self) -> None:
         trains = getattr(self.model, "trains_by_gradient", True)  # a classical calibration is fitted in closed form
@@ -332,11 +391,13 @@ class SpectraCLI(LightningCLI):
         update_summary(self.trainer, metrics)
         if self.trainer.is_global_zero:
             summary = read_summary(self.trainer)
-            summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
+            offline = summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
             if not self.datamodule.ordered:  # independent samples: no state change to report
                 summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
             summary.update(self.model.task.versus_baselines(summary))
             print_summary(summary, run_dir(self.trainer), self.model.task)
+            for folder in offline:  # last, where a user looks once the run ends
+                print(sync_line(folder), flush=True)
 
 
 @contextlib.contextmanager

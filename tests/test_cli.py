@@ -46,8 +46,12 @@ def test_test_and_predict_from_checkpoint(fitted: Path, tmp_path: Path, capsys: 
     assert tested["confidence"] == pytest.approx(fit_summary["confidence"])  # same weights, same ramp
     assert "classification confidence" in capsys.readouterr().out
 
+    versions = sorted((tmp_path / "cnn_tiny").iterdir())
     main(tiny_args("predict", tmp_path, "cnn_tiny.yaml", "--ckpt_path", ckpt))
-    with open(run_folder(tmp_path) / "predictions.csv") as f:
+    out = capsys.readouterr().out
+    assert sorted((tmp_path / "cnn_tiny").iterdir()) == versions  # no new version_N that passes for a training run
+    assert f"predict: writing into {fitted / 'predict'}, the predict folder of the checkpoint's run" in out
+    with open(fitted / "predict" / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 349 and [int(r["position"]) for r in rows] == list(range(349))
     assert {r["predicted_class"] for r in rows} <= {"before transition", "after transition"}

@@ -81,7 +81,7 @@ def test_predict_on_the_test_series_with_other_preprocessing_prepares_them_as_th
 
     def probabilities(save_dir: Path, *extra: str) -> list[float]:
         main(tiny_args("predict", save_dir, "files_tiny.yaml", *data, *extra))
-        with open(run_folder(save_dir, "files_tiny") / "predictions.csv") as f:
+        with open(run / "predict" / "predictions.csv") as f:  # the checkpoint's run holds its predictions
             return [float(row["probability"]) for row in csv.DictReader(f)]
 
     same = probabilities(tmp_path / "same")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, fit_files_tiny, run_folder
+from conftest import ROOT, fit_files_tiny
 from scipy.signal import savgol_filter
 from test_files import peak_spectra, write_table
 
@@ -161,7 +161,7 @@ def predicted_by_predict(ckpt: Path, raw_file: Path, logs: Path) -> np.ndarray:
             "32-true",
         ]
     )
-    with open(run_folder(logs, "files_tiny") / "predictions.csv") as f:
+    with open(ckpt.parent.parent / "predict" / "predictions.csv") as f:  # into the run of the checkpoint
         rows = list(csv.DictReader(f))
     return np.array([[float(r[f"p({c})"]) for c in ("alpha", "beta", "gamma")] for r in rows])
 

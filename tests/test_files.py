@@ -218,7 +218,7 @@ def test_predict_on_a_folder_of_new_files_writes_class_names(fitted: Path, tmp_p
     for i, spectrum in enumerate(spectra):
         write_xy(folder / f"scan_{i + 1}.xy", x, spectrum)
     predict(fitted, folder, tmp_path / "logs")
-    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+    with open(fitted / "predict" / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert [r["spectrum"] for r in rows] == [f"scan_{i}.xy" for i in range(1, 7)]
     assert sum(r["predicted_class"] == label for r, label in zip(rows, labels, strict=True)) >= 5
@@ -399,7 +399,7 @@ def test_a_predict_table_whose_first_row_is_the_x_axis_is_not_a_spectrum(fitted:
     rows = [x, *spectra]
     path.write_text("".join(",".join(f"{v:.6f}" for v in row) + "\n" for row in rows))
     predict(fitted, path, tmp_path / "logs")
-    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+    with open(fitted / "predict" / "predictions.csv") as f:
         predicted = list(csv.DictReader(f))
     assert [r["spectrum"] for r in predicted] == ["new.csv row 2", "new.csv row 3", "new.csv row 4"]
     assert [r["predicted_class"] for r in predicted] == labels
@@ -530,7 +530,7 @@ def test_ranges_are_saved_and_predict_cuts_a_raw_file_of_the_full_axis_alike(
     x, spectra, _ = peak_spectra(6, seed=7, jitter=0.5)
     new = write_table(tmp_path / "new.csv", x, spectra, None)
     predict(fitted_ranges, new, tmp_path / "logs")
-    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+    with open(fitted_ranges / "predict" / "predictions.csv") as f:
         predicted = np.array([[float(r[f"p({c})"]) for c in CENTRES] for r in csv.DictReader(f)])
 
     chosen = read_spectra(new, labels_required=False, progress=False).spectra[:, points]
@@ -566,7 +566,7 @@ def test_predict_cuts_with_the_saved_ranges_and_says_so_when_the_config_has_othe
                 str(tmp_path / "logs"),
             ]
         )
-    with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+    with open(fitted_ranges / "predict" / "predictions.csv") as f:
         assert len(list(csv.DictReader(f))) == 3
 
 

@@ -132,7 +132,8 @@ def test_predict_writes_values_under_the_target_name(fitted, capsys: pytest.Capt
             str(out),
         ]
     )
-    with open(run_folder(out, "files_ucr") / "predictions.csv") as f:
+    assert not out.exists()  # no new version folder: predict writes into the run it predicts with
+    with open(folder / "predict" / "predictions.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 30 and list(rows[0]) == ["position", "spectrum", "predicted_target"]
     reference = write_ts(tmp / "check.ts", 30, seed=1)

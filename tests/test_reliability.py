@@ -45,7 +45,7 @@ def test_predict_needs_only_the_checkpoint_and_names_classes_as_trained(trained,
 
     def predict(*extra: str) -> list[dict]:
         main(files_args("predict", tmp_path / "logs", "--ckpt_path", str(ckpt), *extra))
-        with open(run_folder(tmp_path / "logs", "files_tiny") / "predictions.csv") as f:
+        with open(ckpt.parent.parent / "predict" / "predictions.csv") as f:  # the checkpoint's run
             return list(csv.DictReader(f))
 
     rows = predict("--data.init_args.predict_path", str(new))  # no train_path at all

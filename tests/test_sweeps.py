@@ -343,6 +343,24 @@ def test_a_resumed_sweep_does_not_repeat_a_configuration(tmp_path: Path, monkeyp
     assert first.params != second.params
 
 
+def test_a_finished_sweep_prints_the_optuna_dashboard_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The sweep's last lines say how to look at it: optuna-dashboard on its storage, with its artifacts."""
+    from lightning_spectra.sweeps.command import main as sweep_main
+
+    monkeypatch.setattr(sys, "argv", sys.argv[:1])
+    space = {"model.init_args.lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True}}
+    path = sweep_file(tmp_path, pruner=None, overrides={"test_after_fit": False, "trainer.max_epochs": 1}, space=space)
+    storage = tmp_path.resolve() / "journal.log"
+    spec = load_spec(path)
+    create_or_load_study(open_storage(str(storage)), "s", spec)
+    run_worker(spec, "s", str(storage), n_trials=1, out_dir=tmp_path)  # in-process: the launcher starts no worker
+    assert sweep_main(["--sweep", str(path), "--study", "s", "--n-trials", "1", "--out", str(tmp_path)]) == 0
+    expected = f"see the study in a browser: optuna-dashboard {storage} --artifact-dir {storage.parent / 'artifacts'}"
+    assert capsys.readouterr().out.splitlines()[-1] == expected
+
+
 def test_a_trial_whose_key_the_study_refuses_records_why(tmp_path: Path) -> None:
     """A worker whose sweep file gives a searched key another type than the study has (a file edited while
     another machine's workers run): the failed trial says why instead of "no reason recorded"."""

@@ -85,9 +85,12 @@ def test_each_fit_is_an_offline_wandb_run_built_for_comparison(
     )
     monkeypatch.setenv(WANDB_SWITCH, "test")
     main(tiny_args("fit", tmp_path, "resnet_tiny.yaml", *common))
-    assert "anonymous" not in capfd.readouterr().err  # W&B's warning about the setting Lightning passes
+    printed = capfd.readouterr()
+    assert "anonymous" not in printed.err  # W&B's warning about the setting Lightning passes
     runs = offline_runs(tmp_path)
     assert set(runs) == {"CNN (default ramp)", "MSResNet (default ramp)"}
+    for run in runs.values():  # each run ends saying where its offline run lies and how to upload it
+        assert f"W&B run saved offline in {run['dir']}; upload it with: wandb sync {run['dir']}" in printed.out
     cnn = runs["CNN (default ramp)"]
     assert cnn["tags"] == ["corrected", "default ramp", "classification", "HED simulated"]
     assert cnn["config"]["model"]["class_path"] == "lightning_spectra.models.CNN"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import netrc
 import os
+import shlex
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -236,10 +237,10 @@ def read_config(folder: Path) -> dict[str, Any]:
     return yaml.safe_load(path.read_text()) or {}
 
 
-def summary_to_wandb(loggers: list, summary: dict, finish: bool = True, folder: Path | None = None) -> None:
+def summary_to_wandb(loggers: list, summary: dict, finish: bool = True, folder: Path | None = None) -> list[Path]:
     """Copy a run's summary into every W&B run it logs to (dicts flattened), with its resolved config as nested
     keys (``model.class_path``, ``data``, ``trainer``, ``seed_everything``) and the CSVs in ``folder`` as
-    ``tables/<name>``; then finish those runs.
+    ``tables/<name>``; then finish those runs. Returns the folders of the offline ones (:func:`sync_line`).
 
     Finishing matters when several runs share one process (tests, notebooks, cross-validation): W&B would
     otherwise append the next run to this one. A caller that adds to the run afterwards (a sweep trial)
@@ -248,10 +249,13 @@ def summary_to_wandb(loggers: list, summary: dict, finish: bool = True, folder: 
     from lightning.pytorch.loggers import WandbLogger
 
     flat = flat_summary(summary)
+    offline = []
     for logger in loggers:
         if not isinstance(logger, WandbLogger):
             continue
         run = logger.experiment
+        if run.offline:  # read before finish: a finished run no longer answers
+            offline.append(Path(run.sync_dir))
         if folder is not None:
             config = read_config(Path(folder))
             if config:
@@ -262,6 +266,13 @@ def summary_to_wandb(loggers: list, summary: dict, finish: bool = True, folder: 
         run.summary.update(flat)
         if finish:
             run.finish()
+    return offline
+
+
+def sync_line(folder: Path) -> str:
+    """Where an offline W&B run lies and the command that uploads it: without an account nothing leaves the
+    machine, and the run's folder is otherwise found only by looking under ``wandb/``."""
+    return f"W&B run saved offline in {folder}; upload it with: wandb sync {shlex.quote(str(folder))}"
 
 
 def log_table_run(csv_path: Path, key: str, save_dir: Path, name: str, project: str | None = None) -> None:

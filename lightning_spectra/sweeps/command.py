@@ -8,6 +8,7 @@ configs. The same command run again resumes the study; run on several machines w
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,7 +18,12 @@ from typing import TYPE_CHECKING
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.runtime.commands import command
 from lightning_spectra.sweeps.space import SweepSpecError
-from lightning_spectra.sweeps.storage import DEFAULT_HEARTBEAT_S, DEFAULT_RECONNECT_PATIENCE_S, is_database_url
+from lightning_spectra.sweeps.storage import (
+    DEFAULT_HEARTBEAT_S,
+    DEFAULT_RECONNECT_PATIENCE_S,
+    artifact_folder,
+    is_database_url,
+)
 from lightning_spectra.sweeps.sweep_file import SweepSpec, check_study_name, load_spec
 
 if TYPE_CHECKING:
@@ -214,6 +220,7 @@ def _launch(
         store = artifact_store(storage, out_dir)
         optuna.artifacts.upload_artifact(artifact_store=store, file_path=str(written[0]), study_or_trial=study)
     print_report(spec, study, written, n_trials)
+    print(dashboard_line(storage, out_dir), flush=True)
     crashed = [f"worker {i} (exit {code})" for i, code in enumerate(codes) if code != 0]
     if crashed:
         print(
@@ -259,6 +266,13 @@ def _shown(storage: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(storage).render_as_string(hide_password=True)
+
+
+def dashboard_line(storage: str, out_dir: Path) -> str:
+    """The command that shows the study, its trials' figures and best config in optuna-dashboard (a database
+    URL as :func:`_shown` prints it: its password is the user's to add)."""
+    command = ["optuna-dashboard", _shown(storage), "--artifact-dir", str(artifact_folder(storage, out_dir))]
+    return f"see the study in a browser: {shlex.join(command)}"
 
 
 def unfinished(study, n_trials: int) -> str | None:

@@ -166,12 +166,17 @@ def create_or_load_study(
     return study
 
 
-def artifact_store(storage: str, out_dir: Path) -> optuna.artifacts.FileSystemArtifactStore:
+def artifact_folder(storage: str, out_dir: Path) -> Path:
     """Where the study's Optuna artifacts (best config, trial figures) go: ``artifacts/`` beside a journal file
     (optuna-dashboard finds them with ``--artifact-dir``), ``<out>/artifacts`` for a database."""
+    return (Path(out_dir) if is_database_url(storage) else Path(storage).parent) / "artifacts"
+
+
+def artifact_store(storage: str, out_dir: Path) -> optuna.artifacts.FileSystemArtifactStore:
+    """The store of :func:`artifact_folder`, made if need be."""
     import optuna
 
-    folder = (Path(out_dir) if is_database_url(storage) else Path(storage).parent) / "artifacts"
+    folder = artifact_folder(storage, out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     return optuna.artifacts.FileSystemArtifactStore(str(folder))
 
