@@ -346,7 +346,8 @@ def test_a_table_or_other_file_in_the_folder_is_one_skipped_line_each(checkpoint
     lines: list[str] = []
     watch(tmp_path, classifier, interval=0.05, timeout=0.3, emit=lines.append, settle=0)
     assert [line for line in lines if line.startswith("# skipped")] == [
-        "# skipped notes.md: not a spectrum file watch reads (.xy, .dat, .txt)",
+        "# skipped notes.md: not a spectrum file watch reads (.xy, .dat, .txt; vendor files .spc, .jdx, .dx, .jcamp, "
+        ".wdf, OPUS .0, .1, ...)",
         "# skipped train.csv: watch reads one spectrum per .xy, .dat, .txt file, not a .csv file of spectra "
         "(predict reads those)",
     ]
@@ -417,3 +418,15 @@ def test_a_regressors_watch_prints_each_targets_value_in_its_units(
         assert all(len(line) == 2 and line[1].startswith("target=") for line in lines)
         got = [float(line[1].removeprefix("target=")) for line in lines]
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_vendor_file_is_classified_as_its_xy_twin(checkpoint: Path, tmp_path: Path) -> None:
+    """watch takes the vendor formats fit takes: a JCAMP-DX file gets the prediction of the same spectrum as .xy."""
+    jcamp = pytest.importorskip("jcamp")
+    classifier = open_classifier(checkpoint, engine="torch")
+    x, spectra, _ = peak_spectra(1, seed=5)
+    write_xy(tmp_path / "scan.xy", x, spectra[0])
+    jcamp.writefile(str(tmp_path / "scan.jdx"), {"title": "scan", "x": x, "y": spectra[0], "xunits": "1/CM"})
+    xy, jdx = classify_files(classifier, [tmp_path / "scan.xy", tmp_path / "scan.jdx"])
+    assert jdx.error is None and jdx.class_name == xy.class_name
+    assert jdx.probability == pytest.approx(xy.probability, abs=1e-3)  # the text file keeps fewer digits

@@ -39,6 +39,7 @@ import torch
 
 from lightning_spectra.data.formats import TABLE_SUFFIXES
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
+from lightning_spectra.data.vendor import VENDOR_SUFFIXES, is_vendor_file, read_vendor
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
 from lightning_spectra.runs.checkpoint import TrainedModel, package_datamodule, read_trained_model
@@ -199,6 +200,22 @@ def check_axis(classifier: Classifier, x: np.ndarray) -> None:
     )
 
 
+def watched(path: Path) -> bool:
+    """Whether ``watch`` reads ``path``: a two-column file or a vendor file (SPC, OPUS, JCAMP-DX, WDF)."""
+    return path.suffix.lower() in SPECTRUM_SUFFIXES or is_vendor_file(path)
+
+
+def read_spectrum(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, intensity)`` of a file watch reads; a vendor file must hold one spectrum (a WDF map holds many, and a
+    prediction line is one file's)."""
+    if not is_vendor_file(path):
+        return read_xy(path)
+    x, spectra, _ = read_vendor(path)
+    if len(spectra) != 1:
+        raise SpectraDataError(f"holds {len(spectra)} spectra; watch reads one per file (predict reads them all)")
+    return x, spectra[0]
+
+
 def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Prediction]:
     """Predictions for ``files`` in order, all good files in one batch; a file that cannot be used gets an
     error instead."""
@@ -206,7 +223,7 @@ def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Predic
     good: list[tuple[int, np.ndarray]] = []
     for i, path in enumerate(files):
         try:
-            x, y = read_xy(path)
+            x, y = read_spectrum(path)
             if len(y) != classifier.spectrum_length:
                 raise SpectraDataError(f"has {len(y)} points but the model expects {classifier.spectrum_length}")
             check_axis(classifier, x)
@@ -246,12 +263,12 @@ def skip_reason(path: Path) -> str | None:
     """Why ``watch`` does not read ``path``, or None for a spectrum file it reads (or a hidden one, an editor's or
     a file system's, passed over in silence)."""
     suffix = path.suffix.lower()
-    if suffix in SPECTRUM_SUFFIXES or path.name.startswith("."):
+    if watched(path) or path.name.startswith("."):
         return None
     formats = ", ".join(SPECTRUM_SUFFIXES)
     if suffix in (*TABLE_SUFFIXES, ".npz", ".ts"):
         return f"watch reads one spectrum per {formats} file, not a {suffix} file of spectra (predict reads those)"
-    return f"not a spectrum file watch reads ({formats})"
+    return f"not a spectrum file watch reads ({formats}; vendor files {', '.join(VENDOR_SUFFIXES)}, OPUS .0, .1, ...)"
 
 
 def _signature(path: Path) -> tuple[int, int] | None:
@@ -297,7 +314,7 @@ def watch(
             if path not in told_skipped and (reason := skip_reason(path)) is not None:
                 emit(f"# skipped {escaped(path.name)}: {reason}")
                 told_skipped.add(path)
-        for path in [p for p in listed if p.suffix.lower() in SPECTRUM_SUFFIXES]:
+        for path in [p for p in listed if watched(p)]:
             now = _signature(path)
             if now is None or done.get(path) == now:  # vanished, or classified as it is now
                 continue

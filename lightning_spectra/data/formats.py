@@ -28,9 +28,11 @@ from pathlib import Path
 import numpy as np
 
 from lightning_spectra.data.text import read_text
+from lightning_spectra.data.vendor import VENDOR_SUFFIXES, is_vendor_file, read_vendor
 from lightning_spectra.data.xy import (
     SPECTRUM_SUFFIXES,
     axis_title,
+    natural_key,
     order_break,
     order_problem,
     read_xy,
@@ -664,6 +666,37 @@ def read_xy_source(path: str | Path, progress: bool = True) -> SpectraSource:
     )
 
 
+# ---------------------------------------------------------------------------------------------- vendor files
+def vendor_files(folder: Path) -> list[Path]:
+    """The vendor files of a folder (SPC, OPUS, JCAMP-DX, WDF) in natural (time) order."""
+    return sorted((p for p in folder.iterdir() if is_vendor_file(p) and p.is_file()), key=natural_key)
+
+
+def read_vendor_source(path: Path, progress: bool = True) -> SpectraSource:
+    """A vendor file (every spectrum it holds: an SPC's subfiles, a WDF map) or a folder of them sharing one x axis.
+
+    A file of one spectrum is named by its file name, as a ``.xy`` file is; the spectra of a file of several by
+    ``<file>[i]``."""
+    from lightning_spectra.runtime.progress import track
+
+    files = vendor_files(path) if path.is_dir() else [path]
+    xs, blocks, names, where, title = [], [], [], [], None
+    for file in track(files, "Reading spectra", enabled=progress and len(files) > 1):
+        x, spectra, axis = read_vendor(file)
+        if xs and (len(x) != len(xs[0]) or not np.allclose(x, xs[0], rtol=AXIS_RTOL, atol=AXIS_ATOL)):
+            raise SpectraDataError(f"{file}: x axis differs from {files[0].name}'s; spectra must share one axis")
+        xs.append(x)
+        blocks.append(spectra)
+        title = title or axis
+        several = len(spectra) > 1
+        names += [f"{file.name}[{i}]" if several else file.name for i in range(len(spectra))]
+        where += [f"{file}, spectrum {i}" if several else str(file) for i in range(len(spectra))]
+    _check_axis_order(str(files[0]), xs[0], [f"point {i}" for i in range(len(xs[0]))])
+    return SpectraSource(
+        path=path, spectra=np.concatenate(blocks), labels=None, names=names, where=where, x=xs[0], x_label=title
+    )
+
+
 # ---------------------------------------------------------------------------------------------- label files
 def read_labels_file(path: str | Path) -> list[tuple[str | None, str, int]]:
     """``(name or None, label, line)`` per entry of a labels file.
@@ -785,7 +818,8 @@ def read_spectra(
     if not path.exists():
         raise SpectraDataError(f"{path}: no such file or folder")
     if path.is_dir():
-        source = read_xy_source(path, progress=progress)
+        xy_folder = any(p.suffix.lower() in SPECTRUM_SUFFIXES for p in path.iterdir()) or not vendor_files(path)
+        source = read_xy_source(path, progress=progress) if xy_folder else read_vendor_source(path, progress)
         if labels_path is None and labels_required and (path / "labels.csv").is_file():
             labels_path = path / "labels.csv"
     elif suffix == ".npz":
@@ -805,10 +839,13 @@ def read_spectra(
         )
     elif suffix in SPECTRUM_SUFFIXES:
         source = read_xy_source(path, progress=progress)
+    elif is_vendor_file(path):
+        source = read_vendor_source(path, progress)
     else:
         raise SpectraDataError(
             f"{path}: unknown spectrum format {suffix or '(no suffix)'!r}; use a folder of .xy files, a table "
-            f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file or a UCR <Name>_TRAIN/_TEST file"
+            f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file, a UCR <Name>_TRAIN/_TEST file or a vendor file "
+            f"({', '.join(VENDOR_SUFFIXES)}, OPUS .0, .1, ...)"
         )
     if source.labels is None and labels_path is not None:
         source = attach_labels(source, labels_path)
