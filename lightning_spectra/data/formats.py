@@ -17,11 +17,12 @@ Supported (see ``docs/data-formats.md``):
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import itertools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def _guess_delimiter(path: Path, text: str) -> str | None:
     whose commas are decimal commas, so counting them would pick the wrong one."""
     if path.suffix.lower() in (".tsv", ".tab"):
         return "\t"
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    first = next((ln for ln in _text_lines(text) if ln.strip() and not ln.lstrip().startswith("#")), "")
     return next((d for d in ("\t", ";", ",") if d in first), None)
 
 
@@ -156,21 +157,47 @@ def _decimal_points(rows: list[list[str]]) -> list[list[str]]:
     return [[c.replace(",", ".") if DECIMAL_COMMA.fullmatch(c) else c for c in row] for row in rows]
 
 
-def _split_rows(text: str, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
-    """Cells of every non-blank, non-comment line, and the line numbers they came from."""
-    rows, lines = [], []
+def _lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time, ends kept, split at ``\\n`` only (as ``io.StringIO`` splits them): a
+    list of them, or a ``StringIO``, which holds four bytes per character, would copy the whole file again."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
+
+
+def _text_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` as ``text.splitlines()`` gives them, one at a time, without a list of them all."""
+    for line in _lines(text):
+        yield from line.splitlines()
+
+
+def _records(text: str, delimiter: str | None) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, cells)`` of every non-blank, non-comment line, one at a time."""
     if delimiter is None:
-        records = ((n, line.split()) for n, line in enumerate(text.splitlines(), start=1))
+        records = ((n, line.split()) for n, line in enumerate(_text_lines(text), start=1))
     else:
-        reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+        reader = csv.reader(_lines(text), delimiter=delimiter)
         records = ((reader.line_num, row) for row in reader)
     for number, row in records:
         cells = [c.strip() for c in row]
-        if not any(cells) or cells[0].startswith("#"):
-            continue
-        rows.append(cells)
-        lines.append(number)
-    return rows, lines
+        if any(cells) and not cells[0].startswith("#"):
+            yield number, cells
+
+
+def _split_rows(text: str, delimiter: str | None) -> tuple[list[list[str]], list[int]]:
+    """Cells of every non-blank, non-comment line, and the line numbers they came from."""
+    records = list(_records(text, delimiter))
+    return [cells for _, cells in records], [number for number, _ in records]
+
+
+def _blocks(records: Iterator[tuple[int, list[str]]], size: int | None) -> Iterator[tuple[list[list[str]], list[int]]]:
+    """``(rows, line numbers)`` of ``size`` records at a time (all of them in one block when ``size`` is None)."""
+    records = iter(records)
+    while block := list(itertools.islice(records, size)):
+        yield [cells for _, cells in block], [number for number, _ in block]
 
 
 def _parse_numbers(cells: np.ndarray, place) -> np.ndarray:
@@ -230,6 +257,255 @@ def _titled_axis(record: np.ndarray) -> bool:
     return bool(np.isfinite(axis).all()) and order_break(axis) is None
 
 
+#: Records read at a time. Only one block's cells exist as strings at once: the whole 50,000 x 200 table as strings
+#: took 2.3 GB, 27 times the file (issue 35); a block of 200 such rows takes a few MB.
+TABLE_BLOCK = 200
+
+
+def _as_slice(indices: np.ndarray | list[int]) -> slice | np.ndarray:
+    """``indices`` as a slice when they are one run (``1, 2, 3``): taking them is then a view, not a copy."""
+    indices = np.asarray(indices)
+    if len(indices) and np.array_equal(indices, np.arange(indices[0], indices[0] + len(indices))):
+        return slice(int(indices[0]), int(indices[0]) + len(indices))
+    return indices
+
+
+class _Rows:
+    """Rows of numbers added a block at a time into one array made for ``capacity`` rows (grown when a table holds
+    more): joining the blocks at the end would hold the spectra twice."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.size = capacity, 0
+        self.array: np.ndarray | None = None
+
+    def add(self, block: np.ndarray) -> None:
+        end = self.size + len(block)
+        if self.array is None and end >= self.capacity:  # the first block is all there is: kept, not copied
+            self.array, self.size = block, end
+            return
+        if self.array is None:
+            self.array = np.empty((self.capacity, block.shape[1]), dtype=block.dtype)
+        elif end > len(self.array):
+            grown = np.empty((max(2 * len(self.array), end), block.shape[1]), dtype=block.dtype)
+            grown[: self.size] = self.array[: self.size]
+            self.array = grown
+        self.array[self.size : end] = block
+        self.size = end
+
+    def rows(self) -> np.ndarray:
+        """The rows added, as one array (a view of the first ``size`` rows: no copy)."""
+        return self.array[: self.size]
+
+
+def _row_capacity(text: str, points: int) -> int:
+    """How many spectra of ``points`` values ``text`` can hold at most: one a line, each of at least ``points``
+    characters and ``points - 1`` delimiters (a bound from lines alone would let comments count)."""
+    return min(text.count("\n") + 1, len(text) // (2 * points - 1) + 1)
+
+
+class _IrregularBlockError(Exception):
+    """A later block breaks a rule the first block set (text in the name-less first column, a column empty so
+    far): the table is read again as one block, whose answer, or error, is the one it always was."""
+
+
+@dataclass
+class _TableOptions:
+    """How :func:`read_table` was asked to read a table (see its arguments)."""
+
+    layout: str
+    label_column: int | str | None
+    name_column: int | str | None
+    header: bool | None
+    labels_required: bool
+
+
+def _cells(
+    path: Path, block: tuple[list[list[str]], list[int]], first: int, width: int, delimiter: str | None
+) -> np.ndarray:
+    """A block's rows as a grid of strings; a row of other than ``width`` cells is a ragged table (``first``: the
+    table's first line, whose width it is)."""
+    rows, lines = block
+    if delimiter != ",":  # a comma that does not separate cells is a decimal comma
+        rows = _decimal_points(rows)
+    for cells, line in zip(rows, lines, strict=True):
+        if len(cells) != width:
+            raise SpectraDataError(
+                f"{path}, row {line}: has {len(cells)} cells but row {first} has {width} (ragged table)"
+            )
+    return np.asarray(rows, dtype=object).astype(str)
+
+
+@dataclass
+class _Table:
+    """What a table's first block decided (header, label, name and spectrum fields) and what its blocks gave:
+    the spectra and, per spectrum, its file row (``columns`` layout: column), label cell and name cell."""
+
+    path: Path
+    layout: str
+    lines: list[int]  # the first block's file lines: a ``columns`` table's fields, a ``rows`` table's first line
+    columns: np.ndarray  # the file columns kept, 1-based as a spreadsheet numbers them
+    head: list[str] | None
+    label_field: int | None
+    name_field: int | None
+    spectrum_fields: list[int]
+    auto_name: bool  # the first column names the spectra because it held no number: a later number breaks that
+    numbers: list[int] = field(default_factory=list)
+    first_cells: list[np.ndarray] = field(default_factory=list)  # every record's first cell, for _check_layout
+    spectra: _Rows = field(default_factory=lambda: _Rows(0))
+    label_cells: list[str] = field(default_factory=list)
+    name_cells: list[str] = field(default_factory=list)
+
+    def spot(self, number: int) -> str:
+        """Where a record (one spectrum, or the header) sits in the file, in spreadsheet terms."""
+        return f"row {number}" if self.layout == "rows" else f"column {number}"
+
+    def spot_field(self, index: int) -> str:
+        """Where field ``index`` (the labels, say) sits in the file: a column, or a row in the columns layout."""
+        return f"column {self.columns[index]}" if self.layout == "rows" else f"row {self.lines[index]}"
+
+    def place(self, number: int, index: int) -> str:
+        """The cell of record ``number`` (its file row or column) in field ``index``."""
+        if self.layout == "rows":
+            return f"{self.path}, row {number}, column {self.columns[index]}"
+        return f"{self.path}, row {self.lines[index]}, column {number}"
+
+    def take(self, grid: np.ndarray, numbers: np.ndarray) -> None:
+        """Add a block: ``grid`` its records (fields kept), ``numbers`` their file rows (or columns)."""
+        self.first_cells.append(grid[:, 0].copy())  # a view would keep the whole block
+        records = np.arange(len(grid))
+        if self.head is not None:  # concatenated exports repeat the header: not spectra (nor a class "label")
+            records = records[~(grid == np.asarray(self.head)).all(axis=1)]
+        body, numbers = grid[_as_slice(records)], numbers[records]
+        if self.auto_name and any(_is_number(c) for c in body[:, 0]):
+            raise _IrregularBlockError
+        fields = self.spectrum_fields
+        values = body[:, _as_slice(fields)]
+        self.spectra.add(_parse_numbers(values, lambda i, j: self.place(numbers[i], fields[j])))
+        self.numbers.extend(numbers.tolist())
+        if self.label_field is not None:
+            self.label_cells.extend(body[:, self.label_field].tolist())
+        if self.name_field is not None:
+            self.name_cells.extend(body[:, self.name_field].tolist())
+
+    def x_axis(self, text: str) -> tuple[np.ndarray | None, str | None]:
+        """The x axis in the header's spectrum cells (numbers, or numbers with a unit) and its name, if any."""
+        head, fields = self.head, self.spectrum_fields
+        x, x_label = None, None
+        if head is not None and all(_is_number(head[j]) for j in fields):
+            x = np.asarray([float(head[j]) for j in fields])
+            if self.layout == "columns" and self.name_field is not None:  # the x column's header cell names it
+                x_label = _axis_name(head[self.name_field])
+        elif head is not None and (with_unit := _axis_with_unit([head[j] for j in fields])) is not None:
+            x, x_label = with_unit
+        if x is not None:  # a titles line above the table names the axis before anything else
+            x_label = _titles_above(text, self.lines[0]) or x_label
+        return x, x_label
+
+    def labels(self, labels_required: bool) -> tuple[list[str] | None, str | None]:
+        """The spectra's labels (``None`` for none, or a missing one when not required) and where they are."""
+        if self.label_field is None:
+            return None, None
+        labels = [normalise_label(cell) for cell in self.label_cells]
+        if None in labels:
+            if labels_required:
+                missing = self.numbers[labels.index(None)]
+                raise SpectraDataError(f"{self.place(missing, self.label_field)}: missing label")
+            labels = None
+        head = self.head
+        origin = (
+            f"label column {str(head[self.label_field])!r}" if head is not None else self.spot_field(self.label_field)
+        )
+        return labels, origin
+
+    def source(self, text: str, labels_required: bool) -> SpectraSource:
+        """The spectra read, checked as one table (its x axis, its layout) with their labels and names."""
+        path = self.path
+        spectra = self.spectra.rows()
+        x, x_label = self.x_axis(text)
+        _check_layout(path, np.concatenate(self.first_cells), self.layout, x, self.lines[0], self.columns[0])
+        if x is not None:
+            _check_axis_order(str(path), x, [self.spot_field(j) for j in self.spectrum_fields])
+        where = [f"{path}, {self.spot(n)}" for n in self.numbers]
+        if self.name_field is not None:
+            names = self.name_cells
+        else:
+            names = [f"{path.name} {self.spot(n)}" for n in self.numbers]
+        labels, origin = self.labels(labels_required)
+        return SpectraSource(
+            path=path,
+            spectra=spectra,
+            labels=labels,
+            names=names,
+            where=where,
+            x=x,
+            label_origin=origin,
+            x_label=x_label,
+        )
+
+
+def _plan(path: Path, grid: np.ndarray, lines: list[int], columns: np.ndarray, options: _TableOptions) -> _Table:
+    """The header and the label, name and spectrum fields of a table as its first block ``grid`` (records by
+    fields, empty columns dropped) shows them."""
+    label_column, name_column = options.label_column, options.name_column
+    if options.header is None:
+        has_header = _detect_header(grid, (label_column, name_column)) or (
+            options.layout == "columns" and _titled_axis(grid[0])
+        )
+    else:
+        has_header = options.header
+    head = list(grid[0]) if has_header else None
+    records = np.arange(1, len(grid)) if has_header else np.arange(len(grid))
+    if has_header:
+        records = records[~(grid[1:] == grid[0]).all(axis=1)]
+    body = grid[records]
+    if len(body) == 0:
+        raise SpectraDataError(f"{path}: has a header but no spectra")
+
+    label_field = _find_field(head, label_column, "label_column", path, grid.shape[1])
+    name_field = _find_field(head, name_column, "name_column", path, grid.shape[1])
+    auto_name = name_field is None and name_column is None and label_field != 0
+    auto_name = auto_name and not any(_is_number(c) for c in body[:, 0])
+    if auto_name:
+        name_field = 0  # a first column of text names the spectra
+    if name_field is not None and name_field == label_field:
+        raise SpectraDataError(f"{path}: the label and name columns are the same column")
+    spectrum_fields = [j for j in range(grid.shape[1]) if j not in (label_field, name_field)]
+    if not spectrum_fields:
+        raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
+    return _Table(path, options.layout, lines, columns, head, label_field, name_field, spectrum_fields, auto_name)
+
+
+def _read_blocks(
+    path: Path, text: str, delimiter: str | None, options: _TableOptions, size: int | None
+) -> SpectraSource:
+    """Read the table in blocks of ``size`` records (one block when ``None``): the first decides the header and
+    fields, every later one must keep to that (else :class:`_IrregularBlockError`)."""
+    blocks = _blocks(_records(text, delimiter), size)
+    rows, lines = next(blocks, ([], []))
+    if not rows:
+        raise SpectraDataError(f"{path}: no data rows found")
+    first, width = lines[0], len(rows[0])
+    grid = _cells(path, (rows, lines), first, width, delimiter)
+    keep = np.flatnonzero((grid != "").any(axis=0))  # trailing delimiters leave a wholly empty column
+    dropped = np.setdiff1d(np.arange(width), keep)
+    kept = _as_slice(keep)
+    grid = grid[:, kept]
+    if options.layout == "columns":
+        grid, numbers = grid.T, keep + 1
+    else:
+        numbers = np.asarray(lines)
+    table = _plan(path, grid, lines, keep + 1, options)
+    if size is not None:
+        table.spectra = _Rows(_row_capacity(text, len(table.spectrum_fields)))
+    table.take(grid, numbers)
+    for block in blocks:
+        grid = _cells(path, block, first, width, delimiter)
+        if (grid[:, dropped] != "").any():
+            raise _IrregularBlockError  # a column empty in the first block holds something here
+        table.take(grid[:, kept], np.asarray(block[1]))
+    return table.source(text, options.labels_required)
+
+
 def read_table(
     path: str | Path,
     layout: str = "rows",
@@ -261,91 +537,13 @@ def read_table(
         raise SpectraDataError(f"layout must be 'rows' or 'columns', got {layout!r}")
     text = read_text(path)
     delimiter = _guess_delimiter(path, text) if delimiter == "auto" else delimiter
-    rows, lines = _split_rows(text, delimiter)
-    if not rows:
-        raise SpectraDataError(f"{path}: no data rows found")
-    if delimiter != ",":  # a comma that does not separate cells is a decimal comma
-        rows = _decimal_points(rows)
-    width = len(rows[0])
-    for cells, line in zip(rows, lines, strict=True):
-        if len(cells) != width:
-            raise SpectraDataError(
-                f"{path}, row {line}: has {len(cells)} cells but row {lines[0]} has {width} (ragged table)"
-            )
-    grid = np.asarray(rows, dtype=object).astype(str)
-    keep = np.flatnonzero((grid != "").any(axis=0))  # trailing delimiters leave a wholly empty column
-    grid = grid[:, keep]
-    columns = keep + 1  # 1-based file columns, as a spreadsheet numbers them
-
-    if layout == "columns":
-        grid = grid.T
-
-    def spot(record: int) -> str:
-        """Where a record (one spectrum, or the header) sits in the file, in spreadsheet terms."""
-        return f"row {lines[record]}" if layout == "rows" else f"column {columns[record]}"
-
-    def spot_field(field: int) -> str:
-        """Where a field (the labels, say) sits in the file: a column, or a row in the columns layout."""
-        return f"column {columns[field]}" if layout == "rows" else f"row {lines[field]}"
-
-    def place(record: int, field: int) -> str:
-        row, column = (lines[record], columns[field]) if layout == "rows" else (lines[field], columns[record])
-        return f"{path}, row {row}, column {column}"
-
-    if header is None:
-        has_header = _detect_header(grid, (label_column, name_column)) or (
-            layout == "columns" and _titled_axis(grid[0])
-        )
-    else:
-        has_header = header
-    head = list(grid[0]) if has_header else None
-    records = np.arange(1, len(grid)) if has_header else np.arange(len(grid))
-    if has_header:  # concatenated exports repeat the header: those rows are not spectra (nor a class "label")
-        records = records[~(grid[1:] == grid[0]).all(axis=1)]
-    body = grid[records]
-    if len(body) == 0:
-        raise SpectraDataError(f"{path}: has a header but no spectra")
-
-    label_field = _find_field(head, label_column, "label_column", path, grid.shape[1])
-    name_field = _find_field(head, name_column, "name_column", path, grid.shape[1])
-    if name_field is None and name_column is None and label_field != 0 and not any(_is_number(c) for c in body[:, 0]):
-        name_field = 0  # a first column of text names the spectra
-    if name_field is not None and name_field == label_field:
-        raise SpectraDataError(f"{path}: the label and name columns are the same column")
-    spectrum_fields = [j for j in range(grid.shape[1]) if j not in (label_field, name_field)]
-    if not spectrum_fields:
-        raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
-
-    spectra = _parse_numbers(body[:, spectrum_fields], lambda i, j: place(records[i], spectrum_fields[j]))
-    x, x_label = None, None
-    if head is not None and all(_is_number(head[j]) for j in spectrum_fields):
-        x = np.asarray([float(head[j]) for j in spectrum_fields])
-        if layout == "columns" and name_field is not None:  # the x column's header cell names the axis
-            x_label = _axis_name(head[name_field])
-    elif head is not None and (with_unit := _axis_with_unit([head[j] for j in spectrum_fields])) is not None:
-        x, x_label = with_unit
-    if x is not None:  # a titles line above the table names the axis before anything else
-        x_label = _titles_above(text, lines[0]) or x_label
-    _check_layout(path, grid, layout, x, lines, columns)
-    if x is not None:
-        _check_axis_order(str(path), x, [spot_field(j) for j in spectrum_fields])
-    where = [f"{path}, {spot(r)}" for r in records]
-    if name_field is not None:
-        names = [str(v) for v in body[:, name_field]]
-    else:
-        names = [f"{path.name} {spot(r)}" for r in records]
-
-    labels, origin = None, None
-    if label_field is not None:
-        labels = [normalise_label(cell) for cell in body[:, label_field]]
-        if None in labels:
-            if labels_required:
-                raise SpectraDataError(f"{place(records[labels.index(None)], label_field)}: missing label")
-            labels = None
-        origin = f"label column {str(head[label_field])!r}" if head is not None else spot_field(label_field)
-    return SpectraSource(
-        path=path, spectra=spectra, labels=labels, names=names, where=where, x=x, label_origin=origin, x_label=x_label
-    )
+    options = _TableOptions(layout, label_column, name_column, header, labels_required)
+    if layout == "rows":  # one spectrum per row: read TABLE_BLOCK rows at a time
+        with contextlib.suppress(SpectraDataError, _IrregularBlockError):
+            return _read_blocks(path, text, delimiter, options, TABLE_BLOCK)
+    # A bad or irregular table is read again whole, so its error is the one reading it whole finds first; a
+    # ``columns`` table is read whole, as each of its spectra spans every line.
+    return _read_blocks(path, text, delimiter, options, None)
 
 
 def _check_axis_order(where: str, x: np.ndarray, spots: list[str]) -> None:
@@ -364,7 +562,7 @@ def _check_axis_order(where: str, x: np.ndarray, spots: list[str]) -> None:
 
 
 def _check_layout(
-    path: Path, grid: np.ndarray, layout: str, x: np.ndarray | None, lines: list[int], columns: np.ndarray
+    path: Path, first_cells: np.ndarray, layout: str, x: np.ndarray | None, first_line: int, first_column: int
 ) -> None:
     """Refuse a table read the other way round: no x axis in the header record as read, but a title in the corner
     and three or more numbers rising or falling strictly after it, across the records, which is the x axis of
@@ -372,14 +570,14 @@ def _check_layout(
     that are wavelengths), and a later error about classes or lengths would blame something else."""
     if x is not None and order_break(x) is None:
         return
-    corner, cells = grid[0, 0], grid[1:, 0]
+    corner, cells = first_cells[0], first_cells[1:]  # the first cell of every record, the header's first
     if _is_number(corner) or corner.lower() in NAME_HEADERS or len(cells) < 3 or not all(map(_is_number, cells)):
         return
     axis = cells.astype(np.float64)
     if not np.isfinite(axis).all() or order_break(axis) is not None:
         return
     other = "rows" if layout == "columns" else "columns"
-    along = f"row {lines[0]}" if layout == "columns" else f"column {columns[0]}"
+    along = f"row {first_line}" if layout == "columns" else f"column {first_column}"
     raise SpectraDataError(
         f"{path}: this looks like one spectrum per {other[:-1]} ({along} holds an x axis, {str(corner)!r} "
         f"{axis[0]:g}..{axis[-1]:g}); use layout: {other}"
@@ -423,7 +621,7 @@ def _axis_with_unit(cells: Sequence[str]) -> tuple[np.ndarray, str] | None:
 def _titles_above(text: str, first: int) -> str | None:
     """The x axis's title in a comment line of two column titles just above a table's first line ``first``
     (``# Raman shift (cm-1), intensity``): the rule of an ``.xy`` file's titles (:func:`axis_title`)."""
-    above = [line.strip() for line in text.splitlines()[: first - 1] if line.strip()]
+    above = [line.strip() for line in itertools.islice(_text_lines(text), first - 1) if line.strip()]
     return axis_title(above[-1]) if above and above[-1].startswith("#") else None
 
 
