@@ -22,10 +22,18 @@ PREDICT_FILES = ("predictions.csv", "summary.json", "config.yaml", "hparams.yaml
 FOLDER_LOGGERS = ("CSVLogger", "TensorBoardLogger")
 
 
+#: Files every fit leaves in its run folder: a ``checkpoints`` folder beside none of them is not a run's (the
+#: repository's ``tests/data/checkpoints`` of an earlier release must not get a ``predict`` folder beside it).
+RUN_FILES = ("config.yaml", "hparams.yaml")
+
+
 def run_of_checkpoint(ckpt_path: str | Path) -> Path | None:
-    """The run folder holding ``ckpt_path`` (``<run>/checkpoints/x.ckpt`` -> ``<run>``), else ``None``."""
+    """The run folder holding ``ckpt_path`` (``<run>/checkpoints/x.ckpt`` -> ``<run>``, a folder a fit wrote),
+    else ``None``."""
     folder = Path(ckpt_path).absolute().parent
-    return folder.parent if folder.name == "checkpoints" else None
+    if folder.name != "checkpoints" or not any((folder.parent / name).exists() for name in RUN_FILES):
+        return None
+    return folder.parent
 
 
 def _logger_entry(logger: Any) -> Any:
