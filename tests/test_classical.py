@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run_folder
+from conftest import run_folder
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import GridSearchCV, KFold
+from test_regression_outputs import acceptance_args
 
 from lightning_spectra.apps.export import main as export_main
 from lightning_spectra.apps.export import run_onnx
@@ -124,26 +125,8 @@ def write_ts(path: Path, spectra: np.ndarray, targets: np.ndarray) -> None:
 
 
 def fit_args(tmp: Path, model: str, *extra: str) -> list[str]:
-    return [
-        "fit",
-        "--config",
-        str(ROOT / "configs/examples/files_ucr.yaml"),
-        "--data.init_args.train_path",
-        str(tmp / "train.ts"),
-        "--data.init_args.test_path",
-        str(tmp / "test.ts"),
-        "--data.init_args.task",
-        "regression",
-        "--model",
-        model,
-        "--trainer.logger.init_args.save_dir",
-        str(tmp / "logs"),
-        "--trainer.enable_progress_bar",
-        "false",
-        "--trainer.enable_model_summary",
-        "false",
-        *extra,
-    ]
+    """The regression acceptance command (tests/test_regression_outputs.py) on ``tmp``'s X_TRAIN.ts and X_TEST.ts."""
+    return acceptance_args(tmp, model, *extra)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +134,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
     tmp = tmp_path_factory.mktemp("classical")
     spectra, targets = curved_set(90, seed=4)
     test_spectra, test_targets = curved_set(25, seed=5)
-    write_ts(tmp / "train.ts", spectra, targets)
-    write_ts(tmp / "test.ts", test_spectra, test_targets)
+    write_ts(tmp / "X_TRAIN.ts", spectra, targets)
+    write_ts(tmp / "X_TEST.ts", test_spectra, test_targets)
     return tmp, np.round(test_spectra, 6)
 
 
@@ -165,7 +148,7 @@ def exported_and_predicted(tmp: Path, folder: Path, raw_test: np.ndarray, name: 
     out = tmp / f"predict_{name}"
     main(
         ["predict", "--config", str(folder / "config.yaml"), "--ckpt_path", str(ckpt)]
-        + ["--trainer.logger.init_args.save_dir", str(out), "--data.init_args.predict_path", str(tmp / "test.ts")]
+        + ["--trainer.logger.init_args.save_dir", str(out), "--data.init_args.predict_path", str(tmp / "X_TEST.ts")]
     )
     with open(folder / "predict" / "predictions.csv") as f:  # into the run of the checkpoint
         predicted = np.array([float(r["predicted_target"]) for r in csv.DictReader(f)])
@@ -177,10 +160,10 @@ def test_the_classical_model_alone_fits_tests_predicts_and_exports_as_scikit_lea
     main(fit_args(tmp, "lightning_spectra.classical.ClassicalRegressor", "--trainer.max_epochs", "1"))
     folder = run_folder(tmp / "logs", "files_ucr")
     summary = json.loads((folder / "summary.json").read_text())
-    # scikit-learn on the same training split (the datamodule's own split of train.ts)
+    # scikit-learn on the same training split (the datamodule's own split of X_TRAIN.ts)
     data = SpectraFilesDataModule(
-        train_path=str(tmp / "train.ts"),
-        test_path=str(tmp / "test.ts"),
+        train_path=str(tmp / "X_TRAIN.ts"),
+        test_path=str(tmp / "X_TEST.ts"),
         task="regression",
         split={"val_fraction": 0.2},
         progress=False,
@@ -212,7 +195,7 @@ def test_a_blended_network_predicts_and_exports_what_its_test_measured(files) ->
     assert summary["rmse"] <= max(summary["network_rmse"], summary["classical_rmse"]) + 1e-9  # between its parts
     exported, predicted = exported_and_predicted(tmp, folder, raw_test, "blend")
     np.testing.assert_allclose(exported, predicted, rtol=1e-4, atol=1e-4)
-    reference = np.array([float(line.rsplit(":", 1)[1]) for line in (tmp / "test.ts").read_text().splitlines()[4:]])
+    reference = np.array([float(line.rsplit(":", 1)[1]) for line in (tmp / "X_TEST.ts").read_text().splitlines()[4:]])
     assert np.sqrt(np.mean((exported - reference) ** 2)) == pytest.approx(summary["rmse"], rel=1e-4, abs=1e-5)
 
 
