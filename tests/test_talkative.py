@@ -81,6 +81,7 @@ def test_predict_never_replaces_a_file_it_did_not_write(
     copy = tmp_path / "run"
     (copy / "checkpoints").mkdir(parents=True)
     shutil.copy(run / "checkpoints" / "last.ckpt", copy / "checkpoints" / "last.ckpt")
+    shutil.copy(run / "config.yaml", copy / "config.yaml")  # a run folder: what fit leaves beside checkpoints/
     (copy / "predict").mkdir()
     (copy / "predict" / "predictions.csv").write_text("the user's own\n")
     code, line = cli_failure(predict_args(copy / "checkpoints" / "last.ckpt", data[1], tmp_path / "logs"), capsys)
@@ -99,3 +100,16 @@ def test_a_checkpoint_outside_a_run_folder_predicts_into_a_new_version_and_says_
     folder = tmp_path / "logs" / "files_tiny" / "version_0"
     assert f"predict: {ckpt} is not in a run's checkpoints/ folder; writing into {folder}" in capsys.readouterr().out
     assert (folder / "predictions.csv").is_file()
+
+
+def test_a_checkpoints_folder_that_no_fit_wrote_gets_no_predict_folder(
+    run: Path, data: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    shelf = tmp_path / "shelf"  # like the repository's tests/data/checkpoints: no config.yaml beside it
+    (shelf / "checkpoints").mkdir(parents=True)
+    ckpt = Path(shutil.copy(run / "checkpoints" / "last.ckpt", shelf / "checkpoints" / "model.ckpt"))
+    main(predict_args(ckpt, data[1], tmp_path / "logs"))
+    assert (
+        not (shelf / "predict").exists()
+        and (tmp_path / "logs" / "files_tiny" / "version_0" / "predictions.csv").is_file()
+    )
