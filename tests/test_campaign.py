@@ -40,3 +40,17 @@ def test_the_wandb_switch_gives_campaign_runs_a_grouped_run_without_a_logger_in_
         "class_path": WANDB_LOGGER,
         "init_args": {"project": "my-project", "group": "cv", "name": "CNN repeat0_fold1"},
     }
+
+
+def test_a_run_stopped_inside_a_campaign_leaves_the_resume_hint_to_the_campaign(tmp_path: Path) -> None:
+    """Issue 35: a member stopped by SIGTERM printed 'resume with --ckpt_path' before the ensemble's own line,
+    though ``ensemble fit`` and ``cv`` take no --ckpt_path."""
+    from lightning_spectra.callbacks.interrupted import resume_hint
+    from lightning_spectra.runs.campaign import stopped_by_sigterm
+
+    ckpt = tmp_path / "interrupted.ckpt"
+    assert "--ckpt_path" in resume_hint(3, ckpt)
+    with pytest.raises(RuntimeError), stopped_by_sigterm("the ensemble", "the finished members"):
+        assert resume_hint(3, ckpt) is None
+        raise RuntimeError("not a SIGTERM: goes through")
+    assert "--ckpt_path" in resume_hint(3, ckpt)  # the campaign is over

@@ -40,10 +40,15 @@ class SigtermCheckpoint(L.Callback):
                 "resume_checkpoint": str(path),
             },
         )
-        if trainer.is_global_zero:
-            print(
-                f"stopped by SIGTERM at epoch {trainer.current_epoch} (0-based); resume with the same command and "
-                f"--ckpt_path {path}",
-                file=sys.stderr,
-                flush=True,
-            )
+        if trainer.is_global_zero and (hint := resume_hint(trainer.current_epoch, path)) is not None:
+            print(hint, file=sys.stderr, flush=True)
+
+
+def resume_hint(epoch: int, path: Path) -> str | None:
+    """The line that tells how to resume a stopped fit; ``None`` inside a campaign (``ensemble fit``, ``cv``), whose
+    own line follows: its command takes no ``--ckpt_path`` and resumes by itself."""
+    from lightning_spectra.runs.campaign import campaign_running
+
+    if campaign_running():
+        return None
+    return f"stopped by SIGTERM at epoch {epoch} (0-based); resume with the same command and --ckpt_path {path}"

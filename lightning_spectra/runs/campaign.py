@@ -37,6 +37,16 @@ def campaign_run_config(config: dict, out: Path, name: str, group: str) -> dict:
     return config
 
 
+#: The campaigns running in this process (innermost last): a run stopped inside one leaves the resume hint to it.
+_RUNNING: list[str] = []
+
+
+def campaign_running() -> bool:
+    """Whether a campaign's :func:`stopped_by_sigterm` surrounds the current run (its runs' own ``--ckpt_path``
+    hint would name an option the campaign's command does not take)."""
+    return bool(_RUNNING)
+
+
 @contextmanager
 def stopped_by_sigterm(campaign: str, kept: str) -> Iterator[None]:
     """A campaign (``ensemble fit``, ``cv``) stopped by SIGTERM exits 143 with a hint that fits it.
@@ -45,6 +55,7 @@ def stopped_by_sigterm(campaign: str, kept: str) -> Iterator[None]:
     would end with status 0 ("done") after the run's own hint to resume with ``--ckpt_path``, which the campaign's
     command does not take. The campaign resumes by itself: the same command again keeps the ``kept`` runs.
     """
+    _RUNNING.append(campaign)
     try:
         yield
     except SystemExit as stop:
@@ -60,3 +71,5 @@ def stopped_by_sigterm(campaign: str, kept: str) -> Iterator[None]:
             flush=True,
         )
         raise SystemExit(SIGTERM_STATUS) from None
+    finally:
+        _RUNNING.pop()
