@@ -168,8 +168,15 @@ class ClassificationTask(Task):
         if not datamodule.linear_baseline:
             return outputs
         from lightning_spectra.baselines.linear import baseline_summary
+        from lightning_spectra.runtime.progress import phase
 
-        return outputs | baseline_summary(datamodule.splits, seed=datamodule.split_seed)
+        train = len(datamodule.splits.train.spectra)
+        # seconds to a minute on a few hundred spectra, after training: a line that it runs (issue 35)
+        with phase(
+            f"classical baselines: logistic regression, PLS-DA and an RBF SVC on the {train} training spectra",
+            enabled=trainer.is_global_zero,
+        ):
+            return outputs | baseline_summary(datamodule.splits, seed=datamodule.split_seed)
 
     def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
         """Per-class precision, recall and F1, macro F1 and the confusion matrix of the test that just ran, from
