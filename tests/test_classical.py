@@ -155,9 +155,14 @@ def exported_and_predicted(tmp: Path, folder: Path, raw_test: np.ndarray, name: 
     return exported, predicted
 
 
-def test_the_classical_model_alone_fits_tests_predicts_and_exports_as_scikit_learn_does(files) -> None:
+def test_the_classical_model_alone_fits_tests_predicts_and_exports_as_scikit_learn_does(
+    files, capsys: pytest.CaptureFixture
+) -> None:
     tmp, raw_test = files
     main(fit_args(tmp, "lightning_spectra.classical.ClassicalRegressor", "--trainer.max_epochs", "1"))
+    printed = capsys.readouterr().out
+    assert "classical calibrations: PLS and kernel ridge, each on the preprocessing its 5-fold CV" in printed
+    assert "done in" in printed and "classical calibration: " in printed  # the phase's end, then the choice
     folder = run_folder(tmp / "logs", "files_ucr")
     summary = json.loads((folder / "summary.json").read_text())
     # scikit-learn on the same training split (the datamodule's own split of X_TRAIN.ts)
