@@ -177,11 +177,14 @@ def test_vendor_suffixes():
     assert not any(is_vendor_file(Path(n)) for n in ("a.xy", "a.csv", "a.0a"))
 
 
-def test_watch_reads_vendor_files_of_one_spectrum(tmp_path):
-    from lightning_spectra.apps.watch import read_spectrum, skip_reason
+def test_watch_reads_vendor_files_of_one_spectrum_or_several(tmp_path):
+    """A file of one spectrum is named by its file name, as a ``.xy`` file; a WDF map's spectra ``map.wdf[i]``."""
+    from lightning_spectra.apps.watch import read_file, skip_reason
 
-    x, y = read_spectrum(write_opus(tmp_path / "scan_1.0", Y[1]))
-    np.testing.assert_allclose((x, y), (X, Y[1]), rtol=1e-6)
+    scan = read_file(write_opus(tmp_path / "scan_1.0", Y[1]), None)
+    np.testing.assert_allclose((scan.x, scan.spectra[0]), (X, Y[1]), rtol=1e-6)
+    assert scan.names == ["scan_1.0"] and len(scan.spectra) == 1
     assert skip_reason(tmp_path / "scan_1.0") is None and skip_reason(tmp_path / "map.wdf") is None
-    with pytest.raises(SpectraDataError, match="holds 3 spectra; watch reads one per file"):
-        read_spectrum(write_wdf(tmp_path / "map.wdf"))
+    wdf_map = read_file(write_wdf(tmp_path / "map.wdf"), None)
+    assert wdf_map.names == ["map.wdf[0]", "map.wdf[1]", "map.wdf[2]"]
+    np.testing.assert_allclose(wdf_map.spectra, Y, rtol=1e-6)

@@ -18,6 +18,7 @@ from test_files import peak_spectra, write_table
 import lightning_spectra.apps.watch as watch_module
 from lightning_spectra.apps.watch import (
     OnnxClassifier,
+    Prediction,
     TorchClassifier,
     classify_files,
     escaped,
@@ -313,7 +314,7 @@ def test_names_with_tabs_newlines_or_escape_sequences_cannot_forge_lines_or_reac
     for name, spectrum in zip(names, [spectra[0], spectra[1], spectra[0]], strict=True):
         write_xy(tmp_path / name, x, spectrum)
     (tmp_path / "bad\tfile\n.xy").write_text("1 2\n3 oops\n")  # an error line, its message naming the file
-    (tmp_path / "table\n# state change: x -> y.csv").write_text("a,b\n")  # a skipped line
+    (tmp_path / "notes\n# state change: x -> y.md").write_text("a,b\n")  # a skipped line
     main(["--ckpt_path", str(checkpoint), "--folder", str(tmp_path), "--once", "--engine", "torch"])
     out = capsys.readouterr().out
     assert all(c.isprintable() for c in out.replace("\t", "").replace("\n", ""))
@@ -328,16 +329,17 @@ def test_names_with_tabs_newlines_or_escape_sequences_cannot_forge_lines_or_reac
         and "bad\\tfile\\n.xy" in errors["bad\\tfile\\n.xy"]
     )
     assert [line for line in lines if line.startswith("# skipped")] == [
-        "# skipped table\\n# state change: x -> y.csv: watch reads one spectrum per .xy, .dat, .txt file, "
-        "not a .csv file of spectra (predict reads those)"
+        "# skipped notes\\n# state change: x -> y.md: not a spectrum file watch reads (.xy, .dat, .txt, .csv, "
+        ".tsv, .tab, .npz, .ts; vendor files .spc, .jdx, .dx, .jcamp, .wdf, OPUS .0, .1, ...)"
     ]
     assert len(lines) == 5 + sum(line.startswith("# state change: ") for line in lines)  # one line each
     assert escaped("a\\b\u202e\udcff") == "a\\\\b\\u202e\\udcff"  # format characters, undecodable bytes
 
 
-def test_a_table_or_other_file_in_the_folder_is_one_skipped_line_each(checkpoint: Path, tmp_path: Path) -> None:
+def test_another_file_in_the_folder_is_one_skipped_line_each(checkpoint: Path, tmp_path: Path) -> None:
     """A file watch does not read is named once with the reason, however many polls see it; a hidden file (an
-    editor's, the file system's) is passed over in silence; with --new_only, files there at the start too."""
+    editor's, the file system's) is passed over in silence; with --new_only, files there at the start too. A
+    malformed table is read (and refused) like any spectrum file: one error line, however many polls."""
     write_scans(tmp_path, 1)
     (tmp_path / "train.csv").write_text("a,b\n")
     (tmp_path / "notes.md").write_text("hello\n")
@@ -346,10 +348,11 @@ def test_a_table_or_other_file_in_the_folder_is_one_skipped_line_each(checkpoint
     lines: list[str] = []
     watch(tmp_path, classifier, interval=0.05, timeout=0.3, emit=lines.append, settle=0)
     assert [line for line in lines if line.startswith("# skipped")] == [
-        "# skipped notes.md: not a spectrum file watch reads (.xy, .dat, .txt; vendor files .spc, .jdx, .dx, .jcamp, "
-        ".wdf, OPUS .0, .1, ...)",
-        "# skipped train.csv: watch reads one spectrum per .xy, .dat, .txt file, not a .csv file of spectra "
-        "(predict reads those)",
+        "# skipped notes.md: not a spectrum file watch reads (.xy, .dat, .txt, .csv, .tsv, .tab, .npz, .ts; vendor "
+        "files .spc, .jdx, .dx, .jcamp, .wdf, OPUS .0, .1, ...)",
+    ]
+    assert [line for line in lines if line.startswith("train.csv")] == [
+        f"train.csv\terror: {tmp_path / 'train.csv'}, row 1, column 2: 'b' is not a number"
     ]
     lines.clear()
     watch(tmp_path, classifier, once=True, new_only=True, emit=lines.append)
@@ -430,3 +433,43 @@ def test_a_vendor_file_is_classified_as_its_xy_twin(checkpoint: Path, tmp_path: 
     xy, jdx = classify_files(classifier, [tmp_path / "scan.xy", tmp_path / "scan.jdx"])
     assert jdx.error is None and jdx.class_name == xy.class_name
     assert jdx.probability == pytest.approx(xy.probability, abs=1e-3)  # the text file keeps fewer digits
+
+
+def _one_by_one(classifier: TorchClassifier, folder: Path, x: np.ndarray, spectra: np.ndarray) -> list[Prediction]:
+    """The predictions of ``spectra`` written as single ``.xy`` files: the path a file of one spectrum takes."""
+    folder.mkdir()
+    paths = [write_xy(folder / f"s{i}.xy", x, spectrum) for i, spectrum in enumerate(spectra)]
+    return classify_files(classifier, paths)
+
+
+def test_a_table_or_npz_of_spectra_gives_a_line_per_spectrum_as_its_spectra_one_by_one(
+    checkpoint: Path, tmp_path: Path
+) -> None:
+    """Issue 35: watch takes the files of many spectra fit takes. A table's spectra are named by its name column,
+    or ``<file>[i]`` (its label column ignored), an ``.npz``'s ``<file>[i]``; each predicted as alone."""
+    classifier = open_classifier(checkpoint, engine="torch")
+    x, spectra, labels = peak_spectra(3, seed=7, jitter=0.3)
+    expected = _one_by_one(classifier, tmp_path / "alone", x, spectra)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    write_table(folder / "named.csv", x, spectra, None)  # a name column: new_0, new_1, new_2
+    write_table(folder / "labelled.csv", x, spectra, labels[::-1])  # labels that would be wrong: not used
+    np.savez(folder / "scans.npz", spectra=spectra, x=x)
+    lines: list[str] = []
+    made = watch(folder, classifier, once=True, emit=lines.append)
+    assert [p.name for p in made] == [
+        *(f"labelled.csv[{i}]" for i in range(3)),
+        *(f"new_{i}" for i in range(3)),
+        *(f"scans.npz[{i}]" for i in range(3)),
+    ]
+    assert [p.class_name for p in made] == [p.class_name for p in expected] * 3
+    np.testing.assert_allclose([p.probability for p in made], [p.probability for p in expected] * 3, atol=1e-4)
+    assert sum(not line.startswith("#") for line in lines) == 9
+
+
+def test_a_file_of_spectra_on_another_axis_is_one_error_line(checkpoint: Path, tmp_path: Path) -> None:
+    """The x axis of a file of many spectra must be the model's, as a single spectrum's: one error line for it."""
+    x, spectra, _ = peak_spectra(2, seed=7)
+    np.savez(tmp_path / "shifted.npz", spectra=spectra, x=x + 50)
+    (made,) = classify_files(open_classifier(checkpoint, engine="torch"), [tmp_path / "shifted.npz"])
+    assert made.name == "shifted.npz" and made.error.startswith("x axis differs from the model's: point 0 is at 450")

@@ -6,7 +6,9 @@ Loads a checkpoint written by ``train.py`` (weights and class names from it; its
 this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
 scaling fitted on its training split, as ``predict`` does, and prints one tab-separated line per new file
 (``name, predicted class, probability``) plus a line whenever the predicted state changes; a regressor's line
-is ``name`` and ``target=value`` for each target, in the targets' units. A file counts as
+is ``name`` and ``target=value`` for each target, in the targets' units. A file of several spectra (a table,
+``.npz``, ``.ts``, a vendor file such as a WDF map), read as ``fit`` and ``predict`` read it, gives a line per
+spectrum, named by the file's own names (a table's name column) or ``<file>[i]``. A file counts as
 complete once its size and modification time have stayed the same for ``--settle`` seconds, so a detector
 still writing it (even with pauses) is not read half-way; a file that changes after it was classified is
 classified again, and one that could not be read or was malformed is tried again at every poll (its error
@@ -18,7 +20,7 @@ the checkpoint is exported to ONNX with its preprocessing and run by ONNX Runtim
 
 Every name printed is escaped (:func:`escaped`), so a file name holding a tab, a newline or a terminal escape
 sequence can neither forge a field or a line of the output nor reach the terminal. A file of another format
-(a table, ``.npz``) gets one ``# skipped`` line saying why, not silence. A watched folder removed while watching
+(``notes.md``) gets one ``# skipped`` line saying why, not silence. A watched folder removed while watching
 ends the watch with one line and exit status 1 (the lines before it stand).
 """
 
@@ -37,7 +39,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_spectra.data.formats import TABLE_SUFFIXES
+from lightning_spectra.data.formats import (
+    TABLE_SUFFIXES,
+    SpectraSource,
+    axis_row_as_x,
+    model_axis,
+    read_spectra,
+)
 from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.vendor import VENDOR_SUFFIXES, is_vendor_file, read_vendor
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
@@ -200,41 +208,89 @@ def check_axis(classifier: Classifier, x: np.ndarray) -> None:
     )
 
 
+MANY_SUFFIXES = (*TABLE_SUFFIXES, ".npz", ".ts")  # files of several spectra, read as fit and predict read them
+
+
 def watched(path: Path) -> bool:
-    """Whether ``watch`` reads ``path``: a two-column file or a vendor file (SPC, OPUS, JCAMP-DX, WDF)."""
-    return path.suffix.lower() in SPECTRUM_SUFFIXES or is_vendor_file(path)
+    """Whether ``watch`` reads ``path``: a two-column file, a vendor file (SPC, OPUS, JCAMP-DX, WDF), a table,
+    ``.npz`` or ``.ts`` file."""
+    suffix = path.suffix.lower()
+    return suffix in SPECTRUM_SUFFIXES or suffix in MANY_SUFFIXES or is_vendor_file(path)
 
 
-def read_spectrum(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, intensity)`` of a file watch reads; a vendor file must hold one spectrum (a WDF map holds many, and a
-    prediction line is one file's)."""
-    if not is_vendor_file(path):
-        return read_xy(path)
-    x, spectra, _ = read_vendor(path)
-    if len(spectra) != 1:
-        raise SpectraDataError(f"holds {len(spectra)} spectra; watch reads one per file (predict reads them all)")
-    return x, spectra[0]
+@dataclass(frozen=True)
+class Spectra:
+    """A file's spectra: their x axis (None where the file has none), intensities ``(N, L)`` and line names."""
+
+    x: np.ndarray | None
+    spectra: np.ndarray
+    names: list[str]
+
+
+def numbered(path: Path, count: int) -> list[str]:
+    """Names of a file's spectra: its name for one (a line reads as a single-spectrum file's), ``<file>[i]`` for
+    several, as ``fit`` and ``predict`` name the spectra of a vendor file or a ``.npz`` without names."""
+    return [path.name] if count == 1 else [f"{path.name}[{i}]" for i in range(count)]
+
+
+def own_names(source: SpectraSource) -> bool:
+    """Whether a file names its spectra itself (a table's name column, an ``.npz``'s ``names``) rather than its
+    reader calling them by their place (``<file> row 3``, from ``where`` ``<path>, row 3``) or ``<file>[i]``."""
+    prefix = f"{source.path}, "
+    places = [f"{source.path.name} {w.removeprefix(prefix)}" for w in source.where]
+    return source.names not in (places, [f"{source.path.name}[{i}]" for i in range(len(source))])
+
+
+def read_file(path: Path, axis: np.ndarray | None) -> Spectra:
+    """The spectra of a file watch reads, by the readers ``fit`` and ``predict`` use. A table, ``.npz`` or ``.ts``
+    file is read as new spectra (labels or targets in it are ignored); a first row of a table that is the model's
+    x axis (``axis``, None for a model without one) is taken as the axis, as ``predict`` takes it."""
+    suffix = path.suffix.lower()
+    if suffix in SPECTRUM_SUFFIXES:  # before the table readers: a .txt is a two-column file here, as it was
+        x, y = read_xy(path)
+        return Spectra(x, y[None, :], [path.name])
+    if suffix in MANY_SUFFIXES:
+        source = axis_row_as_x(read_spectra(path, progress=False, labels_required=False), axis)
+        names = source.names if own_names(source) else numbered(path, len(source))
+        return Spectra(source.x, source.spectra, names)
+    x, spectra, _ = read_vendor(path)  # every spectrum of it: an SPC's subfiles, a WDF map
+    return Spectra(x, spectra, numbered(path, len(spectra)))
+
+
+def checked(classifier: Classifier, path: Path) -> Spectra:
+    """The file's spectra, refused (one error for the file) unless their length and x axis are the model's."""
+    read = read_file(path, model_axis(classifier.x_axis))
+    if read.spectra.shape[1] != classifier.spectrum_length:
+        raise SpectraDataError(f"has {read.spectra.shape[1]} points but the model expects {classifier.spectrum_length}")
+    if read.x is not None:  # a table or .npz without an axis has nothing to compare, as in predict
+        check_axis(classifier, read.x)
+    return read
+
+
+def classify_each(classifier: Classifier, files: Sequence[Path]) -> list[list[Prediction]]:
+    """Each file's predictions in order, one per spectrum, all good spectra in one batch; a file that cannot be
+    used gets one error instead (it is tried again whole)."""
+    results: list[list[Prediction]] = []
+    good: list[Spectra] = []
+    for path in files:
+        try:
+            good.append(checked(classifier, path))
+            results.append([])
+        except SpectraDataError as err:
+            results.append([Prediction(path.name, error=str(err))])
+    if good:
+        outputs = iter(classifier.outputs(classifier.x_axis, np.concatenate([g.spectra for g in good])))
+        spectra = iter(good)
+        for made in results:
+            if not made:  # a good file: its rows in order
+                made.extend(prediction(classifier, name, next(outputs)) for name in next(spectra).names)
+    return results
 
 
 def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Prediction]:
-    """Predictions for ``files`` in order, all good files in one batch; a file that cannot be used gets an
-    error instead."""
-    results: dict[int, Prediction] = {}
-    good: list[tuple[int, np.ndarray]] = []
-    for i, path in enumerate(files):
-        try:
-            x, y = read_spectrum(path)
-            if len(y) != classifier.spectrum_length:
-                raise SpectraDataError(f"has {len(y)} points but the model expects {classifier.spectrum_length}")
-            check_axis(classifier, x)
-            good.append((i, y))
-        except SpectraDataError as err:
-            results[i] = Prediction(path.name, error=str(err))
-    if good:
-        outputs = classifier.outputs(classifier.x_axis, np.stack([y for _, y in good]))
-        for (i, _), row in zip(good, outputs, strict=True):
-            results[i] = prediction(classifier, files[i].name, row)
-    return [results[i] for i in range(len(files))]
+    """Predictions for ``files`` in order: one per spectrum of a good file, one error for a file that cannot be
+    used."""
+    return [p for made in classify_each(classifier, files) for p in made]
 
 
 def prediction(classifier: Classifier, name: str, row: np.ndarray) -> Prediction:
@@ -262,13 +318,20 @@ def _folder_files(folder: Path, first: bool) -> list[Path]:
 def skip_reason(path: Path) -> str | None:
     """Why ``watch`` does not read ``path``, or None for a spectrum file it reads (or a hidden one, an editor's or
     a file system's, passed over in silence)."""
-    suffix = path.suffix.lower()
     if watched(path) or path.name.startswith("."):
         return None
-    formats = ", ".join(SPECTRUM_SUFFIXES)
-    if suffix in (*TABLE_SUFFIXES, ".npz", ".ts"):
-        return f"watch reads one spectrum per {formats} file, not a {suffix} file of spectra (predict reads those)"
+    formats = ", ".join((*SPECTRUM_SUFFIXES, *MANY_SUFFIXES))
     return f"not a spectrum file watch reads ({formats}; vendor files {', '.join(VENDOR_SUFFIXES)}, OPUS .0, .1, ...)"
+
+
+def _tell(prediction: Prediction, state: str | None, emit: Callable[[str], None]) -> str | None:
+    """Emit a prediction's line, and a state-change line before it moves to another class; the new state."""
+    emit(prediction.line())
+    if prediction.class_name is None:
+        return state
+    if state is not None and prediction.class_name != state:
+        emit(f"# state change: {escaped(state)} -> {escaped(prediction.class_name)} at {escaped(prediction.name)}")
+    return prediction.class_name
 
 
 def _signature(path: Path) -> tuple[int, int] | None:
@@ -323,21 +386,18 @@ def watch(
             if once or time.monotonic() - seen[path][1] >= settle:  # unchanged long enough: writer finished
                 ready.append(path)
                 signatures[path] = now
-        for path, prediction in zip(ready, classify_files(classifier, ready), strict=True):
-            if prediction.error is None:
+        for path, predictions in zip(ready, classify_each(classifier, ready), strict=True):
+            error = next((p.error for p in predictions if p.error is not None), None)
+            if error is None:
                 done[path] = signatures[path]
                 failed.pop(path, None)
-            elif failed.get(path) == (signatures[path], prediction.error):
+            elif failed.get(path) == (signatures[path], error):
                 continue  # the same file with the same error: told at an earlier poll
             else:
-                failed[path] = (signatures[path], prediction.error)
-            emit(prediction.line())
-            if prediction.class_name is not None:
-                if state is not None and prediction.class_name != state:
-                    change = f"{escaped(state)} -> {escaped(prediction.class_name)} at {escaped(prediction.name)}"
-                    emit(f"# state change: {change}")
-                state = prediction.class_name
-            made.append(prediction)
+                failed[path] = (signatures[path], error)
+            for prediction in predictions:  # one per spectrum of the file
+                state = _tell(prediction, state, emit)
+                made.append(prediction)
         if once or (timeout is not None and time.monotonic() - start >= timeout):
             return made
         time.sleep(interval)
@@ -371,7 +431,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=command("watch"), description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
-    parser.add_argument("--folder", required=True, help="folder the new .xy files appear in")
+    parser.add_argument("--folder", required=True, help="folder the new spectrum files appear in")
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")
     parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
     parser.add_argument(
