@@ -128,7 +128,8 @@ def _wait_for_a_claimed_trial(out: Path, timeout_s: float = 120) -> optuna.trial
         except (KeyError, FileNotFoundError):
             continue  # the launcher has not created the study yet
         for trial in running:
-            if trial.user_attrs.get("worker", {}).get("trial") == trial.number:
+            # claimed and sampled: a trial killed between the two keeps no parameters for its retry to repeat
+            if trial.user_attrs.get("worker", {}).get("trial") == trial.number and trial.params:
                 return trial
     raise AssertionError("no trial started")
 
