@@ -116,26 +116,14 @@ def data_and_model(
     return data, model
 
 
-def train_member(
-    model_name: str,
-    paths: tuple[str, str],
-    setting: tuple[str, float, str],
-    seed: int,
-    args: argparse.Namespace,
-    root: Path,
-) -> dict:
-    """One training run of ``setting`` (prep, lr, augment): its best validation RMSE and epoch, and that
-    checkpoint's validation and test predictions."""
-    prep, lr, augment = setting
-    data, model = data_and_model(model_name, paths, prep, lr, args, seed, augment)
-    checkpoint = L.callbacks.ModelCheckpoint(
-        dirpath=root / f"{model_name}_{prep}_{lr}_{augment}_{seed}",
-        monitor="val/rmse",
-        mode="min",
-        save_weights_only=True,
-    )
+def fit_best(
+    model: L.LightningModule, data: L.LightningDataModule, folder: Path, epochs: int
+) -> tuple[dict, float, float]:
+    """Fit ``model`` for ``epochs`` on a CPU trainer, keeping the lowest-``val/rmse`` checkpoint in
+    ``folder``; load it back. Returns that checkpoint, its validation RMSE and the fit's seconds."""
+    checkpoint = L.callbacks.ModelCheckpoint(dirpath=folder, monitor="val/rmse", mode="min", save_weights_only=True)
     trainer = L.Trainer(
-        max_epochs=args.epochs,
+        max_epochs=epochs,
         accelerator="cpu",
         logger=False,
         callbacks=[checkpoint],
@@ -149,6 +137,22 @@ def train_member(
     seconds = time.perf_counter() - start
     state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
     model.load_state_dict(state["state_dict"])
+    return state, float(checkpoint.best_model_score), seconds
+
+
+def train_member(
+    model_name: str,
+    paths: tuple[str, str],
+    setting: tuple[str, float, str],
+    seed: int,
+    args: argparse.Namespace,
+    root: Path,
+) -> dict:
+    """One training run of ``setting`` (prep, lr, augment): its best validation RMSE and epoch, and that
+    checkpoint's validation and test predictions."""
+    prep, lr, augment = setting
+    data, model = data_and_model(model_name, paths, prep, lr, args, seed, augment)
+    state, best_score, seconds = fit_best(model, data, root / f"{model_name}_{prep}_{lr}_{augment}_{seed}", args.epochs)
     model.eval()
     with torch.no_grad():
         predicted = model.predict_values(model(data.splits.test.spectra)).reshape(-1)
@@ -158,7 +162,7 @@ def train_member(
         "lr": lr,
         "augment": augment,
         "seed": seed,
-        "val_rmse": float(checkpoint.best_model_score),
+        "val_rmse": best_score,
         "best_epoch": int(state["epoch"]),
         "seconds": seconds,
         "predicted": predicted.double().numpy(),

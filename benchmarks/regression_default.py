@@ -31,7 +31,6 @@ import json
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import lightning.pytorch as L
@@ -45,6 +44,7 @@ from lightning_spectra.models import FCNN1D, SkipCNN
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
+from real_regression import fit_best  # noqa: E402 - the same fit and best-checkpoint reload
 
 RESULTS = Path(__file__).parent / "results"
 #: The network's own input preprocessing (``input_preparation``, then ``input_normalization: point``, a per-point
@@ -95,24 +95,7 @@ def train(network: str, prep: str, weight_decay: float, seed: int, paths, args, 
         input_normalization="point",
         **settings,
     )
-    checkpoint = L.callbacks.ModelCheckpoint(
-        dirpath=root / f"{network}_{prep}_{weight_decay}_{seed}", monitor="val/rmse", mode="min", save_weights_only=True
-    )
-    trainer = L.Trainer(
-        max_epochs=args.epochs,
-        accelerator="cpu",
-        logger=False,
-        callbacks=[checkpoint],
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        deterministic=True,
-    )
-    start = time.perf_counter()
-    trainer.fit(model, datamodule=data)
-    seconds = time.perf_counter() - start
-    state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)
-    model.load_state_dict(state["state_dict"])
+    state, best_score, seconds = fit_best(model, data, root / f"{network}_{prep}_{weight_decay}_{seed}", args.epochs)
     splits = data.splits
     val_net, val_classical = network_and_classical(model, splits.val.spectra)
     test_net, test_classical = network_and_classical(model, splits.test.spectra)
@@ -121,7 +104,7 @@ def train(network: str, prep: str, weight_decay: float, seed: int, paths, args, 
         "prep": prep,
         "weight_decay": weight_decay,
         "seed": seed,
-        "val_rmse": float(checkpoint.best_model_score),
+        "val_rmse": best_score,
         "best_epoch": int(state["epoch"]),
         "seconds": seconds,
         "weight": float(model.classical.network_weight),

@@ -420,6 +420,7 @@ def test_binned_early_stop_reads_the_whole_epoch(batch_size: int, trained: bool)
 
 # ---------------------------------------------------------------------------------------------- command line
 CLI_MODELS = {name: cls for name, cls in model_classes().items() if name != "cnn"}  # the CNN's: test_cli.py
+FAST_CLI_MODELS = ("fcnn", "skip_cnn")  # through the command line in every run of the suite; the others: slow
 
 
 def summary_of(save_dir: Path, name: str) -> dict:
@@ -431,9 +432,10 @@ def summary_of(save_dir: Path, name: str) -> dict:
 @pytest.mark.filterwarnings("ignore:The dirpath has changed")  # testing a checkpoint from another run: intended
 @pytest.mark.parametrize(
     "name",
-    # The two attention models take 14-19 s here, a third of this test's time: kept for `make test-slow` (their
-    # layers are run by every per-model test above, and the command line by the other five models).
-    [pytest.param(n, marks=pytest.mark.slow) if "attention" in n else n for n in CLI_MODELS],
+    # The two attention models (14-19 s), MSResNet (19 s), the binned FCNN, LSTM and Transformer (11-12 s each)
+    # are kept for `make test-slow`: their layers are run by every per-model test above, and the command line by
+    # the CNN (test_cli.py), FCNN and Skip CNN (the suite must stay within 10 minutes on 2 cores).
+    [pytest.param(n, marks=pytest.mark.slow) if n not in FAST_CLI_MODELS else n for n in CLI_MODELS],
 )
 def test_cli_fit_then_test_from_checkpoint(name: str, tmp_path: Path) -> None:
     """``fit`` (which tests the in-memory model) and ``test`` of the saved checkpoint give the same predictions."""
