@@ -173,11 +173,11 @@ def test_the_classical_model_alone_fits_tests_predicts_and_exports_as_scikit_lea
         split={"val_fraction": 0.2},
         progress=False,
     )
-    from lightning_spectra.classical.attachment import unscaled_training_split
+    from lightning_spectra.classical.attachment import unscaled, unscaled_training_split
 
-    train_x, train_y, (mean, scale) = unscaled_training_split(data)
+    train_x, train_y, _ = unscaled_training_split(data)
     best = select_classical(train_x, train_y).best
-    test_x = data.splits.test.spectra.double().numpy() * scale + mean  # the datamodule's steps, not its scaling
+    test_x = unscaled(data, data.splits.test.spectra)  # the datamodule's steps, not its scaling
     expected = best.predict(test_x)[:, 0]
     assert summary["classical_best_method"] == best.name
     assert summary["rmse"] == pytest.approx(summary["classical_best_rmse"], rel=1e-5)

@@ -19,7 +19,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import torch
 
-from lightning_spectra.classical.attachment import fit_selection, network_and_classical, unscaled_training_split
+from lightning_spectra.classical.attachment import fit_selection, network_and_classical, unscaled
 from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.metrics.regression import regression_metrics
 from lightning_spectra.runs.folder import run_dir
@@ -54,10 +54,7 @@ def regression_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule:
     selection = getattr(model, "classical_selection", None)
     if selection is None:  # a test run of a checkpoint: the same deterministic choice on the same training split
         selection, _ = fit_selection(datamodule, verbose=trainer.is_global_zero)
-    _, _, scaling = unscaled_training_split(datamodule)
-    test_x = test.spectra.detach().cpu().double().numpy()
-    if scaling is not None:
-        test_x = test_x * scaling[1] + scaling[0]
+    test_x = unscaled(datamodule, test.spectra)
     pls, krr = selection.families["pls"], selection.families["krr"]
     pls_values, krr_values = torch.as_tensor(pls.predict(test_x)), torch.as_tensor(krr.predict(test_x))
     reference = test.labels.cpu().double().reshape(len(test_x), -1)

@@ -34,17 +34,27 @@ if TYPE_CHECKING:
 PREFIX = "classical."
 
 
+def point_scaling(datamodule: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The datamodule's fitted per-point scaling as ``(mean, scale)``, or ``None`` without one."""
+    scaler = getattr(datamodule, "scaler", None)
+    if scaler is None or getattr(scaler, "mean", None) is None:
+        return None
+    return np.asarray(scaler.mean, np.float64), np.asarray(scaler.scale, np.float64)
+
+
+def unscaled(datamodule: Any, spectra: torch.Tensor) -> np.ndarray:
+    """``spectra`` of one of ``datamodule``'s splits as they were before its per-point scaling."""
+    values = spectra.detach().cpu().double().numpy()
+    scaling = point_scaling(datamodule)
+    return values if scaling is None else values * scaling[1] + scaling[0]
+
+
 def unscaled_training_split(datamodule: Any) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
     """The training spectra before the datamodule's per-point scaling, its targets, and that scaling's
     ``(mean, scale)`` (``None`` without one)."""
     train = datamodule.splits.train
-    spectra = train.spectra.detach().cpu().double().numpy()
-    scaler = getattr(datamodule, "scaler", None)
-    scaling = None
-    if scaler is not None and getattr(scaler, "mean", None) is not None:
-        scaling = (np.asarray(scaler.mean, np.float64), np.asarray(scaler.scale, np.float64))
-        spectra = spectra * scaling[1] + scaling[0]
-    return spectra, train.labels.detach().cpu().double().numpy().reshape(len(spectra), -1), scaling
+    spectra = unscaled(datamodule, train.spectra)
+    return spectra, train.labels.detach().cpu().double().numpy().reshape(len(spectra), -1), point_scaling(datamodule)
 
 
 def fit_selection(datamodule: Any, verbose: bool = True) -> tuple[Selection, tuple | None]:
