@@ -51,7 +51,7 @@ test-slow: env
 # Sweeps on a real PostgreSQL server (docs/sweeps.md); needs `apt-get install -y postgresql`, else skips.
 .PHONY: test-postgres
 test-postgres: env
-	$(BIN)/python -m pytest -q -rs -m postgres tests/test_postgres.py
+	$(BIN)/python -m pytest -q -rs -m postgres tests/sweeps/test_postgres.py
 
 lint: env
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

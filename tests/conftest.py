@@ -139,3 +139,27 @@ def memory_datamodule(
             return SpectraSplits(np.arange(length), train, val, test, ["0", "1"], predict)
 
     return MemoryDataModule(batch_size=batch_size, progress=False)
+
+
+# The regression acceptance command on a folder's X_TRAIN.ts and X_TEST.ts (issue 33's figures).
+def acceptance_args(tmp: Path, model: str, *extra: str) -> list[str]:
+    return [
+        "fit",
+        "--config",
+        str(ROOT / "configs/examples/files_ucr.yaml"),
+        "--data.init_args.train_path",
+        str(tmp / "X_TRAIN.ts"),
+        "--data.init_args.test_path",
+        str(tmp / "X_TEST.ts"),
+        "--data.init_args.task",
+        "regression",
+        "--model",
+        model,
+        "--trainer.logger.init_args.save_dir",
+        str(tmp / "logs"),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+        *extra,
+    ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import fit_files_tiny, run_folder, tiny_args
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.cli import main
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import cli_failure, tiny_args
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.runtime.config_checks import check_devices
 

@@ -63,7 +63,7 @@ class SingleChannelConvBlock(nn.Sequential):
     weights ``gamma w_c / sqrt(var_c + eps)``, and autograd differentiates through ``m`` and ``S`` exactly as
     through BatchNorm's batch statistics. Running statistics are updated as ``nn.BatchNorm1d`` updates them
     (momentum, or the cumulative average when momentum is None). Same function and gradients as the unfolded
-    block up to float rounding (``tests/test_cnn.py``); same state-dict keys (``0.*`` conv, ``1.*`` BatchNorm).
+    block up to float rounding (``tests/models/test_cnn.py``); same state-dict keys (``0.*`` conv, ``1.*`` BatchNorm).
     Any other BatchNorm (e.g. ``SyncBatchNorm`` under DDP) runs the plain sequence.
     """
 
@@ -215,7 +215,7 @@ class CNN(SpectraClassifier):
         if not bn:
             # Without BatchNorm nothing rescales the activations: N(0, 0.05) shrinks them about tenfold through the
             # first block (5 inputs per output) and a tiny regressor recovered a linear target with R^2 0.42. He's
-            # init keeps their scale through each ReLU block (R^2 0.998; tests/test_tasks.py).
+            # init keeps their scale through each ReLU block (R^2 0.998; tests/tasks/test_tasks.py).
             for conv in (self.conv1[0], self.conv2[0], self.conv3[0]):
                 nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
 

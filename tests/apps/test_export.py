@@ -15,7 +15,7 @@ import pytest
 import torch
 from conftest import ROOT, fit_files_tiny
 from scipy.signal import savgol_filter
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra import __version__
 from lightning_spectra.apps.export import (

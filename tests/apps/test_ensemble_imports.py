@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import CONF, fit_files_tiny
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.apps.ensemble import RESULT, check_saved_config, main
 

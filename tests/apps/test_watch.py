@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import fit_files_tiny, write_xy
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 import lightning_spectra.apps.watch as watch_module
 from lightning_spectra.apps.watch import (

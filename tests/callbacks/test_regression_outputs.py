@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, run_folder
+from conftest import acceptance_args, run_folder
 
 from lightning_spectra.cli import main
 
@@ -32,29 +32,6 @@ def write_ts(path: Path, n: int, seed: int) -> np.ndarray:
     lines = [",".join(f"{v:.5f}" for v in row) + f":{t:.4f}" for row, t in zip(spectra, target, strict=True)]
     path.write_text("@problemName Toy\n@univariate true\n@targetLabel true\n@data\n" + "\n".join(lines) + "\n")
     return target
-
-
-def acceptance_args(tmp: Path, model: str, *extra: str) -> list[str]:
-    return [
-        "fit",
-        "--config",
-        str(ROOT / "configs/examples/files_ucr.yaml"),
-        "--data.init_args.train_path",
-        str(tmp / "X_TRAIN.ts"),
-        "--data.init_args.test_path",
-        str(tmp / "X_TEST.ts"),
-        "--data.init_args.task",
-        "regression",
-        "--model",
-        model,
-        "--trainer.logger.init_args.save_dir",
-        str(tmp / "logs"),
-        "--trainer.enable_progress_bar",
-        "false",
-        "--trainer.enable_model_summary",
-        "false",
-        *extra,
-    ]
 
 
 @pytest.fixture(scope="module")

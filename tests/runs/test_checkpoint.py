@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import CONF, fit_files_tiny, run_folder, tiny_args, write_xy
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.apps.watch import TorchClassifier, classify_files, load_classifier
 from lightning_spectra.apps.watch import main as watch_main
@@ -279,7 +279,7 @@ def test_last_or_best_in_a_new_run_is_one_line_naming_the_folder(
 # --------------------------------------------------------------- checkpoints written by an earlier release
 # tests/data/checkpoints/ holds a classifier and a regressor fitted by the release before the package was laid
 # out in rooms (commit 9547e9d), with their test summaries and their predictions on new files.
-EARLIER = Path(__file__).parent / "data" / "checkpoints"
+EARLIER = Path(__file__).parents[1] / "data" / "checkpoints"
 EARLIER_RUNS = {
     "classifier": ("classes.csv", []),
     "regressor": ("amounts.csv", ["--data.init_args.task", "regression"]),

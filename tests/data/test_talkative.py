@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import CONF, cli_failure, fit_files_tiny
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.cli import main
 from lightning_spectra.data.read_line import axis_part, class_counts, target_ranges

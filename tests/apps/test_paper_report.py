@@ -162,7 +162,7 @@ def test_report_py_is_the_report_command() -> None:
     import sys
 
     shown = subprocess.run(
-        [sys.executable, str(Path(__file__).parent.parent / "report.py"), "--help"], capture_output=True, text=True
+        [sys.executable, str(Path(__file__).parents[2] / "report.py"), "--help"], capture_output=True, text=True
     )
     assert shown.returncode == 0 and shown.stdout.startswith("usage: python report.py [-h]")
 

@@ -13,7 +13,7 @@ import pytest
 from lightning_spectra.runtime import entry_points
 from lightning_spectra.runtime.help_texts import HELP
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
 #: Runs an entry point as its console script does, then says what it imported. Checking imports, not time:
 #: a loaded CI machine makes any wall-clock bound flaky.

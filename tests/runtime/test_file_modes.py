@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run_folder, tiny_args
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.cli import main
 from lightning_spectra.runtime.atomic_files import atomic_write

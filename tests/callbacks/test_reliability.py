@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import CONF, cli_failure, run_folder, tiny_args
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.cli import main
 

@@ -22,7 +22,7 @@ from lightning_spectra.runtime.shipped_files import CONFIGS, SWEEPS, config_args
 from lightning_spectra.sweeps.command import main as sweep_main
 from lightning_spectra.sweeps.sweep_file import load_spec
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 SCRIPTS = {
     "lightning-spectra": "lightning_spectra.runtime.entry_points:train",
     "lightning-spectra-sweep": "lightning_spectra.sweeps.command:main",

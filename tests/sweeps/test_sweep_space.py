@@ -21,7 +21,7 @@ from lightning_spectra.sweeps.space import SweepSpecError, cli_args, parse_space
 from lightning_spectra.sweeps.storage import create_or_load_study, open_storage, retry_callback
 from lightning_spectra.sweeps.sweep_file import load_spec
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from conftest import tiny_args
-from test_files import peak_spectra, write_table
+from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.cli import main
 from lightning_spectra.data.augment import Augmentation

@@ -1,5 +1,5 @@
 """predict's network pass on ONNX Runtime: which engine is chosen, the check of the export, and that the model
-is itself again after predict (predict's outputs on both engines: tests/test_checkpoint.py, earlier release)."""
+is itself again after predict (predict's outputs on both engines: tests/runs/test_checkpoint.py, earlier release)."""
 
 from __future__ import annotations
 

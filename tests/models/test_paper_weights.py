@@ -21,7 +21,7 @@ from lightning_spectra.errors import SpectraDataError
 from lightning_spectra.models import CNN, ConvSCAttention, load_paper_weights
 from lightning_spectra.models.paper_weights import CONV_SC_KEYS
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 WEIGHTS = Path(os.environ.get("PAPER_WEIGHTS", SHARED / "reference" / "paper-weights"))
 needs_weights = pytest.mark.skipif(not WEIGHTS.is_dir(), reason="the authors' weights (../shared) are not here")
 N = 4023

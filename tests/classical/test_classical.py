@@ -10,10 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import run_folder
+from conftest import acceptance_args, run_folder
 from sklearn.cross_decomposition import PLSRegression
 from sklearn.model_selection import GridSearchCV, KFold
-from test_regression_outputs import acceptance_args
 
 from lightning_spectra.apps.export import main as export_main
 from lightning_spectra.apps.export import run_onnx
@@ -125,7 +124,7 @@ def write_ts(path: Path, spectra: np.ndarray, targets: np.ndarray) -> None:
 
 
 def fit_args(tmp: Path, model: str, *extra: str) -> list[str]:
-    """The regression acceptance command (tests/test_regression_outputs.py) on ``tmp``'s X_TRAIN.ts and X_TEST.ts."""
+    """The regression acceptance command (tests/callbacks/test_regression_outputs.py) on ``tmp``'s X_TRAIN.ts and X_TEST.ts."""
     return acceptance_args(tmp, model, *extra)
 
 
