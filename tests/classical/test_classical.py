@@ -124,7 +124,7 @@ def write_ts(path: Path, spectra: np.ndarray, targets: np.ndarray) -> None:
 
 
 def fit_args(tmp: Path, model: str, *extra: str) -> list[str]:
-    """The regression acceptance command (tests/callbacks/test_regression_outputs.py) on ``tmp``'s X_TRAIN.ts and X_TEST.ts."""
+    """The regression acceptance command (tests/callbacks/test_regression_outputs.py) on ``tmp``."""
     return acceptance_args(tmp, model, *extra)
 
 

@@ -166,7 +166,7 @@ def test_too_short_spectra_are_refused_or_work(cls: type[SpectraClassifier]) -> 
     assert outputs.shape == (BATCH, 1) and torch.isfinite(outputs).all()
     if cls.minimum_length is not None:
         with pytest.raises(SpectraConfigError, match=rf"points are too short .*; it needs at least {minimum}\b"):
-            build(cls, spectrum_length=minimum - 1)  # the CLI prints it as one line (tests/callbacks/test_reliability.py)
+            build(cls, spectrum_length=minimum - 1)  # one line from the CLI (test_reliability.py)
 
 
 def test_short_spectra_downsample_less_and_the_paper_sizes_stay_where_they_fit() -> None:

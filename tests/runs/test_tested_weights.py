@@ -63,7 +63,7 @@ def test_the_last_weights_are_put_back_after_the_block() -> None:
     model = torch.nn.Linear(3, 2)
     best = {"state_dict": {"weight": torch.ones(2, 3), "bias": torch.zeros(2)}, "epoch": 4}
     with pytest.MonkeyPatch.context() as patch:
-        path = Path(__file__).parents[1] / "conf" / "files_tiny.yaml"  # any file: its contents come from load_checkpoint
+        path = Path(__file__).parents[1] / "conf" / "files_tiny.yaml"  # any file: load_checkpoint gives its contents
         patch.setattr("lightning_spectra.runs.tested_weights.load_checkpoint", lambda _path: best)
         checkpoint = SimpleNamespace(monitor="val/rmse", best_model_path=str(path))
         trainer = SimpleNamespace(checkpoint_callback=checkpoint, current_epoch=9)
