@@ -116,9 +116,12 @@ class SpectraFilesDataModule(SpectraDataModule):
         linear_baseline: fit a linear model (logistic regression or PLS-DA, chosen on the validation split)
             on the same preprocessed splits at the end of ``fit`` and report its test accuracy beside the
             model's.
-        task: ``classification`` (labels are classes) or ``regression`` (labels are numbers: the label
-            column, a labels file, a ``.npz`` ``y`` of one or several targets, a ``.ts`` ``@targetLabel``); the
-            validation/test shares are then random rather than stratified.
+        task: ``classification`` (labels are classes), ``regression`` (labels are numbers: the label
+            column, a labels file, a ``.npz`` ``y`` of one or several targets, a ``.ts`` ``@targetLabel``; the
+            validation/test shares are then random rather than stratified) or ``multilabel`` (a label cell holds
+            a set, ``quartz;calcite``, ``-`` for none, or a ``.npz`` ``y`` holds 0/1 indicator columns; see
+            :class:`~lightning_spectra.data.targets.MultiLabelEncoder`). Any task of
+            :data:`~lightning_spectra.data.targets.ENCODERS`; another name is a one-line error.
         rename_targets: names of the regression targets (default: the label column's name, the ``.npz``
             ``target_names``, or ``target``); predictions are written under these names.
         x_label: the label of the x axis in figures (``wavenumber (cm⁻¹)``); default: the name the training
@@ -153,7 +156,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         batch_size: int | None = 32,
         shuffle: bool = True,
         linear_baseline: bool = True,
-        task: Literal["classification", "regression"] = "classification",
+        task: str = "classification",
         rename_targets: list[str] | None = None,
         x_label: str | None = None,
         **kwargs,

@@ -9,6 +9,12 @@ A :class:`TargetEncoder` is fitted on the training split only and then encodes e
   ``y`` of shape ``(N, T)``); they stay in their own units in the datamodule. The encoder keeps the training
   split's per-target mean and standard deviation, which the model uses to standardise its targets and to
   restore every output (metrics, predictions, attribution) to the targets' units.
+- ``multilabel`` (:class:`MultiLabelEncoder`): a spectrum holds a *set* of labels (the phases present in an XRD
+  pattern of a mixture, the components of a Raman spectrum of a blend). A label cell joins them with ``;``
+  (``quartz;calcite``); ``-`` is the empty set (an empty cell stays a missing label, an error in training data,
+  so a forgotten cell is never read as "nothing present"). A ``.npz`` ``y`` of 0/1 columns ``(N, L)`` is read as
+  indicator columns, named by its ``target_names`` (or ``rename_targets``). Labels are numbered in the stable
+  sorted order of :func:`sorted_classes` (or ``class_order``); the encoded targets are 0/1 rows ``(N, L)``.
 """
 
 from __future__ import annotations
@@ -21,8 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from lightning_spectra.data.formats import SpectraSource
-from lightning_spectra.errors import SpectraDataError
+from lightning_spectra.data.formats import SpectraSource, normalise_label
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 from lightning_spectra.tasks import ClassificationTask, RegressionTask
 
 
@@ -281,14 +287,134 @@ class ValueEncoder(TargetEncoder):
         return self.names
 
 
+#: The label cell of a spectrum that holds none of the labels (multilabel): explicit, as an empty cell is a
+#: missing label.
+EMPTY_SET = "-"
+#: What joins the labels of one cell (multilabel): ``quartz;calcite``.
+SET_SEPARATOR = ";"
+#: A combination of labels shared by fewer training spectra than this joins the most common combination's
+#: stratum: a stratified split or fold split needs several spectra per stratum, and mixtures rarely repeat.
+MIN_STRATUM = 10
+
+
+def label_set(cell: str, where: str) -> list[str]:
+    """The labels of one multilabel cell (``quartz;calcite``: ``["quartz", "calcite"]``, ``-``: none), each
+    normalised like a class label; an empty part or a label given twice is an error naming ``where``."""
+    if cell.strip() == EMPTY_SET:
+        return []
+    parts = [normalise_label(part) for part in cell.split(SET_SEPARATOR)]
+    if None in parts or EMPTY_SET in parts:
+        raise SpectraDataError(
+            f"{where}: label set {cell!r} has an empty part; join labels with {SET_SEPARATOR!r} "
+            f"and write {EMPTY_SET!r} alone for a spectrum with none"
+        )
+    if len(set(parts)) != len(parts):
+        twice = next(p for p in parts if parts.count(p) > 1)
+        raise SpectraDataError(f"{where}: label set {cell!r} names {twice!r} twice")
+    return parts
+
+
+def indicator_targets(source: SpectraSource, split: str) -> np.ndarray | None:
+    """``source``'s 0/1 indicator columns ``(N, L)`` (a ``.npz`` ``y`` of several columns), ``None`` when its labels
+    are label cells; a value other than 0 or 1 names the file and row."""
+    if source.targets is None:
+        return None
+    values = np.asarray(source.targets, dtype=np.float64).reshape(len(source), -1)
+    bad = np.argwhere((values != 0) & (values != 1))
+    if len(bad):
+        row, column = bad[0]
+        raise SpectraDataError(
+            f"{source.where[row]}: indicator {values[row, column]:g} in column {column} of the {split} labels is "
+            "not 0 or 1 (task: multilabel reads several label columns as indicators)"
+        )
+    return values.astype(np.int64)
+
+
+@dataclass
+class MultiLabelEncoder(TargetEncoder):
+    """Label sets as 0/1 rows ``(N, L)``, one column per label in a stable order; new spectra get rows of -1
+    (unknown, unlike 0: absent)."""
+
+    task: ClassVar[str] = "multilabel"
+
+    @classmethod
+    def fitted(
+        cls, train: SpectraSource, target_names: Sequence[str] | None, class_order: Sequence[str] | None
+    ) -> MultiLabelEncoder:
+        indicators = indicator_targets(train, "training")
+        if indicators is not None:
+            names = list(target_names or train.target_names or [f"label_{j}" for j in range(indicators.shape[1])])
+            if len(names) != indicators.shape[1]:
+                raise SpectraDataError(
+                    f"{train.path}: {len(names)} label names ({', '.join(names)}) for {indicators.shape[1]} "
+                    "indicator columns"
+                )
+        else:
+            if target_names:  # label sets name their labels; renaming them would misname the columns silently
+                raise SpectraConfigError(
+                    "data.init_args.rename_targets names the indicator columns of a .npz y; label sets "
+                    f"({train.label_origin or 'the label column'} of {train.path}) name their own labels"
+                )
+            labels = require_labels(train, "training")
+            seen = [label for i, cell in enumerate(labels) for label in label_set(cell, train.where[i])]
+            names = ordered_classes(seen, list(class_order) if class_order else None, str(train.path))
+        if len(names) < 2:
+            only = f"only label {names[0]!r}" if names else f"no label (every cell is {EMPTY_SET!r})"
+            raise SpectraDataError(
+                f"{train.path}: the training spectra have {only}; multilabel needs at least two labels "
+                "(one label present or absent is task: classification)"
+            )
+        return cls(names)
+
+    def encode(self, source: SpectraSource, split: str) -> np.ndarray:
+        indicators = indicator_targets(source, split)
+        if indicators is not None:
+            if indicators.shape[1] != len(self.names):
+                raise SpectraDataError(
+                    f"{source.path}: the {split} data have {indicators.shape[1]} indicator columns but the "
+                    f"training data have {len(self.names)} labels ({', '.join(self.names)})"
+                )
+            return indicators
+        labels = require_labels(source, split)
+        index = {name: j for j, name in enumerate(self.names)}
+        encoded = np.zeros((len(source), len(self.names)), dtype=np.int64)
+        for i, cell in enumerate(labels):
+            for label in label_set(cell, source.where[i]):
+                if label not in index:
+                    raise SpectraDataError(
+                        f"{source.where[i]}: label {label!r} is not a label of the training data "
+                        f"({', '.join(self.names)})"
+                    )
+                encoded[i, index[label]] = 1
+        return encoded
+
+    def unknown(self, count: int) -> np.ndarray:
+        return np.full((count, len(self.names)), -1, dtype=np.int64)
+
+    def strata(self, encoded: np.ndarray) -> np.ndarray:
+        """One stratum per combination of labels shared by at least :data:`MIN_STRATUM` spectra; rarer
+        combinations join the most common one's, so every stratum can be split (all rare: a plain random split)."""
+        combinations, strata, counts = np.unique(encoded, axis=0, return_inverse=True, return_counts=True)
+        strata = strata.reshape(-1)
+        rare = counts < MIN_STRATUM
+        strata[rare[strata]] = int(np.argmax(counts))
+        return np.unique(strata, return_inverse=True)[1].reshape(-1).astype(np.int64)  # 0..S-1: bincount-able
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.names
+
+
 #: The encoder of every task, by the task's name.
-ENCODERS: dict[str, type[TargetEncoder]] = {encoder.task: encoder for encoder in (ClassEncoder, ValueEncoder)}
+ENCODERS: dict[str, type[TargetEncoder]] = {
+    encoder.task: encoder for encoder in (ClassEncoder, ValueEncoder, MultiLabelEncoder)
+}
 
 
 def encoder_class(task: str) -> type[TargetEncoder]:
-    """The encoder of ``task``; another name is a one-line error."""
+    """The encoder of ``task``; another name is a one-line error naming the option and the tasks there are."""
     if task not in ENCODERS:
-        raise SpectraDataError(f"task must be {' or '.join(map(repr, ENCODERS))}, got {task!r}")
+        raise SpectraConfigError(f"data.init_args.task must be one of {', '.join(map(repr, ENCODERS))}, got {task!r}")
     return ENCODERS[task]
 
 
