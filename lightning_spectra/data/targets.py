@@ -149,6 +149,8 @@ class TargetEncoder:
     """
 
     task: ClassVar[str]
+    #: Label cells of a table this encoder reads, as documentation and for the task contract's check.
+    example_labels: ClassVar[tuple[str, ...]]
     #: Whether a table's named label column (``fat``) names the target.
     named_by_label_column: ClassVar[bool] = False
     names: list[str]
@@ -203,6 +205,7 @@ class ClassEncoder(TargetEncoder):
     """Labels as class indices in a stable order; new spectra get class -1."""
 
     task: ClassVar[str] = ClassificationTask.name
+    example_labels: ClassVar[tuple[str, ...]] = ("quartz", "calcite", "dolomite")
 
     @classmethod
     def fitted(
@@ -239,6 +242,7 @@ class ValueEncoder(TargetEncoder):
     new spectra get NaN."""
 
     task: ClassVar[str] = RegressionTask.name
+    example_labels: ClassVar[tuple[str, ...]] = ("12.5", "3.25", "7.0", "18.75")
     named_by_label_column: ClassVar[bool] = True
 
     @classmethod
