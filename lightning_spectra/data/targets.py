@@ -340,6 +340,7 @@ class MultiLabelEncoder(TargetEncoder):
     (unknown, unlike 0: absent)."""
 
     task: ClassVar[str] = "multilabel"
+    example_labels: ClassVar[tuple[str, ...]] = ("quartz;calcite", "calcite", "-", "dolomite;quartz;calcite")
 
     @classmethod
     def fitted(
