@@ -22,7 +22,11 @@ def axis_part(x_axis: np.ndarray, label: str) -> str:
 
 def class_counts(labels: torch.Tensor, class_names: list[str]) -> str:
     """``classes a 40, b 40``: every class, with how many of the spectra are labelled with it."""
-    counts = torch.bincount(labels.flatten().long().cpu(), minlength=len(class_names)).tolist()
+    labels = labels.long().cpu()
+    if labels.dim() == 2 and labels.shape[1] > 1:  # indicator rows of a multi-label task: spectra holding each label
+        held = labels.clamp(min=0).sum(dim=0).tolist()
+        return "labels " + ", ".join(f"{n} {c}" for n, c in zip(class_names, held, strict=False))
+    counts = torch.bincount(labels.flatten(), minlength=len(class_names)).tolist()
     return "classes " + ", ".join(f"{name} {count}" for name, count in zip(class_names, counts, strict=False))
 
 
