@@ -4,18 +4,18 @@ A thin LightningCLI over the base classifier and base datamodule (any subclass c
 The datamodule's spectrum length, x axis and description of the targets are linked into the model, so configs
 never repeat them. ``fit`` ends by classifying the test series with the final weights (the paper's evaluation)
 and with what the model's task adds (classical baselines, figures); both ``fit`` and ``test`` print a short
-summary and leave ``summary.json`` in the run's log folder.
+summary and leave ``summary.json`` in the run's log folder. What ``fit`` ends with is the callback
+:class:`~lightning_spectra.callbacks.after_fit.AfterFit`, which a plain ``L.Trainer`` can use too.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import sys
 import warnings
 from argparse import ArgumentError
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +25,7 @@ from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from lightning_spectra.callbacks.after_fit import AfterFit, report
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
 from lightning_spectra.callbacks.learning_curve import LearningCurve
@@ -47,7 +48,7 @@ from lightning_spectra.runs.checkpoint import (
     no_special_checkpoint,
     read_trained_model,
 )
-from lightning_spectra.runs.folder import read_summary, run_dir, start_summary, update_summary
+from lightning_spectra.runs.folder import run_dir, update_summary
 from lightning_spectra.runs.predict_folder import (
     PREDICT_FOLDER,
     claim,
@@ -55,13 +56,7 @@ from lightning_spectra.runs.predict_folder import (
     redirects,
     run_of_checkpoint,
 )
-from lightning_spectra.runs.tested_weights import tested_checkpoint
-from lightning_spectra.runs.wandb_runs import (
-    complete_wandb_loggers,
-    quiet_wandb_without_account,
-    summary_to_wandb,
-    sync_line,
-)
+from lightning_spectra.runs.wandb_runs import complete_wandb_loggers, quiet_wandb_without_account
 from lightning_spectra.runtime.config_checks import (
     argument_error_line,
     callback_entries,
@@ -76,29 +71,12 @@ from lightning_spectra.runtime.console import quiet_console
 from lightning_spectra.runtime.cpu_memory import keep_freed_memory
 from lightning_spectra.runtime.precision import auto_precision, configured_model_class, runs_on_cpu
 from lightning_spectra.runtime.shipped_files import config_args
-from lightning_spectra.tasks.base import SummaryField, Task
 
 PROGRESS_BAR = "lightning_spectra.runtime.progress.SpectraProgressBar"
 CHECKPOINT_IO = "lightning_spectra.runs.atomic_checkpoints.AtomicCheckpointIO"
-SERIES_ONLY = ("confidence", "boundary", "true_boundary")
 #: Subcommands that only use weights, and what they would do without ``--ckpt_path``: Lightning runs them on the
 #: model as built (random weights) and exits 0. ``validate`` is left to Lightning, as a check of a config.
 NEEDS_WEIGHTS = {"test": "it would score", "predict": "it would write the predictions of"}
-#: The summary lines every run has, before and after its task's own (:meth:`Task.summary_fields
-#: <lightning_spectra.tasks.base.Task.summary_fields>`).
-COMMON_FIELDS_FIRST: tuple[SummaryField, ...] = (
-    ("model", "model", "{}"),
-    ("trainable_parameters", "trainable parameters", "{:,}"),
-)
-COMMON_FIELDS_LAST: tuple[SummaryField, ...] = (
-    ("train_time_s", "training time (s)", "{:.3f}"),
-    ("epochs", "epochs", "{}"),
-    ("epochs_to_target", "epochs to target", "{}"),
-    ("target", "target", "{}"),
-    ("peak_memory_gib", "peak memory (GiB)", "{:.2f}"),
-    ("device", "device", "{}"),
-    ("precision", "precision", "{}"),
-)
 
 
 class SpectraCLI(LightningCLI):
@@ -302,10 +280,10 @@ class SpectraCLI(LightningCLI):
             )
         check_val_check_interval(self.trainer, self.datamodule)  # Lightning refuses it in a traceback, later
         self.print_read_line()
-        settings = self.config_init[self.subcommand] if self.subcommand else self.config_init  # run=False: none
-        if settings.get("ckpt_path") is None:  # a fresh fit: none of an earlier run's summary
-            start_summary(self.trainer)
-        self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint()]
+        settings = self.config[self.subcommand] if self.subcommand else self.config  # run=False: none
+        # last: it tests after fit once every other callback has ended its fit (callbacks/after_fit.py)
+        after = AfterFit(test=settings.get("test_after_fit", True), finish_wandb=self.finish_wandb)
+        self.trainer.callbacks += [FiniteLoss(), SigtermCheckpoint(), after]
         callbacks = self.trainer.callbacks
         if not any(isinstance(c, LearningCurve) for c in callbacks):  # every run draws its curve
             # before the checkpoints, so that an epoch's checkpoint holds its validation numbers (resume)
@@ -350,31 +328,6 @@ class SpectraCLI(LightningCLI):
             return f"predict: {ckpt} is not in a run's checkpoints/ folder; writing into {folder}"
         return f"predict: writing into {folder}"
 
-    def after_fit(self) -> None:
-        trains = getattr(self.model, "trains_by_gradient", True)  # a classical calibration is fitted in closed form
-        if trains and self.trainer.global_step == 0:  # nothing trained: a summary would describe the initial weights
-            raise SpectraRunError(
-                "fit ran no training step (is trainer.limit_train_batches 0?); the model is untrained"
-            )
-        update_summary(
-            self.trainer,
-            {
-                "model": type(self.model).__name__,
-                "trainable_parameters": self.model.num_trainable_parameters,
-                "precision": self.trainer.precision,
-                "complete": True,  # a fit stopped by SIGTERM says False (callbacks/interrupted.py)
-            },
-        )
-        if self.config[self.subcommand].get("test_after_fit", True):
-            # A checkpoint that monitors a metric (the users' recipe: val/loss) holds the best weights: test those.
-            # (the attribution callbacks explained the same weights: runs/tested_weights.py)
-            ckpt = "best" if tested_checkpoint(self.trainer) else None
-            with float32_evaluation(self.trainer):
-                self.trainer.test(self.model, datamodule=self.datamodule, verbose=False, ckpt_path=ckpt)
-        if self.trainer.is_global_zero:  # the task's classical baselines and figures, on the tested weights
-            update_summary(self.trainer, self.model.task.fit_outputs(self.trainer, self.model, self.datamodule))
-        self.report()
-
     def after_test(self) -> None:
         update_summary(
             self.trainer,
@@ -382,51 +335,7 @@ class SpectraCLI(LightningCLI):
         )
         if self.trainer.is_global_zero:  # a classifier's confusion matrix and per-class scores of this test
             update_summary(self.trainer, self.model.task.test_outputs(self.trainer, self.model))
-        self.report()
-
-    def report(self) -> None:
-        """Print the run's summary (rank zero only) and record the test metrics in it."""
-        logged = self.trainer.callback_metrics
-        metrics = {k.removeprefix("test/"): v for k, v in logged.items() if k.startswith("test/")}
-        update_summary(self.trainer, metrics)
-        if self.trainer.is_global_zero:
-            summary = read_summary(self.trainer)
-            offline = summary_to_wandb(self.trainer.loggers, summary, self.finish_wandb, run_dir(self.trainer))
-            if not self.datamodule.ordered:  # independent samples: no state change to report
-                summary = {k: v for k, v in summary.items() if k not in SERIES_ONLY}
-            summary.update(self.model.task.versus_baselines(summary))
-            print_summary(summary, run_dir(self.trainer), self.model.task)
-            for folder in offline:  # last, where a user looks once the run ends
-                print(sync_line(folder), flush=True)
-
-
-@contextlib.contextmanager
-def float32_evaluation(trainer) -> Iterator[None]:
-    """The test after ``fit`` in float32, as a later ``test`` runs (automatic bf16 is for training only): the
-    summary's test numbers then equal what ``test --ckpt_path`` reports for the same weights."""
-    from lightning.pytorch.plugins.precision import Precision
-
-    if not str(trainer.precision).startswith("bf16"):
-        yield
-        return
-    trained_in = trainer.strategy.precision_plugin
-    trainer.strategy.precision_plugin = Precision()
-    try:
-        yield
-    finally:
-        trainer.strategy.precision_plugin = trained_in
-
-
-def print_summary(summary: dict, folder, task: Task) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="lightning-spectra run summary", show_header=False)
-    for key, label, fmt in (*COMMON_FIELDS_FIRST, *task.summary_fields(), *COMMON_FIELDS_LAST):
-        if summary.get(key) is not None:
-            table.add_row(label, fmt.format(summary[key]))
-    table.add_row("summary file", str(folder / "summary.json"))
-    Console(stderr=False).print(table)
+        report(self.trainer, self.model, self.datamodule, self.finish_wandb)
 
 
 def main(args: Sequence[str] | None = None) -> None:
