@@ -41,19 +41,8 @@ from lightning_spectra.tasks import DEFAULT_TASK, TASKS, Task, task_class
 RESULTS = ("cv_results.csv", "cv_summary.json")  # beside the fold folders repeat<r>_fold<k>/ and their configs
 PLAN = "cv_plan.json"  # the settings of the cross-validation in a folder: the same ones resume it
 FOLD_DONE = "cv_fold.json"  # in a fold's folder: its row, written when the fold has finished
-#: Per-fold numbers read from each fold's summary.json (those a task does not produce stay empty).
-SCORES = (
-    "accuracy",
-    "linear_baseline_accuracy",
-    "svc_accuracy",
-    "rmse",
-    "r2",
-    "rpd",
-    "pls_rmse",
-    "pls_r2",
-    "krr_rmse",
-    "krr_r2",
-)
+#: A fold row's entries that are not scores (the scores are the task's: Task.cross_validation_scores).
+ROW_FACTS = ("repeat", "fold", "model", "linear_baseline_method", "epochs", "train_time_s")
 
 
 def summarise(values: Sequence[float]) -> tuple[float, float]:
@@ -77,11 +66,12 @@ def run_cv(
     first (see :func:`prepare_out`); one of the same settings that was stopped (SIGTERM, a kill) is resumed: the
     folds that finished are kept, the others train again in an empty folder."""
     from lightning_spectra.cli import SpectraCLI
+    from lightning_spectra.runtime.composed_configs import load_config
     from lightning_spectra.runtime.config_checks import check_config_file
 
     config_path = Path(config_path)
     check_config_file(config_path)  # missing, empty, not YAML or a !!python tag: one line naming it
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config = load_config(config_path)  # composed with its bases: each fold's config stands on its own
     data_class = str(config.get("data", {}).get("class_path", ""))
     if not data_class.endswith("SpectraFilesDataModule"):
         raise SpectraDataError(
@@ -127,7 +117,7 @@ def run_cv(
                 "repeat": repeat,
                 "fold": fold,
                 "model": summary.get("model"),
-                **{key: summary.get(key) for key in SCORES},
+                **summary_task([summary]).cross_validation_scores(summary),
                 "linear_baseline_method": summary.get("linear_baseline_method"),
                 "epochs": summary.get("epochs"),
                 "train_time_s": summary.get("train_time_s"),
@@ -221,7 +211,8 @@ def summary_task(rows: list[dict]) -> type[Task]:
 def cv_summary(rows: list[dict], folds: int, repeats: int) -> dict:
     summary: dict = {"folds": folds, "repeats": repeats, "runs": len(rows), "model": rows[0]["model"] if rows else None}
     summary["task"] = summary_task(rows).name
-    for key in (*SCORES, "epochs", "train_time_s"):
+    scores = [key for key in dict.fromkeys(k for r in rows for k in r) if key not in ROW_FACTS]
+    for key in (*scores, "epochs", "train_time_s"):
         values = [r[key] for r in rows if r.get(key) is not None]
         if values:
             summary[f"{key}_mean"], summary[f"{key}_sd"] = summarise(values)
@@ -243,7 +234,7 @@ def print_table(result: dict, out: Path) -> None:
     from rich.table import Table
 
     s = result["summary"]
-    columns = task_class(s.get("task") or DEFAULT_TASK).cross_validation_columns
+    columns = task_class(s.get("task") or DEFAULT_TASK).cross_validation_columns()
     table = Table(title=f"cross-validation: {s['folds']} folds x {s['repeats']} repeats ({out})")
     for header in ("run", *(c[1] for c in columns), "epochs"):
         table.add_column(header)

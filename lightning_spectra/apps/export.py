@@ -235,6 +235,10 @@ def metadata(
         "checkpoint": str(path),
         "model_class": type(model).__name__,
         "task": model.task.name,
+        # The task as the file's reader rebuilds it (lightning_spectra.tasks.task_from_export): its targets and
+        # what it learned (a regressor's statistics, a multi-label model's thresholds).
+        "targets": json.dumps(model.task.targets.as_dict()),
+        "task_state": json.dumps({k: v.detach().cpu().tolist() for k, v in model.task.state_dict().items()}),
         **{key: json.dumps(value) for key, value in described["names"].items()},
         "input": f"{INPUT_NAME}: raw spectra (N, {len(raw_x)}) float32 on x_axis",
         "output": described["output"],

@@ -109,6 +109,7 @@ class TorchClassifier:
 
     def __init__(self, model: torch.nn.Module, preprocessing: FittedPreprocessing | Preprocessing) -> None:
         self.model, self.preprocessing = model, preprocessing
+        self.task = model.task  # turns outputs into prediction columns
         self.class_names = list(model.class_names)  # none for a regressor
         self.target_names = list(model.target_names)  # none for a classifier
         # New files are raw spectra: on the full raw axis where the model's spectral ranges cut it.
@@ -133,9 +134,11 @@ class OnnxClassifier:
         import onnxruntime
 
         from lightning_spectra.apps.export import INPUT_NAME, export_checkpoint, read_metadata
+        from lightning_spectra.tasks import task_from_export
 
         path = export_checkpoint(ckpt_path, folder / "model.onnx")
         meta = read_metadata(path)
+        self.task = task_from_export(meta)  # turns outputs into prediction columns
         # A classifier's file names its classes, a regressor's its targets (export metadata).
         self.class_names = json.loads(meta.get("class_names", "[]"))
         self.target_names = json.loads(meta.get("target_names", "[]"))

@@ -33,9 +33,9 @@ class PredictionWriter(BasePredictionWriter):
 
     def write_on_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, predictions, batch_indices) -> None:
         batches = predictions[0] if predictions and isinstance(predictions[0], list) else predictions
-        output = "values" if batches and "values" in batches[0] else "probabilities"  # regressor or classifier
+        output = pl_module.task.output_name  # what the task's predict step returns: probabilities, values...
         rows = {"index": torch.cat([b["index"].cpu() for b in batches])}
-        rows["probabilities"] = torch.cat([b[output].cpu() for b in batches])
+        rows["outputs"] = torch.cat([b[output].cpu() for b in batches])
         if trainer.world_size > 1:  # each rank predicted its shard: collect them on rank zero
             gathered = [None] * trainer.world_size
             torch.distributed.all_gather_object(gathered, rows)
@@ -43,54 +43,34 @@ class PredictionWriter(BasePredictionWriter):
         if not trainer.is_global_zero:
             return
         order = torch.argsort(rows["index"])
-        index, probabilities = rows["index"][order], rows["probabilities"][order]
+        index, outputs = rows["index"][order], rows["outputs"][order]
         keep = torch.ones_like(index, dtype=torch.bool)
         keep[1:] = index[1:] != index[:-1]  # DistributedSampler repeats a few spectra to even out shards
-        index, probabilities = index[keep], probabilities[keep]
-        if output == "values":
-            self._write_values(trainer, index, probabilities)
-            return
-        self._write(trainer, index, probabilities)
+        self._write(trainer, pl_module, index[keep], outputs[keep])
 
-    def _write_values(self, trainer: L.Trainer, index: torch.Tensor, values: torch.Tensor) -> None:
-        """A regressor's predictions: one column per target, named after it, in the target's units."""
-        datamodule = trainer.datamodule
-        targets = trainer.lightning_module.target_names  # saved with the model
-        names = datamodule.spectrum_names("predict") if datamodule is not None else []
+    def _write(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, index: torch.Tensor, outputs: torch.Tensor
+    ) -> None:
+        """One row per spectrum: its position, what names it (the datamodule's columns: ``spectrum``, or a run's
+        ``train_id`` and ``pulse``) and the task's prediction columns."""
+        task, datamodule = pl_module.task, trainer.datamodule
+        predicted = task.prediction_columns(outputs.double().numpy())
+        where = spectrum_columns(datamodule, index.tolist())
         path = Path(self.output) if self.output else run_dir(trainer) / "predictions.csv"
 
         def write(tmp: Path) -> None:
             with open(tmp, "w", newline="") as f:
                 out = csv.writer(f)
-                out.writerow(["position", "spectrum", *[f"predicted_{t}" for t in targets]])
-                for i, row in zip(index.tolist(), values.tolist(), strict=True):
-                    out.writerow([i, names[i] if i < len(names) else str(i), *(f"{v:.6g}" for v in row)])
-
-        atomic_write(path, write)
-        update_summary(trainer, {"predictions_csv": str(path), "predicted_spectra": len(index)})
-        print(f"Wrote {len(index)} predicted {', '.join(targets)} values to {path}")
-
-    def _write(self, trainer: L.Trainer, index: torch.Tensor, probabilities: torch.Tensor) -> None:
-        datamodule = trainer.datamodule
-        classes = trainer.lightning_module.class_names  # saved with the model, so new data is named alike
-        names = datamodule.spectrum_names("predict") if datamodule is not None else []
-        predicted = probabilities.argmax(dim=1)
-        path = Path(self.output) if self.output else run_dir(trainer) / "predictions.csv"
-
-        def write(tmp: Path) -> None:
-            with open(tmp, "w", newline="") as f:
-                out = csv.writer(f)
-                out.writerow(["position", "spectrum", "predicted_class", "probability", *[f"p({c})" for c in classes]])
-                for i, k, p in zip(index.tolist(), predicted.tolist(), probabilities.tolist(), strict=True):
-                    name = names[i] if i < len(names) else str(i)
-                    out.writerow([i, name, classes[k], f"{p[k]:.6f}", *(f"{v:.6f}" for v in p)])
+                out.writerow(["position", *where, *predicted])
+                for row, i in enumerate(index.tolist()):
+                    out.writerow([i, *(cells[row] for cells in where.values()), *(c[row] for c in predicted.values())])
 
         atomic_write(path, write)
         summary = {"predictions_csv": str(path), "predicted_spectra": len(index)}
-        message = f"Wrote {len(index)} predictions to {path}"
+        message = f"Wrote {len(index)} predictions ({', '.join(predicted)}) to {path}"
         ordered = self.ordered if self.ordered is not None else datamodule is not None and datamodule.ordered
-        if ordered and len(index) > 1:
-            change = series_boundary(predicted)
+        if ordered and task.series_score_key is not None and len(index) > 1:
+            change = series_boundary(outputs.argmax(dim=1))  # a series of classes: where the state changes
             summary.update(predict_confidence=change.confidence, predict_boundary=change.boundary)
             message += (
                 f"\nPredicted state change after position {change.boundary} "
@@ -98,3 +78,13 @@ class PredictionWriter(BasePredictionWriter):
             )
         update_summary(trainer, summary)
         print(message)
+
+
+def spectrum_columns(datamodule: L.LightningDataModule | None, positions: list[int]) -> dict[str, list]:
+    """The columns that name each predicted spectrum: the datamodule's ``prediction_index_columns`` if it has
+    them (a run directory's train id and pulse), else its spectrum names (the position where it has none)."""
+    if datamodule is not None and hasattr(datamodule, "prediction_index_columns"):
+        columns = datamodule.prediction_index_columns("predict")
+        return {name: [cells[i] for i in positions] for name, cells in columns.items()}
+    names = datamodule.spectrum_names("predict") if datamodule is not None else []
+    return {"spectrum": [names[i] if i < len(names) else str(i) for i in positions]}

@@ -6,9 +6,9 @@ last optimiser step, with the device synchronised at both ends: the forward/back
 (the whole fit loop) and ``process_time_s`` (since the Python process started). ``seconds_per_epoch`` is the
 fit loop's time per epoch (training, validation, checkpoints): what one more epoch costs a user.
 ``epochs_to_target`` and ``time_to_target_s`` say when a monitored metric first reached its target: by default
-the validation confidence for an ordered series (a ramp) and the validation accuracy for independent spectra, whose
-"confidence" means nothing. A run that never logs the default metric (a regressor logs no accuracy) has no
-target: its summary leaves ``target`` out rather than show ``val/accuracy >= 1.0`` it could never reach.
+the task's series score for an ordered series (a classifier's confidence on a ramp) and its score for independent
+spectra (the accuracy), whose "confidence" means nothing, reaching the task's perfect score. A task without one (a
+regressor's RMSE has no perfect value) has no default target: its summary leaves ``target`` out.
 Peak memory is the device's peak allocation during fit (GPU) or the process's peak RSS (CPU).
 
 The totals travel in the checkpoint (``state_dict``), so a fit resumed with ``--ckpt_path`` reports the whole
@@ -94,7 +94,11 @@ class Timing(L.Callback):
         self._restored = False
         if not self._monitor_given:
             ordered = trainer.datamodule is not None and trainer.datamodule.ordered
-            self.monitor = "val/confidence" if ordered else "val/accuracy"
+            task = pl_module.task  # the task's score; of an ordered series its series score (the confidence)
+            name = (ordered and task.series_score_key) or task.score_key
+            # only a score with a perfect value has a default target (a regressor's RMSE has none)
+            self.monitor = f"val/{name}" if task.perfect_score is not None else None
+            self.mode = task.metrics[name] or self.mode
         self._device = pl_module.device
         if self._device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self._device)

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import lightning.pytorch as L
 
-#: Per-epoch metrics (``train/`` and ``val/``) and the summary W&B keeps of each.
-BEST = {
-    "loss": "min",
-    "rmse": "min",
-    "mae": "min",
-    "accuracy": "max",
-    "confidence": "max",
-    "r2": "max",
-}
+
+def best_summaries() -> dict[str, str]:
+    """Per-epoch metrics (``train/`` and ``val/``) and the summary W&B keeps of each: the loss's minimum and
+    every registered task's scored metrics by their direction."""
+    from lightning_spectra.tasks import TASKS
+
+    return {"loss": "min"} | {name: d for task in TASKS.values() for name, d in task.scored_metrics().items()}
 
 
 class WandbRun(L.Callback):
@@ -31,6 +29,6 @@ class WandbRun(L.Callback):
                 continue
             run = logger.experiment
             for split in ("train", "val"):
-                for name, summary in BEST.items():
+                for name, summary in best_summaries().items():
                     # the step axis Lightning's logger sets for "*", which a metric's own definition replaces
                     run.define_metric(f"{split}/{name}", summary=summary, step_metric="trainer/global_step")

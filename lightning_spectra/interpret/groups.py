@@ -126,3 +126,19 @@ def range_groups(name: str, values: Tensor, labels: Tensor, target: str, ranges:
         score=f"predicted {name}",
         reference_classes=torch.as_tensor(index),
     )
+
+
+def output_groups(names: list[str], explained: Tensor, score: str) -> Groups:
+    """Spectra grouped by the output each map explains (``explained``: ``(N,)`` output indices): the default of a
+    task without classes or ranges of its own."""
+    index = explained.detach().cpu().numpy().astype(np.int64)
+    return Groups(
+        kind="class",
+        index=index,
+        names=list(names),
+        titles=[f"maps explain {names[k]}" for k in index],
+        explains="the explained output",
+        grouped_by="grouped by the output their maps explain",
+        score=score,
+        reference_classes=explained.detach().cpu().long(),
+    )

@@ -14,24 +14,8 @@ from typing import Any
 from lightning_spectra.sweeps.space import SweepSpecError
 from lightning_spectra.sweeps.sweep_file import SweepSpec
 
-_SERIES = ("confidence", "boundary", "spectra", "accuracy", "true_boundary", "boundary_error", "change_point")
-#: A regressor's split metrics (lightning_spectra.metrics.regression), logged as ``val/rmse`` and so on.
-_REGRESSION = ("rmse", "mae", "r2", "bias", "rpd")
-#: What a fit logs (``stage/name``) or writes to summary.json (test metrics without prefix, Timing's numbers).
-LOGGED = {"train/loss", "train/accuracy", "val/loss", "test/loss", "time/epoch_s", "trainable_parameters"} | {
-    f"{stage}/{name}" for stage in ("val", "test") for name in (*_SERIES, *_REGRESSION)
-}
-SUMMARY = {
-    *_SERIES,
-    *_REGRESSION,
-    "linear_baseline_accuracy",
-    "svc_accuracy",
-    "classical_best_accuracy",
-    "pls_rmse",
-    "pls_r2",
-    "krr_rmse",
-    "krr_r2",
-    "classical_best_rmse",
+#: What every fit writes to summary.json, whatever its task (Timing's numbers, the model's size).
+RUN_SUMMARY = {
     "loss",
     "train_time_s",
     "epochs",
@@ -42,22 +26,48 @@ SUMMARY = {
     "peak_memory_gib",
     "trainable_parameters",
 }
-#: Names only the test pass after fit produces (``test_after_fit: false`` turns it off).
-FROM_TEST = {f"test/{n}" for n in (*_SERIES, *_REGRESSION, "loss")} | {*_SERIES, *_REGRESSION, "loss"}
+
+
+def known_names() -> tuple[set[str], set[str], set[str]]:
+    """What a fit logs (``stage/name``), what it writes to summary.json (test metrics without prefix, baselines,
+    Timing's numbers) and which of those only the test after fit produces: from every registered task's
+    metrics, score and numeric summary fields."""
+    from lightning_spectra.tasks import TASKS  # imports torch: after the sweep command's parser
+
+    split = {name for task in TASKS.values() for name in task.metrics}
+    logged = {"train/loss", "val/loss", "test/loss", "time/epoch_s", "trainable_parameters"}
+    logged |= {f"train/{task.score_key}" for task in TASKS.values()}
+    logged |= {f"{stage}/{name}" for stage in ("val", "test") for name in split}
+    numeric = {
+        key
+        for task in TASKS.values()
+        for key in (*task.cross_validation_scores({}), *(k for k, _, fmt in summary_fields(task) if fmt != "{}"))
+    }
+    summary = split | numeric | RUN_SUMMARY
+    from_test = {f"test/{n}" for n in (*split, "loss")} | split | {"loss"}
+    return logged, summary, from_test
+
+
+def summary_fields(task: type) -> tuple:
+    """A task class's summary lines, of a task built on two example names (the lines do not depend on them)."""
+    from lightning_spectra.tasks import Targets
+
+    return task.build(Targets(task.name, ("a", "b"))).summary_fields()
 
 
 def check_objectives(spec: SweepSpec) -> None:
     """Every objective (and the pruner's monitor) is a name a fit logs; test metrics need the test after fit."""
     fixed = {**spec.overrides, **spec.trial_only}
     names = [*spec.metrics, *([spec.pruning_monitor] if spec.pruning_monitor else [])]
+    logged, summary, from_test = known_names()
     for name in names:
-        if name not in LOGGED | SUMMARY:
-            close = difflib.get_close_matches(name, sorted(LOGGED | SUMMARY), n=3)
+        if name not in logged | summary:
+            close = difflib.get_close_matches(name, sorted(logged | summary), n=3)
             hint = (
-                f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(sorted(LOGGED | SUMMARY))}"
+                f"; did you mean {' or '.join(close)}?" if close else f"; known: {', '.join(sorted(logged | summary))}"
             )
             raise SweepSpecError(f"{spec.path}: objective {name!r} is never logged by a fit{hint}")
-        if name in FROM_TEST and fixed.get("test_after_fit") is False and name not in LOGGED - FROM_TEST:
+        if name in from_test and fixed.get("test_after_fit") is False and name not in logged - from_test:
             raise SweepSpecError(
                 f"{spec.path}: objective {name!r} comes from the test after fit, which test_after_fit: false turns off"
             )

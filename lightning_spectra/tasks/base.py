@@ -18,19 +18,20 @@ The data describe their targets once, as :class:`Targets`; the task is chosen fr
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 from torchmetrics import Metric
 
+from lightning_spectra.interpret.groups import Groups, output_groups
+
 if TYPE_CHECKING:
     import lightning.pytorch as L
-
-    from lightning_spectra.interpret.groups import Groups
 
 #: A summary line: the summary.json key, its label and its format.
 SummaryField = tuple[str, str, str]
@@ -83,29 +84,57 @@ class Targets:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items()}
 
 
-class Task(nn.Module):
-    """What a model's outputs mean. A task is an ``nn.Module`` so that what it learns from the data (a
-    regressor's target statistics) is saved with the weights as buffers.
+#: Every task by its name: what :attr:`Targets.kind` and the datamodules' ``task`` option say. A subclass of
+#: :class:`Task` that sets ``name`` enters it when it is defined.
+TASKS: dict[str, type[Task]] = {}
 
-    A subclass sets :attr:`name` (the :attr:`Targets.kind` it serves) and implements the methods below; the
-    model and every callback call them and nothing else.
+#: Whether a larger value of a metric is better (``max``), a smaller (``min``), or neither (``None``: a fact such as
+#: the series' boundary, reported but never optimised).
+Direction = Literal["max", "min"] | None
+
+
+class Task(nn.Module, ABC):
+    """What a model's outputs mean. A task is an ``nn.Module`` so that what it learns from the data (a
+    regressor's target statistics, a multi-label model's thresholds) is saved with the weights as buffers.
+
+    A subclass sets the class facts :attr:`name`, :attr:`metrics` and :attr:`score_key`, and implements the
+    eight abstract methods: :meth:`loss`, :meth:`known`, :meth:`evaluation_metric`, :meth:`update`,
+    :meth:`exported`, :meth:`prediction_columns`, :meth:`attribution_score` and
+    :meth:`default_attribution_target`. Everything else (training metrics, figures' groups, the run's report,
+    export) has a default built from those. Defining a subclass registers it under its :attr:`name`
+    (:data:`lightning_spectra.tasks.TASKS`); the datamodules' ``task`` option then accepts the name.
     """
 
     name: ClassVar[str]
-    #: Whether training may run in bf16 autocast on CPUs measured faster in it (runtime/precision.py).
-    trains_in_bf16: ClassVar[bool]
-    #: Whether a model that scores parts of a spectrum (BinnedFCNN's rows) combines them by vote (else by mean).
-    combines_parts_by_vote: ClassVar[bool]
-    #: The summary.json key of the test score (``accuracy``, ``rmse``): a cross-validation's folds are of the
-    #: task whose score they report.
+    #: The metrics an evaluated split reports (``val/<name>``, ``test/<name>``, and the test's in summary.json
+    #: without prefix), each with its direction: W&B summaries, sweep checks, the Timing callback's monitor and
+    #: cross-validation read them here.
+    metrics: ClassVar[dict[str, Direction]]
+    #: The metric that scores a model (cross-validation's folds, the default monitor of the Timing callback).
     score_key: ClassVar[str]
-    #: The columns of a cross-validation's table: (summary key, header, format).
-    cross_validation_columns: ClassVar[tuple[SummaryField, ...]]
+    #: The best value :attr:`score_key` can take (an accuracy's 1.0), the default target of the Timing callback's
+    #: epochs-to-target; ``None`` for a score without one (an RMSE).
+    perfect_score: ClassVar[float | None] = None
+    #: The metric that scores an ordered series when the data are one (a classifier's confidence), else None.
+    series_score_key: ClassVar[str | None] = None
+    #: What :meth:`exported` returns, as the exported graph's output and the predict step's key.
+    output_name: ClassVar[str] = "outputs"
+    #: The name of :meth:`deletion_score` in the faithfulness results (``<name>_before``...).
+    deletion_score_name: ClassVar[str] = "score"
+    #: Whether training may run in bf16 autocast on CPUs measured faster in it (runtime/precision.py).
+    trains_in_bf16: ClassVar[bool] = False
+    #: Whether a model that scores parts of a spectrum (BinnedFCNN's rows) combines them by vote (else by mean).
+    combines_parts_by_vote: ClassVar[bool] = False
     #: Whether a fit also fits a classical calibration the model carries and blends with (regression:
     #: :mod:`lightning_spectra.classical.attachment`).
     carries_classical: ClassVar[bool] = False
     #: Outputs of the model's head.
     out_features: int
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:  # a concrete task: registered by its name (an intermediate base has none)
+            TASKS[cls.name] = cls
 
     def __init__(self, targets: Targets) -> None:
         super().__init__()
@@ -119,13 +148,14 @@ class Task(nn.Module):
     @classmethod
     def earlier_targets(cls, hparams: dict[str, Any]) -> Targets:
         """The targets of a model saved by an earlier release, from its hyper-parameters (which held the names
-        and statistics one by one; see :func:`lightning_spectra.runs.checkpoint.current_hparams`)."""
-        raise NotImplementedError
+        and statistics one by one; see :func:`lightning_spectra.runs.checkpoint.current_hparams`). A task that
+        no earlier release had never meets such a model: its names are all it can take."""
+        return Targets(cls.name, tuple(hparams.get("target_names") or hparams.get("class_names") or ()))
 
     # ------------------------------------------------------------------ names
     @property
     def class_names(self) -> list[str]:
-        """Names of the classes the outputs score (none for a task without classes)."""
+        """Names of the classes (or labels) the outputs score (none for a task without classes)."""
         return []
 
     @property
@@ -138,83 +168,123 @@ class Task(nn.Module):
         return model_default
 
     # ------------------------------------------------------------------ training and evaluation
+    @abstractmethod
     def loss(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+        """The training loss of a batch (a scalar)."""
 
+    @abstractmethod
     def known(self, target: torch.Tensor) -> bool:
         """Whether every target of a batch is known (new spectra carry a placeholder)."""
-        raise NotImplementedError
 
     def train_metrics(self, outputs: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Metrics logged per training epoch as ``train/<name>``."""
-        raise NotImplementedError
+        """Metrics logged per training epoch as ``train/<name>`` (none by default: the loss is logged anyway)."""
+        return {}
 
+    @abstractmethod
     def evaluation_metric(self) -> Metric:
-        """A fresh metric of a validation or test split (its ``compute()`` gives ``<stage>/<name>`` values)."""
-        raise NotImplementedError
+        """A fresh metric of a validation or test split: its ``compute()`` gives ``<stage>/<name>`` values, a
+        name of :attr:`metrics` each (per-class or per-target entries may follow as ``<name>[...]``)."""
 
+    @abstractmethod
     def update(self, metric: Metric, outputs: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
         """Feed one batch (``index``: the spectra's positions in the series) to :meth:`evaluation_metric`'s."""
-        raise NotImplementedError
+
+    # ------------------------------------------------------------------ predictions
+    @abstractmethod
+    def exported(self, outputs: torch.Tensor) -> torch.Tensor:
+        """The outputs as the predictions' tensor ``(N, K)`` (probabilities, values in the targets' units): what
+        ``predict`` keeps and an exported model returns."""
+
+    @abstractmethod
+    def prediction_columns(self, exported: np.ndarray) -> dict[str, list[str]]:
+        """The predictions' columns of ``predictions.csv`` and ``watch`` from :meth:`exported`'s ``(N, K)``
+        array (a torch model's or an ONNX graph's): column name -> one formatted cell per spectrum."""
 
     def predictions(self, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """What ``predict`` returns per batch besides the positions and targets."""
-        raise NotImplementedError
+        return {self.output_name: self.exported(outputs)}
 
-    def exported(self, outputs: torch.Tensor) -> torch.Tensor:
-        """The outputs as the predictions' tensor ``(N, C or T)``: what an exported model returns."""
-        raise NotImplementedError
+    def headline(self, columns: dict[str, list[str]]) -> str:
+        """A few words on many spectra's predictions (a train of pulses in ``watch``): the first column's most
+        common value."""
+        first = next(iter(columns.values()), [])
+        if not first:
+            return "no spectra"
+        values, counts = np.unique(np.asarray(first), return_counts=True)
+        return f"{next(iter(columns))} {values[counts.argmax()]} ({counts.max()} of {len(first)})"
 
     # ------------------------------------------------------------------ attribution
+    @abstractmethod
     def attribution_score(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The number per row ``(N,)`` that Grad-CAM and Integrated Gradients explain, for output ``target``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def default_attribution_target(self, outputs: torch.Tensor) -> torch.Tensor:
         """What a map explains ``(N,)`` when the caller names nothing."""
-        raise NotImplementedError
 
     def deletion_score(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """What the deletion curve follows per row as the most attributed regions are replaced."""
-        raise NotImplementedError
-
-    #: The name of :meth:`deletion_score` in the faithfulness results (``<name>_before``...).
-    deletion_score_name: ClassVar[str]
+        """What the deletion curve follows per row as the most attributed regions are replaced: by default the
+        score the maps explain."""
+        return self.attribution_score(outputs, target)
 
     def importance_objective(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The scalar whose input gradient is the feature importance."""
-        raise NotImplementedError
+        """The scalar whose input gradient is the feature importance: by default the explained scores' sum."""
+        return self.attribution_score(outputs, target).sum()
 
     def importance_targets(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """The targets input-gradient importance is computed for (``predicted()``: the model's outputs)."""
-        raise NotImplementedError
+        """The targets input-gradient importance is computed for (``predicted()``: the model's outputs): by
+        default what the maps explain by default."""
+        return self.default_attribution_target(predicted()).to(labels.device)
 
     def labelled_attribution_target(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
-        """What each map explains when maps follow the labels (``predicted()``: the model's outputs)."""
-        raise NotImplementedError
+        """What each map explains when maps follow the labels (``predicted()``: the model's outputs): by default
+        the same as when they follow the predictions."""
+        return self.default_attribution_target(predicted()).to(labels.device)
 
     def attribution_groups(
         self, outputs: torch.Tensor, explained: torch.Tensor, labels: torch.Tensor, target: str, ranges: int
     ) -> Groups:
-        """How the attribution figures group and describe the spectra of a split."""
-        raise NotImplementedError
+        """How the attribution figures group and describe the spectra of a split: by default by the output each
+        map explains."""
+        names = self.class_names or self.target_names or [str(i) for i in range(self.out_features)]
+        return output_groups(names, explained, self.deletion_score_name)
 
     def reference_groups(self, labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """Group of every spectrum ``(N,)`` and the groups' names, for the mean spectra drawn under a map."""
-        raise NotImplementedError
+        """Group of every spectrum ``(N,)`` and the groups' names, for the mean spectra drawn under a map: by
+        default one group of every spectrum."""
+        return np.zeros(len(labels), dtype=np.int64), ["all spectra"]
 
     # ------------------------------------------------------------------ the run's report
     def summary_fields(self) -> tuple[SummaryField, ...]:
-        """The task's lines of the printed run summary, in order."""
-        raise NotImplementedError
+        """The task's lines of the printed run summary, in order: by default its metrics."""
+        return tuple((name, f"{name} (test)", "{:.4g}") for name in self.metrics)
+
+    @classmethod
+    def cross_validation_columns(cls) -> tuple[SummaryField, ...]:
+        """The columns of a cross-validation's table (summary key, header, format): by default the scored
+        metrics."""
+        return tuple((name, name, "{:.4g}") for name in cls.scored_metrics())
+
+    @classmethod
+    def cross_validation_scores(cls, summary: dict[str, Any]) -> dict[str, float | None]:
+        """The numbers a cross-validation keeps of a fold's ``summary.json``: by default its columns' and the
+        scored metrics'."""
+        keys = dict.fromkeys([*(key for key, _, _ in cls.cross_validation_columns()), *cls.scored_metrics()])
+        return {key: summary.get(key) for key in keys}
+
+    @classmethod
+    def scored_metrics(cls) -> dict[str, str]:
+        """The metrics with a direction (``max`` or ``min``): those a run can be judged by."""
+        return {name: direction for name, direction in cls.metrics.items() if direction is not None}
 
     def versus_baselines(self, summary: dict[str, Any]) -> dict[str, str]:
-        """The line that sets the network's test score beside the classical baselines' (empty without them)."""
-        raise NotImplementedError
+        """The line that sets the network's test score beside the classical baselines' (none by default)."""
+        return {}
 
     def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
-        """What a fit ends with after the test (classical baselines, figures): summary entries. Rank zero."""
-        raise NotImplementedError
+        """What a fit ends with after the test (classical baselines, figures): summary entries; by default those
+        of :meth:`test_outputs`. Rank zero."""
+        return self.test_outputs(trainer, model)
 
     def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
         """What a ``test`` run ends with (figures and scores of the test that just ran): summary entries; none by
@@ -225,4 +295,9 @@ class Task(nn.Module):
     def export_description(self) -> dict[str, Any]:
         """The task's entries of an exported model's description: ``output_name`` (of the exported graph's
         output), ``names`` (class or target names by key), ``post_processing`` and ``output`` (in words)."""
-        raise NotImplementedError
+        return {
+            "output_name": self.output_name,
+            "names": {"names": list(self.targets.names)},
+            "post_processing": f"the {self.name} task's outputs",
+            "output": f"{self.output_name} (N, {self.out_features})",
+        }

@@ -19,7 +19,7 @@ from torchmetrics import Metric
 
 from lightning_spectra.interpret.groups import Groups, class_groups
 from lightning_spectra.metrics.classification import ClassSeries, class_scores
-from lightning_spectra.tasks.base import SummaryField, Targets, Task
+from lightning_spectra.tasks.base import Direction, SummaryField, Targets, Task
 
 if TYPE_CHECKING:
     import lightning.pytorch as L
@@ -46,13 +46,20 @@ class ClassificationTask(Task):
     """Class logits: BCE on one logit for two classes (the paper's sigmoid + BCELoss, stable form), else CE."""
 
     name: ClassVar[str] = "classification"
-    #: The summary key of the test score, and the columns of a cross-validation's table.
+    #: ClassSeries' values (metrics/confidence.py): the paper's series scores and the accuracy.
+    metrics: ClassVar[dict[str, Direction]] = {
+        "accuracy": "max",
+        "confidence": "max",
+        "boundary": None,
+        "true_boundary": None,
+        "boundary_error": "min",
+        "change_point": None,
+        "spectra": None,
+    }
     score_key: ClassVar[str] = "accuracy"
-    cross_validation_columns: ClassVar[tuple[SummaryField, ...]] = (
-        ("accuracy", "model accuracy", "{:.1%}"),
-        ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
-        ("svc_accuracy", "SVC (RBF)", "{:.1%}"),
-    )
+    perfect_score: ClassVar[float | None] = 1.0
+    series_score_key: ClassVar[str | None] = "confidence"  # the paper's score of a ramp
+    output_name: ClassVar[str] = "probabilities"
     deletion_score_name: ClassVar[str] = "probability"
     #: Measured as good in bf16 autocast on CPUs (runtime/precision.py); a regressor's digits need float32.
     trains_in_bf16: ClassVar[bool] = True
@@ -102,11 +109,28 @@ class ClassificationTask(Task):
     def update(self, metric: Metric, logits: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
         metric.update(self.predict_labels(logits), index, target)
 
-    def predictions(self, logits: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"probabilities": self.probabilities(logits)}
-
     def exported(self, logits: torch.Tensor) -> torch.Tensor:
         return self.probabilities(logits)
+
+    def prediction_columns(self, exported: np.ndarray) -> dict[str, list[str]]:
+        """``predicted_class`` (the likeliest), its ``probability`` and ``p(<class>)`` per class."""
+        probabilities = np.asarray(exported, dtype=np.float64).reshape(len(exported), -1)
+        predicted = probabilities.argmax(axis=1)
+        columns = {
+            "predicted_class": [self.class_names[k] for k in predicted],
+            "probability": [f"{row[k]:.6f}" for row, k in zip(probabilities, predicted, strict=True)],
+        }
+        for c, name in enumerate(self.class_names):
+            columns[f"p({name})"] = [f"{v:.6f}" for v in probabilities[:, c]]
+        return columns
+
+    @classmethod
+    def cross_validation_columns(cls) -> tuple[SummaryField, ...]:
+        return (
+            ("accuracy", "model accuracy", "{:.1%}"),
+            ("linear_baseline_accuracy", "linear baseline", "{:.1%}"),
+            ("svc_accuracy", "SVC (RBF)", "{:.1%}"),
+        )
 
     # ------------------------------------------------------------------ attribution
     def attribution_score(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

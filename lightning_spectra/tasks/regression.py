@@ -20,7 +20,7 @@ from torchmetrics import Metric
 
 from lightning_spectra.interpret.groups import Groups, range_groups
 from lightning_spectra.metrics import RegressionMetrics
-from lightning_spectra.tasks.base import SummaryField, Targets, Task
+from lightning_spectra.tasks.base import Direction, SummaryField, Targets, Task
 
 if TYPE_CHECKING:
     import lightning.pytorch as L
@@ -64,15 +64,10 @@ class RegressionTask(Task):
     """
 
     name: ClassVar[str] = "regression"
-    #: The summary key of the test score, and the columns of a cross-validation's table.
+    #: RegressionMetrics' values (metrics/regression.py), means over the targets.
+    metrics: ClassVar[dict[str, Direction]] = {"rmse": "min", "mae": "min", "r2": "max", "bias": None, "rpd": "max"}
     score_key: ClassVar[str] = "rmse"
-    cross_validation_columns: ClassVar[tuple[SummaryField, ...]] = (
-        ("rmse", "model RMSE", "{:.4g}"),
-        ("r2", "model R^2", "{:.3f}"),
-        ("rpd", "model RPD", "{:.2f}"),
-        ("pls_rmse", "PLS RMSE", "{:.4g}"),
-        ("krr_rmse", "kernel ridge RMSE", "{:.4g}"),
-    )
+    output_name: ClassVar[str] = "values"
     deletion_score_name: ClassVar[str] = "value"
     trains_in_bf16: ClassVar[bool] = False  # calibrations need float32's digits
     combines_parts_by_vote: ClassVar[bool] = False  # a value, not a vote: parts' predictions are averaged
@@ -144,11 +139,32 @@ class RegressionTask(Task):
     def update(self, metric: Metric, outputs: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
         metric.update(self.restore(outputs), target)
 
-    def predictions(self, outputs: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"values": self.restore(outputs)}
-
     def exported(self, outputs: torch.Tensor) -> torch.Tensor:
         return self.restore(outputs)
+
+    def prediction_columns(self, exported: np.ndarray) -> dict[str, list[str]]:
+        """``predicted_<target>`` per target, in the target's units."""
+        values = np.asarray(exported, dtype=np.float64).reshape(len(exported), -1)
+        return {f"predicted_{name}": [f"{v:.6g}" for v in values[:, t]] for t, name in enumerate(self.target_names)}
+
+    def headline(self, columns: dict[str, list[str]]) -> str:
+        """The mean predicted value of each target."""
+        return ", ".join(f"mean {name} {np.mean([float(v) for v in cells]):.4g}" for name, cells in columns.items())
+
+    @classmethod
+    def cross_validation_columns(cls) -> tuple[SummaryField, ...]:
+        return (
+            ("rmse", "model RMSE", "{:.4g}"),
+            ("r2", "model R^2", "{:.3f}"),
+            ("rpd", "model RPD", "{:.2f}"),
+            ("pls_rmse", "PLS RMSE", "{:.4g}"),
+            ("krr_rmse", "kernel ridge RMSE", "{:.4g}"),
+        )
+
+    @classmethod
+    def cross_validation_scores(cls, summary: dict[str, Any]) -> dict[str, float | None]:
+        """The columns' and metrics' numbers, and the baselines' R^2."""
+        return super().cross_validation_scores(summary) | {key: summary.get(key) for key in ("pls_r2", "krr_r2")}
 
     def probabilities(self, outputs: torch.Tensor) -> torch.Tensor:
         raise TypeError("a regressor predicts values, not class probabilities: use predict_values")

@@ -262,10 +262,12 @@ def test_a_misspelt_space_key_or_objective_is_refused_before_the_first_trial(
 
 def test_regression_objectives_are_known_names() -> None:
     """A regression sweep (``val/rmse: minimize``) is not refused as "never logged"."""
-    from lightning_spectra.sweeps.check import LOGGED, SUMMARY
+    from lightning_spectra.sweeps.check import known_names
 
-    assert {"val/rmse", "val/r2", "test/rpd"} <= LOGGED and {"rmse", "pls_rmse"} <= SUMMARY
-    assert "val/rmsee" not in LOGGED
+    logged, summary, _ = known_names()
+    assert {"val/rmse", "val/r2", "test/rpd", "train/rmse"} <= logged and {"rmse", "pls_rmse", "pls_r2"} <= summary
+    assert {"val/accuracy", "val/confidence", "train/accuracy"} <= logged and "svc_accuracy" in summary
+    assert "val/rmsee" not in logged and "train/r2" not in logged
 
 
 @pytest.mark.parametrize("option", [["--cpu-workers", "0"], ["--n-trials", "-3"]])
