@@ -1,4 +1,5 @@
-"""One exception type for everything wrong with input data, so the CLI can print it as one clear line."""
+"""One base for every error this package raises on purpose (:class:`SpectraError`), so the command line prints
+each as one clear line: bad data, a setting that cannot work, a run without a meaningful result, a sweep file."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 FULL = {errno.ENOSPC, errno.EDQUOT}
 
 
-class SpectraDataError(ValueError):
+class SpectraError(ValueError):
+    """The base of this package's errors: the message is the one line the user reads (a ``ValueError``, as
+    each is a value that cannot work)."""
+
+
+class SpectraDataError(SpectraError):
     """Bad or missing spectrum data; the message names the file (and line) at fault."""
 
 
@@ -34,13 +40,13 @@ def _chain(err: BaseException | None):
         err = err.__cause__ or err.__context__
 
 
-def find_data_error(err: BaseException | None) -> SpectraDataError | None:
-    """The :class:`SpectraDataError` behind ``err``, following ``__cause__``/``__context__``.
+def find_data_error(err: BaseException | None) -> SpectraError | None:
+    """The :class:`SpectraError` behind ``err``, following ``__cause__``/``__context__``.
 
     The config parser (jsonargparse) and Lightning wrap what a datamodule or model raises while they build it
     in errors of their own; the one-line message the user needs is the original one.
     """
-    return next((e for e in _chain(err) if isinstance(e, SpectraDataError)), None)
+    return next((e for e in _chain(err) if isinstance(e, SpectraError)), None)
 
 
 def find_machine_error(err: BaseException | None) -> OSError | None:

@@ -1,5 +1,6 @@
-"""Models. Each lives in its own module and subclasses :class:`SpectraClassifier` (= :class:`SpectraModel`);
-any of them is a classifier or, with ``task: regression``, a regressor (one output per target).
+"""Models. Each lives in its own module and subclasses :class:`SpectraModel` (``SpectraClassifier`` is its earlier
+name, kept so configs and checkpoints load); any of them serves every task (``task: classification``, ``regression``,
+``multilabel``): the task sets its outputs.
 
 The models are found by :mod:`~lightning_spectra.models.registry`, which reads every module of this package: the
 module's name is the model's name (``configs/<name>.yaml``, ``tests/conf/<name>_tiny.yaml``), and the class is
@@ -13,7 +14,7 @@ To add a model, write three files:
   (``attribution_layer``, ``"input"`` if no layer keeps positions along the spectrum; ``label``;
   ``tiny_arguments``; ``minimum_length`` if short spectra are refused; the paper's numbers if it has them: see
   :class:`SpectraModel`). Models that read the spectra of a batch as tokens of a sequence subclass
-  :class:`SequenceClassifier` instead.
+  :class:`SequenceModel` (earlier ``SequenceClassifier``) instead.
 - ``configs/<name>.yaml``, the model's user config.
 - ``tests/conf/<name>_tiny.yaml``, its tiny test config.
 
@@ -32,13 +33,14 @@ from lightning_spectra.models.lstm import LSTMClassifier as LSTMClassifier
 from lightning_spectra.models.paper_weights import load_paper_weights
 from lightning_spectra.models.registry import model_classes
 from lightning_spectra.models.resnet import MSResNet as MSResNet
-from lightning_spectra.models.sequence import SequenceClassifier
+from lightning_spectra.models.sequence import SequenceClassifier, SequenceModel
 from lightning_spectra.models.transformer import TransformerClassifier as TransformerClassifier
 
 globals().update({cls.__name__: cls for cls in model_classes().values()})
 
 __all__ = [
     "SequenceClassifier",
+    "SequenceModel",
     "SpectraClassifier",
     "SpectraModel",
     "load_paper_weights",

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from lightning_spectra.errors import SpectraConfigError
-from lightning_spectra.models.base import Batch, SpectraClassifier, input_norm
+from lightning_spectra.models.base import Batch, SpectraModel, input_norm
 
 #: Logit returned for an exact binary tie: slightly positive, so the tie goes to class 1 as in the paper.
 TIE_LOGIT = 1e-4
@@ -69,7 +69,7 @@ class BinMLPs(nn.ModuleList):
         return torch.cat([mlp(pairs[:, b]) for b, mlp in enumerate(self)], dim=1)
 
 
-class BinnedFCNN(SpectraClassifier):
+class BinnedFCNN(SpectraModel):
     """Per-bin MLPs on (2 theta, intensity) rows, combined by a learned Linear; majority vote per spectrum.
 
     Spectra need at least ``bins`` points. Default PyTorch init, as the paper. BatchNorm is evaluated in eval

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm, require_length
+from lightning_spectra.models.base import SpectraModel, init_normal_, input_norm, require_length
 from lightning_spectra.models.feature_norms import batch_norm_layer, feature_norm, uses_batch_norm
 
 
@@ -162,7 +162,7 @@ def fitted_pools(length: int, pools: tuple[int, int, int]) -> tuple[int, int, in
     return tuple(fitted)
 
 
-class CNN(SpectraClassifier):
+class CNN(SpectraModel):
     """LayerNorm -> 3 conv blocks (64, 64, 4 channels) -> flatten -> LayerNorm -> Linear.
 
     A regressor keeps the head's LayerNorm only with ``input_normalization: layer``: it divides each spectrum's

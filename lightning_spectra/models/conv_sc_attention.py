@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_spectra.errors import SpectraConfigError
-from lightning_spectra.models.base import SpectraClassifier, init_normal_, input_norm
+from lightning_spectra.models.base import SpectraModel, init_normal_, input_norm
 from lightning_spectra.models.cnn import conv_block, conv_length
 from lightning_spectra.models.feature_norms import keeps_feature_norms
 
@@ -129,7 +129,7 @@ class ConvSCEncoder(nn.Module):
         return self.dec_conv3(self.norm(self.attention(f))).squeeze(1)
 
 
-class ConvSCAttention(SpectraClassifier):
+class ConvSCAttention(SpectraModel):
     """:class:`ConvSCEncoder` -> ``fc1`` Linear on dec_conv3. No input LayerNorm (as the paper). Needs >= 27 points.
 
     Init as the authors' checkpoint shows: Conv1d and Linear weights ~ N(0, ``init_std``), BatchNorm weights 1;

@@ -47,7 +47,7 @@ from torch import Tensor, nn
 from lightning_spectra.models.base import input_norm
 from lightning_spectra.models.conv_sc_attention import ConvSCEncoder, init_sc_
 from lightning_spectra.models.feature_norms import keeps_feature_norms
-from lightning_spectra.models.sequence import SequenceClassifier, SequenceMode, from_sequences
+from lightning_spectra.models.sequence import SequenceMode, SequenceModel, from_sequences
 
 
 def outside_window(length: int, window: int | None, device: torch.device) -> Tensor | None:
@@ -83,7 +83,7 @@ class TemporalAttention(nn.Module):
         return x + self.feed_forward_gate * self.feed_forward(x)
 
 
-class ConvSCTAttention(SequenceClassifier):
+class ConvSCTAttention(SequenceModel):
     """:class:`ConvSCEncoder` per spectrum -> temporal attention across neighbouring spectra -> ``fc1`` per spectrum.
 
     Spectra need >= 27 points. BatchNorm layers are evaluated in eval mode (the paper's models predicted in

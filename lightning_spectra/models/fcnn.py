@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from lightning_spectra.errors import SpectraConfigError
-from lightning_spectra.models.base import SpectraClassifier, input_norm
+from lightning_spectra.models.base import SpectraModel, input_norm
 from lightning_spectra.models.feature_norms import keeps_feature_norms
 
 
@@ -16,7 +16,7 @@ def dense_block(in_features: int, out_features: int, norm: bool = True) -> nn.Se
     )
 
 
-class FCNN1D(SpectraClassifier):
+class FCNN1D(SpectraModel):
     """LayerNorm -> dense blocks (the paper's three: 256, 512, 64) -> Linear. Any ``spectrum_length >= 2`` works.
 
     Init: Linear weights ~ N(0, 0.02), biases 0. The paper draws the weights from N(**1.0**, 0.02), which

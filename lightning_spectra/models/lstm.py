@@ -14,15 +14,15 @@ from torch import Tensor, nn
 
 from lightning_spectra.models.feature_norms import feature_norm, keeps_feature_norms
 from lightning_spectra.models.sequence import (
-    SequenceClassifier,
     SequenceMode,
+    SequenceModel,
     from_sequences,
     init_xavier_,
     spectrum_embedding,
 )
 
 
-class LSTMClassifier(SequenceClassifier):
+class LSTMClassifier(SequenceModel):
     """Spectrum embedding -> 2-layer LSTM -> per-step LayerNorm + Linear.
 
     Any ``spectrum_length >= 2`` works. Init as the paper: xavier_uniform on Linear weights with bias 0.01; the

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from lightning_spectra.errors import SpectraDataError
-from lightning_spectra.models.base import SpectraClassifier
+from lightning_spectra.models.base import SpectraModel
 from lightning_spectra.models.cnn import CNN
 from lightning_spectra.models.conv_sc_attention import ConvSCAttention
 
@@ -58,7 +58,7 @@ def _rename(state: dict[str, Tensor], keys: tuple[tuple[str, str], ...], path: P
     return renamed
 
 
-def load_paper_weights(model: SpectraClassifier, path: str | Path) -> SpectraClassifier:
+def load_paper_weights(model: SpectraModel, path: str | Path) -> SpectraModel:
     """Copy the authors' weights in ``path`` into ``model`` (a :class:`CNN` or :class:`ConvSCAttention`) and return it.
 
     Every tensor of ``model`` must come from the file and every tensor of the file must fit ``model`` (the

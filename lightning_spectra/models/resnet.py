@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from lightning_spectra.models.base import SpectraClassifier, input_norm, require_length
+from lightning_spectra.models.base import SpectraModel, input_norm, require_length
 from lightning_spectra.models.feature_norms import batch_norm_layer, feature_norm, uses_batch_norm
 
 #: The shortest branch is average-pooled with this window (the paper's k7 branch: AvgPool1d(6)).
@@ -128,7 +128,7 @@ class MultiScale(nn.Module):
         return sum(branch(x) for branch in self.branches)
 
 
-class MSResNet(SpectraClassifier):
+class MSResNet(SpectraModel):
     """LayerNorm -> stem (conv k7/s2, BN, ReLU, max-pool k5/s2) -> three-scale residual branches -> LN -> Linear.
 
     Default PyTorch init, as the paper. Spectra shorter than about 500 points (the k7 branch shrinks fastest) get

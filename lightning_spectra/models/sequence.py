@@ -42,7 +42,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
-from lightning_spectra.models.base import InputNormalization, SpectraClassifier, input_norm
+from lightning_spectra.models.base import InputNormalization, SpectraModel, input_norm
 
 SequenceMode = Literal["consecutive", "strided", "whole", "independent"]
 
@@ -112,7 +112,7 @@ def spectrum_embedding(
     return nn.Sequential(first, nn.Linear(spectrum_length, dim), norm, nn.ReLU())
 
 
-class SequenceClassifier(SpectraClassifier):
+class SequenceModel(SpectraModel):
     """Base for models that read the spectra of a batch as tokens of sequences (see the module docstring).
 
     Args:
@@ -156,3 +156,6 @@ class SequenceClassifier(SpectraClassifier):
         handle = RemovableHandle(self._tokens_hooks)
         self._tokens_hooks[handle.id] = hook
         return handle
+
+
+SequenceClassifier = SequenceModel  # the name configs, checkpoints and subclasses of earlier releases used

@@ -12,7 +12,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from lightning_spectra.errors import SpectraConfigError
-from lightning_spectra.models.base import SpectraClassifier, input_norm
+from lightning_spectra.models.base import SpectraModel, input_norm
 
 
 def conv_positions(length: int, kernel_size: int, stride: int) -> int:
@@ -20,7 +20,7 @@ def conv_positions(length: int, kernel_size: int, stride: int) -> int:
     return (length + 2 * (kernel_size // 2) - kernel_size) // stride + 1
 
 
-class SkipCNN(SpectraClassifier):
+class SkipCNN(SpectraModel):
     """Input normalisation -> [Conv1d(1 -> C, k, stride) -> ReLU -> Flatten -> Linear] + Linear skip.
 
     The conv path learns local shapes (a peak's width and position); the skip path is a linear model of the

@@ -9,8 +9,8 @@ from torch import Tensor, nn
 
 from lightning_spectra.models.feature_norms import keeps_feature_norms
 from lightning_spectra.models.sequence import (
-    SequenceClassifier,
     SequenceMode,
+    SequenceModel,
     from_sequences,
     init_xavier_,
     sinusoidal_encoding,
@@ -41,7 +41,7 @@ def without_norms(encoder: nn.TransformerEncoder) -> None:
         layer.norm1, layer.norm2 = nn.Identity(), nn.Identity()
 
 
-class TransformerClassifier(SequenceClassifier):
+class TransformerClassifier(SequenceModel):
     """Spectrum embedding -> sinusoidal positions -> TransformerEncoder -> per-token Linear (docs/paper.md §4.6).
 
     1,830,511 parameters at 4023 points. By default every spectrum is its own sequence; the paper's layouts,

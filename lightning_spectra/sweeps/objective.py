@@ -22,6 +22,7 @@ import optuna
 import torch
 import yaml
 
+from lightning_spectra.errors import SpectraRunError
 from lightning_spectra.runs.wandb_runs import wandb_project
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.sweeps.orphans import claim
@@ -45,7 +46,7 @@ REPORTED = (
 )
 
 
-class TrialError(RuntimeError):
+class TrialError(SpectraRunError, RuntimeError):
     """A trial that ran but cannot give the study a value (its objective metric is missing or not finite)."""
 
 

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from lightning_spectra.errors import SpectraConfigError
+
 if TYPE_CHECKING:
     import optuna
     from optuna.distributions import BaseDistribution
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 _OPTIONS = {"float": {"low", "high", "log", "step"}, "int": {"low", "high", "log", "step"}, "categorical": {"choices"}}
 
 
-class SweepSpecError(ValueError):
+class SweepSpecError(SpectraConfigError):
     """A sweep file that cannot be run; the message says which key is wrong and why."""
 
 
