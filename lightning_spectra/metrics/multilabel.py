@@ -17,7 +17,7 @@ on the validation split by :func:`choose_thresholds`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -154,15 +154,22 @@ class MultiLabelMetrics(Metric):
     """Collects a split's per-label probabilities and reference sets ``(B, L)``; :meth:`compute` scores the sets
     claimed at the thresholds the last :meth:`update` was given (the task's, saved with the model).
 
+    ``choose`` (the validation split's metric): called with the split's probabilities and references when it is
+    computed, it returns the thresholds the split is then scored at (the task chooses and keeps them).
     ``last_outputs`` keeps the probabilities and references of the split it last computed (after the DDP
-    gather; ``reset`` leaves them), for choosing thresholds on validation and for the test's per-label scores.
+    gather; ``reset`` leaves them), for the test's per-label scores.
     """
 
     full_state_update = False
 
-    def __init__(self, label_names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        label_names: Sequence[str],
+        choose: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    ) -> None:
         super().__init__()
         self.label_names = list(label_names)
+        self.choose = choose
         self.add_state("probabilities", default=[], dist_reduce_fx="cat")
         self.add_state("reference", default=[], dist_reduce_fx="cat")
         self.thresholds = torch.full((len(self.label_names),), DEFAULT_THRESHOLD)
@@ -186,5 +193,7 @@ class MultiLabelMetrics(Metric):
         if len(reference) == 0:
             return {}
         self.last_outputs = (probabilities, reference)
+        if self.choose is not None:  # every process gathered the same split: all choose the same thresholds
+            self.thresholds = self.choose(probabilities, reference).float().cpu()
         scores = multilabel_scores(claimed(probabilities, self.thresholds), reference)
         return {} if scores is None else scores.metrics(self.label_names)
