@@ -3,6 +3,7 @@
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.data.files import SpectraFilesDataModule
 from lightning_spectra.data.hed import HEDDataModule
+from lightning_spectra.data.xfel_run import SpectraRunDataModule
 from lightning_spectra.errors import SpectraDataError
 
-__all__ = ["HEDDataModule", "SpectraDataError", "SpectraDataModule", "SpectraFilesDataModule"]
+__all__ = ["HEDDataModule", "SpectraDataError", "SpectraDataModule", "SpectraFilesDataModule", "SpectraRunDataModule"]

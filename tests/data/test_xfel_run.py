@@ -1,0 +1,240 @@
+"""EuXFEL run directories: a mock run written by EXtra-data's own writer, read pulse by pulse in train-id order,
+labelled by train-id ranges or a key, and fitted, tested and predicted through the CLI."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from conftest import cli_failure, run_folder
+
+from lightning_spectra.cli import main
+from lightning_spectra.data import SpectraRunDataModule
+from lightning_spectra.errors import SpectraConfigError, SpectraDataError
+
+pytest.importorskip("extra_data")
+
+SOURCE, KEY = "HED_TEST/SPEC/1:output", "data.spectrum"
+FIRST_TRAIN, TRAINS, PULSES, POINTS = 10000, 40, 4, 64
+CHANGE = 10020  # the first train of the second phase: its peak sits elsewhere
+
+
+def write_run(folder: Path, trains: int = TRAINS, first: int = FIRST_TRAIN, seed: int = 0) -> Path:
+    """A run of ``trains`` trains of ``PULSES`` spectra each, laid out by EXtra-data's mock writer and filled
+    with a peak at point 20 before train ``CHANGE`` and at point 40 from it on; also a per-pulse ``data.phase``."""
+    import h5py
+    from extra_data.tests.mockdata import write_file
+    from extra_data.tests.mockdata.base import DeviceBase
+
+    class Spectrometer(DeviceBase):
+        output_channels = ("output/data",)
+        instrument_keys = [("spectrum", "f4", (POINTS,)), ("phase", "i4", ()), ("energy", "f8", (POINTS,))]
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "RAW-R0042-DA01-S00000.h5"
+    spectrometer = Spectrometer("HED_TEST/SPEC/1", nsamples=trains * PULSES)
+    write_file(str(path), [spectrometer], trains, firsttrain=first, chunksize=16, format_version="1.2")
+    train_ids = np.repeat(np.arange(first, first + trains), PULSES)
+    after = train_ids >= CHANGE
+    rng = np.random.default_rng(seed)
+    points = np.arange(POINTS)
+    centres = np.where(after, 40.0, 20.0) + rng.normal(0, 1, len(train_ids))
+    spectra = np.exp(-0.5 * ((points[None, :] - centres[:, None]) / 3.0) ** 2) + rng.normal(0, 0.02, (len(after), 64))
+    with h5py.File(path, "r+") as f:
+        group = f[f"INSTRUMENT/{SOURCE}/data"]
+        group["spectrum"][: len(spectra)] = spectra
+        group["phase"][: len(spectra)] = after
+        group["energy"][: len(spectra)] = np.linspace(7000.0, 7100.0, POINTS)
+    return folder
+
+
+def write_labels(path: Path, *rows: tuple[int, int, str]) -> Path:
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([("first_train", "last_train", "label"), *rows])
+    return path
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_run(tmp_path_factory.mktemp("runs") / "r0042")
+
+
+@pytest.fixture(scope="module")
+def labels(run: Path) -> Path:
+    return write_labels(run.parent / "phases.csv", (10000, 10019, "before"), (10020, 10039, "after"))
+
+
+def datamodule(run: Path, **kwargs) -> SpectraRunDataModule:
+    return SpectraRunDataModule(run=str(run), source=SOURCE, key=KEY, progress=False, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+def test_spectra_are_pulses_in_train_order_labelled_by_train_ranges(run: Path, labels: Path) -> None:
+    dm = datamodule(run, labels=str(labels))
+    source = dm.read("train")
+    assert len(source) == TRAINS * PULSES and source.length == POINTS
+    assert source.names[:5] == [f"train 10000 pulse {p}" for p in range(4)] + ["train 10001 pulse 0"]
+    assert source.labels[4 * 19 + 3] == "before" and source.labels[4 * 20] == "after"
+    assert np.argmax(source.spectra[0]) in range(15, 26) and np.argmax(source.spectra[-1]) in range(35, 46)
+    splits = dm.splits
+    assert splits.class_names == ["after", "before"] and dm.ordered
+    for split in ("train", "val", "test"):  # each split a series in train-id order
+        index = dm.prediction_index_columns(split)
+        keys = list(zip(index["train_id"], index["pulse"], strict=True))
+        assert keys == sorted(keys) and len(keys) == len(getattr(splits, split))
+
+
+def test_labels_from_a_key_and_the_axis_from_a_key(run: Path) -> None:
+    dm = datamodule(run, label_key="data.phase", axis="data.energy")
+    source = dm.read("train")
+    assert source.labels == ["1" if t >= CHANGE else "0" for t in range(FIRST_TRAIN, FIRST_TRAIN + TRAINS) for _ in "1234"]
+    np.testing.assert_allclose(source.x, np.linspace(7000.0, 7100.0, POINTS))
+    assert dm.x_label == "data.energy" or source.x_label == "data.energy"
+
+
+def test_trains_in_no_range_are_left_out_with_a_warning(run: Path, tmp_path: Path) -> None:
+    partial = write_labels(tmp_path / "partial.csv", (10000, 10009, "before"), (10030, 10039, "after"))
+    with pytest.warns(UserWarning, match="80 of 160 spectra are in no train range"):
+        source = datamodule(run, labels=str(partial)).read("train")
+    assert len(source) == 80 and "train 10010 pulse 0" not in source.names
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_an_unknown_source_or_key_is_one_line_naming_it(run: Path, labels: Path) -> None:
+    with pytest.raises(SpectraDataError, match=r"r0042: spectrum source 'HED_TEST/NOPE:output' is not in the run"):
+        SpectraRunDataModule(run=str(run), source="HED_TEST/NOPE:output", key=KEY, labels=str(labels)).splits
+    with pytest.raises(SpectraDataError, match=r"spectrum key 'data.nope' is not a key of HED_TEST/SPEC/1:output"):
+        SpectraRunDataModule(run=str(run), source=SOURCE, key="data.nope", labels=str(labels)).splits
+
+
+def test_a_labels_range_outside_the_run_is_one_line_naming_the_row(run: Path, tmp_path: Path) -> None:
+    bad = write_labels(tmp_path / "bad.csv", (10000, 10019, "before"), (20000, 20010, "after"))
+    with pytest.raises(SpectraDataError) as error:
+        datamodule(run, labels=str(bad)).read("train")
+    assert str(error.value) == f"{bad}, row 3: trains 20000-20010 are not in the run {run} (trains 10000-10039)"
+
+
+def test_overlapping_ranges_and_a_wrong_header_are_refused(run: Path, tmp_path: Path) -> None:
+    overlap = write_labels(tmp_path / "overlap.csv", (10000, 10020, "before"), (10020, 10039, "after"))
+    with pytest.raises(SpectraDataError, match=r"row 3: trains 10020-10039 overlap row 2 \(10000-10020\)"):
+        datamodule(run, labels=str(overlap)).read("train")
+    header = tmp_path / "header.csv"
+    header.write_text("start,stop,label\n10000,10039,a\n")
+    with pytest.raises(SpectraDataError, match="need the header first_train,last_train,label"):
+        datamodule(run, labels=str(header)).read("train")
+
+
+def test_a_nan_in_a_spectrum_names_its_train_pulse_and_point(tmp_path: Path, labels: Path) -> None:
+    import h5py
+
+    folder = write_run(tmp_path / "r0043")
+    with h5py.File(folder / "RAW-R0042-DA01-S00000.h5", "r+") as f:
+        f[f"INSTRUMENT/{SOURCE}/data/spectrum"][4 * 7 + 2, 13] = np.nan  # train 10007, pulse 2
+    with pytest.raises(SpectraDataError) as error:
+        datamodule(folder, labels=str(labels)).read("train")
+    assert str(error.value) == f"{folder}, train 10007 pulse 2, point 13: value is not finite (NaN or inf)"
+
+
+def test_missing_options_are_one_line() -> None:
+    with pytest.raises(SpectraConfigError, match="source and data.init_args.key"):
+        SpectraRunDataModule(run="r0042")
+    with pytest.raises(SpectraConfigError, match="labels and data.init_args.label_key both"):
+        SpectraRunDataModule(run="r0042", source=SOURCE, key=KEY, labels="a.csv", label_key="data.phase")
+
+
+def test_without_extra_data_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch, run: Path) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "extra_data", None)  # import extra_data now raises ImportError
+    with pytest.raises(SpectraConfigError, match=r"pip install lightning-spectra\[xfel\]"):
+        datamodule(run, labels="x.csv").read("train")
+
+
+# ---------------------------------------------------------------------------------------------- the CLI
+def tiny_run_config(folder: Path, run: Path, labels: Path) -> Path:
+    """A tiny CNN run on the mock run (the shipped example's datamodule, a small model, few epochs)."""
+    config = {
+        "seed_everything": 12345,
+        "model": {"class_path": "lightning_spectra.models.CNN", "init_args": {"channels": [16, 16, 4]}},
+        "data": {
+            "class_path": "lightning_spectra.data.SpectraRunDataModule",
+            "init_args": {
+                "run": str(run),
+                "source": SOURCE,
+                "key": KEY,
+                "labels": str(labels),
+                "preprocessing": {"normalization": "max", "derivative": 0},
+                "progress": False,
+                "linear_baseline": False,
+            },
+        },
+        "trainer": {
+            "max_epochs": 15,
+            "deterministic": True,
+            "num_sanity_val_steps": 0,
+            "log_every_n_steps": 1,
+            "enable_progress_bar": False,
+            "enable_model_summary": False,
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.CSVLogger",
+                "init_args": {"save_dir": str(folder / "logs"), "name": "xfel_run"},
+            },
+            "callbacks": [
+                {"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"save_last": "link"}},
+                {"class_path": "lightning_spectra.callbacks.PredictionWriter"},
+            ],
+        },
+    }
+    path = folder / "xfel_run_tiny.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(run: Path, labels: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("fit")
+    with pytest.MonkeyPatch.context() as env:  # module fixtures run before conftest's per-test cache setting
+        env.setenv("LIGHTNING_SPECTRA_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+        main(["fit", "--config", str(tiny_run_config(folder, run, labels))])
+    return run_folder(folder / "logs", "xfel_run")
+
+
+def test_fit_and_test_on_a_run_classify_its_two_phases(fitted: Path) -> None:
+    summary = json.loads((fitted / "summary.json").read_text())
+    assert summary["accuracy"] >= 0.9
+
+
+def predictions(fitted: Path, save_dir: Path, *extra: str) -> list[dict[str, str]]:
+    checkpoint = fitted / "checkpoints" / "last.ckpt"
+    main(["predict", "--config", str(fitted / "config.yaml"), "--ckpt_path", str(checkpoint), *extra])
+    with open(fitted / "predict" / "predictions.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_predict_on_the_run_writes_train_id_and_pulse_of_every_prediction(fitted: Path, tmp_path: Path) -> None:
+    rows = predictions(fitted, tmp_path)
+    assert [(int(r["train_id"]), int(r["pulse"])) for r in rows] == [
+        (t, p) for t in range(FIRST_TRAIN, FIRST_TRAIN + TRAINS) for p in range(PULSES)
+    ]
+    assert "spectrum" not in rows[0]
+    right = sum(r["predicted_class"] == ("after" if int(r["train_id"]) >= CHANGE else "before") for r in rows)
+    assert right >= 0.9 * len(rows)
+
+
+def test_predict_on_another_run_names_its_trains(fitted: Path, tmp_path: Path) -> None:
+    other = write_run(tmp_path / "r0043", trains=10, first=10015, seed=3)
+    rows = predictions(fitted, tmp_path, "--data.init_args.predict_run", str(other))
+    assert [int(r["train_id"]) for r in rows] == np.repeat(np.arange(10015, 10025), PULSES).tolist()
+    assert [int(r["pulse"]) for r in rows] == list(range(PULSES)) * 10
+    right = sum(r["predicted_class"] == ("after" if int(r["train_id"]) >= CHANGE else "before") for r in rows)
+    assert right >= 0.9 * len(rows)
+
+
+def test_a_bad_key_through_the_cli_is_one_line(fitted: Path, capsys: pytest.CaptureFixture) -> None:
+    args = ["fit", "--config", str(fitted / "config.yaml"), "--data.init_args.key", "data.nope"]
+    code, line = cli_failure(args, capsys)
+    assert code == 2 and line.startswith("error: ") and "spectrum key 'data.nope' is not a key of" in line
