@@ -149,6 +149,12 @@ class TargetEncoder:
     """
 
     task: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "task" in cls.__dict__ and "ENCODERS" in globals():  # the package's own enter ENCODERS below
+            ENCODERS[cls.task] = cls
+
     #: Label cells of a table this encoder reads, as documentation and for the task contract's check.
     example_labels: ClassVar[tuple[str, ...]]
     #: Whether a table's named label column (``fat``) names the target.
@@ -411,6 +417,8 @@ class MultiLabelEncoder(TargetEncoder):
 
 
 #: The encoder of every task, by the task's name.
+#: Every task's encoder by the task's name: a subclass of :class:`TargetEncoder` that sets ``task`` enters it
+#: when it is defined (as a task enters :data:`lightning_spectra.tasks.TASKS`).
 ENCODERS: dict[str, type[TargetEncoder]] = {
     encoder.task: encoder for encoder in (ClassEncoder, ValueEncoder, MultiLabelEncoder)
 }
