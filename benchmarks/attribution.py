@@ -36,13 +36,14 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from lightning_spectra.apps.paper_report import LABELS, MODELS  # noqa: E402
+from lightning_spectra.runtime.composed_configs import load_config  # noqa: E402
 
 TRAINING_CALLBACKS = ("Timing", "ModelCheckpoint")
 
 
 def training_config(name: str, log_root: Path, folder: Path) -> Path:
     """``configs/<name>.yaml`` with only the training callbacks and a CSV logger under ``log_root``."""
-    config = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+    config = load_config(ROOT / "configs" / f"{name}.yaml")
     trainer = config["trainer"]
     trainer["callbacks"] = [c for c in trainer["callbacks"] if c["class_path"].split(".")[-1] in TRAINING_CALLBACKS]
     logger = {"save_dir": str(log_root), "name": name}
@@ -69,7 +70,7 @@ def load(name: str, checkpoint: Path):
     """The trained model and the ramp's test split, built as the config builds them."""
     import importlib
 
-    config = yaml.safe_load((ROOT / "configs" / f"{name}.yaml").read_text())
+    config = load_config(ROOT / "configs" / f"{name}.yaml")
     module, _, cls = config["model"]["class_path"].rpartition(".")
     model = getattr(importlib.import_module(module), cls).load_from_checkpoint(checkpoint, map_location="cpu")
     module, _, cls = config["data"]["class_path"].rpartition(".")

@@ -44,9 +44,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import yaml
 
 from lightning_spectra.models.registry import model_classes
+from lightning_spectra.runtime.composed_configs import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
@@ -66,7 +66,7 @@ def build_module(name: str, length: int, checkpoint: str | None):
         model, preprocessing, scaler, selection = read_checkpoint(checkpoint)
         # A baseline removal stays outside the graph (lightning_spectra.apps.export.prestep): not timed here.
         return RawSpectraModel(model, dataclasses.replace(preprocessing, baseline="none"), scaler, selection)
-    config = yaml.safe_load((CONFIGS / f"{name}.yaml").read_text())["model"]
+    config = load_config(CONFIGS / f"{name}.yaml")["model"]
     model_class = getattr(models, config["class_path"].rpartition(".")[2])  # a name from models, not a path
     torch.manual_seed(0)  # the same weights in every arm's process
     model = model_class(spectrum_length=length, **config.get("init_args", {})).eval()

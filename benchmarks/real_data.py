@@ -39,6 +39,7 @@ import datasets  # noqa: E402 - benchmarks/datasets.py, next to this file
 
 from lightning_spectra.apps.cross_validation import summarise  # noqa: E402
 from lightning_spectra.models.registry import model_classes  # noqa: E402
+from lightning_spectra.runtime.composed_configs import load_config  # noqa: E402
 
 # The order models run in: cheapest first, so a run stopped by the clock has the most models; others last.
 CHEAPEST_FIRST = ("cnn", "fcnn", "lstm", "transformer", "binned_fcnn", "conv_sc_attention", "conv_sct_attention")
@@ -109,7 +110,7 @@ def fit_fold(path: Path, model: str, folds: int, fold: int, seed: int, args: arg
     from lightning_spectra.baselines.linear import baseline_summary
     from lightning_spectra.data import SpectraFilesDataModule
 
-    recipe = yaml.safe_load(RECIPE.read_text())
+    recipe = load_config(RECIPE)
     data_options = {k: v for k, v in recipe["data"]["init_args"].items() if k != "train_path"}
     for key, value in args.data_overrides.items():  # group.key changes one key of a group
         group, _, name = key.rpartition(".")
@@ -276,7 +277,7 @@ def ordered_series(name: str, train: tuple, series: tuple, out: Path, model: str
     x = np.arange(train[0].shape[1], dtype=np.float64)
     np.savez(out / "train.npz", spectra=train[0], labels=train[1], x_axis=x)
     np.savez(out / "series.npz", spectra=series[0], labels=series[1], x_axis=x)
-    config = yaml.safe_load(RECIPE.read_text())
+    config = load_config(RECIPE)
     config["trainer"]["max_epochs"] = max_epochs
     config["trainer"]["logger"] = [
         {

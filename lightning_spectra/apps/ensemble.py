@@ -54,6 +54,7 @@ from lightning_spectra.runs.manifest import delete_written, read_manifest, recor
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER
 from lightning_spectra.runtime.atomic_files import atomic_write
 from lightning_spectra.runtime.commands import command, split_passthrough
+from lightning_spectra.runtime.composed_configs import load_config
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.runtime.shipped_files import config_file
 
@@ -214,7 +215,7 @@ def fit_ensemble(
 
     config_path = Path(config_path)
     check_config_file(config_path)
-    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config = load_config(config_path)  # composed with its bases: the member configs stand on their own
     if members < 2:
         raise SpectraConfigError(
             f"--members {members}: an ensemble needs 2 or more members (3 or more for a useful interval)"

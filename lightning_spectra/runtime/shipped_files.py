@@ -4,7 +4,9 @@
 of its sub-folders; ``--sweep cnn`` is the package's ``sweep_files/cnn.yaml``. A path that exists is always
 used as it is, so a user's own file wins over a shipped one of the same name. The repository paths of the
 shipped files (``configs/paper/cnn.yaml``, ``sweeps/cnn.yaml``) name them too, so the commands in the docs
-work outside the repository. Import-light: the sweep command reads its file before anything imports torch.
+work outside the repository. A config that builds on others (``base:``,
+:mod:`lightning_spectra.runtime.composed_configs`) reaches the parser composed. Import-light: the sweep command
+reads its file before anything imports torch.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def config_file(text: str | Path) -> Path:
 
 def config_args(args: Sequence[str]) -> list[str]:
     """Command-line arguments with each ``--config NAME`` / ``-c NAME`` / ``--config=NAME`` naming a shipped
-    config replaced by its path; paths that exist and inline YAML are left as they are."""
+    config replaced by its path, and a config file with ``base:`` by its composed YAML text (jsonargparse reads
+    inline YAML as it reads a file); other paths that exist and inline YAML are left as they are."""
     out = list(args)
     for i, arg in enumerate(out):
         if arg in ("--config", "-c") and i + 1 < len(out):
@@ -87,4 +90,10 @@ def config_args(args: Sequence[str]) -> list[str]:
 
 
 def _config_arg(value: str) -> str:
-    return str(config_file(value)) if _FILE_NAME.fullmatch(value) else value
+    from lightning_spectra.runtime.composed_configs import composed_text, has_base
+
+    if not _FILE_NAME.fullmatch(value):
+        return value
+    path = config_file(value)
+    # the parser never sees `base`: the composition is the config, and the run's config.yaml saves all of it
+    return composed_text(path) if has_base(path) else str(path)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from lightning_spectra.runtime.commands import command
+from lightning_spectra.runtime.composed_configs import load_config
 from lightning_spectra.sweeps.budget import count_states
 from lightning_spectra.sweeps.space import set_dotted
 
@@ -40,7 +41,7 @@ def trial_params(spec: SweepSpec, trial: FrozenTrial) -> dict[str, Any]:
 
 def best_config(spec: SweepSpec, trial: FrozenTrial) -> dict[str, Any]:
     """The base config with the sweep's fixed overrides and the trial's parameters applied."""
-    config = yaml.safe_load(spec.config.read_text()) or {}
+    config = load_config(spec.config)  # composed with its bases: best.yaml trains again wherever it is moved
     for key, value in {**spec.overrides, **trial_params(spec, trial)}.items():
         set_dotted(config, key, value)
     return config

@@ -10,13 +10,13 @@ import lightning.pytorch as L
 import numpy as np
 import pytest
 import torch
-import yaml
 from conftest import ROOT, every_model
 
 from lightning_spectra.apps.paper_report import read_columns
 from lightning_spectra.data import SpectraFilesDataModule
 from lightning_spectra.data.beer_lambert import ANALYTE_BAND, beer_lambert
 from lightning_spectra.models import SpectraClassifier
+from lightning_spectra.runtime.composed_configs import load_config
 from lightning_spectra.tasks import Targets
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning")
@@ -25,7 +25,7 @@ LENGTH = 512
 
 
 def recipe() -> dict:
-    return yaml.safe_load((ROOT / "configs" / "examples" / "files_csv.yaml").read_text())
+    return load_config(ROOT / "configs" / "examples" / "files_csv.yaml")  # with its base
 
 
 @pytest.fixture(scope="module")

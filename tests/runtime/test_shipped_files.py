@@ -18,6 +18,8 @@ from conftest import recorded_figures
 
 import lightning_spectra
 from lightning_spectra.cli import main
+from lightning_spectra.models.registry import model_classes
+from lightning_spectra.runtime.composed_configs import composed_text, load_config
 from lightning_spectra.runtime.shipped_files import CONFIGS, SWEEPS, config_args, config_file
 from lightning_spectra.sweeps.command import main as sweep_main
 from lightning_spectra.sweeps.sweep_file import load_spec
@@ -48,8 +50,10 @@ def test_a_config_name_is_the_shipped_file_from_any_folder(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     assert config_file(name) == CONFIGS.folder / shipped
-    assert config_args(["fit", "--config", name]) == ["fit", "--config", str(CONFIGS.folder / shipped)]
-    assert config_args([f"--config={name}"]) == [f"--config={CONFIGS.folder / shipped}"]
+    # the parser gets the shipped file composed with its bases (runtime/composed_configs.py)
+    composed = composed_text(CONFIGS.folder / shipped)
+    assert config_args(["fit", "--config", name]) == ["fit", "--config", composed]
+    assert config_args([f"--config={name}"]) == [f"--config={composed}"]
 
 
 def test_a_file_that_exists_wins_over_a_shipped_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +89,7 @@ def test_the_readmes_repository_path_is_the_shipped_config_outside_the_repositor
         main(["fit", "--config", "configs/paper/cnn.yaml", "--print_config"])
     printed = yaml.safe_load(capsys.readouterr().out)
     assert stop.value.code in (0, None)
-    assert printed["trainer"]["logger"][0]["init_args"]["name"] == "paper_cnn"  # the paper's, not configs/cnn.yaml
+    assert printed["trainer"]["logger"]["init_args"]["name"] == "paper_cnn"  # the paper's, not configs/cnn.yaml
     with pytest.raises(SystemExit) as stop:
         main(["fit", "--config", "configs/paper/cnnn.yaml"])
     err = capsys.readouterr().err.strip()
@@ -126,8 +130,18 @@ def test_every_repository_path_is_the_shipped_file() -> None:
     for shelf, folder in ((CONFIGS, ROOT / "configs"), (SWEEPS, ROOT / "sweeps")):
         for name in shelf.names():
             assert (folder / f"{name}.yaml").resolve() == (shelf.folder / f"{name}.yaml").resolve()
-    # configs: the 9 models', the paper's 8 under paper/ and 4 examples
-    assert len(CONFIGS.names()) == 21 and len(SWEEPS.names()) == 10  # the models' 9 and the regression recipe
+
+
+def test_every_model_has_its_config_and_every_paper_model_its_paper_config() -> None:
+    """Read from the registry and the classes' ``paper_order``, never counted by hand: a new model is one module
+    and one config (docs/models.md), and only the paper's models have a paper-exact config."""
+    names = set(CONFIGS.names())
+    for name, cls in model_classes().items():
+        assert name in names, f"{name}: no configs/{name}.yaml"
+        assert (f"paper/{name}" in names) == (cls.paper_order is not None), name
+    assert names >= {"examples/files_csv", "examples/files_regression"} and SWEEPS.names()
+    for name in SWEEPS.names():  # every shipped sweep's base config is found
+        assert load_spec(name).config.is_file(), name
 
 
 def test_the_wheel_ships_configs_sweeps_commands_and_the_version(tmp_path: Path) -> None:
@@ -174,7 +188,7 @@ def test_no_shipped_config_or_sweep_writes_an_axis_label() -> None:
 @pytest.mark.parametrize("name", ["files_csv", "files_xy", "files_ucr", "files_regression"])
 def test_every_files_example_draws_grad_cam_and_feature_importance(name: str) -> None:
     """The README promises the attribution figures for every config; a user's own data comes in by these."""
-    config = yaml.safe_load((CONFIGS.folder / "examples" / f"{name}.yaml").read_text())
+    config = load_config(CONFIGS.folder / "examples" / f"{name}.yaml")
     splits = {
         c["class_path"].rpartition(".")[2]: c.get("init_args", {}).get("split") for c in config["trainer"]["callbacks"]
     }

@@ -14,6 +14,8 @@ import yaml
 from conftest import CONF
 from optuna.trial import TrialState
 
+from lightning_spectra.runtime.composed_configs import load_config
+from lightning_spectra.runtime.shipped_files import SWEEPS
 from lightning_spectra.sweeps.best_configs import best_config, write_best_configs
 from lightning_spectra.sweeps.budget import TrialBudget
 from lightning_spectra.sweeps.orphans import WORKER_ATTR, claim, fail_orphaned_trials, this_process
@@ -40,21 +42,7 @@ def _corner(dim, end: int):
     return dim.value(stored)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "cnn",
-        "fcnn",
-        "resnet",
-        "lstm",
-        "transformer",
-        "conv_sc_attention",
-        "conv_sct_attention",
-        "binned_fcnn",
-        "cnn_tradeoff",
-        "files_regression",
-    ],
-)
+@pytest.mark.parametrize("name", SWEEPS.names())  # every shipped sweep, read from the package
 def test_every_model_has_a_valid_sweep(name: str) -> None:
     """Each sweep parses, and its model builds at both corners of the space (all lowest, all highest)."""
     import importlib
@@ -65,7 +53,7 @@ def test_every_model_has_a_valid_sweep(name: str) -> None:
         pytest.skip(f"{raw['config']} not written yet")
     spec = load_spec(path)
     assert spec.n_trials and spec.space and spec.study
-    base = yaml.safe_load(spec.config.read_text())
+    base = load_config(spec.config)  # with its bases (runtime/composed_configs.py)
     module, cls = base["model"]["class_path"].rsplit(".", 1)
     model_class = getattr(importlib.import_module(module), cls)
     for end in (0, -1):
