@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +40,55 @@ def every_model(package: str = "lightning_spectra.models", sequences: bool | Non
     return [pytest.param(cls, id=cls.__name__) for cls in classes]
 
 
+#: The tiny run the command-line tests share (the CNN on a 512-point ramp, 2 epochs), and what every model's tiny
+#: config is derived from (:func:`tiny_config`).
+TINY_RUN = CONF / "cnn_tiny.yaml"
+_TINY_FOLDER: list[Path] = []  # where the derived tiny configs are written, made at first use
+
+
+@functools.cache
+def tiny_config(name: str) -> Path:
+    """The tiny config of the registry's model ``name``, derived rather than copied: :data:`TINY_RUN`'s ramp and
+    trainer, the model's shipped ``configs/<name>.yaml`` (its class and layouts, and its ramp settings), and its
+    class's ``tiny_arguments``; logs under ``<name>_tiny``. So a new model needs no tiny file of its own."""
+    import json
+    import tempfile
+
+    import yaml
+
+    from lightning_spectra.models.registry import model_classes
+    from lightning_spectra.runtime.composed_configs import load_config, merge
+    from lightning_spectra.runtime.shipped_files import CONFIGS
+
+    run = yaml.safe_load(TINY_RUN.read_text())
+    shipped = load_config(CONFIGS.folder / f"{name}.yaml")
+    tiny = json.loads(json.dumps(model_classes()[name].tiny_arguments))  # tuples as lists: plain YAML
+    data = shipped.get("data", {})
+    same_data = data.get("class_path") == run["data"]["class_path"]  # another datamodule's options would not fit
+    overlay = {
+        "model": merge(shipped["model"], {"init_args": tiny}),
+        "data": merge(data, run["data"]) if same_data else run["data"],
+        "trainer": {"logger": {"init_args": {"name": f"{name}_tiny"}}},
+    }
+    if not _TINY_FOLDER:
+        _TINY_FOLDER.append(Path(tempfile.mkdtemp(prefix="lightning-spectra-tiny-")))
+    path = _TINY_FOLDER[0] / f"{name}_tiny.yaml"
+    path.write_text(yaml.safe_dump(merge(run, overlay), sort_keys=False))
+    return path
+
+
+def tiny_config_path(config: str) -> Path:
+    """``config`` in ``tests/conf``, or, for ``<model>_tiny.yaml`` that has no file there, :func:`tiny_config`."""
+    path = CONF / config
+    if path.exists() or not config.endswith("_tiny.yaml"):
+        return path
+    return tiny_config(config.removesuffix("_tiny.yaml"))
+
+
 def tiny_args(subcommand: str, save_dir: Path, config: str = "cnn_tiny.yaml", *extra: str) -> list[str]:
-    """CLI arguments for a tiny run whose logs go to ``save_dir``."""
-    return [subcommand, "--config", str(CONF / config), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]
+    """CLI arguments for a tiny run whose logs go to ``save_dir`` (``config``: see :func:`tiny_config_path`)."""
+    path = tiny_config_path(config)
+    return [subcommand, "--config", str(path), "--trainer.logger.init_args.save_dir", str(save_dir), *extra]
 
 
 def run_folder(save_dir: Path, name: str = "cnn_tiny") -> Path:

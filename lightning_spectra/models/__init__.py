@@ -3,10 +3,10 @@ name, kept so configs and checkpoints load); any of them serves every task (``ta
 ``multilabel``): the task sets its outputs.
 
 The models are found by :mod:`~lightning_spectra.models.registry`, which reads every module of this package: the
-module's name is the model's name (``configs/<name>.yaml``, ``tests/conf/<name>_tiny.yaml``), and the class is
+module's name is the model's name (``configs/<name>.yaml``, its tiny test config), and the class is
 exported here, so ``class_path: lightning_spectra.models.<Class>`` works in configs and checkpoints.
 
-To add a model, write three files:
+To add a model, write two files:
 
 - ``models/<name>.py`` with one subclass that takes its own keyword arguments plus ``**kwargs`` (forwarded to
   ``super().__init__``), builds its layers from ``self.spectrum_length`` and ``self.out_features``, returns
@@ -15,10 +15,10 @@ To add a model, write three files:
   ``tiny_arguments``; ``minimum_length`` if short spectra are refused; the paper's numbers if it has them: see
   :class:`SpectraModel`). Models that read the spectra of a batch as tokens of a sequence subclass
   :class:`SequenceModel` (earlier ``SequenceClassifier``) instead.
-- ``configs/<name>.yaml``, the model's user config.
-- ``tests/conf/<name>_tiny.yaml``, its tiny test config.
+- ``configs/<name>.yaml``, the model's user config: ``base: bases/hed_ramp`` and what differs (docs/models.md).
 
-Every test parametrised over the models picks it up; describe it in ``docs/models.md``.
+Every test parametrised over the models picks it up, with a tiny config derived from ``tiny_arguments``; its row of
+``docs/models.md``'s table is ``registry.table_row``.
 """
 
 from lightning_spectra.models.base import SpectraClassifier, SpectraModel

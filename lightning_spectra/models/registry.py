@@ -2,8 +2,9 @@
 
 Each module of the package that defines a model (a subclass of :class:`SpectraModel` with a ``forward`` of its
 own) is that model's home, and the module's name is the model's name everywhere else: ``configs/<name>.yaml``,
-``tests/conf/<name>_tiny.yaml``, ``--models <name>`` of the report and the benchmarks. So a new model is one new
-module: the package exports it, checkpoints naming it load, and the tests parametrised over
+its tiny test config (derived from the class's ``tiny_arguments`` in ``tests/conftest.py``), ``--models <name>`` of
+the report and the benchmarks, its row of docs/models.md's table (:func:`table_row`). So a new model is one new
+module and its config: the package exports it, checkpoints naming it load, and the tests parametrised over
 :func:`model_classes` include it.
 
 Examples:
@@ -18,6 +19,7 @@ import functools
 import importlib
 import inspect
 import pkgutil
+from typing import Any
 
 from lightning_spectra.models.base import SpectraModel
 
@@ -66,3 +68,45 @@ def class_paths() -> dict[str, type[SpectraModel]]:
         paths[f"{PACKAGE}.{cls.__name__}"] = cls
         paths[f"{cls.__module__}.{cls.__qualname__}"] = cls
     return paths
+
+
+#: The columns of docs/models.md's table of models, every cell read from the class (:func:`table_row`).
+TABLE_HEADER = (
+    "| Model | Class | Config | Paper epochs | Trainable params at L = 4023 | Min. length | Grad-CAM layer |",
+    "|---|---|---|---|---|---|---|",
+)
+
+
+def _setting(settings: dict[str, Any]) -> str:
+    """``{"pools": (2, 3, 2), "paper_init": True}`` as a config writes it: ``pools: [2, 3, 2], paper_init: true``."""
+
+    def value(v: Any) -> str:
+        return str(v).lower() if isinstance(v, bool) else str(list(v) if isinstance(v, tuple) else v)
+
+    return ", ".join(f"{key}: {value(v)}" for key, v in settings.items())
+
+
+def table_row(name: str, cls: type[SpectraModel]) -> str:
+    """The model's row of docs/models.md's table, from its class facts only (so the table cannot drift from the
+    code: ``tests/models/test_registry.py`` checks every row the page has)."""
+    if cls.paper_epochs is not None:
+        epochs = str(cls.paper_epochs)
+    else:
+        epochs = "not in the paper" if cls.paper_order is None else "–"
+    counts = [
+        f"{count:,}" if not settings else f"{count:,} with `{_setting(settings)}`"
+        for settings, count in cls.parameter_counts
+    ]
+    params = counts[0] + (f" ({'; '.join(counts[1:])})" if len(counts) > 1 else "") if counts else "–"
+    length = "any" if cls.minimum_length is None else str(cls.minimum_length)
+    layer = cls.attribution_layer or "input"
+    layer = "the input (grad x input)" if layer == "input" else f"`{layer}`"
+    cells = (cls.label or cls.__name__, f"`{cls.__name__}`", f"`{name}`", epochs, params, length, layer)
+    return "| " + " | ".join(cells) + " |"
+
+
+def models_table() -> str:
+    """docs/models.md's table of every registered model, the paper's in its order first; print it with
+    ``python -c "from lightning_spectra.models.registry import models_table; print(models_table())"``."""
+    ordered = sorted(model_classes().items(), key=lambda item: (item[1].paper_order is None, item[1].paper_order or 0))
+    return "\n".join((*TABLE_HEADER, *(table_row(name, cls) for name, cls in ordered)))

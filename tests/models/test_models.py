@@ -303,16 +303,17 @@ def test_predict_keeps_a_whole_batch_sequence_whole() -> None:
 
 
 def test_sequence_defaults_are_independent_and_the_paper_configs_set_the_paper_layouts() -> None:
-    import yaml
-    from conftest import CONF, ROOT
+    from conftest import ROOT, tiny_config
+
+    from lightning_spectra.runtime.composed_configs import load_config
 
     for model in (param.values[0]() for param in SEQUENCE_MODELS):
         assert (model.train_sequence, model.eval_sequence, model.sequence_groups) == ("independent", "independent", 31)
     paper = {"lstm": ("consecutive", "independent"), "transformer": ("strided", "whole")}
     paper["conv_sct_attention"] = ("consecutive", "whole")
     for name, layouts in paper.items():
-        for config in (ROOT / "configs" / f"{name}.yaml", CONF / f"{name}_tiny.yaml"):
-            options = yaml.safe_load(config.read_text())["model"]["init_args"]
+        for config in (ROOT / "configs" / f"{name}.yaml", tiny_config(name)):
+            options = load_config(config)["model"]["init_args"]
             assert (options["train_sequence"], options["eval_sequence"]) == layouts, config
 
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import ast
 import importlib
+import itertools
 import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
-from conftest import CONF, ROOT, every_model
+from conftest import ROOT, every_model, tiny_config
 
 import lightning_spectra.models as models
 from lightning_spectra.models.registry import class_paths, model_classes, models_in
 from lightning_spectra.runs.checkpoint import package_models
+from lightning_spectra.runtime.composed_configs import load_config
 
 MODELS_DIR = Path(models.__file__).parent
 BASES = {"SpectraModel", "SpectraClassifier"}  # the base and its alias; both lack a forward of their own
@@ -54,8 +55,8 @@ def test_every_model_module_is_found() -> None:
 def test_every_model_is_exported_configured_and_loadable(name: str, cls: type) -> None:
     """Its class is exported, its config and tiny config name it, and checkpoints naming it are allowed."""
     assert getattr(models, cls.__name__) is cls and cls.__name__ in models.__all__
-    for config in (ROOT / "configs" / f"{name}.yaml", CONF / f"{name}_tiny.yaml"):
-        class_path = yaml.safe_load(config.read_text())["model"]["class_path"]
+    for config in (ROOT / "configs" / f"{name}.yaml", tiny_config(name)):
+        class_path = load_config(config)["model"]["class_path"]
         module, _, attribute = class_path.rpartition(".")
         assert getattr(importlib.import_module(module), attribute) is cls, config
         assert package_models()[class_path] is cls, config
@@ -124,3 +125,20 @@ def test_two_models_in_one_module_are_refused(tmp_path: Path, monkeypatch: pytes
     package = write_package(tmp_path, "throwaway_two", {"two": second})
     with pytest.raises(TypeError, match=r"throwaway_two\.two defines 2 models \(OtherNet, TinyNet\)"):
         models_in(package)
+
+
+def test_every_row_of_the_models_table_in_the_docs_is_read_from_the_class() -> None:
+    """docs/models.md's table said a model's Grad-CAM layer was one the class no longer used: each row present must
+    equal the row built from the class's facts. A model without a row fails nothing (a new model is two files)."""
+    from lightning_spectra.models.registry import TABLE_HEADER, table_row
+
+    lines = (ROOT / "docs" / "models.md").read_text().splitlines()
+    start = lines.index(TABLE_HEADER[0])
+    assert lines[start + 1] == TABLE_HEADER[1]
+    rows = list(itertools.takewhile(lambda line: line.startswith("|"), lines[start + 2 :]))
+    by_class = {f"`{cls.__name__}`": (name, cls) for name, cls in model_classes().items()}
+    assert rows
+    for row in rows:
+        class_cell = row.split("|")[2].strip()
+        assert class_cell in by_class, f"docs/models.md has a row for {class_cell}, which is no model"
+        assert row == table_row(*by_class[class_cell]), class_cell
