@@ -213,14 +213,16 @@ def measure_regression(name: str, ig_steps: int, regions: int, steps: int, rando
     axis = torch.as_tensor(data.x_axis).numpy()
     centre, width = ANALYTE_BAND
     band = [(centre - 2 * width, centre + 2 * width)]
+    score = model.task.attribution_score  # the predicted value in its units, not a class logit
     maps = {
-        f"1D Grad-CAM at {model.attribution_layer}": grad_cam(model, x, target).maps,
-        "gradient x input": grad_cam(model, x, target, layer="input").maps,
+        f"1D Grad-CAM at {model.attribution_layer}": grad_cam(model, x, target, score=score).maps,
+        "gradient x input": grad_cam(model, x, target, layer="input", score=score).maps,
     }
     for kind, reference in references.items():
         maps[f"integrated gradients from the {kind.replace('_', ' ')}"] = integrated_gradients(
-            model, x, target, reference, n_steps=ig_steps
+            model, x, target, reference, n_steps=ig_steps, score=score
         )
+    followed = {"score": model.task.deletion_score, "score_name": model.task.deletion_score_name}
     row: dict = {"model": cls_name, "name": name, "epochs": epochs, "train_s": train_s, "rmse": rmse, "maps": []}
     row["best_epoch"] = int(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["epoch"])
     highest = ranges == ranges.max()
@@ -229,7 +231,7 @@ def measure_regression(name: str, ig_steps: int, regions: int, steps: int, rando
         mean_highest = values_map[torch.as_tensor(highest)].mean(dim=0).numpy()
         result["highest_range_peak_x"] = float(axis[int(mean_highest.argmax())])
         for kind, reference in references.items():
-            curve = deletion_curve(model, x, values_map, target, reference, regions, steps, random_orders)
+            curve = deletion_curve(model, x, values_map, target, reference, regions, steps, random_orders, **followed)
             result[f"gap_{kind}"] = curve.summary()["gap"]
         row["maps"].append(result)
         print(f"{cls_name} regressor: {label}: " + json.dumps({k: v for k, v in result.items() if k != "method"}))

@@ -227,7 +227,10 @@ class GradCAM(AttributionCallback):
         explained = (
             None if self.target == "predicted" else task.labelled_attribution_target(y, lambda: predict(pl_module, x))
         )
-        result = grad_cam(pl_module, x, explained, relu=self.relu, contrast=self.contrast)
+        # the task says what a map explains; contrast is for class scores (a regressor's value has none)
+        contrast = self.contrast and bool(task.class_names)
+        scored = {"score": task.attribution_score, "default_target": task.default_attribution_target}
+        result = grad_cam(pl_module, x, explained, relu=self.relu, contrast=contrast, **scored)
         groups = task.attribution_groups(result.logits, result.target, y, self.target, self.ranges)
         default = self.default_for(pl_module)
         with_ig = self.integrated_gradients or default == "integrated_gradients"
@@ -274,7 +277,11 @@ class GradCAM(AttributionCallback):
         steps = [("Integrated Gradients", with_ig), ("deletion curves", self.faithfulness)]
         checks = " and ".join(name for name, on in steps if on)
         with phase(f"GradCAM: {checks} of {len(x)} spectra", enabled=self.progress_shown):  # most of the time
-            ig, curves = check_maps(pl_module, x, maps, method, target, reference, ig_steps, deletion)
+            task = pl_module.task  # what Integrated Gradients explains and the deletion curves follow
+            scores = {"deletion_score": task.deletion_score, "deletion_score_name": task.deletion_score_name}
+            ig, curves = check_maps(
+                pl_module, x, maps, method, target, reference, ig_steps, deletion, task.attribution_score, **scores
+            )
         return None if ig is None else ig.numpy(), curves
 
     def _chosen(self, n: int, change: int | None) -> list[int]:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from lightning_spectra.interpret.gradcam import ScoreFn
 from lightning_spectra.interpret.model_modes import evaluation_mode
 
 
@@ -76,13 +77,6 @@ def target_probability(logits: Tensor, target: Tensor) -> Tensor:
     return torch.softmax(logits, dim=1).gather(1, target[:, None])[:, 0]
 
 
-def deletion_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
-    """What the curve follows per row, as the model's task says: the probability of ``target``, or a regressor's
-    predicted value of output ``target`` in its units; a plain module's outputs are class logits."""
-    task = getattr(model, "task", None)
-    return target_probability(outputs, target) if task is None else task.deletion_score(outputs, target)
-
-
 def region_bounds(length: int, regions: int) -> np.ndarray:
     """``regions + 1`` boundaries of equal contiguous regions of ``length`` points."""
     return np.linspace(0, length, min(regions, length) + 1).round().astype(int)
@@ -105,6 +99,8 @@ def deletion_curve(
     steps: int = 10,
     random_orders: int = 3,
     seed: int = 0,
+    score: ScoreFn = target_probability,
+    score_name: str = "probability",
 ) -> DeletionCurve:
     """Deletion curve of ``attributions`` ``(N, L)`` (see the module docstring), model in eval mode.
 
@@ -112,6 +108,10 @@ def deletion_curve(
         regions: equal regions the axis is cut into (ranked per spectrum).
         steps: points of the curve after the start; ``regions / steps`` regions are replaced per step.
         random_orders: random rankings averaged for the baseline curve.
+        score: what the curve follows per row, from the outputs and ``target``; a model of this package:
+            ``model.task.deletion_score`` (a regressor's predicted value in its units). Default: the outputs are
+            class logits, and the curve follows the probability of ``target``.
+        score_name: its name in :meth:`DeletionCurve.summary` (``model.task.deletion_score_name``).
     """
     if attributions.shape != x.shape or reference.shape != x.shape:
         raise ValueError(f"x {tuple(x.shape)}, attributions and reference must have one shape")
@@ -126,11 +126,10 @@ def deletion_curve(
     point_region = torch.as_tensor(np.repeat(np.arange(count), np.diff(bounds)))
     with torch.no_grad(), evaluation_mode(model):
         curves = [
-            _curve(model, x, reference, target, order, replaced_per_step, point_region) for order in [ranked, *orders]
+            _curve(model, x, reference, target, order, replaced_per_step, point_region, score)
+            for order in [ranked, *orders]
         ]
-    task = getattr(model, "task", None)
-    score = "probability" if task is None else task.deletion_score_name
-    return DeletionCurve(replaced_per_step / count, curves[0], np.mean(curves[1:], axis=0), score)
+    return DeletionCurve(replaced_per_step / count, curves[0], np.mean(curves[1:], axis=0), score_name)
 
 
 def _curve(
@@ -141,6 +140,7 @@ def _curve(
     order: Tensor,
     replaced_per_step: np.ndarray,
     point_region: Tensor,
+    score: ScoreFn,
 ) -> np.ndarray:
     rank = torch.empty_like(order)  # rank[i, r]: when region r of spectrum i is replaced
     rank.scatter_(1, order, torch.arange(order.shape[1]).expand_as(order))
@@ -149,7 +149,7 @@ def _curve(
     values = []
     for k in replaced_per_step:
         mixed = torch.where(point_rank < int(k), reference, x)
-        values.append(float(deletion_score(model, model(mixed.to(device)), target).mean()))
+        values.append(float(score(model(mixed.to(device)), target).mean()))
     return np.asarray(values)
 
 

@@ -11,12 +11,13 @@ For a target score ``y`` and the activations ``A`` ``(channels K, positions L')`
 
 Conventions:
 
-- **Target score.** The model's task decides (:meth:`Task.attribution_score
-  <lightning_spectra.tasks.base.Task.attribution_score>`). Regressors: the predicted value of the target output
-  (index ``target``, default 0) in the target's units. Multi-class models: the logit of the target class.
-  Single-logit (binary) models: the logit ``z`` for class 1 and ``-z`` for class 0, since
-  ``p(class 0) = sigmoid(-z)``; so the class-0 map is exactly the negative of the class-1 map. The default
-  target is the class the model predicts (explain the decision that was made).
+- **Target score.** The caller's ``score(outputs, target)`` (:data:`ScoreFn`, as captum's ``forward_func``):
+  for a model of this package its task's :meth:`~lightning_spectra.tasks.base.Task.attribution_score` (a
+  regressor's predicted value of output ``target`` in the target's units), which the callbacks pass. The
+  default, :func:`class_score`, reads the outputs as class logits: the logit of the target class; for a single
+  logit ``z`` for class 1 and ``-z`` for class 0, since ``p(class 0) = sigmoid(-z)``, so the class-0 map is
+  exactly the negative of the class-1 map. The default target (``default_target``, by default
+  :func:`predicted_class`) is the class the model predicts (explain the decision that was made).
 - **Layer.** A model's ``attribution_layer`` names the submodule whose output ``(N, K, L')`` is mapped
   (:mod:`.layers`).
 - **Upsampling.** By receptive field (:mod:`.receptive_field`): each layer value is placed at the centre of
@@ -38,6 +39,7 @@ Nothing here needs Lightning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 
@@ -48,6 +50,12 @@ from torch.nn import functional as F
 from lightning_spectra.interpret.layers import INPUT_LAYER, attribution_layer, layer_name, recorded_outputs
 from lightning_spectra.interpret.model_modes import evaluation_mode, gradient_ready
 from lightning_spectra.interpret.receptive_field import ReceptiveFields, receptive_fields, upsample_by_receptive_field
+
+#: What a map explains, per row ``(N,)``, from a model's outputs and the explained output of each row ``(N,)``:
+#: a task's :meth:`~lightning_spectra.tasks.base.Task.attribution_score`, or :func:`class_score` for class logits.
+ScoreFn = Callable[[Tensor, Tensor], Tensor]
+#: The explained output of each row ``(N,)`` when the caller names none, from the model's outputs.
+TargetFn = Callable[[Tensor], Tensor]
 
 
 @dataclass
@@ -105,14 +113,6 @@ def class_score(logits: Tensor, target: Tensor) -> Tensor:
     return (logits * F.one_hot(target, logits.shape[1]).to(logits.dtype)).sum(dim=1)
 
 
-def target_score(model: nn.Module, outputs: Tensor, target: Tensor) -> Tensor:
-    """The score a map explains, per row: what the model's task says (a regressor's predicted value, a
-    classifier's class score); a plain module's outputs are class logits (:func:`class_score`). One place, so
-    that Grad-CAM and Integrated Gradients explain the same number."""
-    task = getattr(model, "task", None)
-    return class_score(outputs, target) if task is None else task.attribution_score(outputs, target)
-
-
 def contrasted(scores: Tensor, logits: Tensor) -> Tensor:
     """A class score minus the mean of the other classes' logits (for two classes the log-odds, which alone
     sets the class probability): "why this class rather than the others", where a single logit also carries
@@ -137,12 +137,15 @@ def layer_gradients(
     layer: str | None = None,
     per_row: bool | None = None,
     contrast: bool = False,
+    score: ScoreFn = class_score,
+    default_target: TargetFn = predicted_class,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Activations ``A`` and gradients ``dy/dA`` ``(N, K, L')`` (channels first) of the attribution layer.
 
     Runs with gradients enabled even under ``torch.inference_mode`` and in the model's *current* mode (see
     :func:`grad_cam` for the eval-mode wrapper). ``per_row=None`` decides with :func:`rows_interact`;
-    ``contrast``: a classifier's score minus the other classes' mean logit (:func:`contrasted`).
+    ``contrast``: a classifier's score minus the other classes' mean logit (:func:`contrasted`); ``score`` and
+    ``default_target``: what is explained (:data:`ScoreFn`, :data:`TargetFn`).
 
     Returns:
         activations, gradients (both detached, float32), target ``(N,)`` and logits ``(N, out_features)``.
@@ -167,14 +170,12 @@ def layer_gradients(
                 f"attribution layer output {tuple(activations.shape)} does not start with the "
                 f"{len(x)} spectra of the batch"
             )
-        if target is None:  # the task's choice: a regressor's first target, a classifier's predicted class
-            task = getattr(model, "task", None)
-            target = predicted_class(logits.detach()) if task is None else task.default_attribution_target(logits)
+        if target is None:  # the caller's choice: a task's (a regressor's first target), else the predicted class
+            target = default_target(logits.detach())
         elif isinstance(target, int):
             target = torch.full((len(x),), target, dtype=torch.long)
-        scores = target_score(model, logits, target)
-        task = getattr(model, "task", None)
-        if contrast and (task is None or task.class_names):  # a regressor's value has nothing to contrast with
+        scores = score(logits, target)
+        if contrast:
             scores = contrasted(scores, logits)
         if per_row is None:
             per_row = rows_interact(model)
@@ -229,6 +230,8 @@ def grad_cam(
     per_row: bool | None = None,
     fields: ReceptiveFields | None = None,
     contrast: bool = False,
+    score: ScoreFn = class_score,
+    default_target: TargetFn = predicted_class,
 ) -> GradCAMMaps:
     """1D Grad-CAM and classic Grad-CAM of the spectra ``x`` ``(N, L)`` in one forward pass.
 
@@ -243,13 +246,19 @@ def grad_cam(
         per_row: force (or forbid) one backward pass per spectrum; ``None`` decides from the model.
         fields: receptive fields of the layer's positions (computed with :func:`receptive_fields` if not given;
             pass them to map several batches of one model without probing it again).
-        contrast: explain the class score minus the other classes' mean logit (:func:`contrasted`).
+        contrast: explain the class score minus the other classes' mean logit (:func:`contrasted`); for class
+            logits only (a regressor's value has nothing to contrast with).
+        score: the number explained per row, from the outputs and ``target`` (captum's ``forward_func``); a
+            model of this package: ``model.task.attribution_score``. Default: the outputs are class logits.
+        default_target: the target per row when ``target`` is ``None``, from the outputs; a model of this
+            package: ``model.task.default_attribution_target``. Default: the predicted class.
     """
+    how = {"per_row": per_row, "contrast": contrast, "score": score, "default_target": default_target}
     if eval_mode:
         with evaluation_mode(model):
-            a, g, target, logits = layer_gradients(model, x, target, layer, per_row, contrast)
+            a, g, target, logits = layer_gradients(model, x, target, layer, **how)
     else:
-        a, g, target, logits = layer_gradients(model, x, target, layer, per_row, contrast)
+        a, g, target, logits = layer_gradients(model, x, target, layer, **how)
     layer_maps = (g * a).sum(dim=1)
     classic = (g.mean(dim=2, keepdim=True) * a).sum(dim=1)
     if relu:

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from lightning_spectra.interpret.gradcam import target_score
+from lightning_spectra.interpret.gradcam import ScoreFn, class_score
 from lightning_spectra.interpret.model_modes import evaluation_mode
 
 Reference = Literal["other_class_mean", "lowest_group_mean", "background"]
@@ -74,10 +74,17 @@ def reference_spectra(x: Tensor, kind: Reference, classes: Tensor, target: Tenso
 
 
 def integrated_gradients(
-    model: nn.Module, x: Tensor, target: Tensor, reference: Tensor, n_steps: int = 32, eval_mode: bool = True
+    model: nn.Module,
+    x: Tensor,
+    target: Tensor,
+    reference: Tensor,
+    n_steps: int = 32,
+    eval_mode: bool = True,
+    score: ScoreFn = class_score,
 ) -> Tensor:
-    """Integrated Gradients ``(N, L)`` of the target scores from ``reference`` to ``x``: a classifier's class
-    score, a regressor's predicted value of output ``target`` in its units (:func:`target_score`, as Grad-CAM).
+    """Integrated Gradients ``(N, L)`` of the target scores from ``reference`` to ``x``: ``score(outputs,
+    target)``, as for Grad-CAM (:data:`~.gradcam.ScoreFn`: a task's ``attribution_score``, a regressor's
+    predicted value of output ``target`` in its units; by default the outputs are class logits).
 
     Runs with gradients on, even under ``torch.inference_mode``; the model is evaluated in eval mode (modes
     restored) unless ``eval_mode`` is False. Uses captum's Gauss-Legendre path.
@@ -88,7 +95,7 @@ def integrated_gradients(
     target = target.to(device).long()
 
     def scores(inputs: Tensor) -> Tensor:
-        return target_score(model, model(inputs), target)
+        return score(model(inputs), target)
 
     with torch.inference_mode(False), torch.enable_grad():
         inputs = x.detach().clone().to(device)

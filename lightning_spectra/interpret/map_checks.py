@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from torch import Tensor, nn
 
-from lightning_spectra.interpret.faithfulness import DeletionCurve, deletion_curve
+from lightning_spectra.interpret.faithfulness import DeletionCurve, deletion_curve, target_probability
+from lightning_spectra.interpret.gradcam import ScoreFn, class_score
 from lightning_spectra.interpret.integrated_gradients import integrated_gradients
 
 INTEGRATED_GRADIENTS = "integrated gradients"  # the method name of Integrated Gradients maps
@@ -22,6 +23,9 @@ def check_maps(
     reference: Tensor,
     ig_steps: int | None = None,
     deletion: Mapping[str, int] | None = None,
+    score: ScoreFn = class_score,
+    deletion_score: ScoreFn = target_probability,
+    deletion_score_name: str = "probability",
 ) -> tuple[Tensor | None, dict[str, DeletionCurve]]:
     """Integrated Gradients of ``x`` from ``reference`` (if ``ig_steps``) and the deletion curve of every map
     (if ``deletion``, the keyword arguments of :func:`~.faithfulness.deletion_curve`), by method name.
@@ -29,6 +33,8 @@ def check_maps(
     Args:
         maps: ``(N, L)`` maps of ``method`` explaining ``target``.
         reference: ``(N, L)`` reference spectra; the deletion curves replace regions by them too.
+        score: what Integrated Gradients explains (:func:`~.integrated_gradients.integrated_gradients`).
+        deletion_score, deletion_score_name: what the deletion curves follow (:func:`~.faithfulness.deletion_curve`).
 
     Returns:
         the Integrated Gradients maps ``(N, L)`` on the CPU (or ``None``) and the curves, ``method`` first.
@@ -44,11 +50,12 @@ def check_maps(
     x = x.detach().float()
     maps_by_method = {method: maps.float()}
     if ig_steps is not None:
-        ig = integrated_gradients(model, x, target, reference, n_steps=ig_steps)
+        ig = integrated_gradients(model, x, target, reference, n_steps=ig_steps, score=score)
         maps_by_method[INTEGRATED_GRADIENTS] = ig.float()
     curves = {}
     if deletion is not None:
         for name, values in maps_by_method.items():
-            curves[name] = deletion_curve(model, x, values.to(x.device), target, reference, **deletion)
+            followed = {"score": deletion_score, "score_name": deletion_score_name}
+            curves[name] = deletion_curve(model, x, values.to(x.device), target, reference, **deletion, **followed)
     ig = maps_by_method.get(INTEGRATED_GRADIENTS)
     return None if ig is None else ig.cpu(), curves

@@ -46,6 +46,27 @@ def test_attribution_order_beats_random_and_a_flipped_sign_loses() -> None:
     }
 
 
+def test_the_curve_follows_the_caller_s_score_under_its_name() -> None:
+    """A regressor's curve follows its value (the caller's score, as captum's forward_func), not a probability."""
+    torch.manual_seed(0)
+    x = 0.1 * torch.randn(4, 100)
+    x[:, 40:50] += 1.0
+    attributions = torch.zeros_like(x)
+    attributions[:, 40:50] = 1.0
+
+    def value(outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return outputs[:, 0]
+
+    target = torch.zeros(4, dtype=torch.long)
+    curve = deletion_curve(
+        Window(), x, attributions, target, torch.zeros_like(x), 10, 10, 2, score=value, score_name="value"
+    )
+    with torch.no_grad():
+        assert curve.attribution[0] == pytest.approx(float(Window()(x).mean()), rel=1e-5)
+    assert curve.attribution[1] == pytest.approx(-10.0, abs=1e-4)  # the window replaced: (0 - 5) * 2
+    assert {"value_before", "value_all_replaced"} <= set(curve.summary())
+
+
 def test_target_probability_and_region_scores() -> None:
     logits = torch.tensor([[2.0], [-1.0]])
     torch.testing.assert_close(target_probability(logits, torch.tensor([1, 1])), torch.sigmoid(logits[:, 0]))

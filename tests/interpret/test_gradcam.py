@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import lightning.pytorch as L
 import numpy as np
@@ -422,10 +423,12 @@ def test_the_deletion_curves_get_a_line_at_each_end_while_progress_is_shown(
 
     import lightning_spectra.callbacks.gradcam as gradcam_module
 
-    monkeypatch.setattr(gradcam_module, "check_maps", lambda *args: (None, {}))  # the long step itself
+    monkeypatch.setattr(gradcam_module, "check_maps", lambda *args, **kwargs: (None, {}))  # the long step itself
     callback, groups = GradCAM(), small_mapped_split().groups
+    scores = SimpleNamespace(attribution_score=None, deletion_score=None, deletion_score_name="probability")
     for shown, printed in ((True, ["GradCAM: deletion curves of 4 spectra ..."]), (False, [])):
         callback.progress_shown = shown
-        callback._checks(None, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM", False)
+        module = SimpleNamespace(task=scores)
+        callback._checks(module, torch.rand(4, 12), torch.zeros(4, 12), torch.zeros(4), groups, "1D Grad-CAM", False)
         lines = capsys.readouterr().out.splitlines()
         assert lines[:1] == printed and len(lines) == 2 * len(printed)

@@ -37,7 +37,7 @@ def test_regression_maps_match_captum_on_the_predicted_value(model) -> None:
     layer = model.get_submodule(model.attribution_layer)
     predicted_value = lambda inputs: model.predict_values(model(inputs))  # noqa: E731 - in the targets' units
     for t in (0, 1):
-        ours = grad_cam(model, x, target=t)
+        ours = grad_cam(model, x, target=t, score=model.task.attribution_score)
         oracle = LayerGradientXActivation(predicted_value, layer).attribute(x, target=t).sum(dim=1)
         torch.testing.assert_close(ours.layer_maps, oracle, rtol=1e-5, atol=1e-7)
         assert ours.layer_maps.abs().max() > 0
@@ -52,10 +52,21 @@ def test_regression_maps_are_in_the_targets_units_and_default_to_the_first_targe
     """Maps of the restored value are the standardised output's maps times the target's scale."""
     model = regressors()[0]
     x = torch.randn(2, model.spectrum_length)
-    default = grad_cam(model, x)
+    task = model.task
+    default = grad_cam(model, x, score=task.attribution_score, default_target=task.default_attribution_target)
     assert default.target.tolist() == [0, 0]
     raw = LayerGradientXActivation(model, model.conv3).attribute(x, target=1).sum(dim=1)
-    torch.testing.assert_close(grad_cam(model, x, target=1).layer_maps, 0.5 * raw, rtol=1e-5, atol=1e-7)
+    in_units = grad_cam(model, x, target=1, score=task.attribution_score).layer_maps
+    torch.testing.assert_close(in_units, 0.5 * raw, rtol=1e-5, atol=1e-7)
+
+
+def test_without_the_task_s_score_the_outputs_are_read_as_class_logits() -> None:
+    """interpret/ knows no task: the score is the caller's, and by default a class logit (here output 1 as is,
+    standardised, where the task's score is in the target's units)."""
+    model = regressors()[0]
+    x = torch.randn(2, model.spectrum_length)
+    raw = LayerGradientXActivation(model, model.conv3).attribute(x, target=1).sum(dim=1)
+    torch.testing.assert_close(grad_cam(model, x, target=1).layer_maps, raw, rtol=1e-5, atol=1e-7)
 
 
 def test_target_ranges_split_by_quantiles() -> None:
@@ -74,7 +85,8 @@ def test_integrated_gradients_of_a_regressor_add_up_to_its_predicted_value() -> 
     # a peak added to the reference: a short path, which 256 steps integrate well through the ReLUs (without an
     # input LayerNorm, a regressor's default, the path crosses more ReLU kinks than with one)
     x = reference + torch.tensor([[1.0], [2.0], [3.0]]) * torch.exp(-0.5 * ((grid - 80) / 8) ** 2)
-    ig = integrated_gradients(model, x, torch.zeros(3, dtype=torch.long), reference, n_steps=256)
+    target = torch.zeros(3, dtype=torch.long)
+    ig = integrated_gradients(model, x, target, reference, n_steps=256, score=model.task.attribution_score)
     with torch.no_grad():
         difference = model.predict_values(model(x))[:, 0] - model.predict_values(model(reference))[:, 0]
     torch.testing.assert_close(ig.sum(dim=1), difference, rtol=2e-2, atol=2e-3)
