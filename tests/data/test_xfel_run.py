@@ -19,6 +19,7 @@ from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 pytest.importorskip("extra_data")
 
 SOURCE, KEY = "HED_TEST/SPEC/1:output", "data.spectrum"
+CAMERA = "HED_TEST/CAM/1:output"  # the same spectra, one (pulses, points) array a train
 FIRST_TRAIN, TRAINS, PULSES, POINTS = 10000, 40, 4, 64
 CHANGE = 10020  # the first train of the second phase: its peak sits elsewhere
 
@@ -30,14 +31,18 @@ def write_run(folder: Path, trains: int = TRAINS, first: int = FIRST_TRAIN, seed
     from extra_data.tests.mockdata import write_file
     from extra_data.tests.mockdata.base import DeviceBase
 
-    class Spectrometer(DeviceBase):
+    class Spectrometer(DeviceBase):  # one spectrum an entry, PULSES entries a train
         output_channels = ("output/data",)
         instrument_keys = [("spectrum", "f4", (POINTS,)), ("phase", "i4", ()), ("energy", "f8", (POINTS,))]
 
+    class Camera(DeviceBase):  # the same spectra as one (pulses, points) image a train, and a phase a train
+        output_channels = ("output/data",)
+        instrument_keys = [("image", "f4", (PULSES, POINTS)), ("phase", "i4", ())]
+
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "RAW-R0042-DA01-S00000.h5"
-    spectrometer = Spectrometer("HED_TEST/SPEC/1", nsamples=trains * PULSES)
-    write_file(str(path), [spectrometer], trains, firsttrain=first, chunksize=16, format_version="1.2")
+    devices = [Spectrometer("HED_TEST/SPEC/1", nsamples=trains * PULSES), Camera("HED_TEST/CAM/1", nsamples=trains)]
+    write_file(str(path), devices, trains, firsttrain=first, chunksize=16, format_version="1.2")
     train_ids = np.repeat(np.arange(first, first + trains), PULSES)
     after = train_ids >= CHANGE
     rng = np.random.default_rng(seed)
@@ -49,6 +54,9 @@ def write_run(folder: Path, trains: int = TRAINS, first: int = FIRST_TRAIN, seed
         group["spectrum"][: len(spectra)] = spectra
         group["phase"][: len(spectra)] = after
         group["energy"][: len(spectra)] = np.linspace(7000.0, 7100.0, POINTS)
+        group = f[f"INSTRUMENT/{CAMERA}/data"]
+        group["image"][:trains] = spectra.reshape(trains, PULSES, POINTS)
+        group["phase"][:trains] = after[::PULSES]
     return folder
 
 
@@ -91,9 +99,22 @@ def test_spectra_are_pulses_in_train_order_labelled_by_train_ranges(run: Path, l
 def test_labels_from_a_key_and_the_axis_from_a_key(run: Path) -> None:
     dm = datamodule(run, label_key="data.phase", axis="data.energy")
     source = dm.read("train")
-    assert source.labels == ["1" if t >= CHANGE else "0" for t in range(FIRST_TRAIN, FIRST_TRAIN + TRAINS) for _ in "1234"]
+    trains = np.repeat(np.arange(FIRST_TRAIN, FIRST_TRAIN + TRAINS), PULSES)
+    assert source.labels == ["1" if t >= CHANGE else "0" for t in trains]
     np.testing.assert_allclose(source.x, np.linspace(7000.0, 7100.0, POINTS))
-    assert dm.x_label == "data.energy" or source.x_label == "data.energy"
+    assert source.x_label == "data.energy"
+
+
+def test_a_pulses_by_points_array_a_train_reads_as_the_same_pulses(run: Path) -> None:
+    spectra = datamodule(run, label_key="data.phase").read("train")
+    image = SpectraRunDataModule(run=str(run), source=CAMERA, key="data.image", label_key="data.phase").read("train")
+    assert image.names == spectra.names and image.labels == spectra.labels
+    np.testing.assert_array_equal(image.spectra, spectra.spectra)
+
+
+def test_labels_from_a_key_of_another_source_are_matched_by_train(run: Path) -> None:
+    by_train = datamodule(run, label_key="data.phase", label_source=CAMERA).read("train")
+    assert by_train.labels == datamodule(run, label_key="data.phase").read("train").labels
 
 
 def test_trains_in_no_range_are_left_out_with_a_warning(run: Path, tmp_path: Path) -> None:
@@ -106,9 +127,9 @@ def test_trains_in_no_range_are_left_out_with_a_warning(run: Path, tmp_path: Pat
 # ---------------------------------------------------------------------------------------------- bad input
 def test_an_unknown_source_or_key_is_one_line_naming_it(run: Path, labels: Path) -> None:
     with pytest.raises(SpectraDataError, match=r"r0042: spectrum source 'HED_TEST/NOPE:output' is not in the run"):
-        SpectraRunDataModule(run=str(run), source="HED_TEST/NOPE:output", key=KEY, labels=str(labels)).splits
+        SpectraRunDataModule(run=str(run), source="HED_TEST/NOPE:output", key=KEY, labels=str(labels)).read("train")
     with pytest.raises(SpectraDataError, match=r"spectrum key 'data.nope' is not a key of HED_TEST/SPEC/1:output"):
-        SpectraRunDataModule(run=str(run), source=SOURCE, key="data.nope", labels=str(labels)).splits
+        SpectraRunDataModule(run=str(run), source=SOURCE, key="data.nope", labels=str(labels)).read("train")
 
 
 def test_a_labels_range_outside_the_run_is_one_line_naming_the_row(run: Path, tmp_path: Path) -> None:
