@@ -1,6 +1,11 @@
-"""Classify new spectrum files as they appear in a folder, while an experiment runs.
+"""Classify new spectrum files in a folder, or the trains of a Karabo bridge stream, while an experiment runs.
 
     python -m lightning_spectra.apps.watch --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --folder incoming/
+    python -m lightning_spectra.apps.watch --ckpt_path last.ckpt --bridge tcp://exflong01:45000 \\
+        --source HED_EXP_DET/CORR/SPECTRA:output --key data.spectra --output live.csv
+
+``--bridge`` reads the European XFEL's Karabo bridge instead of a folder (:mod:`lightning_spectra.live`, docs/live.md):
+a row per pulse of each train in ``--output``, a line per train. What follows is the folder's watch.
 
 Loads a checkpoint written by ``train.py`` (weights and class names from it; its model class must be one of
 this package's models), applies the preprocessing saved with its datamodule's hyperparameters and the per-point
@@ -29,12 +34,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -50,8 +57,13 @@ from lightning_spectra.data.preprocess import FittedPreprocessing, Preprocessing
 from lightning_spectra.data.vendor import VENDOR_SUFFIXES, is_vendor_file, read_vendor
 from lightning_spectra.data.xy import SPECTRUM_SUFFIXES, natural_key, read_xy
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError, SpectraRunError
+from lightning_spectra.live.receiver import SOCKETS, xfel_modules  # zmq and karabo_bridge only once called
+from lightning_spectra.live.results import PUBLISH_SOCKETS
 from lightning_spectra.runs.checkpoint import TrainedModel, package_datamodule, read_trained_model
 from lightning_spectra.runtime.commands import command
+
+if TYPE_CHECKING:
+    from lightning_spectra.live.bridge import BridgeOptions
 
 
 def escaped(text: str) -> str:
@@ -133,7 +145,7 @@ class OnnxClassifier:
     def __init__(self, ckpt_path: str | Path, folder: Path) -> None:
         import onnxruntime
 
-        from lightning_spectra.apps.export import INPUT_NAME, export_checkpoint, read_metadata
+        from lightning_spectra.export.model_files import INPUT_NAME, export_checkpoint, read_metadata
         from lightning_spectra.tasks import task_from_export
 
         path = export_checkpoint(ckpt_path, folder / "model.onnx")
@@ -157,7 +169,7 @@ Classifier = TorchClassifier | OnnxClassifier
 
 def onnx_reason(trained: TrainedModel, preprocessing: FittedPreprocessing, device: str) -> str | None:
     """Why this checkpoint cannot run through ONNX Runtime here, or None if it can."""
-    from lightning_spectra.apps.export import EXPORTABLE_SEQUENCES
+    from lightning_spectra.export.model_files import EXPORTABLE_SEQUENCES
 
     if torch.device(device).type != "cpu":
         return f"--device {device}: ONNX Runtime runs here on the CPU"
@@ -407,6 +419,45 @@ def watch(
         listed = _folder_files(folder, first=False)
 
 
+#: Options of one source only: (option, its default) for ``--folder`` and for ``--bridge``.
+FOLDER_ONLY = (("interval", 1.0), ("settle", 5.0), ("once", False), ("new_only", False))
+BRIDGE_ONLY = (
+    ("bridge_socket", "REQ"),
+    ("source", None),
+    ("key", None),
+    ("trains", None),
+    ("output", None),
+    ("axis_key", None),
+    ("hold", 1),
+    ("publish", None),
+    ("publish_socket", "REP"),
+)
+
+
+def check_source(args: argparse.Namespace) -> None:
+    """Exactly one of ``--folder`` and ``--bridge``, and only the options of the one given: an option of the
+    other would be ignored, and the user would believe it applied."""
+    if (args.folder is None) == (args.bridge is None):
+        raise SpectraConfigError("give exactly one of --folder (new files) and --bridge (a Karabo bridge stream)")
+    given, other = ("--bridge", FOLDER_ONLY) if args.bridge is not None else ("--folder", BRIDGE_ONLY)
+    wrong = [f"--{name}" for name, default in other if getattr(args, name) != default]
+    if wrong:
+        raise SpectraConfigError(f"{', '.join(wrong)}: not an option of {given}")
+    if args.bridge is None:
+        return
+    if not re.fullmatch(r"tcp://[^:/\s]+:\d+", args.bridge):
+        raise SpectraConfigError(f"--bridge {escaped(args.bridge)}: expected tcp://host:port")
+    if args.publish is not None and not re.fullmatch(r"tcp://[^:/\s]+:(\d+|\*)", args.publish):
+        raise SpectraConfigError(f"--publish {escaped(args.publish)}: expected tcp://host:port (host * for all)")
+    missing = [f"--{name}" for name in ("source", "key") if getattr(args, name) is None]
+    if missing:
+        raise SpectraConfigError(f"--bridge needs {' and '.join(missing)} (the spectra's source and key)")
+    if args.trains is not None and args.trains < 1:
+        raise SpectraConfigError(f"--trains must be 1 or more, got {args.trains}")
+    if args.hold < 1:
+        raise SpectraConfigError(f"--hold must be 1 or more trains, got {args.hold}")
+
+
 def check_arguments(args: argparse.Namespace) -> None:
     """Refuse a time that cannot work and a device this machine does not have, before the checkpoint is read.
 
@@ -414,6 +465,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     sleeps for ever, and Python refuses it with a traceback), ``--settle`` finite (``inf`` never reads a file);
     ``--timeout inf`` is allowed: it is no timeout. NaN is refused everywhere (``not >=`` is true for it).
     """
+    check_source(args)
     if not (args.interval > 0 and math.isfinite(args.interval)):
         raise SpectraConfigError(f"--interval must be a finite number of seconds above 0, got {args.interval:g}")
     if not (args.settle >= 0 and math.isfinite(args.settle)):
@@ -431,12 +483,28 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise SpectraConfigError(f"--device {args.device}: this machine has {torch.cuda.device_count()} CUDA device(s)")
 
 
+def bridge_options(args: argparse.Namespace) -> BridgeOptions:
+    """The ``--bridge`` options of the command line."""
+    from lightning_spectra.live.bridge import BridgeOptions
+
+    names = ("source", "key", "trains", "output", "axis_key", "timeout", "hold", "publish", "publish_socket")
+    return BridgeOptions(args.bridge, socket_type=args.bridge_socket, **{n: getattr(args, n) for n in names})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=command("watch"), description=__doc__.split("\n")[0])
     parser.add_argument("--ckpt_path", required=True, help="checkpoint written by train.py fit")
-    parser.add_argument("--folder", required=True, help="folder the new spectrum files appear in")
+    parser.add_argument("--folder", help="folder the new spectrum files appear in")
+    parser.add_argument(
+        "--bridge", metavar="ENDPOINT", help="instead: a Karabo bridge stream, tcp://host:port (docs/live.md)"
+    )
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the folder")
-    parser.add_argument("--timeout", type=float, default=None, help="stop after this many seconds")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="--folder: stop after this many seconds; --bridge: end once no train came for this long",
+    )
     parser.add_argument(
         "--settle", type=float, default=5.0, help="seconds a file must stay unchanged before it is read (default 5)"
     )
@@ -449,11 +517,32 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="auto",
         help="auto (default): ONNX Runtime on the CPU where the checkpoint exports, else PyTorch",
     )
+    bridge = parser.add_argument_group("--bridge", "a Karabo bridge stream, one row per pulse (docs/live.md)")
+    bridge.add_argument(
+        "--bridge_socket", choices=SOCKETS, default="REQ", help="REQ (default) for a REP server, PULL: PUSH, SUB: PUB"
+    )
+    bridge.add_argument("--source", help="the source of the spectra (HED_EXP_DET/CORR/SPECTRA:output)")
+    bridge.add_argument("--key", help="the key of the spectra: (pulses, points) or (points,) per train")
+    bridge.add_argument("--trains", type=int, default=None, help="stop after this many trains (default: never)")
+    bridge.add_argument("--output", help="CSV file of one row per pulse, appended and flushed per train")
+    bridge.add_argument("--axis_key", help="the key of the x axis, checked against the model's")
+    bridge.add_argument("--hold", type=int, default=1, help="tell a state change once it held this many trains")
+    bridge.add_argument("--publish", metavar="ENDPOINT", help="serve each train's results here (tcp://host:port)")
+    bridge.add_argument(
+        "--publish_socket", choices=PUBLISH_SOCKETS, default="REP", help="the results server's socket (default REP)"
+    )
     args = parser.parse_args(argv)
     try:
         check_arguments(args)
+        if args.bridge is not None:
+            xfel_modules()  # the extra is there, before the checkpoint is read
         with tempfile.TemporaryDirectory(prefix="lightning-spectra-watch-") as exported:
             classifier = open_classifier(args.ckpt_path, args.device, args.engine, Path(exported))
+            if args.bridge is not None:
+                from lightning_spectra.live.bridge import watch_bridge
+
+                watch_bridge(classifier, bridge_options(args), emit=lambda line: print(line, flush=True))
+                return
             watch(
                 args.folder,
                 classifier,
