@@ -110,9 +110,10 @@ def test_the_default_target_follows_the_data() -> None:
     import torch
 
     from lightning_spectra.callbacks import Timing
+    from lightning_spectra.tasks import ClassificationTask, Targets
 
-    module = SimpleNamespace(device=torch.device("cpu"))
-    for ordered, monitor in ((True, "val/confidence"), (False, "val/accuracy")):
+    module = SimpleNamespace(device=torch.device("cpu"), task=ClassificationTask(Targets.classes(2)))
+    for ordered, monitor in ((True, "val/confidence"), (False, "val/accuracy")):  # the task's series score, score
         timing = Timing()
         timing.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=ordered)), module)
         assert timing.monitor == monitor
@@ -127,10 +128,14 @@ def test_a_run_that_never_logs_the_default_metric_has_no_target() -> None:
 
     import torch
 
-    module = SimpleNamespace(device=torch.device("cpu"))
-    for metrics, target in (
-        ({"val/rmse": torch.tensor(0.3)}, None),
-        ({"val/accuracy": torch.tensor(0.5)}, "val/accuracy >= 1.0"),
+    from lightning_spectra.tasks import ClassificationTask, RegressionTask, Targets
+
+    regressor = SimpleNamespace(device=torch.device("cpu"), task=RegressionTask(Targets.values(["fat"])))
+    classifier = SimpleNamespace(device=torch.device("cpu"), task=ClassificationTask(Targets.classes(2)))
+    for module, metrics, target in (
+        (regressor, {"val/rmse": torch.tensor(0.3)}, None),  # an RMSE has no perfect value: no default target
+        (classifier, {"val/accuracy": torch.tensor(0.5)}, "val/accuracy >= 1.0"),
+        (classifier, {}, None),  # never logged
     ):
         trainer = SimpleNamespace(datamodule=SimpleNamespace(ordered=False), callback_metrics=metrics, current_epoch=0)
         timing = Timing()
@@ -142,5 +147,5 @@ def test_a_run_that_never_logs_the_default_metric_has_no_target() -> None:
         resumed.on_fit_start(trainer, module)
         assert resumed.target_text() == target  # a resumed run keeps knowing what it logged
     given = Timing(monitor="val/rmse", target=0.1, mode="min")  # a target the user asked for is always shown
-    given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), module)
+    given.on_fit_start(SimpleNamespace(datamodule=SimpleNamespace(ordered=False)), regressor)
     assert given.results()["target"] == "val/rmse <= 0.1"
