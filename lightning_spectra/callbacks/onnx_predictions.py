@@ -28,14 +28,13 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError
+from lightning_spectra.export.model_files import EXPORTABLE_SEQUENCES, INPUT_NAME, write_onnx
 
 PREDICT_ENGINES = ("auto", "onnx", "torch")  # the --predict_engine choices
 
 
 def onnx_obstacle(model: L.LightningModule, device: torch.device) -> str | None:
     """Why ``model`` cannot predict through ONNX Runtime here, or None if it can."""
-    from lightning_spectra.apps.export import EXPORTABLE_SEQUENCES
-
     if device.type != "cpu":
         return f"the model runs on {device.type} and ONNX Runtime here on the CPU"
     mode = getattr(model, "eval_sequence", "independent")
@@ -73,8 +72,6 @@ def traced_onnx(network: torch.nn.Module, example: torch.Tensor, path: Path) -> 
     """``network`` by torch's TorchScript-based exporter: a fraction of a second for the CNN at 4023 points,
     against about 7 s for the dynamo exporter (here the export is paid at every ``predict``). Tracing may freeze
     the batch size into a reshape (attention layers), which the check of :class:`OnnxLogits` finds."""
-    from lightning_spectra.apps.export import INPUT_NAME
-
     # Traced with gradients on: under no_grad attention layers take fused kernels this exporter cannot write.
     # Its deprecation notice, and the graph it prints when it fails, are not the user's business.
     with (
@@ -96,8 +93,6 @@ def traced_onnx(network: torch.nn.Module, example: torch.Tensor, path: Path) -> 
 
 def dynamo_onnx(network: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
     """``network`` by the dynamo exporter, as ``lightning-spectra-export`` writes models (slower, more general)."""
-    from lightning_spectra.apps.export import write_onnx
-
     write_onnx(network, example, path, {}, output_name="logits")
 
 
@@ -111,8 +106,6 @@ class OnnxLogits:
     dynamic) against the PyTorch model; none that passes is an error, never a different answer."""
 
     def __init__(self, model: L.LightningModule, folder: Path) -> None:
-        from lightning_spectra.apps.export import INPUT_NAME
-
         self.input_name = INPUT_NAME
         length = int(model.spectrum_length)
         network = _Network(model).eval()

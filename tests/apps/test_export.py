@@ -18,22 +18,23 @@ from scipy.signal import savgol_filter
 from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra import __version__
-from lightning_spectra.apps.export import (
-    RawSpectraModel,
-    check_exportable,
-    export_checkpoint,
-    main,
-    read_metadata,
-    run_onnx,
-    run_torchscript,
-    write_onnx,
-)
+from lightning_spectra.apps.export import main
 from lightning_spectra.apps.watch import load_classifier
 from lightning_spectra.cli import main as train_main
 from lightning_spectra.data.formats import read_spectra
 from lightning_spectra.data.preprocess import Preprocessing
 from lightning_spectra.data.savitzky_golay import SavitzkyGolay
 from lightning_spectra.errors import SpectraConfigError, SpectraRunError
+from lightning_spectra.export import model_files as export
+from lightning_spectra.export.model_files import (
+    RawSpectraModel,
+    check_exportable,
+    export_checkpoint,
+    read_metadata,
+    run_onnx,
+    run_torchscript,
+    write_onnx,
+)
 from lightning_spectra.models import FCNN1D, BinnedFCNN, LSTMClassifier
 
 
@@ -239,7 +240,7 @@ def test_a_baseline_removing_checkpoint_is_refused_naming_the_prestep(
 def test_the_prestep_then_the_exported_model_answers_as_the_python_path(
     classifier: Path, raw_file: Path, tmp_path: Path
 ) -> None:
-    from lightning_spectra.apps.export import prestep
+    from lightning_spectra.apps.export import prestep  # the path the error and the metadata name
 
     ckpt = with_baseline(classifier, tmp_path / "asls.ckpt")
     out = export_checkpoint(ckpt, tmp_path / "asls.pt", format="torchscript", baseline_outside=True)
@@ -279,8 +280,6 @@ def test_inference_benchmark_times_each_arm_in_its_own_process(tmp_path: Path) -
 def test_an_export_that_answers_otherwise_is_an_error_and_no_file(
     classifier: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lightning_spectra.apps import export
-
     write, run = export.WRITERS["torchscript"]
     monkeypatch.setitem(export.WRITERS, "torchscript", (write, lambda path, spectra: run(path, spectra) + 0.01))
     with pytest.raises(SpectraRunError, match=r"model\.pt: the exported model's outputs differ from the checkpoint's"):
@@ -373,8 +372,6 @@ def test_a_read_only_folder_or_a_full_disk_leaves_no_cut_file(
             f"error: --output {folder / 'model.pt'}: cannot write there (Permission denied)"
         )
         assert list(folder.iterdir()) == []
-    from lightning_spectra.apps import export
-
     write, run = export.WRITERS["torchscript"]
 
     def fills_the_disk(module, example, out: Path, meta) -> None:  # torch.jit.save writes from C++: cut it here
