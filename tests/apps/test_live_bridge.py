@@ -297,11 +297,11 @@ def test_an_interrupted_watch_keeps_every_row_written(
 ) -> None:
     x, spectra = stream_spectra(10)
     trains = [(train_data(s), meta(FIRST_ID + i)) for i, s in enumerate(spectra)]
-    outputs, calls = watch_module.OnnxClassifier.outputs, []
+    outputs, calls, csv_file = watch_module.OnnxClassifier.outputs, [], tmp_path / "live.csv"
 
     def interrupted(self, x: np.ndarray, batch: np.ndarray) -> np.ndarray:
-        calls.append(1)
-        if len(calls) == 6:  # the header's call and five trains
+        calls.append(len(read_rows(csv_file)) if csv_file.exists() else None)  # on disk as each train comes
+        if len(calls) == 7:  # the header's call and six trains
             raise KeyboardInterrupt
         return outputs(self, x, batch)
 
@@ -313,7 +313,8 @@ def test_an_interrupted_watch_keeps_every_row_written(
             )
         )
     rows = read_rows(tmp_path / "live.csv")
-    assert len(rows) == 4 * PULSES and rows[-1]["pulse"] == str(PULSES - 1)
+    assert len(rows) == 5 * PULSES and rows[-1]["pulse"] == str(PULSES - 1)
+    assert calls == [None, *(k * PULSES for k in range(6))]  # each train's rows flushed before the next came
     assert capsys.readouterr().out.splitlines()[-2] == "# interrupted"
 
 
