@@ -244,7 +244,9 @@ class SpectraRunDataModule(SpectraFilesDataModule):
         label_source: the source of ``label_key`` (default: ``source``).
         axis: the x axis: a key of ``source``, a ``.npy`` or text file, or ``None`` (the point index).
         predict_run: the run directory ``predict`` classifies (the same source and key).
-        class_order, ranges, preprocessing, augmentation, split, cache_dir, batch_size, shuffle, linear_baseline,
+        class_order: class names in the order the model numbers them; default: as they first appear along the run
+            (class 0 the state it starts in).
+        ranges, preprocessing, augmentation, split, cache_dir, batch_size, shuffle, linear_baseline,
             task, rename_targets, x_label: as :class:`~lightning_spectra.data.files.SpectraFilesDataModule`.
         ordered: a run is a time series (default on): the state change along the predictions is reported.
     """
@@ -344,6 +346,10 @@ class SpectraRunDataModule(SpectraFilesDataModule):
         else:
             raise SpectraConfigError("training on a run needs data.init_args.labels (train-id ranges) or label_key")
         source = replace(source, labels=labels, label_origin=f"labels {self.labels or self.label_key}")
+        if self.class_order is None and self.requested_task == "classification":
+            # A run is a series: classes numbered as they appear along it (class 0 the state it starts in, as
+            # class_order is advised for a series) keep its order in figures, tables and the confusion matrix.
+            self.class_order = list(dict.fromkeys(label for label in labels if label is not None))
         kept = [i for i, label in enumerate(labels) if label is not None]
         if len(kept) < len(labels):
             rank_zero_warn(

@@ -89,7 +89,7 @@ def test_spectra_are_pulses_in_train_order_labelled_by_train_ranges(run: Path, l
     assert source.labels[4 * 19 + 3] == "before" and source.labels[4 * 20] == "after"
     assert np.argmax(source.spectra[0]) in range(15, 26) and np.argmax(source.spectra[-1]) in range(35, 46)
     splits = dm.splits
-    assert splits.class_names == ["after", "before"] and dm.ordered
+    assert splits.class_names == ["before", "after"] and dm.ordered  # as they appear along the run
     for split in ("train", "val", "test"):  # each split a series in train-id order
         index = dm.prediction_index_columns(split)
         keys = list(zip(index["train_id"], index["pulse"], strict=True))
@@ -227,6 +227,8 @@ def fitted(run: Path, labels: Path, tmp_path_factory: pytest.TempPathFactory) ->
 def test_fit_and_test_on_a_run_classify_its_two_phases(fitted: Path) -> None:
     summary = json.loads((fitted / "summary.json").read_text())
     assert summary["accuracy"] >= 0.9
+    # the test split is a series in train-id order: its state change is found where the labels put it
+    assert summary["confidence"] >= 0.9 and summary["boundary_error"] <= 2
 
 
 def predictions(fitted: Path, save_dir: Path, *extra: str) -> list[dict[str, str]]:
@@ -242,6 +244,9 @@ def test_predict_on_the_run_writes_train_id_and_pulse_of_every_prediction(fitted
         (t, p) for t in range(FIRST_TRAIN, FIRST_TRAIN + TRAINS) for p in range(PULSES)
     ]
     assert "spectrum" not in rows[0]
+    # the run is a series starting in "before": the state changes after the last pulse before train CHANGE
+    summary = json.loads((fitted / "predict" / "summary.json").read_text())
+    assert abs(summary["predict_boundary"] - ((CHANGE - FIRST_TRAIN) * PULSES - 1)) <= PULSES
     right = sum(r["predicted_class"] == ("after" if int(r["train_id"]) >= CHANGE else "before") for r in rows)
     assert right >= 0.9 * len(rows)
 
