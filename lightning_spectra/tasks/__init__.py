@@ -10,6 +10,7 @@ from typing import Any
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.tasks.base import TASKS, Targets, Task
 from lightning_spectra.tasks.classification import ClassificationTask
+from lightning_spectra.tasks.multilabel import MultiLabelTask
 from lightning_spectra.tasks.regression import RegressionTask
 
 #: The task of a datamodule whose config leaves ``task`` unset.
@@ -45,6 +46,7 @@ __all__ = [
     "DEFAULT_TASK",
     "TASKS",
     "ClassificationTask",
+    "MultiLabelTask",
     "RegressionTask",
     "Targets",
     "Task",

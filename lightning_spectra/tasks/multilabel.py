@@ -49,8 +49,14 @@ class MultiLabelTask(Task):
     """One logit per label, BCE on each, per-label thresholds chosen on validation (see the module docstring)."""
 
     name: ClassVar[str] = "multilabel"
-    #: MultiLabelMetrics' values (metrics/multilabel.py); every label's F1 follows as ``f1[<label>]``.
-    metrics: ClassVar[dict[str, Direction]] = {"macro_f1": "max", "subset_accuracy": "max", "hamming_loss": "min"}
+    #: MultiLabelMetrics' values (metrics/multilabel.py). ``f1`` is logged per label only (``f1[<label>]``): no
+    #: direction, as a run is judged by the macro F1 over the labels, not by any one label's.
+    metrics: ClassVar[dict[str, Direction]] = {
+        "macro_f1": "max",
+        "subset_accuracy": "max",
+        "hamming_loss": "min",
+        "f1": None,
+    }
     score_key: ClassVar[str] = "macro_f1"
     perfect_score: ClassVar[float | None] = 1.0
     output_name: ClassVar[str] = "probabilities"
