@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import cli_failure, run_folder
 
 from lightning_spectra.cli import main
 from lightning_spectra.data import SpectraRunDataModule
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
+from lightning_spectra.runs.checkpoint import package_datamodule
 
 pytest.importorskip("extra_data")
 
@@ -229,6 +231,11 @@ def test_fit_and_test_on_a_run_classify_its_two_phases(fitted: Path) -> None:
     assert summary["accuracy"] >= 0.9
     # the test split is a series in train-id order: its state change is found where the labels put it
     assert summary["confidence"] >= 0.9 and summary["boundary_error"] <= 2
+    # the checkpoint names the class; predict, watch and export look it up in the package's allow-list
+    ckpt = torch.load(fitted / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    settings = ckpt["datamodule_hyper_parameters"]
+    assert package_datamodule(settings["_class_path"], "the test") is SpectraRunDataModule
+    assert settings["source"] == SOURCE and settings["key"] == KEY and "train_path" not in settings
 
 
 def predictions(fitted: Path, save_dir: Path, *extra: str) -> list[dict[str, str]]:
