@@ -238,6 +238,14 @@ def test_fit_and_test_on_a_run_classify_its_two_phases(fitted: Path) -> None:
     assert settings["source"] == SOURCE and settings["key"] == KEY and "train_path" not in settings
 
 
+def test_testing_the_checkpoint_on_the_run_scores_its_test_split(fitted: Path, tmp_path: Path) -> None:
+    checkpoint = fitted / "checkpoints" / "last.ckpt"
+    config, logs = str(fitted / "config.yaml"), str(tmp_path / "logs")
+    main(["test", "--config", config, "--ckpt_path", str(checkpoint), "--trainer.logger.init_args.save_dir", logs])
+    summary = json.loads((run_folder(tmp_path / "logs", "xfel_run") / "summary.json").read_text())
+    assert summary["spectra"] == 32 and summary["accuracy"] >= 0.9
+
+
 def predictions(fitted: Path, save_dir: Path, *extra: str) -> list[dict[str, str]]:
     checkpoint = fitted / "checkpoints" / "last.ckpt"
     main(["predict", "--config", str(fitted / "config.yaml"), "--ckpt_path", str(checkpoint), *extra])
