@@ -299,9 +299,8 @@ class SpectraRunDataModule(SpectraFilesDataModule):
             **kwargs,
         )
         # save_hyperparameters collects the files datamodule's arguments too; a run has no such files
-        for name in ("train_path", "val_path", "test_path", "predict_path", "labels_path", "layout"):
-            self.hparams.pop(name, None)
-        for name in ("label_column", "name_column", "header"):
+        files_only = ("train_path", "val_path", "test_path", "predict_path", "labels_path", "layout", "label_column")
+        for name in (*files_only, "name_column", "header"):
             self.hparams.pop(name, None)
         self.run, self.predict_run = run, predict_run
         self.spectra_source, self.key, self.axis = source, key, axis
