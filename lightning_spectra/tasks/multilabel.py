@@ -218,6 +218,13 @@ class MultiLabelTask(Task):
             ("hamming_loss", "Hamming loss", "{:.4f}"),
         )
 
+    @classmethod
+    def cross_validation_scores(cls, summary: dict[str, Any]) -> dict[str, float | None]:
+        """The columns' and metrics' numbers, and every label's test precision, recall and F1 (``test_f1_<label>``):
+        a cross-validation then reports each label's mean and spread over the folds."""
+        per_label = {k: v for k, v in summary.items() if k.startswith(("test_precision_", "test_recall_", "test_f1_"))}
+        return super().cross_validation_scores(summary) | per_label
+
     def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
         """Per-label precision, recall, F1 and support, macro F1, subset accuracy and Hamming loss of the test that
         just ran, at the model's thresholds, and the thresholds themselves.

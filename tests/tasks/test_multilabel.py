@@ -120,6 +120,14 @@ def test_figures_group_by_explained_label_and_mean_spectra_by_set() -> None:
     assert names == ["-", "alpha;gamma", "unlabelled"] and index.tolist() == [1, 0, 1, 2]
 
 
+def test_cross_validation_keeps_every_labels_scores() -> None:
+    summary = {"macro_f1": 0.9, "subset_accuracy": 0.8, "hamming_loss": 0.05, "test_f1_alpha": 0.95}
+    summary |= {"test_recall_beta": 0.7, "test_precision_gamma": 1.0, "test_support_alpha": 8, "loss": 0.3}
+    scores = MultiLabelTask.cross_validation_scores(summary)
+    assert scores["macro_f1"] == 0.9 and scores["test_f1_alpha"] == 0.95 and scores["test_recall_beta"] == 0.7
+    assert scores["test_precision_gamma"] == 1.0 and "test_support_alpha" not in scores and "loss" not in scores
+
+
 # ---------------------------------------------------------------------------------------------- acceptance
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
@@ -127,7 +135,14 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     data = tmp_path_factory.mktemp("mixtures")
     train = write_mixtures(data / "train.csv", *mixtures(96))
     run = fit_files_tiny(
-        tmp_path_factory, train, "--data.init_args.task", "multilabel", "--test_after_fit", "true", epochs=15
+        tmp_path_factory,
+        train,
+        "--data.init_args.task",
+        "multilabel",
+        "--test_after_fit",
+        "true",
+        "--trainer.callbacks+=lightning_spectra.callbacks.GradCAM",
+        epochs=15,
     )
     return run, data
 
@@ -141,6 +156,9 @@ def test_fit_tests_with_per_label_scores_and_thresholds(fitted: tuple[Path, Path
         assert 0.05 <= summary[f"threshold_{label}"] <= 0.95
     assert summary["macro_f1"] >= 0.85 and summary["subset_accuracy"] >= 0.75 and summary["hamming_loss"] <= 0.1
     assert summary["test_macro_f1"] == pytest.approx(summary["macro_f1"], abs=1e-6)
+    # maps explain one label each, grouped by label: each label's strongest evidence lies at its own peak
+    for label, x in summary["gradcam_test_peak_x"].items():
+        assert abs(x - CENTRES[label]) < 40, (label, x)
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert ckpt["hyper_parameters"]["targets"] == {
         "kind": "multilabel",
