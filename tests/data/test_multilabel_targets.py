@@ -124,3 +124,19 @@ def test_files_datamodule_reads_a_semicolon_table(tmp_path: Path) -> None:
     for split in (splits.val, splits.test):
         rows = [tuple(row) for row in split.labels.tolist()]
         assert sorted(rows.count(c) for c in {(1, 0), (0, 1), (1, 1), (0, 0)}) == [2, 2, 2, 2]
+
+
+def test_files_datamodule_reads_npz_indicator_columns_and_cuts_folds(tmp_path: Path) -> None:
+    """A ``.npz`` ``y`` of 0/1 columns named by ``target_names`` is a multi-label set; folds keep each
+    combination's share (every combination holds 10 spectra: one stratum each)."""
+    rng = np.random.default_rng(1)
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1]] * 10, dtype=np.float64)
+    np.savez(tmp_path / "mix.npz", spectra=rng.normal(size=(40, 5)), y=y, target_names=["a", "b", "c"])
+    raw = {"smoothing_window": 0, "derivative": 0, "normalization": "none", "scaling": "none"}
+    data = SpectraFilesDataModule(
+        str(tmp_path / "mix.npz"), task="multilabel", progress=False, preprocessing=raw, split={"folds": 5, "fold": 2}
+    )
+    splits = data.splits
+    assert data.class_names == ["a", "b", "c"] and splits.test.labels.shape == (8, 3)
+    rows = [tuple(row) for row in splits.test.labels.tolist()]
+    assert sorted(rows.count(c) for c in {(1, 0, 0), (0, 1, 0), (1, 1, 0), (0, 0, 1)}) == [2, 2, 2, 2]
