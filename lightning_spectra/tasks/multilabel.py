@@ -5,7 +5,8 @@ The loss is binary cross-entropy on every logit; predictions are per-label proba
 is claimed where its probability reaches the label's threshold. The thresholds start at 0.5 and are chosen on the
 validation split each time it is evaluated (:func:`~lightning_spectra.metrics.multilabel.choose_thresholds`: the
 best F1 per label), so every checkpoint holds the thresholds chosen for its own weights; they are a buffer, saved
-with the weights, and so are what ``test``, ``predict``, an exported model and ``watch`` apply. A map explains
+with the weights, and so are what ``test``, ``predict`` and an exported model apply (a fit without validation keeps
+0.5; the validation scores are at thresholds tuned on that split, so the test's are the ones to trust). A map explains
 one label's logit (Shi et al.'s Grad-CAM explains a chosen output): by default the most probable label's.
 
 The data: a label cell joins the labels with ``;`` (``quartz;calcite``, ``-`` for none) or a ``.npz`` holds 0/1
