@@ -71,7 +71,8 @@ def watch_bridge(
         if publisher is not None:
             emit(f"# serving results on {publisher.endpoint} ({options.publish_socket})")
         monitor, held = Monitor(), HeldState(options.hold)
-        emit(f"# waiting for trains from {options.endpoint} ({options.socket_type})")
+        engine = "ONNX Runtime" if hasattr(classifier, "session") else "PyTorch"
+        emit(f"# waiting for trains from {options.endpoint} ({options.socket_type}); the model runs in {engine}")
         next_report = time.monotonic() + report_every
         try:
             while options.trains is None or monitor.trains < options.trains:
