@@ -5,12 +5,14 @@
 #   2. base     docker/Containerfile.base on it: a venv on PATH with the CPU torch pip installs here
 #                                                                           (cached: the image, tagged by recipe)
 #   3. image    the Dockerfile, unchanged, with --build-arg BASE=<that base>   (cached: buildah's layers)
-#   4. fit      in the image, as its user, from an empty folder: a one-epoch CPU fit; its summary.json must exist
+#   4. fit      in the image, as its user, in an empty folder (a host folder mounted on /work): a one-epoch CPU
+#               fit; its summary.json must exist
 #   5. watch    `lightning-spectra-watch --help` in the image
 # pip's sources on this machine (wheel folders, file:// indexes: environment first, then `pip config`, as the
 # Makefile reads them) are bind-mounted read-only into steps 2-3 with a pip.conf in /etc/xdg/pip; the images keep
-# none of them. Runs go through `buildah run --isolation chroot` (`podman run` cannot set rlimits here).
-# Settings (environment): PYTHON, TORCH, SUITE, DEBIAN_MIRROR, DOCKER_CHECK_CACHE, IMAGE, FIT_ARGS.
+# none of them. Steps 4-5 use `podman run` (with runc: see below) where podman and runc are installed, else
+# `buildah run --isolation chroot` (RUNNER=podman or buildah chooses).
+# Settings (environment): PYTHON, TORCH, SUITE, DEBIAN_MIRROR, DOCKER_CHECK_CACHE, IMAGE, FIT_ARGS, RUNNER.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,7 +24,7 @@ DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 CACHE=${DOCKER_CHECK_CACHE:-/var/cache/lightning-spectra-docker}
 IMAGE=${IMAGE:-localhost/lightning-spectra:check}
 FIT_ARGS=${FIT_ARGS:-fit --config cnn --trainer.max_epochs 1 --trainer.accelerator cpu}
-FIT_DIR=/tmp/docker-check-fit  # made by the fit's user in a fresh container: empty
+RUNNER=${RUNNER:-auto}
 INCLUDE=ca-certificates,python3.11,python3.11-venv,python3-distutils  # debootstrap resolves no virtual package (python3.11-distutils)
 
 start=$(date +%s)
@@ -121,30 +123,55 @@ if [[ -n $old_id && $old_id != "$new_id" ]]; then buildah rmi "$old_id" >/dev/nu
 phase_done image
 
 # --- 4-5. runs inside the image -----------------------------------------------------------------------------
-container=$(buildah from "$IMAGE")
-trap 'buildah rm "$container" >/dev/null 2>&1 || true' EXIT
-in_image() { buildah run --isolation chroot "$container" -- "$@"; }
-user=$(buildah inspect --type container --format '{{.OCIv1.Config.User}}' "$container")
-[[ -n $user ]] || die "the image sets no USER"
+# podman run where podman and runc are installed: the image's ENTRYPOINT, USER and WORKDIR as `docker run` uses
+# them, no network. Its default runtime, crun, cannot start a container here: podman asks for rlimits above this
+# machine's hard limits (RLIMIT_NOFILE 1048576; no CAP_SYS_RESOURCE to raise them), and with --ulimit within them
+# crun refuses the hybrid cgroup hierarchy; runc with explicit --ulimit values runs. Else buildah run (chroot).
+if [[ $RUNNER == auto ]]; then
+    if command -v podman >/dev/null && command -v runc >/dev/null; then RUNNER=podman; else RUNNER=buildah; fi
+fi
+case $RUNNER in
+podman)
+    ulimits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=32768:32768)  # buildah's default nproc
+    in_image() {  # [--entrypoint PROGRAM] [-v HOST:PATH -w PATH] ARGS...: `docker run --rm IMAGE ARGS`
+        local options=()
+        while [[ $1 == --entrypoint || $1 == -v || $1 == -w ]]; do options+=("$1" "$2") && shift 2; done
+        podman --runtime runc run --rm --network none "${ulimits[@]}" "${options[@]}" "$IMAGE" "$@"
+    }
+    ;;
+buildah)
+    container=$(buildah from "$IMAGE")
+    trap 'buildah rm "$container" >/dev/null 2>&1 || true' EXIT
+    in_image() {  # the same through `buildah run`, which ignores the ENTRYPOINT: named here
+        local entrypoint=lightning-spectra options=()
+        while [[ $1 == --entrypoint || $1 == -v || $1 == -w ]]; do
+            case $1 in
+            --entrypoint) entrypoint=$2 ;;
+            -w) options+=(--workingdir "$2") ;;
+            *) options+=("$1" "$2") ;;
+            esac
+            shift 2
+        done
+        buildah run --isolation chroot "${options[@]}" "$container" -- "$entrypoint" "$@"
+    }
+    ;;
+*) die "RUNNER is auto, podman or buildah, not $RUNNER" ;;
+esac
 
-phase "fit: lightning-spectra $FIT_ARGS (as $user, from the empty folder $FIT_DIR)"
-# shellcheck disable=SC2016  # expanded inside the image
-in_image sh -euc '
-    mkdir "$0" && cd "$0" && test -z "$(ls -A)"
-    echo "user $(id -un), folder $PWD"
-    lightning-spectra "$@"
-' "$FIT_DIR" $FIT_ARGS
-root=$(buildah mount "$container")
-summary=$(find "$root$FIT_DIR/logs" -name summary.json | head -n 1 || true)
-[[ -s $summary ]] || die "the fit wrote no summary.json under $FIT_DIR/logs in the image"
-"$PYTHON" -m json.tool "$summary" >/dev/null || die "$summary is no JSON"
-cp "$summary" "$CACHE/summary.json"
-echo "summary written in the image: ${summary#"$root"} ($(wc -c <"$summary") bytes, copied to $CACHE/summary.json)"
-buildah umount "$container" >/dev/null
+phase "fit ($RUNNER): lightning-spectra $FIT_ARGS, from an empty folder"
+fit_dir=$CACHE/fit
+rm -rf "$fit_dir" && mkdir -m 1777 "$fit_dir"  # empty, writable by the image's user
+# shellcheck disable=SC2086  # FIT_ARGS: words
+in_image -v "$fit_dir:/work" -w /work $FIT_ARGS
+summary=$(find "$fit_dir/logs" -name summary.json | head -n 1 || true)
+[[ -s $summary ]] || die "the fit wrote no summary.json under its folder's logs/ ($fit_dir)"
+echo "summary written: $summary ($(wc -c <"$summary") bytes; the fit's folder is /work in the image)"
+"$PYTHON" -c 'import json, sys; s = json.load(open(sys.argv[1])); print({k: s.get(k) for k in sys.argv[2:]})' \
+    "$summary" device epochs train_time_s || die "$summary is no JSON"
 phase_done fit
 
-phase "watch: lightning-spectra-watch --help"
-in_image lightning-spectra-watch --help >"$CACHE/watch-help.txt"
+phase "watch ($RUNNER): lightning-spectra-watch --help"
+in_image --entrypoint lightning-spectra-watch --help >"$CACHE/watch-help.txt"
 head -n 3 "$CACHE/watch-help.txt"
 phase_done watch
 
