@@ -25,7 +25,7 @@ from lightning.pytorch.cli import LightningCLI, _InstantiatorFn
 from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from lightning_spectra.callbacks.after_fit import AfterFit, report
+from lightning_spectra.callbacks.after_fit import AfterFit, report, test_outputs
 from lightning_spectra.callbacks.finite_loss import FiniteLoss
 from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS, SigtermCheckpoint
 from lightning_spectra.callbacks.learning_curve import LearningCurve
@@ -334,7 +334,7 @@ class SpectraCLI(LightningCLI):
             {"model": type(self.model).__name__, "trainable_parameters": self.model.num_trainable_parameters},
         )
         if self.trainer.is_global_zero:  # a classifier's confusion matrix and per-class scores of this test
-            update_summary(self.trainer, self.model.task.test_outputs(self.trainer, self.model))
+            update_summary(self.trainer, test_outputs(self.trainer, self.model))
         report(self.trainer, self.model, self.datamodule, self.finish_wandb)
 
 

@@ -7,8 +7,9 @@ command line always ran it:
 1. refuse a fit that trained nothing (a summary would describe the initial weights);
 2. mark the summary ``complete`` with the model's name, size and precision;
 3. test the best monitored checkpoint, else the final weights, in float32 (``test=False`` skips it);
-4. rank zero: the task's classical baselines and figures (:meth:`Task.fit_outputs
-   <lightning_spectra.tasks.base.Task.fit_outputs>`) on the tested weights;
+4. rank zero, on the tested weights: the task's numbers (:meth:`Task.fit_outputs
+   <lightning_spectra.tasks.base.Task.fit_outputs>`), the figures drawn from them and the classical baselines
+   of its kind (:func:`fit_outputs`: a task returns numbers, this layer fits and draws);
 5. record the test metrics in ``summary.json``, copy the summary to W&B and print it (:func:`report`).
 
 A fresh fit (no ``ckpt_path``) first removes an earlier run's ``summary.json`` from the folder
@@ -18,17 +19,24 @@ A fresh fit (no ``ckpt_path``) first removes an earlier run's ``summary.json`` f
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import lightning.pytorch as L
+import numpy as np
 from lightning.pytorch.plugins.precision import Precision
 from rich.console import Console
 from rich.table import Table
 
+from lightning_spectra.baselines.linear import baseline_summary
+from lightning_spectra.callbacks.attribution_logging import log_images
+from lightning_spectra.callbacks.regression_outputs import regression_outputs
 from lightning_spectra.errors import SpectraRunError
+from lightning_spectra.runs.attribution_files import output_dirs
 from lightning_spectra.runs.folder import read_summary, run_dir, start_summary, update_summary
-from lightning_spectra.runs.tested_weights import tested_checkpoint
+from lightning_spectra.runs.tested_weights import checkpoint_epoch, tested_checkpoint
 from lightning_spectra.runs.wandb_runs import summary_to_wandb, sync_line
+from lightning_spectra.runtime.progress import phase
 from lightning_spectra.tasks.base import SummaryField, Task
 
 #: Summary entries of a series' state change, left out of the printed summary for independent samples.
@@ -101,9 +109,78 @@ def after_fit(
         ckpt = "best" if tested_checkpoint(trainer) else None
         with float32_evaluation(trainer):
             trainer.test(model, datamodule=datamodule, verbose=False, ckpt_path=ckpt)
-    if trainer.is_global_zero:  # the task's classical baselines and figures, on the tested weights
-        update_summary(trainer, model.task.fit_outputs(trainer, model, datamodule))
+    if trainer.is_global_zero:  # the task's numbers, figures and classical baselines, on the tested weights
+        update_summary(trainer, fit_outputs(trainer, model, datamodule))
     report(trainer, model, datamodule, finish_wandb)
+
+
+def fit_outputs(trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
+    """Summary entries a fit ends with: the task's (:meth:`Task.fit_outputs
+    <lightning_spectra.tasks.base.Task.fit_outputs>`), the figures of its test (:func:`test_figures`) and the
+    classical baselines of its kind (:data:`CLASSICAL`). Rank zero."""
+    outputs = model.task.fit_outputs(trainer, model, datamodule)
+    outputs |= test_figures(trainer, model, outputs)
+    classical = CLASSICAL.get(model.task.name)
+    return outputs if classical is None else outputs | classical(trainer, model, datamodule)
+
+
+def test_outputs(trainer: L.Trainer, model: L.LightningModule) -> dict:
+    """Summary entries a ``test`` run ends with: the task's scores of the test that just ran and their figures."""
+    outputs = model.task.test_outputs(trainer, model)
+    return outputs | test_figures(trainer, model, outputs)
+
+
+def test_figures(trainer: L.Trainer, model: L.LightningModule, outputs: dict) -> dict:
+    """The figures of a test's numbers: the confusion matrix (``figures/confusion_matrix_test.png``, logged to the
+    loggers that take images) where the task scored classes. Summary entries: ``confusion_matrix_figure``."""
+    matrix = outputs.get("test_confusion_matrix")
+    if matrix is None:
+        return {}
+    from lightning_spectra.plots.confusion import plot_confusion_matrix  # matplotlib loads only when drawing
+    from lightning_spectra.plots.figure import save_figure
+
+    name = type(model).__name__
+    spectra = sum(sum(row) for row in matrix)
+    title = f"{name}: test split, {spectra} spectra\n{tested_weights_caption(trainer)}"
+    fig = plot_confusion_matrix(np.asarray(matrix), model.task.class_names, title=title)
+    path = save_figure(fig, output_dirs(trainer)[1] / "confusion_matrix_test.png")
+    caption = f"{name}, test split: confusion matrix (rows: reference class; shading: share of the row)"
+    log_images(trainer, "confusion_matrix/test", [path], [caption])
+    return {"confusion_matrix_figure": str(path)}
+
+
+def tested_weights_caption(trainer: L.Trainer) -> str:
+    """``tested weights: epoch 12``: the epoch of the checkpoint the last test loaded, else of the weights the fit
+    ended with (``weights as loaded`` when neither is known)."""
+    path = trainer.ckpt_path
+    if path and Path(path).is_file():
+        epoch = checkpoint_epoch(path)
+        return "weights as loaded" if epoch is None else f"tested weights: epoch {epoch}"
+    if trainer.global_step > 0:
+        return f"tested weights: epoch {max(trainer.current_epoch - 1, 0)} (the last)"
+    return "weights as loaded"
+
+
+def class_baselines(trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
+    """A classifier's linear and SVC baselines on the same splits, when the datamodule asks (``linear_baseline``)."""
+    if not getattr(datamodule, "linear_baseline", False):
+        return {}
+    train = len(datamodule.splits.train.spectra)
+    # seconds to a minute on a few hundred spectra, after training: a line that it runs (issue 35)
+    with phase(
+        f"classical baselines: logistic regression, PLS-DA and an RBF SVC on the {train} training spectra",
+        enabled=trainer.is_global_zero,
+    ):
+        return baseline_summary(datamodule.splits, seed=datamodule.split_seed)
+
+
+#: The classical models a fit of each kind of task (:attr:`Task.name <lightning_spectra.tasks.base.Task.name>`)
+#: ends with beside the network, as summary entries (and their figures). Here, not in tasks/: they need the
+#: baselines, plots and runs, which sit above the tasks. A task not named has none.
+CLASSICAL: dict[str, Callable[[L.Trainer, L.LightningModule, L.LightningDataModule], dict]] = {
+    "classification": class_baselines,
+    "regression": regression_outputs,
+}
 
 
 def report(

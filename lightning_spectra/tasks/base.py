@@ -282,13 +282,14 @@ class Task(nn.Module, ABC):
         return {}
 
     def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
-        """What a fit ends with after the test (classical baselines, figures): summary entries; by default those
-        of :meth:`test_outputs`. Rank zero."""
+        """What a fit ends with after the test, as numbers: summary entries; by default those of
+        :meth:`test_outputs`. The figures and classical baselines need the layers above tasks/ and are the after-fit
+        callback's (:mod:`lightning_spectra.callbacks.after_fit`). Rank zero."""
         return self.test_outputs(trainer, model)
 
     def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
-        """What a ``test`` run ends with (figures and scores of the test that just ran): summary entries; none by
-        default. Rank zero."""
+        """What a ``test`` run ends with (scores of the test that just ran): summary entries; none by default. The
+        figures drawn from them are the callbacks' (:mod:`lightning_spectra.callbacks.after_fit`). Rank zero."""
         return {}
 
     # ------------------------------------------------------------------ export

@@ -1,14 +1,13 @@
 """Classes: one logit for two classes (the paper's sigmoid output), else one logit per class.
 
 Predictions are class probabilities; a map explains the score of one class (its logit, ``+z``/``-z`` for a
-single logit); the classical baselines are logistic regression or PLS-DA and an RBF SVC
-(:mod:`lightning_spectra.baselines`).
+single logit); the classical baselines a fit ends with are logistic regression or PLS-DA and an RBF SVC
+(:mod:`lightning_spectra.baselines`, fitted by :mod:`lightning_spectra.callbacks.after_fit`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -17,6 +16,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.nn import functional as F
 from torchmetrics import Metric
 
+from lightning_spectra.interpret.faithfulness import target_probability
+from lightning_spectra.interpret.gradcam import class_score
 from lightning_spectra.interpret.groups import Groups, class_groups
 from lightning_spectra.metrics.classification import ClassSeries, class_scores
 from lightning_spectra.tasks.base import Direction, SummaryField, Targets, Task
@@ -134,16 +135,12 @@ class ClassificationTask(Task):
 
     # ------------------------------------------------------------------ attribution
     def attribution_score(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from lightning_spectra.interpret.gradcam import class_score
-
         return class_score(logits, target)
 
     def default_attribution_target(self, logits: torch.Tensor) -> torch.Tensor:
         return predicted_class(logits.detach())
 
     def deletion_score(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        from lightning_spectra.interpret.faithfulness import target_probability
-
         return target_probability(logits, target)
 
     def importance_objective(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -185,47 +182,18 @@ class ClassificationTask(Task):
             line += f" | best classical {summary['classical_best_accuracy']:.1%} ({best})"
         return {"versus_baseline": line + f" | linear baseline {summary['linear_baseline_accuracy']:.1%}"}
 
-    def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
-        """The test's confusion matrix and per-class scores (:meth:`test_outputs`), and the linear and SVC
-        baselines when the datamodule asks for them (``linear_baseline``)."""
-        outputs = self.test_outputs(trainer, model)
-        if not datamodule.linear_baseline:
-            return outputs
-        from lightning_spectra.baselines.linear import baseline_summary
-        from lightning_spectra.runtime.progress import phase
-
-        train = len(datamodule.splits.train.spectra)
-        # seconds to a minute on a few hundred spectra, after training: a line that it runs (issue 35)
-        with phase(
-            f"classical baselines: logistic regression, PLS-DA and an RBF SVC on the {train} training spectra",
-            enabled=trainer.is_global_zero,
-        ):
-            return outputs | baseline_summary(datamodule.splits, seed=datamodule.split_seed)
-
     def test_outputs(self, trainer: L.Trainer, model: L.LightningModule) -> dict:
         """Per-class precision, recall and F1, macro F1 and the confusion matrix of the test that just ran, from
-        the labels it predicted (so on the tested weights), with the figure ``figures/confusion_matrix_test.png``.
+        the labels it predicted (so on the tested weights).
 
         Summary entries: ``test_precision_<class>``, ``test_recall_<class>``, ``test_f1_<class>``,
-        ``test_macro_f1``, ``test_confusion_matrix`` and ``confusion_matrix_figure``; none when no test ran or
-        no test spectrum has a label. Rank zero.
+        ``test_macro_f1`` and ``test_confusion_matrix``; none when no test ran or no test spectrum has a label.
+        The figure of the matrix, and the classical baselines a fit ends with, are drawn and fitted by the layer
+        above (:mod:`lightning_spectra.callbacks.after_fit`): a task returns numbers. Rank zero.
         """
         labels = getattr(getattr(model, "test_series", None), "last_labels", None)
         scores = None if labels is None else class_scores(*labels, self.num_classes)
-        if scores is None:
-            return {}
-        from lightning_spectra.callbacks.attribution_logging import log_images  # matplotlib loads only here
-        from lightning_spectra.plots.confusion import plot_confusion_matrix
-        from lightning_spectra.plots.figure import save_figure
-        from lightning_spectra.runs.attribution_files import output_dirs
-
-        name = type(model).__name__
-        title = f"{name}: test split, {scores.spectra} spectra\n{tested_weights_caption(trainer)}"
-        fig = plot_confusion_matrix(scores.confusion.numpy(), self.class_names, title=title)
-        path = save_figure(fig, output_dirs(trainer)[1] / "confusion_matrix_test.png")
-        caption = f"{name}, test split: confusion matrix (rows: reference class; shading: share of the row)"
-        log_images(trainer, "confusion_matrix/test", [path], [caption])
-        return scores.summary(self.class_names, "test") | {"confusion_matrix_figure": str(path)}
+        return {} if scores is None else scores.summary(self.class_names, "test")
 
     def export_description(self) -> dict[str, Any]:
         return {
@@ -234,17 +202,3 @@ class ClassificationTask(Task):
             "post_processing": "softmax/sigmoid to class probabilities",
             "output": "probabilities (N, C)",
         }
-
-
-def tested_weights_caption(trainer: L.Trainer) -> str:
-    """``tested weights: epoch 12``: the epoch of the checkpoint the last test loaded, else of the weights the fit
-    ended with (``weights as loaded`` when neither is known)."""
-    from lightning_spectra.runs.tested_weights import checkpoint_epoch  # runs/ imports tasks/: not at the top
-
-    path = trainer.ckpt_path
-    if path and Path(path).is_file():
-        epoch = checkpoint_epoch(path)
-        return "weights as loaded" if epoch is None else f"tested weights: epoch {epoch}"
-    if trainer.global_step > 0:
-        return f"tested weights: epoch {max(trainer.current_epoch - 1, 0)} (the last)"
-    return "weights as loaded"

@@ -19,11 +19,12 @@ from torch.nn import functional as F
 from torchmetrics import Metric
 
 from lightning_spectra.interpret.groups import Groups, range_groups
+from lightning_spectra.interpret.target_ranges import target_ranges
 from lightning_spectra.metrics import RegressionMetrics
 from lightning_spectra.tasks.base import Direction, SummaryField, Targets, Task
 
 if TYPE_CHECKING:
-    import lightning.pytorch as L
+    pass
 
 
 RegressionLoss = Literal["mse", "huber"]
@@ -199,8 +200,6 @@ class RegressionTask(Task):
 
     def reference_groups(self, labels: np.ndarray) -> tuple[np.ndarray, list[str]]:
         """Three quantile ranges of the first target."""
-        from lightning_spectra.interpret.target_ranges import target_ranges
-
         return target_ranges(labels.reshape(len(labels), -1)[:, 0], 3, self.target_names[0])
 
     # ------------------------------------------------------------------ the run's report
@@ -215,12 +214,6 @@ class RegressionTask(Task):
         if (best := summary.get("classical_best_method")) is not None:
             line += f" | best classical {summary['classical_best_rmse']:.4g} ({best})"
         return {"versus_baselines": line + f" | PLS {summary['pls_rmse']:.4g}"}
-
-    def fit_outputs(self, trainer: L.Trainer, model: L.LightningModule, datamodule: L.LightningDataModule) -> dict:
-        """PLS and kernel ridge beside the network on the test split, and the parity figures."""
-        from lightning_spectra.callbacks.regression_outputs import regression_outputs
-
-        return regression_outputs(trainer, model, datamodule)
 
     def export_description(self) -> dict[str, Any]:
         return {

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import lightning.pytorch as L
 import pytest
+import torch
 from conftest import run_folder, tiny_args
 from lightning.pytorch.loggers import CSVLogger
 
-from lightning_spectra.callbacks.after_fit import AfterFit
+from lightning_spectra.callbacks.after_fit import AfterFit, class_baselines
 from lightning_spectra.callbacks.learning_curve import LearningCurve
 from lightning_spectra.cli import main
 from lightning_spectra.data import HEDDataModule
@@ -68,3 +69,35 @@ def test_a_fresh_fit_replaces_an_earlier_summary(tmp_path: Path) -> None:
 def test_a_fit_that_trained_nothing_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpectraRunError, match="fit ran no training step"):
         _fit(tmp_path, AfterFit(), limit_train_batches=0)
+
+
+def test_a_classifier_s_baselines_run_only_when_the_datamodule_asks() -> None:
+    from types import SimpleNamespace
+
+    assert class_baselines(SimpleNamespace(is_global_zero=True), None, SimpleNamespace(linear_baseline=False)) == {}
+
+
+def test_fitting_the_baselines_is_a_phase_with_a_line_before_and_after(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """Issue 35: seconds to a minute of fitting the classical baselines after training printed nothing."""
+    from types import SimpleNamespace
+
+    import lightning_spectra.callbacks.after_fit as after_fit_module
+
+    monkeypatch.setattr(after_fit_module, "baseline_summary", lambda splits, seed: {"svc_accuracy": 1.0})
+    splits = SimpleNamespace(train=SimpleNamespace(spectra=torch.zeros(7, 3)))
+    datamodule = SimpleNamespace(linear_baseline=True, splits=splits, split_seed=0)
+    trainer = SimpleNamespace(is_global_zero=True)
+    assert class_baselines(trainer, None, datamodule) == {"svc_accuracy": 1.0}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("classical baselines: ") and "on the 7 training spectra ..." in lines[0]
+    assert lines[1].startswith("classical baselines: ") and "done in" in lines[1]
+
+
+def test_the_tasks_return_numbers_and_the_callback_draws_the_confusion_matrix(tmp_path: Path) -> None:
+    """Layers: tasks/ import nothing of callbacks/, plots/ or runs/; the figure is this module's."""
+    model, folder = _fit(tmp_path, AfterFit())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert Path(summary["confusion_matrix_figure"]) == folder / "figures" / "confusion_matrix_test.png"
+    assert Path(summary["confusion_matrix_figure"]).is_file() and "test_confusion_matrix" in summary

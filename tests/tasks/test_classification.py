@@ -73,32 +73,6 @@ def test_summary_lines_and_the_baseline_comparison() -> None:
     assert TWO.versus_baselines({"accuracy": 0.9}) == {}
 
 
-def test_the_baselines_run_only_when_the_datamodule_asks() -> None:
-    class NoBaseline:
-        linear_baseline = False
-
-    assert TWO.fit_outputs(None, None, NoBaseline()) == {}
-
-
 def test_an_earlier_releases_hyperparameters_give_its_classes() -> None:
     assert ClassificationTask.earlier_targets({"num_classes": 3}) == Targets.classes(3)
     assert ClassificationTask.earlier_targets({"num_classes": 2, "class_names": ["x", "y"]}).names == ("x", "y")
-
-
-def test_fitting_the_baselines_is_a_phase_with_a_line_before_and_after(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-) -> None:
-    """Issue 35: seconds to a minute of fitting the classical baselines after training printed nothing."""
-    from types import SimpleNamespace
-
-    import lightning_spectra.baselines.linear as linear
-
-    monkeypatch.setattr(linear, "baseline_summary", lambda splits, seed: {"svc_accuracy": 1.0})
-    splits = SimpleNamespace(train=SimpleNamespace(spectra=torch.zeros(7, 3)))
-    datamodule = SimpleNamespace(linear_baseline=True, splits=splits, split_seed=0)
-    trainer = SimpleNamespace(is_global_zero=True)
-    monkeypatch.setattr(ClassificationTask, "test_outputs", lambda self, trainer, model: {})
-    assert TWO.fit_outputs(trainer, None, datamodule) == {"svc_accuracy": 1.0}
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("classical baselines: ") and "on the 7 training spectra ..." in lines[0]
-    assert lines[1].startswith("classical baselines: ") and "done in" in lines[1]
