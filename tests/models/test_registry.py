@@ -61,6 +61,10 @@ def test_every_model_is_exported_configured_and_loadable(name: str, cls: type) -
         assert getattr(importlib.import_module(module), attribute) is cls, config
         assert package_models()[class_path] is cls, config
     assert package_models()[f"{cls.__module__}.{cls.__qualname__}"] is cls
+    # the tiny config is derived from the class's small version, not copied (tests/conftest.py: tiny_config)
+    tiny = load_config(tiny_config(name))["model"].get("init_args", {})
+    for key, value in cls.tiny_arguments.items():
+        assert tiny[key] == (list(value) if isinstance(value, tuple) else value), key
 
 
 def test_the_allow_list_holds_the_models_only() -> None:
