@@ -43,6 +43,7 @@ train: env
 test: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 test-slow: env
@@ -54,7 +55,7 @@ test-postgres: env
 	$(BIN)/python -m pytest -q -rs -m postgres tests/sweeps/test_postgres.py
 
 lint: env
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports --no-cache
 
 # Refresh the lock: every dependency of pyproject.toml (all extras) but torch, resolved for CPython 3.11.
 lock:

@@ -11,6 +11,9 @@ from contextlib import contextmanager
 #: Errors of the machine rather than of the program: a folder that cannot be written, a full disk.
 UNWRITABLE = {errno.EACCES, errno.EPERM, errno.EROFS}
 FULL = {errno.ENOSPC, errno.EDQUOT}
+#: Exit status of a run stopped by SIGTERM: 128 + the signal number, as a shell reports a killed command. Here, with
+#: the other statuses, as both a run (callbacks/interrupted.py) and a campaign (runs/campaign.py) exit with it.
+SIGTERM_STATUS = 143
 
 
 class SpectraError(ValueError):

@@ -15,10 +15,9 @@ from pathlib import Path
 import lightning.pytorch as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from lightning_spectra.errors import SIGTERM_STATUS as SIGTERM_STATUS  # re-exported: the status a run exits with
 from lightning_spectra.runs.folder import run_dir, update_summary
 
-#: Exit status of a run stopped by SIGTERM: 128 + the signal number, as a shell reports a killed command.
-SIGTERM_STATUS = 143
 CHECKPOINT_NAME = "interrupted.ckpt"
 
 

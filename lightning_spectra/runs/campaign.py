@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lightning_spectra.errors import SIGTERM_STATUS
 from lightning_spectra.runs.wandb_runs import CSV_LOGGER, WANDB_LOGGER
 
 
@@ -62,8 +63,6 @@ def stopped_by_sigterm(campaign: str, kept: str) -> Iterator[None]:
         exceptions = sys.modules.get("lightning.pytorch.utilities.exceptions")  # not loaded: no run was stopped
         if exceptions is None or not isinstance(stop, exceptions.SIGTERMException):
             raise
-        from lightning_spectra.callbacks.interrupted import SIGTERM_STATUS
-
         print(
             f"{campaign} stopped by SIGTERM; run the same command again to resume it: {kept} (the command takes no "
             "--ckpt_path)",
