@@ -40,7 +40,7 @@ from lightning_spectra.data.options import (
 )
 from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.ranges import Selection, SpectralRanges
-from lightning_spectra.data.targets import TargetEncoder, encoder_class
+from lightning_spectra.data.targets import MultiLabelEncoder, TargetEncoder, encoder_class
 from lightning_spectra.errors import SpectraConfigError, SpectraDataError
 
 
@@ -128,6 +128,9 @@ class SpectraFilesDataModule(SpectraDataModule):
             file gives its axis (an ``.xy`` column header, the x column's header cell of a table in columns
             layout, an ``.npz`` ``x_label``/``x_unit``; saved in the checkpoint for ``predict`` on files that
             name no axis), else ``x``.
+        label_columns: header names of a table's 0/1 indicator columns, one per label (``[quartz, calcite,
+            dolomite]``), for ``task: multilabel``: a spectrum's label set is the headers of its 1 cells, in this
+            order; the columns are not spectrum points. New spectra (``predict_path``) may lack them.
 
     The four groups take their dataclass or a mapping of its fields (saved hyperparameters).
     """
@@ -159,6 +162,7 @@ class SpectraFilesDataModule(SpectraDataModule):
         task: str = "classification",
         rename_targets: list[str] | None = None,
         x_label: str | None = None,
+        label_columns: list[str] | None = None,
         **kwargs,
     ) -> None:
         if moved := [k for k in kwargs if k in MOVED_OPTIONS]:
@@ -174,6 +178,7 @@ class SpectraFilesDataModule(SpectraDataModule):
             "label_column": label_column,
             "name_column": name_column,
             "header": header,
+            "label_columns": label_columns,
         }
         split = as_options(SplitOptions, split)
         self.val_fraction, self.test_fraction, self.split_seed = split.val_fraction, split.test_fraction, split.seed
@@ -193,7 +198,12 @@ class SpectraFilesDataModule(SpectraDataModule):
         self._as_read: dict[str, np.ndarray] = {}  # each split as read from its file, for the figures
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.ordered = ordered
-        encoder_class(task)  # an unknown task is refused before any file is read
+        encoder = encoder_class(task)  # an unknown task is refused before any file is read
+        if label_columns and not issubclass(encoder, MultiLabelEncoder):  # columns of 0/1 are label sets, no other
+            raise SpectraConfigError(
+                f"data.init_args.label_columns {list(label_columns)} are 0/1 indicator columns of a label set; they "
+                f"need task: {MultiLabelEncoder.task} (task is {task!r}; label_column names one label column)"
+            )
         self.requested_task, self.rename_targets = task, rename_targets
         self.x_label_option = x_label
         self._data_x_label: str | None = None  # the name the training (or prediction) file gives its x axis

@@ -8,7 +8,8 @@ file and row at fault instead of an index into an array.
 Supported (see ``docs/data-formats.md``):
 
 * CSV/TSV tables (``.csv``, ``.tsv``, ``.tab``): one spectrum per row or per column, optional header whose
-  numeric cells (or numbers with a unit, ``400 nm``) are the x axis, optional label and name columns;
+  numeric cells (or numbers with a unit, ``400 nm``) are the x axis, optional label and name columns, or 0/1
+  indicator columns named by their headers (``label_columns``: a multi-label spectrum's label set);
 * NumPy ``.npz`` with ``spectra`` (or ``X``), optional ``labels`` (``y``), ``x_axis`` (``x``), ``names``;
 * a folder of two-column files (``.xy``, ``.dat``, ``.txt``) or a single such file, labels from a small
   CSV (file name, label);
@@ -317,6 +318,7 @@ class _TableOptions:
     name_column: int | str | None
     header: bool | None
     labels_required: bool
+    label_columns: tuple[str, ...] = ()
 
 
 def _cells(
@@ -349,11 +351,13 @@ class _Table:
     name_field: int | None
     spectrum_fields: list[int]
     auto_name: bool  # the first column names the spectra because it held no number: a later number breaks that
+    indicator_fields: list[int] = field(default_factory=list)  # label_columns' fields, in the option's order
     numbers: list[int] = field(default_factory=list)
     first_cells: list[np.ndarray] = field(default_factory=list)  # every record's first cell, for _check_layout
     spectra: _Rows = field(default_factory=lambda: _Rows(0))
     label_cells: list[str] = field(default_factory=list)
     name_cells: list[str] = field(default_factory=list)
+    indicators: list[np.ndarray] = field(default_factory=list)  # per block, (records, labels) of 0, 1 or -1 (empty)
 
     def spot(self, number: int) -> str:
         """Where a record (one spectrum, or the header) sits in the file, in spreadsheet terms."""
@@ -386,6 +390,10 @@ class _Table:
             self.label_cells.extend(body[:, self.label_field].tolist())
         if self.name_field is not None:
             self.name_cells.extend(body[:, self.name_field].tolist())
+        if self.indicator_fields:
+            indicators = self.indicator_fields
+            cells = body[:, _as_slice(indicators)]
+            self.indicators.append(_indicator_values(cells, lambda i, j: self.place(numbers[i], indicators[j])))
 
     def x_axis(self, text: str) -> tuple[np.ndarray | None, str | None]:
         """The x axis in the header's spectrum cells (numbers, or numbers with a unit) and its name, if any."""
@@ -417,6 +425,26 @@ class _Table:
         )
         return labels, origin
 
+    def indicator_targets(self, labels_required: bool) -> tuple[np.ndarray | None, list[str] | None, str | None]:
+        """The 0/1 rows ``(N, L)`` of the ``label_columns``, their headers (the label names) and where they are;
+        ``None`` for none. An empty cell is a missing label (an error in training data: never read as absent);
+        in new spectra (``labels_required`` false) it drops the indicators, as an empty label cell drops the
+        labels."""
+        if not self.indicator_fields:
+            return None, None, None
+        values = np.concatenate(self.indicators)
+        empty = np.argwhere(values < 0)
+        if len(empty):
+            if labels_required:
+                i, j = empty[0]
+                raise SpectraDataError(
+                    f"{self.place(self.numbers[i], self.indicator_fields[j])}: missing label (empty indicator "
+                    "cell; write 0 where the label is absent)"
+                )
+            return None, None, None
+        names = [str(self.head[j]) for j in self.indicator_fields]
+        return values.astype(np.float64), names, f"label columns {', '.join(map(repr, names))}"
+
     def source(self, text: str, labels_required: bool) -> SpectraSource:
         """The spectra read, checked as one table (its x axis, its layout) with their labels and names."""
         path = self.path
@@ -431,6 +459,7 @@ class _Table:
         else:
             names = [f"{path.name} {self.spot(n)}" for n in self.numbers]
         labels, origin = self.labels(labels_required)
+        targets, target_names, indicator_origin = self.indicator_targets(labels_required)
         return SpectraSource(
             path=path,
             spectra=spectra,
@@ -438,7 +467,9 @@ class _Table:
             names=names,
             where=where,
             x=x,
-            label_origin=origin,
+            targets=targets,
+            target_names=target_names,
+            label_origin=indicator_origin or origin,
             x_label=x_label,
         )
 
@@ -448,7 +479,7 @@ def _plan(path: Path, grid: np.ndarray, lines: list[int], columns: np.ndarray, o
     fields, empty columns dropped) shows them."""
     label_column, name_column = options.label_column, options.name_column
     if options.header is None:
-        has_header = _detect_header(grid, (label_column, name_column)) or (
+        has_header = _detect_header(grid, (label_column, name_column, *options.label_columns)) or (
             options.layout == "columns" and _titled_axis(grid[0])
         )
     else:
@@ -463,16 +494,92 @@ def _plan(path: Path, grid: np.ndarray, lines: list[int], columns: np.ndarray, o
 
     label_field = _find_field(head, label_column, "label_column", path, grid.shape[1])
     name_field = _find_field(head, name_column, "name_column", path, grid.shape[1])
-    auto_name = name_field is None and name_column is None and label_field != 0
+    indicator_fields = _indicator_fields(path, head, options)
+    if indicator_fields and label_field is not None:
+        raise SpectraDataError(
+            f"{path}: has label column {str(head[label_field])!r} and label_columns {list(options.label_columns)}; "
+            "give one (label_column: null to read the indicator columns alone)"
+        )
+    auto_name = name_field is None and name_column is None and label_field != 0 and 0 not in indicator_fields
     auto_name = auto_name and not any(_is_number(c) for c in body[:, 0])
     if auto_name:
         name_field = 0  # a first column of text names the spectra
     if name_field is not None and name_field == label_field:
         raise SpectraDataError(f"{path}: the label and name columns are the same column")
-    spectrum_fields = [j for j in range(grid.shape[1]) if j not in (label_field, name_field)]
+    if name_field is not None and name_field in indicator_fields:
+        raise SpectraDataError(f"{path}: name column {str(head[name_field])!r} is one of the label_columns")
+    # indicator columns are labels, never points of the spectra
+    labels = {label_field, name_field, *indicator_fields}
+    spectrum_fields = [j for j in range(grid.shape[1]) if j not in labels]
     if not spectrum_fields:
         raise SpectraDataError(f"{path}: no spectrum values, only label/name columns")
-    return _Table(path, options.layout, lines, columns, head, label_field, name_field, spectrum_fields, auto_name)
+    return _Table(
+        path,
+        options.layout,
+        lines,
+        columns,
+        head,
+        label_field,
+        name_field,
+        spectrum_fields,
+        auto_name,
+        indicator_fields,
+    )
+
+
+def _indicator_fields(path: Path, head: list[str] | None, options: _TableOptions) -> list[int]:
+    """The fields of ``label_columns`` (header names, matched as ``label_column`` is: case aside), in the option's
+    order, so every file's indicator columns come in one order whatever its own. New spectra
+    (``labels_required`` false) may lack them all; a table that has some but not all, or training data without
+    them, is an error listing the headers there are."""
+    wanted = options.label_columns
+    if not wanted:
+        return []
+    if len({w.lower() for w in wanted}) != len(wanted):
+        raise SpectraDataError(f"label_columns {list(wanted)} names a column twice")
+    lowered = [] if head is None else [str(h).lower() for h in head]
+    found = [lowered.index(w.lower()) if w.lower() in lowered else None for w in wanted]
+    if not options.labels_required and all(f is None for f in found):
+        return []  # new spectra without their label sets
+    if head is None:
+        raise SpectraDataError(
+            f"{path}: label_columns {list(wanted)} are header names, but the table has no header row "
+            "(header: true if its first row is one)"
+        )
+    missing = [w for w, f in zip(wanted, found, strict=True) if f is None]
+    if missing:
+        titles = [str(h) for h in head if not _is_number(h)]
+        numbers = len(head) - len(titles)
+        axis = f" and {numbers} numbers (the x axis)" if numbers else ""
+        what = "is not a column" if len(missing) == 1 else "are not columns"
+        raise SpectraDataError(
+            f"{path}: label_columns {', '.join(map(repr, missing))} {what}; its headers are "
+            f"{', '.join(map(repr, titles)) or 'none of text'}{axis}"
+        )
+    return [int(f) for f in found]
+
+
+#: Indicator cells that mean "label present" and "absent", after :func:`normalise_label` (``1.0`` is ``1``).
+INDICATOR_VALUES = {"0": 0, "1": 1}
+
+
+def _indicator_values(cells: np.ndarray, place) -> np.ndarray:
+    """``cells`` (strings) of 0/1 indicator columns as ``int8`` 0 or 1, -1 for an empty (missing) cell; the first
+    other cell (``2``, ``yes``, ``0.5``) is an error at ``place(i, j)``."""
+    values = np.full(cells.shape, -1, dtype=np.int8)
+    bad = np.zeros(cells.shape, dtype=bool)
+    for cell in np.unique(cells):  # few distinct cells in a table of 0s and 1s: normalised once each
+        label = normalise_label(cell)
+        if label is None:
+            continue
+        if label in INDICATOR_VALUES:
+            values[cells == cell] = INDICATOR_VALUES[label]
+        else:
+            bad |= cells == cell
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise SpectraDataError(f"{place(i, j)}: {str(cells[i, j])[:40]!r} is not 0 or 1 (label_columns hold 0/1)")
+    return values
 
 
 def _read_blocks(
@@ -514,6 +621,7 @@ def read_table(
     header: bool | None = None,
     delimiter: str | None = "auto",
     labels_required: bool = True,
+    label_columns: Sequence[str] | None = None,
 ) -> SpectraSource:
     """Read a CSV/TSV table of spectra.
 
@@ -531,13 +639,17 @@ def read_table(
             names it first (``docs/data-formats.md``, "The x axis label").
         delimiter: a delimiter, ``None`` for runs of whitespace, or ``auto``.
         labels_required: an empty label cell is an error; otherwise (new spectra) the labels are dropped.
+        label_columns: header names of 0/1 indicator columns, one per label (``[quartz, calcite]``): their
+            cells are the spectrum's :attr:`SpectraSource.targets` row, named by the headers, and not spectrum
+            points. A cell other than 0 or 1, an empty one in labelled data, or a name the header lacks is an
+            error naming the file (and row and column).
     """
     path = Path(path)
     if layout not in ("rows", "columns"):
         raise SpectraDataError(f"layout must be 'rows' or 'columns', got {layout!r}")
     text = read_text(path)
     delimiter = _guess_delimiter(path, text) if delimiter == "auto" else delimiter
-    options = _TableOptions(layout, label_column, name_column, header, labels_required)
+    options = _TableOptions(layout, label_column, name_column, header, labels_required, tuple(label_columns or ()))
     if layout == "rows":  # one spectrum per row: read TABLE_BLOCK rows at a time
         with contextlib.suppress(SpectraDataError, _IrregularBlockError):
             return _read_blocks(path, text, delimiter, options, TABLE_BLOCK)
@@ -1004,17 +1116,20 @@ def read_spectra(
     labels_path: str | Path | None = None,
     progress: bool = True,
     labels_required: bool = True,
+    label_columns: Sequence[str] | None = None,
 ) -> SpectraSource:
     """Read spectra from any supported file or folder, chosen by its suffix and name.
 
     Labels come from the file itself (table label column, UCR class, npz ``labels``) or, when it has none,
     from ``labels_path`` (for a folder of ``.xy`` files, ``labels.csv`` inside it by default). New spectra
-    (``labels_required=False``) may have empty label cells in a table.
+    (``labels_required=False``) may have empty label cells in a table. ``label_columns`` names a table's 0/1
+    indicator columns (:func:`read_table`); other formats have no columns to name, so it is refused for them.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.exists():
         raise SpectraDataError(f"{path}: no such file or folder")
+    table = False  # read as a table of named columns (a UCR text file is a table without names)
     if path.is_dir():
         xy_folder = any(p.suffix.lower() in SPECTRUM_SUFFIXES for p in path.iterdir()) or not vendor_files(path)
         source = read_xy_source(path, progress=progress) if xy_folder else read_vendor_source(path, progress)
@@ -1027,6 +1142,7 @@ def read_spectra(
     elif is_ucr_text(path):
         source = read_ucr_text(path)
     elif suffix in TABLE_SUFFIXES:
+        table = True
         source = read_table(
             path,
             layout=layout,
@@ -1034,6 +1150,7 @@ def read_spectra(
             name_column=name_column,
             header=header,
             labels_required=labels_required,
+            label_columns=label_columns,
         )
     elif suffix in SPECTRUM_SUFFIXES:
         source = read_xy_source(path, progress=progress)
@@ -1044,6 +1161,11 @@ def read_spectra(
             f"{path}: unknown spectrum format {suffix or '(no suffix)'!r}; use a folder of .xy files, a table "
             f"({', '.join(TABLE_SUFFIXES)}), .npz, a UCR .ts file, a UCR <Name>_TRAIN/_TEST file or a vendor file "
             f"({', '.join(VENDOR_SUFFIXES)}, OPUS .0, .1, ...)"
+        )
+    if label_columns and labels_required and not table:
+        # labels elsewhere (an .npz y, a labels file) would be read as if the named columns had given them
+        raise SpectraDataError(
+            f"{path}: label_columns name the indicator columns of a table (.csv, .tsv, .tab); this is not one"
         )
     if source.labels is None and labels_path is not None:
         source = attach_labels(source, labels_path)
