@@ -7,7 +7,8 @@ them into everything else. The rest of the package asks the task and never which
 - evaluation: :meth:`Task.evaluation_metric` and :meth:`Task.update`, the split's metric;
 - predictions: :meth:`Task.predictions` (probabilities, or values in the targets' units);
 - attribution: :meth:`Task.attribution_score` (the number a map explains), :meth:`Task.default_attribution_target`,
-  :meth:`Task.deletion_score`, :meth:`Task.importance_objective`, :meth:`Task.attribution_groups` and
+  :meth:`Task.deletion_score`, :meth:`Task.importance_objective` (per output: :meth:`Task.importance_outputs`),
+  :meth:`Task.attribution_groups` and
   :meth:`Task.reference_groups` (how spectra are grouped for the figures);
 - the run's report: :meth:`Task.summary_fields`, :meth:`Task.versus_baselines` and :meth:`Task.fit_outputs`
   (the classical baselines and figures a fit ends with).
@@ -230,6 +231,13 @@ class Task(nn.Module, ABC):
     def importance_objective(self, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The scalar whose input gradient is the feature importance: by default the explained scores' sum."""
         return self.attribution_score(outputs, target).sum()
+
+    def importance_outputs(self) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+        """The scalars ``objective(outputs, target)`` whose input gradients feature importance draws, each by the
+        output it is of: by default one, :meth:`importance_objective`, named ``""`` (the model as a whole). A task
+        whose outputs answer separate questions (a multi-label model's labels) names one per output, and each gets
+        its own columns and figures."""
+        return {"": self.importance_objective}
 
     def importance_targets(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The targets input-gradient importance is computed for (``predicted()``: the model's outputs): by
