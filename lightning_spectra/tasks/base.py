@@ -8,8 +8,7 @@ them into everything else. The rest of the package asks the task and never which
 - predictions: :meth:`Task.predictions` (probabilities, or values in the targets' units);
 - attribution: :meth:`Task.attribution_score` (the number a map explains), :meth:`Task.default_attribution_target`,
   :meth:`Task.deletion_score`, :meth:`Task.importance_objective` (per output: :meth:`Task.importance_outputs`),
-  :meth:`Task.attribution_groups` and
-  :meth:`Task.reference_groups` (how spectra are grouped for the figures);
+  :meth:`Task.attribution_groups` and :meth:`Task.reference_groups` (how spectra are grouped for the figures);
 - the run's report: :meth:`Task.summary_fields`, :meth:`Task.versus_baselines` and :meth:`Task.fit_outputs`
   (the classical baselines and figures a fit ends with).
 
