@@ -22,13 +22,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lightning_spectra.errors import SpectraConfigError
+from lightning_spectra.errors import SpectraConfigError, one_line_failures
 from lightning_spectra.interpret.map_checks import INTEGRATED_GRADIENTS
 from lightning_spectra.models.registry import model_classes
 from lightning_spectra.runs.wandb_runs import log_table_run, wandb_campaign
@@ -115,8 +116,6 @@ def latest_run(log_root: Path, name: str) -> Path | None:
 def nothing_to_collect(log_root: Path, runs: str) -> None:
     """Refuse ``--collect`` where not one of the ``runs`` asked for has finished under ``log_root``: it trained
     every model, hours where the user asked to reuse what is there (a wrong ``--log-root``, most often)."""
-    from lightning_spectra.errors import SpectraConfigError
-
     raise SpectraConfigError(
         f"--collect: nothing to collect: no finished run of {runs} under {log_root} (a summary.json with a test "
         "result); give the --log-root the runs went to, or leave out --collect to train them"
@@ -129,9 +128,6 @@ def train(name: str, log_root: Path, config_dir: Path, extra: list[str], run_nam
     One process per model, as a user runs them: peak memory (the process's on CPU) and timings of one model
     are not inherited by the next. ``run_name`` is the config's logger name when it is not ``name``.
     """
-    import subprocess
-    import sys
-
     command = [
         sys.executable,
         "-m",
@@ -487,7 +483,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--light", action="store_true", help="--compare without validation and attribution")
     parser.add_argument("--variants", nargs="+", choices=["paper", "corrected"], help="--compare: train only these")
     args = parser.parse_args(own)
-    from lightning_spectra.errors import one_line_failures
 
     with one_line_failures():  # bad input or settings: one line, exit 2
         report(args, extra)

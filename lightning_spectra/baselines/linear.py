@@ -21,6 +21,8 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from lightning_spectra.baselines.kernel import svc_baseline
+
 Split = tuple[np.ndarray, np.ndarray]  # spectra (N, L), class indices (N,)
 
 C_GRID = (0.001, 0.01, 0.1, 1.0, 10.0, 100.0)
@@ -88,7 +90,6 @@ def baseline_summary(splits, seed: int = 0) -> dict:
     """The classical baselines of a datamodule's :class:`~lightning_spectra.data.base.SpectraSplits`: the linear
     one (``linear_baseline_*``), the RBF SVC (``svc_*``) and which of them is best on the validation split
     (``classical_best_method`` and its test ``classical_best_accuracy``)."""
-    from lightning_spectra.baselines.kernel import svc_baseline
 
     def arrays(data) -> Split:
         return data.spectra.detach().cpu().numpy(), data.labels.detach().cpu().numpy()

@@ -16,6 +16,7 @@ import lightning.pytorch as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from lightning_spectra.errors import SIGTERM_STATUS as SIGTERM_STATUS  # re-exported: the status a run exits with
+from lightning_spectra.runs.campaign import campaign_running
 from lightning_spectra.runs.folder import run_dir, update_summary
 
 CHECKPOINT_NAME = "interrupted.ckpt"
@@ -46,8 +47,6 @@ class SigtermCheckpoint(L.Callback):
 def resume_hint(epoch: int, path: Path) -> str | None:
     """The line that tells how to resume a stopped fit; ``None`` inside a campaign (``ensemble fit``, ``cv``), whose
     own line follows: its command takes no ``--ckpt_path`` and resumes by itself."""
-    from lightning_spectra.runs.campaign import campaign_running
-
     if campaign_running():
         return None
     return f"stopped by SIGTERM at epoch {epoch} (0-based); resume with the same command and --ckpt_path {path}"

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import lightning.pytorch as L
 
+from lightning_spectra.tasks import TASKS
+
 
 def best_summaries() -> dict[str, str]:
     """Per-epoch metrics (``train/`` and ``val/``) and the summary W&B keeps of each: the loss's minimum and
     every registered task's scored metrics by their direction."""
-    from lightning_spectra.tasks import TASKS
-
     return {"loss": "min"} | {name: d for task in TASKS.values() for name, d in task.scored_metrics().items()}
 
 

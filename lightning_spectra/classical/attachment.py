@@ -26,6 +26,8 @@ import torch
 from lightning_spectra.classical.blend import choose_weight
 from lightning_spectra.classical.calibration import ClassicalCalibration
 from lightning_spectra.classical.selection import FAMILIES, Selection, select_classical
+from lightning_spectra.data.base import SpectraDataModule
+from lightning_spectra.interpret.model_modes import evaluation_mode
 from lightning_spectra.runtime.progress import phase
 
 if TYPE_CHECKING:
@@ -74,8 +76,6 @@ def fit_selection(datamodule: Any, verbose: bool = True) -> tuple[Selection, tup
 def attach_classical(model: SpectraModel) -> None:
     """Fit the classical calibration on the training split and attach it as ``model.classical`` (kept when a
     resumed fit restored one from its checkpoint). Nothing for classifiers or without a spectra datamodule."""
-    from lightning_spectra.data.base import SpectraDataModule
-
     datamodule = model.trainer.datamodule
     if not model.task.carries_classical or not isinstance(datamodule, SpectraDataModule):
         return
@@ -120,8 +120,6 @@ def blend_outputs(model: SpectraModel, args: tuple, outputs: torch.Tensor) -> to
 
 def network_and_classical(model: SpectraModel, spectra: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """The network's and the classical part's values ``(N, T)`` in the targets' units for ``spectra``."""
-    from lightning_spectra.interpret.model_modes import evaluation_mode
-
     previous = model.blend_outputs
     model.blend_outputs = False
     try:

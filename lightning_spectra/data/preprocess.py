@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
+from lightning_spectra.data.baseline import remove_baseline
 from lightning_spectra.data.ranges import Selection
 from lightning_spectra.errors import SpectraDataError
 
@@ -96,8 +97,6 @@ class Preprocessing:
         length = out.shape[1]
         x = np.arange(length, dtype=np.float64) if x is None else np.asarray(x, dtype=np.float64)
         if self.baseline == "asls":
-            from lightning_spectra.data.baseline import remove_baseline
-
             out = remove_baseline(
                 x, out, lam=self.baseline_lam, p=self.baseline_p, iterations=self.baseline_iterations, progress=progress
             )

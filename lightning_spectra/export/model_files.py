@@ -39,6 +39,7 @@ from lightning_spectra.data.preprocess import PointScaler, Preprocessing
 from lightning_spectra.data.ranges import Selection
 from lightning_spectra.data.savitzky_golay import SavitzkyGolay
 from lightning_spectra.errors import FULL, UNWRITABLE, SpectraConfigError, SpectraRunError
+from lightning_spectra.runs.checkpoint import read_trained_model
 from lightning_spectra.runtime.atomic_files import atomic_write
 
 FORMATS = ("onnx", "torchscript")
@@ -171,8 +172,6 @@ def read_checkpoint(
     (:class:`~lightning_spectra.runs.checkpoint.TrainedModel`): the classes are looked up among the package's own,
     never imported by the names the file holds.
     """
-    from lightning_spectra.runs.checkpoint import read_trained_model
-
     trained = read_trained_model(ckpt_path)
     steps = trained.fitted_preprocessing()
     scaler = steps.scaler if steps.scaler.scaling != "none" else None

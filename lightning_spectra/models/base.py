@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from lightning_spectra.classical import attachment
+from lightning_spectra.classical.preparations import PREPARATIONS, Preparation
 from lightning_spectra.data.base import SpectraDataModule
 from lightning_spectra.errors import SpectraConfigError
 from lightning_spectra.models.feature_norms import restore_stored_norms
@@ -165,7 +166,6 @@ class SpectraModel(L.LightningModule):
         # A regressor's classical calibration becomes the submodule ``classical`` when a fit starts (no class
         # attribute: it would hide the submodule from nn.Module's lookup).
         self.classical_blend = classical_blend
-        from lightning_spectra.classical.preparations import PREPARATIONS
 
         if input_preparation not in PREPARATIONS:
             raise SpectraConfigError(
@@ -358,7 +358,6 @@ def input_norm(kind: InputNormalization, length: int, preparation: str = "raw") 
         norm = nn.Identity()
     if preparation == "raw":
         return norm
-    from lightning_spectra.classical.preparations import Preparation
 
     return nn.Sequential(PreparedInput(Preparation(preparation, length)), norm)
 

@@ -10,14 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lightning_spectra.errors import SIGTERM_STATUS
-from lightning_spectra.runs.wandb_runs import CSV_LOGGER, WANDB_LOGGER
+from lightning_spectra.runs.wandb_runs import CSV_LOGGER, WANDB_LOGGER, run_facts, wandb_project
 
 
 def campaign_run_config(config: dict, out: Path, name: str, group: str) -> dict:
     """``config`` with its loggers pointed at the folder ``out/name`` (CSV) and a W&B run named after the model
     and ``name`` in ``group``; with ``LIGHTNING_SPECTRA_WANDB`` set a W&B run is added where the config has none."""
-    from lightning_spectra.runs.wandb_runs import run_facts, wandb_project
-
     config = json.loads(json.dumps(config))  # a deep copy of plain YAML data
     trainer = config.setdefault("trainer", {})
     loggers = trainer.get("logger")

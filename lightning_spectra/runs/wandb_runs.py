@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from jsonargparse import Namespace
 
+from lightning_spectra.errors import SpectraConfigError
+
 WANDB_SWITCH = "LIGHTNING_SPECTRA_WANDB"
 WANDB_LOGGER = "lightning.pytorch.loggers.WandbLogger"
 QUIET_WANDB_LOGGER = "lightning_spectra.runs.wandb_logger.WandbLogger"  # Lightning's, minus a dropped setting
@@ -62,8 +64,6 @@ def check_project_name(project: str, source: str) -> str:
     """``project`` if W&B takes it as a project name, else one line naming ``source`` (where it was given) and
     what a name may hold. W&B refused ``team/my project`` deep in ``wandb.init``, a traceback after the model
     was built; a team's project is the project's name with the team in ``WANDB_ENTITY``."""
-    from lightning_spectra.errors import SpectraConfigError
-
     found = "".join(dict.fromkeys(c for c in project if c in PROJECT_FORBIDDEN))
     if found:
         entity, _, name = project.partition("/")

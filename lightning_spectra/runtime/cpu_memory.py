@@ -19,6 +19,8 @@ import ctypes
 import os
 import platform
 
+from lightning_spectra.errors import SpectraConfigError
+
 SWITCH = "LIGHTNING_SPECTRA_CPU_ALLOCATOR"
 M_TRIM_THRESHOLD = -1  # mallopt parameters, from glibc's malloc.h
 M_MMAP_MAX = -4
@@ -32,8 +34,6 @@ def allocator_switched() -> bool:
     :class:`~lightning_spectra.errors.SpectraConfigError` naming the values there are."""
     value = os.environ.get(SWITCH, "").strip().lower()
     if value not in VALUES:
-        from lightning_spectra.errors import SpectraConfigError
-
         raise SpectraConfigError(
             f"{SWITCH}={os.environ[SWITCH]!r}: give off (or default) to leave the C library's allocator as it is, "
             "or keep (or leave it unset) to keep freed memory in the process"

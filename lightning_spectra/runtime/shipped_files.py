@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lightning_spectra.errors import SpectraConfigError
+
 PACKAGE = Path(__file__).parents[1]
 # jsonargparse also takes YAML text for --config ('{trainer: {max_epochs: 1}}'): only what could be a file
 # name is looked up.
@@ -61,8 +63,6 @@ class Shelf:
         """:meth:`find`, or a :class:`SpectraConfigError` with :meth:`not_found`'s line."""
         found = self.find(text, base)
         if found is None:
-            from lightning_spectra.errors import SpectraConfigError  # here: the data package loads Lightning
-
             raise SpectraConfigError(self.not_found(text))
         return found
 

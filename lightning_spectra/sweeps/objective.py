@@ -22,7 +22,7 @@ import optuna
 import torch
 import yaml
 
-from lightning_spectra.errors import SpectraRunError
+from lightning_spectra.errors import SpectraRunError, find_data_error
 from lightning_spectra.runs.wandb_runs import wandb_project
 from lightning_spectra.runtime.console import command_line_set_aside
 from lightning_spectra.sweeps.orphans import claim
@@ -85,8 +85,6 @@ def objective_values(metrics: dict[str, float], names: list[str]) -> list[float]
 def failure_reason(err: BaseException) -> str:
     """Why a trial failed, whole, on one line: the data/config error behind a parser's wrapper if there is one
     (its message is what the user must fix), else the exception with every line of its message."""
-    from lightning_spectra.errors import find_data_error
-
     cause = find_data_error(err) or err
     return f"{type(cause).__name__}: {' '.join(str(cause).split())}"[:2000]
 
