@@ -11,6 +11,9 @@ Files (see ``docs/interpretation.md``): arrays and CSV tables in ``<run dir>/att
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import lightning.pytorch as L
@@ -41,12 +44,32 @@ if TYPE_CHECKING:
     from lightning_spectra.plots.importance import GradientOf
 
 
-def gradient_words(task: Any) -> GradientOf:
-    """How the figures word the gradient: a task that predicts values (a regressor) has it of its mean predicted
-    first target (:meth:`~lightning_spectra.tasks.Task.importance_objective`), any other of its loss."""
+def gradient_words(task: Any, output: str = "") -> GradientOf:
+    """How the figures word the gradient of ``output`` (a name of :meth:`~lightning_spectra.tasks.Task.
+    importance_outputs`; ``""``: the model as a whole): a task that predicts values (a regressor) has it of its mean
+    predicted target (the first, for the whole model), one of a named output of that output's term of the loss
+    (a multi-label model's label), any other of its loss."""
     from lightning_spectra.plots.importance import LOSS, GradientOf
 
-    return GradientOf.predicted(task.target_names[0]) if task.target_names else LOSS
+    if task.target_names:
+        return GradientOf.predicted(output or task.target_names[0])
+    return GradientOf.loss_of(output) if output else LOSS
+
+
+def file_part(name: str) -> str:
+    """``name`` (a label) as part of a file name: anything but letters, digits, ``.``, ``-`` and ``_`` becomes ``_``."""
+    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "output"
+
+
+@dataclass
+class Importance:
+    """The input-gradient importance of one output (``""``: the model as a whole) over a split."""
+
+    output: str
+    grad: np.ndarray  # (N, L)
+    signed: np.ndarray  # (L,)
+    mean_square: np.ndarray  # (L,)
+    loss: float  # the objective's value
 
 
 class FeatureImportance(AttributionCallback):
@@ -110,84 +133,155 @@ class FeatureImportance(AttributionCallback):
             return
         x, y, _ = data
         task = pl_module.task
+        objectives = task.importance_outputs()
+        computed = {}
         with on_training_device(trainer, pl_module):
             y = task.importance_targets(y, lambda: predict(pl_module, x))
             layout = self.sequence_layout if split == "train" else "eval"  # a series is evaluated as one sequence
-            # The task's objective: a classifier's loss; a regressor's mean predicted value (signed: where a rise
-            # raises the prediction).
-            grad, loss = input_gradients(pl_module, x, y, task.importance_objective, sequence_layout=layout)
-        signed, mean_square = summarise_gradients(grad, self.normalisation)
-        grad = grad.float().cpu().numpy()
-        signed, mean_square = signed.numpy(), mean_square.numpy()
-        self.results[split] = {"signed_sum": signed, "mean_square": mean_square, "loss": float(loss)}
+            # The task's objectives: a classifier's loss; a regressor's mean predicted value (signed: where a rise
+            # raises the prediction); a multi-label model's term of the loss of each label.
+            for output, objective in objectives.items():
+                computed[output] = input_gradients(pl_module, x, y, objective, sequence_layout=layout)
+        importances = []
+        for output, (grad, loss) in computed.items():
+            signed, mean_square = summarise_gradients(grad, self.normalisation)
+            importance = Importance(
+                output, grad.float().cpu().numpy(), signed.numpy(), mean_square.numpy(), float(loss)
+            )
+            importances.append(importance)
+        if whole_model(importances):
+            only = importances[0]
+            self.results[split] = {"signed_sum": only.signed, "mean_square": only.mean_square, "loss": only.loss}
+        else:  # one row per output, in the task's order
+            self.results[split] = {
+                "outputs": [i.output for i in importances],
+                "signed_sum": np.stack([i.signed for i in importances]),
+                "mean_square": np.stack([i.mean_square for i in importances]),
+                "loss": [i.loss for i in importances],
+            }
         drawn = drawn_spectra(trainer, split, x)  # the reference spectra, in the data's own units
-        self._write(trainer, pl_module, split, drawn, y.cpu().numpy(), grad, signed, mean_square, float(loss))
+        self._write(trainer, pl_module, split, drawn, y.cpu().numpy(), importances)
 
-    def _write(self, trainer, pl_module, split, x, y, grad, signed, mean_square, loss) -> None:
-        from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
-        from lightning_spectra.plots.importance import LOSS, plot_feature_importance, plot_gradient_heatmap
-
-        arrays, figures = output_dirs(trainer)
+    def _write(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        split: str,
+        x: np.ndarray,
+        y: np.ndarray,
+        importances: list[Importance],
+    ) -> None:
+        arrays, _ = output_dirs(trainer)
         stem = f"feature_importance_{split}"
         axis = x_values(pl_module, x.shape[1])
+        whole = whole_model(importances)
+        if whole:
+            only = importances[0]
+            columns = {"x": axis, "signed_sum": only.signed, "mean_square": only.mean_square}
+            signed, mean_square, grad = only.signed, only.mean_square, only.grad
+        else:  # a column pair per output; the arrays one row per output, in the order of f"{stem}_outputs"
+            columns = {"x": axis}
+            for i in importances:
+                columns |= {f"signed_sum({i.output})": i.signed, f"mean_square({i.output})": i.mean_square}
+            signed = np.stack([i.signed for i in importances])
+            mean_square = np.stack([i.mean_square for i in importances])
+            grad = np.stack([i.grad for i in importances])
         files = {
-            "csv": write_table(arrays / f"{stem}.csv", {"x": axis, "signed_sum": signed, "mean_square": mean_square}),
+            "csv": write_table(arrays / f"{stem}.csv", columns),
             "signed_sum": write_array(arrays / f"{stem}_signed_sum.npy", signed),
             "mean_square": write_array(arrays / f"{stem}_mean_square.npy", mean_square),
         }
         if self.save_gradients:
             files["gradients"] = write_array(arrays / f"input_gradients_{split}.npy", grad)
 
-        model = type(pl_module).__name__
-        gradient_of = gradient_words(pl_module.task)
-        value = "loss" if gradient_of == LOSS else f"mean {gradient_of.words.removeprefix('the ')}"
-        about = f"{split} set ({len(x)} spectra, {value} {loss:.4g})\n{self.weights.caption}"
-        xlabel = x_label(trainer, self.xlabel)
-        # mean spectra per class, or per range of a regressor's first target
+        # mean spectra per class, or per range of a regressor's first target, or per label set
         groups, group_names = pl_module.task.reference_groups(y)
+        pngs, captions = [], []
+        for importance in importances:
+            drawn = self._figures(trainer, pl_module, split, x, axis, importance, groups, group_names)
+            pngs += drawn[0]
+            captions += drawn[1]
+
+        if self.log_images:
+            log_images(trainer, f"feature_importance/{split}", pngs, captions)
+        peaks = {i.output: float(axis[int(np.argmax(np.abs(i.signed)))]) for i in importances}
+        losses = {i.output: i.loss for i in importances}
+        update_summary(
+            trainer,
+            {
+                f"{stem}_files": {k: str(v) for k, v in files.items()},
+                f"{stem}_figures": [str(p) for p in pngs],
+                # one number for the model as a whole, else one per output (a multi-label model's labels)
+                f"{stem}_loss": losses[""] if whole else losses,
+                f"{stem}_peak_x": peaks[""] if whole else peaks,
+                f"{stem}_normalisation": self.normalisation,
+                **({} if whole else {f"{stem}_outputs": list(losses)}),
+            },
+        )
+        rank_zero_info(f"Feature importance of the {split} set written to {arrays} and {output_dirs(trainer)[1]}")
+
+    def _figures(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        split: str,
+        x: np.ndarray,
+        axis: np.ndarray,
+        importance: Importance,
+        groups: np.ndarray,
+        group_names: list[str],
+    ) -> tuple[list[Path], list[str]]:
+        """The figures of one output's importance (its name in their titles and file names) and their captions."""
+        from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
+        from lightning_spectra.plots.importance import plot_feature_importance, plot_gradient_heatmap
+
+        _, figures = output_dirs(trainer)
+        output = importance.output
+        stem = f"feature_importance_{split}" + (f"_{file_part(output)}" if output else "")
+        heatmap_stem = f"input_gradients_{split}" + (f"_{file_part(output)}" if output else "")
+        model = type(pl_module).__name__
+        gradient_of = gradient_words(pl_module.task, output)
+        quantity = gradient_of.words.removeprefix("the ")
+        value = quantity if gradient_of.mean_symbol == "L" else f"mean {quantity}"  # a loss, or a mean prediction
+        about = f"{split} set ({len(x)} spectra, {value} {importance.loss:.4g})\n{self.weights.caption}"
+        of = f" of {output!r}" if output else ""
+        named = f" {output!r}" if output else ""
+        xlabel = x_label(trainer, self.xlabel)
         references = class_mean_spectra(x, groups, group_names)
         pngs, captions = [], []
         for scale in ("linear", "symlog") if self.symlog else ("linear",):
             fig = plot_feature_importance(
                 axis,
                 references,
-                signed,
-                mean_square,
+                importance.signed,
+                importance.mean_square,
                 scale=scale,
                 linthresh=self.linthresh,
                 xlabel=xlabel,
-                title=f"{model}: input-gradient importance on the {about}",
+                title=f"{model}: input-gradient importance{of} on the {about}",
                 normalisation=self.normalisation,
                 gradient_of=gradient_of,
             )
             suffix = "" if scale == "linear" else "_symlog"
             pngs.append(save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
-            captions.append(f"{model} {split} feature importance ({scale}), {self.weights.caption}")
+            captions.append(f"{model} {split} feature importance{named} ({scale}), {self.weights.caption}")
         if self.heatmap:
             # G_i is 1/N of spectrum i's own gradient (the objective is a mean over the set): N G_i is that gradient
             fig = plot_gradient_heatmap(
                 axis,
-                grad * len(grad),
+                importance.grad * len(importance.grad),
                 groups,
                 group_names,
                 xlabel=xlabel,
                 gradient_of=gradient_of,
-                title=f"{model}: input gradient of every spectrum of the {about}",
+                title=f"{model}: input gradient{of} of every spectrum of the {about}",
             )
-            pngs.append(save_figure(fig, figures / f"input_gradients_{split}.png", self.dpi))
-            captions.append(f"{model} {split} input gradients by {gradient_of.groups}, {self.weights.caption}")
+            pngs.append(save_figure(fig, figures / f"{heatmap_stem}.png", self.dpi))
+            captions.append(f"{model} {split} input gradients{named} by {gradient_of.groups}, {self.weights.caption}")
+        return pngs, captions
 
-        if self.log_images:
-            log_images(trainer, f"feature_importance/{split}", pngs, captions)
-        peak = int(np.argmax(np.abs(signed)))
-        update_summary(
-            trainer,
-            {
-                f"{stem}_files": {k: str(v) for k, v in files.items()},
-                f"{stem}_figures": [str(p) for p in pngs],
-                f"{stem}_loss": loss,
-                f"{stem}_peak_x": float(axis[peak]),
-                f"{stem}_normalisation": self.normalisation,
-            },
-        )
-        rank_zero_info(f"Feature importance of the {split} set written to {arrays} and {figures}")
+
+def whole_model(importances: list[Importance]) -> bool:
+    """Whether the importance is of the model as a whole (one objective, unnamed): then its files are those
+    every task wrote before tasks could name their outputs."""
+    return [i.output for i in importances] == [""]

@@ -14,14 +14,16 @@ from lightning_spectra.plots.figure import DIVERGING, as_array, signed_fill, zer
 
 @dataclass(frozen=True)
 class GradientOf:
-    """What a feature-importance gradient is taken of, in the figures' words: a classifier's loss, or a
-    regressor's predicted value (never "loss": a regressor's importance is the gradient of its mean prediction).
+    """What a feature-importance gradient is taken of, in the figures' words: a classifier's loss, one label's term
+    of a multi-label model's loss, or a regressor's predicted value (never "loss": a regressor's importance is the
+    gradient of its mean prediction).
 
     Attributes:
-        words: what a rise of the gradient's quantity means (``the loss``, ``the predicted fat``).
+        words: what a rise of the gradient's quantity means (``the loss``, ``the loss of quartz``, ``the predicted
+            fat``).
         mean_symbol: the quantity over the whole set (``L``: the mean loss; ``Ŷ``: the mean predicted value).
         symbol: the quantity of one spectrum (``l``: its loss; ``ŷ``: its predicted value).
-        groups: what the spectra are grouped by (``class``, ``range of fat``).
+        groups: what the spectra are grouped by (``class``, ``label set``, ``range of fat``).
     """
 
     words: str = "the loss"
@@ -33,6 +35,11 @@ class GradientOf:
     def predicted(cls, target: str) -> GradientOf:
         """The gradient of a regressor's mean predicted ``target``."""
         return cls(f"the predicted {target}", "Ŷ", "ŷ", f"range of {target}")
+
+    @classmethod
+    def loss_of(cls, label: str) -> GradientOf:
+        """The gradient of one label's term of a multi-label model's loss; the spectra are grouped by label set."""
+        return cls(f"the loss of {label}", "L", "l", "label set")
 
 
 LOSS = GradientOf()

@@ -7,15 +7,19 @@ validation split each time it is evaluated (:func:`~lightning_spectra.metrics.mu
 best F1 per label), so every checkpoint holds the thresholds chosen for its own weights; they are a buffer, saved
 with the weights, and so are what ``test``, ``predict`` and an exported model apply (a fit without validation keeps
 0.5; the validation scores are at thresholds tuned on that split, so the test's are the ones to trust). A map explains
-one label's logit (Shi et al.'s Grad-CAM explains a chosen output): by default the most probable label's.
+one label's logit (Shi et al.'s Grad-CAM explains a chosen output): by default the most probable label's. Feature
+importance is drawn per label (:meth:`MultiLabelTask.importance_outputs`): the input gradient of each label's term of
+the loss.
 
-The data: a label cell joins the labels with ``;`` (``quartz;calcite``, ``-`` for none) or a ``.npz`` holds 0/1
-indicator columns (:class:`~lightning_spectra.data.targets.MultiLabelEncoder`). No classical baseline is fitted.
+The data: a label cell joins the labels with ``;`` (``quartz;calcite``, ``-`` for none), or a table's
+``label_columns`` or a ``.npz`` ``y`` hold 0/1 indicator columns
+(:class:`~lightning_spectra.data.targets.MultiLabelEncoder`). No classical baseline is fitted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -147,6 +151,17 @@ class MultiLabelTask(Task):
         if target.dim() == 2:
             return self.loss(outputs, target)
         return self.attribution_score(outputs, target).mean()
+
+    def importance_outputs(self) -> dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]:
+        """One objective per label, its term of the training loss: the labels answer separate questions, and one
+        loss over all of them mixes where each is read (the terms' mean is that loss)."""
+        return {name: partial(self.label_loss, j) for j, name in enumerate(self.class_names)}
+
+    def label_loss(self, label: int, outputs: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The binary cross-entropy of label ``label``'s logit against the label sets ``(N, L)``, mean over the
+        spectra."""
+        reference = target.reshape(outputs.shape)[:, label].to(outputs.dtype)
+        return F.binary_cross_entropy_with_logits(outputs[:, label], reference)
 
     def importance_targets(self, labels: torch.Tensor, predicted: Callable[[], torch.Tensor]) -> torch.Tensor:
         """The label sets if every spectrum has one, else the sets the model claims."""

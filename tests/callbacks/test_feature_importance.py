@@ -9,6 +9,7 @@ from pathlib import Path
 import lightning.pytorch as L
 import numpy as np
 import pytest
+from conftest import fit_files_tiny, recorded_figures
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from matplotlib.figure import Figure
@@ -128,3 +129,74 @@ def test_the_heat_map_groups_the_spectra_and_draws_each_groups_mean(run) -> None
     assert [t.get_text() for t in image.get_yticklabels()] == names
     for line, group in zip(curves.lines, range(len(names)), strict=False):
         np.testing.assert_allclose(line.get_ydata(), binned[groups == group].mean(axis=0), rtol=1e-5, atol=1e-7)
+
+
+# ---------------------------------------------------------------------------------------------- one per label
+CENTRES = {"alpha": 500.0, "beta": 600.0, "gamma": 700.0}
+
+
+def write_label_sets(path: Path, n: int = 96, length: int = 240) -> Path:
+    """A rows table of mixtures: spectrum ``i`` holds the phases of ``i % 8``'s bits (every set, the empty one
+    too), a peak at each phase's place, the label cell the set (``alpha;gamma``, ``-``)."""
+    rng = np.random.default_rng(0)
+    x = np.linspace(400.0, 800.0, length)
+    sets = [[p for k, p in enumerate(CLASSES) if (i % 8) >> k & 1] for i in range(n)]
+    spectra = rng.normal(0, 0.02, (n, length)) + rng.uniform(0, 0.2, (n, 1))
+    for i, phases in enumerate(sets):
+        for phase in phases:
+            spectra[i] += rng.uniform(0.6, 1.2) * np.exp(-0.5 * ((x - CENTRES[phase]) / 15) ** 2)
+    lines = ["# Raman shift (cm-1), counts", ",".join(["label", *(f"{v:.3f}" for v in x)])]
+    lines += [",".join([";".join(s) or "-", *(f"{v:.5f}" for v in row)]) for s, row in zip(sets, spectra, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def per_label(tmp_path_factory: pytest.TempPathFactory):
+    """A short multi-label fit through the CLI with FeatureImportance; the run folder, its summary and the figures,
+    by file name."""
+    root = tmp_path_factory.mktemp("multilabel")
+    train = write_label_sets(root / "mixtures.csv")
+    with pytest.MonkeyPatch.context() as patch:
+        drawn = recorded_figures(patch)
+        folder = fit_files_tiny(
+            tmp_path_factory,
+            train,
+            "--data.init_args.task",
+            "multilabel",
+            "--trainer.callbacks+=lightning_spectra.callbacks.FeatureImportance",
+            "--trainer.callbacks.save_gradients=true",
+            epochs=15,
+        )
+    drawn = {name: fig for name, fig in drawn.items() if name.startswith(("feature_importance", "input_gradients"))}
+    return folder, json.loads((folder / "summary.json").read_text()), drawn
+
+
+def test_a_multilabel_models_importance_is_drawn_per_label_and_peaks_at_its_own_peak(per_label) -> None:
+    folder, summary, _ = per_label
+    assert summary["feature_importance_train_outputs"] == list(CLASSES)
+    table = np.genfromtxt(folder / "attribution" / "feature_importance_train.csv", delimiter=",", names=True)
+    x = table["x"]
+    signed_sums = np.load(folder / "attribution" / "feature_importance_train_signed_sum.npy")  # one row per label
+    assert signed_sums.shape == (3, len(x))
+    for j, label in enumerate(CLASSES):
+        signed = table[f"signed_sum{label}"]  # genfromtxt drops the brackets of signed_sum(alpha)
+        np.testing.assert_allclose(signed, signed_sums[j], rtol=1e-6)
+        assert np.all(table[f"mean_square{label}"] >= 0)
+        # each label's importance lies at its own phase's peak, not at the others' (they are 100 apart)
+        peak = summary["feature_importance_train_peak_x"][label]
+        assert peak == x[np.argmax(np.abs(signed))] and abs(peak - CENTRES[label]) < 30, (label, peak)
+        assert summary["feature_importance_train_loss"][label] > 0
+    gradients = np.load(folder / "attribution" / "input_gradients_train.npy")  # (labels, spectra, points)
+    assert gradients.shape[0] == 3 and gradients.shape[2] == len(x)
+
+
+def test_every_label_has_its_figures_titled_by_it(per_label) -> None:
+    _, summary, drawn = per_label
+    expected = {f"{kind}_train_{label}.png" for kind in ("feature_importance", "input_gradients") for label in CLASSES}
+    assert set(drawn) == expected
+    assert sorted(Path(p).name for p in summary["feature_importance_train_figures"]) == sorted(expected)
+    for label in CLASSES:
+        for kind in ("feature_importance", "input_gradients"):
+            words = texts(drawn[f"{kind}_train_{label}.png"])
+            assert f"'{label}'" in words[0] and any(f"raises the loss of {label}" in text for text in words)

@@ -109,6 +109,20 @@ def test_a_map_explains_one_labels_logit() -> None:
     assert TASK.labelled_attribution_target(labels, lambda: outputs).tolist() == [0, 1]
 
 
+def test_feature_importance_is_of_each_labels_term_of_the_loss() -> None:
+    """One objective per label, named by it: the BCE of that label's logit alone, and the terms' mean is the loss."""
+    outputs = torch.tensor([[2.0, -1.0, 3.0], [-2.0, 1.0, 0.5]], requires_grad=True)
+    target = torch.tensor([[1, 0, 0], [0, 1, 1]])
+    objectives = TASK.importance_outputs()
+    assert list(objectives) == list(LABELS)
+    terms = [objective(outputs, target) for objective in objectives.values()]
+    assert float(torch.stack(terms).mean()) == pytest.approx(float(TASK.loss(outputs, target)), rel=1e-6)
+    (grad,) = torch.autograd.grad(terms[2], outputs)
+    assert grad[:, :2].abs().sum() == 0 and grad[:, 2].abs().sum() > 0  # gamma's term reads gamma's logit only
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(outputs[:, 2], target[:, 2].float())
+    assert float(terms[2]) == pytest.approx(float(expected))
+
+
 def test_figures_group_by_explained_label_and_mean_spectra_by_set() -> None:
     outputs = torch.tensor([[2.0, -1.0, 3.0], [-2.0, 1.0, -3.0]])
     labels = torch.tensor([[1, 0, 1], [1, 1, 0]])
