@@ -25,7 +25,8 @@ CACHE=${DOCKER_CHECK_CACHE:-/var/cache/lightning-spectra-docker}
 IMAGE=${IMAGE:-localhost/lightning-spectra:check}
 FIT_ARGS=${FIT_ARGS:-fit --config cnn --trainer.max_epochs 1 --trainer.accelerator cpu}
 RUNNER=${RUNNER:-auto}
-INCLUDE=ca-certificates,python3.11,python3.11-venv,python3-distutils  # debootstrap resolves no virtual package (python3.11-distutils)
+# python3-distutils: debootstrap resolves no virtual package (python3.11-venv depends on python3.11-distutils)
+INCLUDE=ca-certificates,python3.11,python3.11-venv,python3-distutils
 
 start=$(date +%s)
 phase_start=$start
@@ -45,8 +46,11 @@ mkdir -p "$CACHE"
 # --- pip's sources on this machine, handed to the builds --------------------------------------------------
 pip_setting() {  # environment variable, else `pip config get global.<key>`; one line, space-separated
     local env=$1 key=$2
-    if [[ -n ${!env:-} ]]; then printf '%s\n' "${!env}"; else "$PYTHON" -m pip config get "global.$key" 2>/dev/null || true; fi |
-        tr '\n' ' ' | sed 's/ *$//'
+    if [[ -n ${!env:-} ]]; then
+        printf '%s\n' "${!env}"
+    else
+        "$PYTHON" -m pip config get "global.$key" 2>/dev/null || true
+    fi | tr '\n' ' ' | sed 's/ *$//'
 }
 find_links=$(pip_setting PIP_FIND_LINKS find-links)
 index_url=$(pip_setting PIP_INDEX_URL index-url)
