@@ -206,7 +206,11 @@ def main(argv: list[str] | None = None) -> None:
         }
         rows = []
         for name, checkpoint in checkpoints.items():
-            rows.append(run(name, checkpoint, args, work))
+            try:
+                rows.append(run(name, checkpoint, args, work))
+            except SystemExit as failed:  # one model's failure leaves the others' numbers
+                print(failed, file=sys.stderr, flush=True)
+                continue
             print(json.dumps(rows[-1]), flush=True)
     info = machine()
     stem = Path(args.output)
