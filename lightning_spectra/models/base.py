@@ -160,7 +160,7 @@ class SpectraModel(L.LightningModule):
         self.input_normalization = input_normalization
         axis = torch.as_tensor(x_axis if x_axis is not None else range(spectrum_length), dtype=torch.float64)
         self.register_buffer("x_axis", axis, persistent=True)
-        self.val_series = self.task.evaluation_metric()
+        self.val_series = self.task.validation_metric()
         self.test_series = self.task.evaluation_metric()
         self.register_forward_pre_hook(_spectra_input)
         # A regressor's classical calibration becomes the submodule ``classical`` when a fit starts (no class

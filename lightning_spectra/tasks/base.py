@@ -185,6 +185,11 @@ class Task(nn.Module, ABC):
         """A fresh metric of a validation or test split: its ``compute()`` gives ``<stage>/<name>`` values, a
         name of :attr:`metrics` each (per-class or per-target entries may follow as ``<name>[...]``)."""
 
+    def validation_metric(self) -> Metric:
+        """The validation split's metric: by default :meth:`evaluation_metric`'s; a task that learns from the
+        validation outputs at each evaluation (a multi-label model's thresholds) returns one that does."""
+        return self.evaluation_metric()
+
     @abstractmethod
     def update(self, metric: Metric, outputs: torch.Tensor, target: torch.Tensor, index: torch.Tensor) -> None:
         """Feed one batch (``index``: the spectra's positions in the series) to :meth:`evaluation_metric`'s."""

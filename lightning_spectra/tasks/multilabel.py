@@ -77,7 +77,6 @@ class MultiLabelTask(Task):
         self.out_features = len(targets.names)
         # A buffer: saved in checkpoints and exported models, so predict, export and watch claim as validated.
         self.register_buffer("thresholds", torch.full((self.out_features,), DEFAULT_THRESHOLD))
-        self._validation_metric_made = False
 
     @property
     def class_names(self) -> list[str]:
@@ -103,11 +102,13 @@ class MultiLabelTask(Task):
         return {"subset_accuracy": exact.float().mean()}
 
     def evaluation_metric(self) -> Metric:
-        """The split's metric. The model builds its validation metric first (``val_series``, then
-        ``test_series``): that one chooses the thresholds whenever it is computed, the others score at them."""
-        chooses = not self._validation_metric_made
-        self._validation_metric_made = True
-        return MultiLabelMetrics(self.class_names, choose=self.choose_thresholds if chooses else None)
+        """A test split's metric: scores at the thresholds the validation chose."""
+        return MultiLabelMetrics(self.class_names)
+
+    def validation_metric(self) -> Metric:
+        """The validation split's metric: it chooses the thresholds whenever it is computed, so each checkpoint
+        holds those of its own weights."""
+        return MultiLabelMetrics(self.class_names, choose=self.choose_thresholds)
 
     def choose_thresholds(self, probabilities: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Set the thresholds to those chosen on a validation split's outputs ``(N, L)``, and return them."""

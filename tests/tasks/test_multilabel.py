@@ -81,10 +81,10 @@ def test_prediction_columns_write_the_set_at_the_thresholds_and_every_probabilit
 
 
 def test_the_validation_metric_chooses_the_thresholds_the_others_score_at_them() -> None:
-    """The model builds its validation metric first: computing it sets the task's thresholds (a buffer, saved
-    with the weights); the test metric scores at them and chooses nothing."""
+    """The validation metric (Task.validation_metric) sets the task's thresholds when computed (a buffer, saved
+    with the weights); the test metric scores at them and chooses nothing, in whatever order they are made."""
     task = MultiLabelTask(Targets("multilabel", LABELS))
-    val, test = task.evaluation_metric(), task.evaluation_metric()
+    test, val = task.evaluation_metric(), task.validation_metric()
     # alpha's probabilities run low (0.3 and 0.35 where present): 0.5 misses it, the chosen threshold finds it
     outputs = torch.logit(torch.tensor([[0.30, 0.9, 0.1], [0.10, 0.2, 0.8], [0.35, 0.8, 0.2], [0.15, 0.1, 0.9]]))
     target = torch.tensor([[1, 1, 0], [0, 0, 1], [1, 1, 0], [0, 0, 1]])
