@@ -154,7 +154,7 @@ def fit_keeping_epoch_0(
     checkpoint keeps epoch 0 (the highest validation loss), so the tested weights are not the last; the run
     folder, the training file and the figures drawn. ``checkpoint``: more ModelCheckpoint settings."""
     import yaml
-    from test_files import peak_spectra, write_table
+    from spectra_tables import peak_spectra, write_table
 
     from lightning_spectra.cli import main
 
