@@ -56,9 +56,12 @@ def gradient_words(task: Any, output: str = "") -> GradientOf:
     return GradientOf.loss_of(output) if output else LOSS
 
 
-def file_part(name: str) -> str:
-    """``name`` (a label) as part of a file name: anything but letters, digits, ``.``, ``-`` and ``_`` becomes ``_``."""
-    return re.sub(r"[^\w.-]+", "_", name).strip("_") or "output"
+def file_parts(names: list[str]) -> dict[str, str]:
+    """Each of ``names`` (labels) as part of a file name: anything but letters, digits, ``.``, ``-`` and ``_``
+    becomes ``_``; names that would then clash (``a b``, ``a_b``) are numbered, so no figure overwrites another."""
+    parts = {name: re.sub(r"[^\w.-]+", "_", name).strip("_") or "output" for name in names}
+    clashing = {part for part in parts.values() if list(parts.values()).count(part) > 1}
+    return {name: f"{j}_{part}" if part in clashing else part for j, (name, part) in enumerate(parts.items())}
 
 
 @dataclass
@@ -97,6 +100,13 @@ class FeatureImportance(AttributionCallback):
         dpi: resolution of the PNG figures.
         xlabel: label of the x axis of the figures (default: the datamodule's ``x_label``).
         log_images: send the figures to loggers that take images (W&B).
+
+    A task that names several outputs (:meth:`~lightning_spectra.tasks.Task.importance_outputs`; a multi-label
+    model: one per label, its term of the loss) gets the importance of each: a ``signed_sum(<label>)`` and
+    ``mean_square(<label>)`` column pair per label in the CSV, arrays with one row per label (in the order of
+    ``feature_importance_<split>_outputs`` in ``summary.json``, where ``_loss`` and ``_peak_x`` are then per label),
+    and figures titled by the label (``feature_importance_<split>_<label>.png``,
+    ``input_gradients_<split>_<label>.png``).
     """
 
     def __init__(
@@ -197,8 +207,10 @@ class FeatureImportance(AttributionCallback):
         # mean spectra per class, or per range of a regressor's first target, or per label set
         groups, group_names = pl_module.task.reference_groups(y)
         pngs, captions = [], []
+        parts = file_parts([i.output for i in importances])
         for importance in importances:
-            drawn = self._figures(trainer, pl_module, split, x, axis, importance, groups, group_names)
+            named = f"{split}_{parts[importance.output]}" if importance.output else split  # files' split part
+            drawn = self._figures(trainer, pl_module, split, named, x, axis, importance, groups, group_names)
             pngs += drawn[0]
             captions += drawn[1]
 
@@ -225,27 +237,28 @@ class FeatureImportance(AttributionCallback):
         trainer: L.Trainer,
         pl_module: L.LightningModule,
         split: str,
+        named: str,
         x: np.ndarray,
         axis: np.ndarray,
         importance: Importance,
         groups: np.ndarray,
         group_names: list[str],
     ) -> tuple[list[Path], list[str]]:
-        """The figures of one output's importance (its name in their titles and file names) and their captions."""
+        """The figures of one output's importance (its name in their titles; ``named``: the split, and the output's
+        part of a file name) and their captions."""
         from lightning_spectra.plots.figure import save_figure  # matplotlib loads only when a figure is drawn
         from lightning_spectra.plots.importance import plot_feature_importance, plot_gradient_heatmap
 
         _, figures = output_dirs(trainer)
         output = importance.output
-        stem = f"feature_importance_{split}" + (f"_{file_part(output)}" if output else "")
-        heatmap_stem = f"input_gradients_{split}" + (f"_{file_part(output)}" if output else "")
+        stem, heatmap_stem = f"feature_importance_{named}", f"input_gradients_{named}"
         model = type(pl_module).__name__
         gradient_of = gradient_words(pl_module.task, output)
         quantity = gradient_of.words.removeprefix("the ")
         value = quantity if gradient_of.mean_symbol == "L" else f"mean {quantity}"  # a loss, or a mean prediction
         about = f"{split} set ({len(x)} spectra, {value} {importance.loss:.4g})\n{self.weights.caption}"
         of = f" of {output!r}" if output else ""
-        named = f" {output!r}" if output else ""
+        called = f" {output!r}" if output else ""
         xlabel = x_label(trainer, self.xlabel)
         references = class_mean_spectra(x, groups, group_names)
         pngs, captions = [], []
@@ -264,7 +277,7 @@ class FeatureImportance(AttributionCallback):
             )
             suffix = "" if scale == "linear" else "_symlog"
             pngs.append(save_figure(fig, figures / f"{stem}{suffix}.png", self.dpi))
-            captions.append(f"{model} {split} feature importance{named} ({scale}), {self.weights.caption}")
+            captions.append(f"{model} {split} feature importance{called} ({scale}), {self.weights.caption}")
         if self.heatmap:
             # G_i is 1/N of spectrum i's own gradient (the objective is a mean over the set): N G_i is that gradient
             fig = plot_gradient_heatmap(
@@ -277,7 +290,7 @@ class FeatureImportance(AttributionCallback):
                 title=f"{model}: input gradient{of} of every spectrum of the {about}",
             )
             pngs.append(save_figure(fig, figures / f"{heatmap_stem}.png", self.dpi))
-            captions.append(f"{model} {split} input gradients{named} by {gradient_of.groups}, {self.weights.caption}")
+            captions.append(f"{model} {split} input gradients{called} by {gradient_of.groups}, {self.weights.caption}")
         return pngs, captions
 
 

@@ -200,3 +200,14 @@ def test_every_label_has_its_figures_titled_by_it(per_label) -> None:
         for kind in ("feature_importance", "input_gradients"):
             words = texts(drawn[f"{kind}_train_{label}.png"])
             assert f"'{label}'" in words[0] and any(f"raises the loss of {label}" in text for text in words)
+
+
+def test_labels_become_file_names_that_never_clash() -> None:
+    from lightning_spectra.callbacks.feature_importance import file_parts
+
+    assert file_parts(["a b", "a_b", "Ca/Mg", "quartz"]) == {
+        "a b": "0_a_b",
+        "a_b": "1_a_b",
+        "Ca/Mg": "Ca_Mg",
+        "quartz": "quartz",
+    }
