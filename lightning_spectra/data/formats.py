@@ -1167,6 +1167,10 @@ def read_spectra(
         raise SpectraDataError(
             f"{path}: label_columns name the indicator columns of a table (.csv, .tsv, .tab); this is not one"
         )
+    if label_columns and source.targets is not None and labels_path is not None:
+        raise SpectraDataError(  # which of the two would hold the truth cannot be guessed
+            f"{labels_path}: labels for {path}, whose label_columns give its label sets already; give one of them"
+        )
     if source.labels is None and labels_path is not None:
         source = attach_labels(source, labels_path)
     return source

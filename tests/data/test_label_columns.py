@@ -118,6 +118,12 @@ def test_label_columns_need_a_table_with_a_header(tmp_path: Path) -> None:
         read_spectra(npz, label_columns=["quartz", "calcite"])
 
 
+def test_a_labels_file_beside_label_columns_is_refused(tmp_path: Path) -> None:
+    labels = write_table(tmp_path / "labels.csv", [["name", "label"], ["s1", "quartz"]])
+    with pytest.raises(SpectraDataError, match=r"labels\.csv: labels for .*t\.csv, whose label_columns give"):
+        read_spectra(small_table(tmp_path / "t.csv"), label_columns=["quartz", "calcite"], labels_path=labels)
+
+
 def test_indicator_columns_read_in_blocks_as_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A table longer than one block: every block's indicators are kept, in order."""
     from lightning_spectra.data import formats
