@@ -299,7 +299,16 @@ class SpectraRunDataModule(SpectraFilesDataModule):
             **kwargs,
         )
         # save_hyperparameters collects the files datamodule's arguments too; a run has no such files
-        files_only = ("train_path", "val_path", "test_path", "predict_path", "labels_path", "layout", "label_column")
+        files_only = (
+            "train_path",
+            "val_path",
+            "test_path",
+            "predict_path",
+            "labels_path",
+            "layout",
+            "label_column",
+            "label_columns",
+        )
         for name in (*files_only, "name_column", "header"):
             self.hparams.pop(name, None)
         self.run, self.predict_run = run, predict_run
