@@ -11,6 +11,10 @@ keep working when a config is copied elsewhere, which relative paths would not. 
   place and never spliced from two;
 - ``base`` itself is removed: jsonargparse, and the run's saved ``config.yaml``, see the full composed config.
 
+A file that changes a ``class_path`` keeps the ``init_args`` its bases gave the old class, so a base holds only
+options every class built on it takes (``bases/files_classification`` names the datamodule's class and none of its
+options: ``examples/xfel_run`` swaps in another datamodule).
+
 Composition happens before jsonargparse parses anything (:func:`config_args` of ``shipped_files`` hands it the
 composed text), so several ``--config`` flags, inline YAML and command-line options layer on top exactly as for a
 plain file. Every reader of a config file (the command line, cross-validation, the ensemble, the sweeps' best
