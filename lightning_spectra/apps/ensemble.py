@@ -459,6 +459,8 @@ def check_saved_config(path: Path) -> None:
 
     if path.is_file():
         walk(_yaml_or_none(path.read_text(encoding="utf-8", errors="replace")), "", path, 0)
+        # and composed with its bases (``base:`` may name a local file under any name): what the parser would see
+        walk(load_config(path), "", path, 0)
 
 
 def _importable_elsewhere(text: str) -> bool:

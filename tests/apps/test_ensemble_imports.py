@@ -13,6 +13,7 @@ from conftest import CONF, fit_files_tiny
 from spectra_tables import peak_spectra, write_table
 
 from lightning_spectra.apps.ensemble import RESULT, check_saved_config, main
+from lightning_spectra.errors import SpectraConfigError
 
 PAYLOAD = "from pathlib import Path\nPath(__file__).with_name('RAN').write_text('imported')\nclass Model: pass\n"
 
@@ -68,3 +69,13 @@ def test_a_member_config_a_fit_saved_passes(tmp_path_factory: pytest.TempPathFac
     config["data"]["init_args"]["train_path"] = "train.csv"
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
     check_saved_config(tmp_path / "config.yaml")
+
+
+def test_a_member_config_whose_base_names_a_foreign_class_is_refused(tmp_path: Path) -> None:
+    """``base:`` may name a local file under any name: the composed config is checked too."""
+    member = tmp_path / "member0"
+    member.mkdir()
+    (member / "shared").write_text("model:\n  class_path: payload.Model\n")  # no .yaml: not read as a config path
+    (member / "config.yaml").write_text("base: shared\ntrainer: {max_epochs: 1}\n")
+    with pytest.raises(SpectraConfigError, match=r"model\.class_path names 'payload\.Model'"):
+        check_saved_config(member / "config.yaml")
