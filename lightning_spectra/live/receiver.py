@@ -13,6 +13,9 @@ SOCKETS = ("REQ", "PULL", "SUB")
 XFEL_EXTRA = "pip install lightning-spectra[xfel]"
 #: Longest single wait on the socket: Ctrl-C and --timeout are looked at in between.
 POLL_SLICE_S = 0.5
+#: How long a drain of a PULL or SUB socket waits for the next message waiting below ZeroMQ (kernel buffers):
+#: a message already on this machine moves up in well under a millisecond; the wait adds this much latency.
+DRAIN_GRACE_MS = 2
 
 
 def xfel_modules() -> tuple[Any, Any]:
@@ -74,13 +77,15 @@ class BridgeReceiver:
         frames = self.socket.recv_multipart(copy=False)
         received, skipped = time.perf_counter(), 0
         self.requested = False
-        if self.socket_type != "REQ":  # a REQ socket holds one reply; the others may hold a backlog
-            while True:
-                try:
-                    frames = self.socket.recv_multipart(flags=self.zmq.NOBLOCK, copy=False)
-                except self.zmq.Again:
-                    break
-                received, skipped = time.perf_counter(), skipped + 1
+        # A REQ socket holds one reply; the others may hold a backlog, and not only in ZeroMQ's queue of one: the
+        # kernel's socket buffers hold more, which ZeroMQ moves up one message at a time as its queue empties.
+        # Reading on until none comes for DRAIN_GRACE_MS takes those too, so the train kept is the newest.
+        while self.socket_type != "REQ" and self.socket.poll(DRAIN_GRACE_MS):
+            try:
+                frames = self.socket.recv_multipart(flags=self.zmq.NOBLOCK, copy=False)
+            except self.zmq.Again:
+                break
+            received, skipped = time.perf_counter(), skipped + 1
         return Message(frames, received, skipped)
 
     @staticmethod
