@@ -473,3 +473,20 @@ def test_a_file_of_spectra_on_another_axis_is_one_error_line(checkpoint: Path, t
     np.savez(tmp_path / "shifted.npz", spectra=spectra, x=x + 50)
     (made,) = classify_files(open_classifier(checkpoint, engine="torch"), [tmp_path / "shifted.npz"])
     assert made.name == "shifted.npz" and made.error.startswith("x axis differs from the model's: point 0 is at 450")
+
+
+def test_onnx_runtime_takes_many_spectra_in_chunks_with_the_outputs_of_one_call(
+    checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A HED train's pulses run ONNX_CHUNK a call (faster: the caches); each spectrum's outputs are as if alone."""
+    classifier = open_classifier(checkpoint, engine="onnx", folder=tmp_path)
+    x, spectra, _ = peak_spectra(70, seed=9, jitter=0.3)
+    calls: list[int] = []
+    run = classifier.session.run
+    monkeypatch.setattr(
+        classifier.session, "run", lambda out, feed: calls.append(len(feed["spectra"])) or run(out, feed)
+    )
+    got = classifier.outputs(x, spectra)
+    assert calls == [32, 32, 6]
+    alone = np.concatenate([run(None, {"spectra": s[None].astype(np.float32)})[0] for s in spectra])
+    np.testing.assert_allclose(got, alone, rtol=1e-5, atol=1e-6)
