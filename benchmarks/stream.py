@@ -168,7 +168,8 @@ def markdown(rows: list[dict], info: dict, args: argparse.Namespace) -> str:
         f"Python {info['python']}.",
         f"A local karabo_bridge ServerInThread (PUSH, 127.0.0.1) sends trains of {args.pulses} spectra x "
         f"{args.points} points at {args.rate:g} Hz for {args.seconds:g} s; the watcher (PULL, `--output` CSV) "
-        "analyses each train in one batch. Latency: a train's arrival to its rows written and flushed. "
+        "analyses each train (32 pulses an ONNX Runtime call). "
+        "Latency: a train's arrival to its rows written and flushed. "
         f"Checkpoints: one epoch on the simulated HED ramp, recipe `{args.recipe}`. "
         f"Goal: {GOAL['model']} at {GOAL['rate_hz']:g} Hz with no train dropped and p99 <= {GOAL['p99_ms']:g} ms.",
         "",

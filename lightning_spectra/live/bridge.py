@@ -1,10 +1,10 @@
 """``lightning-spectra-watch --bridge``: each train of a Karabo bridge stream analysed as it comes.
 
 Each train's spectra (``--source``, ``--key``: ``(pulses, points)`` or ``(points,)``) go through the checkpoint's
-model in one batch; a row per pulse is appended to ``--output`` and flushed, one line per train is printed (train
-id, pulses, the task's headline), and a running line every few seconds (trains/s, latency from receipt to row
-written, trains dropped). A watcher slower than the stream analyses the newest train and counts the ones it
-never saw as dropped; a malformed train is one line naming its id, and the watch goes on.
+model (ONNX Runtime: 32 pulses a call); a row per pulse is appended to ``--output`` and flushed, one line per
+train is printed (train id, pulses, the task's headline), and a running line every few seconds (trains/s, latency
+from receipt to row written, trains dropped). A watcher slower than the stream analyses the newest train and
+counts the ones it never saw as dropped; a malformed train is one line naming its id, and the watch goes on.
 """
 
 from __future__ import annotations
