@@ -97,6 +97,8 @@ class Prediction:
     error: str | None = None
     #: a regressor's prediction: (target name, value in the target's units) for each target
     values: tuple[tuple[str, float], ...] | None = None
+    #: another task's further prediction columns (a multi-label model's ``p(<label>)``), as (column, cell)
+    fields: tuple[tuple[str, str], ...] = ()
 
     def line(self) -> str:
         """The output line, every field escaped (:func:`escaped`): a name cannot add fields or lines."""
@@ -104,6 +106,9 @@ class Prediction:
             return f"{escaped(self.name)}\terror: {escaped(self.error)}"
         if self.values is not None:  # a field per target, named: a line reads alone, as a class line does
             return "\t".join([escaped(self.name), *(f"{escaped(t)}={v:.6g}" for t, v in self.values)])
+        if self.probability is None:  # another task: its first column's cell, then the other columns by name
+            extra = (f"{escaped(k)}={escaped(v)}" for k, v in self.fields)
+            return "\t".join([escaped(self.name), escaped(str(self.class_name)), *extra])
         return f"{escaped(self.name)}\t{escaped(str(self.class_name))}\t{self.probability:.4f}"
 
 
@@ -318,12 +323,16 @@ def classify_files(classifier: Classifier, files: Sequence[Path]) -> list[Predic
 
 
 def prediction(classifier: Classifier, name: str, row: np.ndarray) -> Prediction:
-    """A file's prediction from its row of outputs: the likeliest class and its probability, or a regressor's
-    value of each target."""
+    """A spectrum's prediction from its row of outputs, in the task's columns (``Task.prediction_columns``): a
+    classifier's likeliest class and its probability, a regressor's value of each target, another task's first
+    column (a multi-label model's label set, at its thresholds) and the others by name."""
     if classifier.target_names:
         return Prediction(name, values=tuple(zip(classifier.target_names, map(float, row), strict=True)))
-    k = int(row.argmax())
-    return Prediction(name, classifier.class_names[k], float(row[k]))
+    columns = {column: cells[0] for column, cells in classifier.task.prediction_columns(row[None, :]).items()}
+    if "predicted_class" in columns:
+        return Prediction(name, columns["predicted_class"], float(columns["probability"]))
+    (first, state), *others = columns.items()
+    return Prediction(name, state, fields=tuple(others))
 
 
 def _folder_files(folder: Path, first: bool) -> list[Path]:

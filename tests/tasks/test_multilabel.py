@@ -13,6 +13,7 @@ import pytest
 import torch
 from conftest import fit_files_tiny
 
+from lightning_spectra.apps.watch import main as watch
 from lightning_spectra.cli import main
 from lightning_spectra.tasks import TASKS, Targets, task_for
 from lightning_spectra.tasks.multilabel import MultiLabelTask
@@ -248,3 +249,32 @@ def test_an_exported_model_claims_the_sets_predict_does(fitted: tuple[Path, Path
     assert (
         task.prediction_columns(exported)["predicted"] == model.task.prediction_columns(expected.numpy())["predicted"]
     )
+
+
+def test_watch_claims_the_sets_predict_does(fitted: tuple[Path, Path], tmp_path: Path, capsys) -> None:
+    """``watch`` on a folder prints each spectrum's label set at the saved thresholds (the task's columns), not the
+    one likeliest label."""
+    run, _ = fitted
+    x, spectra, _ = mixtures(24, seed=5)
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    write_mixtures(folder / "new.csv", x, spectra, None)
+    ckpt = run / "checkpoints" / "last.ckpt"
+    main(
+        [
+            "predict",
+            "--config",
+            str(run / "config.yaml"),
+            "--ckpt_path",
+            str(ckpt),
+            "--data.init_args.predict_path",
+            str(folder / "new.csv"),
+        ]
+    )
+    with open(run / "predict" / "predictions.csv") as f:
+        expected = [r["predicted"] for r in csv.DictReader(f)]
+    capsys.readouterr()
+    watch(["--ckpt_path", str(ckpt), "--folder", str(folder), "--once"])
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
+    assert [line[1] for line in lines] == expected
+    assert all(line[2].startswith(f"p({LABELS[0]})=") for line in lines)
