@@ -40,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lightning_spectra.models.registry import model_classes
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE, KEY = "HED_EXP_DET/CORR/SPECTRA:output", "data.spectra"
 GOAL = {"model": "cnn", "rate_hz": 10.0, "p99_ms": 100.0, "dropped": 0}
@@ -186,7 +188,7 @@ def markdown(rows: list[dict], info: dict, args: argparse.Namespace) -> str:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=["cnn", "fcnn", "lstm", "resnet"])
+    parser.add_argument("--models", nargs="+", default=sorted(model_classes()), help="default: every model")
     parser.add_argument("--checkpoint", action="append", default=[], help="NAME=PATH instead of fitting")
     parser.add_argument("--recipe", choices=("files", "hed"), default="files")
     parser.add_argument("--seconds", type=float, default=60.0, help="seconds of stream per model (default 60)")
