@@ -466,7 +466,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog=command("report"), description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--models", nargs="+", default=list(PAPER_MODELS), choices=MODELS)
+    # No `choices`: the help must not change with the models the package holds (its stored copy prints without torch)
+    parser.add_argument(
+        "--models", nargs="+", default=list(PAPER_MODELS), metavar="MODEL", help="models by name (default: the paper's)"
+    )
     parser.add_argument("--out", type=Path, default=Path("reports/paper"))
     parser.add_argument("--log-root", type=Path, default=Path("logs"))
     parser.add_argument("--collect", action="store_true", help="reuse finished runs instead of training")
@@ -490,6 +493,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def report(args: argparse.Namespace, extra: list[str]) -> None:
     """The command's work, once its options are parsed."""
+    if unknown := [name for name in args.models if name not in MODELS]:
+        raise SpectraConfigError(f"--models: no model named {', '.join(unknown)} (known: {', '.join(MODELS)})")
     if args.wandb:  # every run's `fit` logs to W&B, in one group for this campaign (docs/dashboard.md)
         wandb_campaign(args.wandb, "paper-vs-corrected" if args.compare else "paper-report")
     if args.compare:

@@ -241,3 +241,14 @@ def test_a_damaged_summary_is_one_line_and_the_other_runs_are_reported(
         "that run is left out",
         f"warning: {logs / 'lstm' / 'version_1' / 'summary.json'}: not a summary (a JSON object); that run is left out",
     ]
+
+
+def test_an_unknown_model_is_one_line_listing_the_models(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    """No argparse choices (the stored --help must not change with the package's models): the check is the
+    command's own, one line."""
+    from lightning_spectra.apps.paper_report import MODELS, main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--models", "cnn", "cnnn", "--log-root", str(tmp_path / "logs")])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: --models: no model named cnnn (known: {', '.join(MODELS)})"
