@@ -3,18 +3,9 @@
     lightning-spectra-export --ckpt_path logs/cnn/version_0/checkpoints/last.ckpt --format onnx
     python -m lightning_spectra.apps.export --ckpt_path ... --format torchscript --output model.pt
 
-The exported model takes raw spectra ``(N, L)`` (float32, any ``N``) on the x axis the model was trained on and
-returns class probabilities ``(N, C)`` (classifiers) or values ``(N, T)`` in the targets' units (regressors).
-The preprocessing the checkpoint holds is inside the graph: Savitzky-Golay smoothing or derivative (exactly
-``scipy.signal.savgol_filter``'s default ``mode="interp"``), per-spectrum normalisation, the per-point scaling
-fitted on the training split, then the network and its output transform. A model trained on spectral ranges
-(``data.init_args.ranges``) takes raw spectra on the full raw axis it was trained on: the graph gathers the
-chosen points first. Class or target names, the x axis, the preprocessing and the package version travel in
-the file (ONNX ``metadata_props``; TorchScript ``_extra_files["metadata.json"]``).
-
-Baseline removal (``baseline: asls``) is an iterative least-squares fit that no graph expresses: such a
-checkpoint is refused unless ``--baseline_outside`` is given, and the user then applies :func:`prestep` (the
-exact call is in the metadata) to the raw spectra before the exported model.
+The file takes raw spectra (the checkpoint's preprocessing is inside the graph) and returns what the model's task
+exports (class or label probabilities, values in the targets' units); what it holds and what stays outside it (ALS
+baseline removal: ``--baseline_outside``) is described in :mod:`lightning_spectra.export.model_files`.
 
 This module is the command; the library it runs is :mod:`lightning_spectra.export.model_files`, whose names it
 re-exports (``from lightning_spectra.apps.export import export_checkpoint, run_onnx, prestep`` keeps working).

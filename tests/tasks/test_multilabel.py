@@ -185,26 +185,31 @@ def test_fit_tests_with_per_label_scores_and_thresholds(fitted: tuple[Path, Path
     assert saved == pytest.approx([summary[f"threshold_{label}"] for label in LABELS], abs=1e-4)
 
 
-def test_predict_writes_label_sets_and_probabilities(
-    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    run, data = fitted
-    x, spectra, truth = mixtures(24, seed=5)
-    new = write_mixtures(tmp_path / "new.csv", x, spectra, None)
-    ckpt = run / "checkpoints" / "last.ckpt"
+def predicted_rows(run: Path, new: Path) -> list[dict[str, str]]:
+    """``predict`` with the run's last checkpoint on the table ``new``: the rows of its predictions.csv."""
+    checkpoint = str(run / "checkpoints" / "last.ckpt")
     main(
         [
             "predict",
             "--config",
             str(run / "config.yaml"),
             "--ckpt_path",
-            str(ckpt),
+            checkpoint,
             "--data.init_args.predict_path",
             str(new),
         ]
     )
     with open(run / "predict" / "predictions.csv") as f:
-        rows = list(csv.DictReader(f))
+        return list(csv.DictReader(f))
+
+
+def test_predict_writes_label_sets_and_probabilities(
+    fitted: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run, data = fitted
+    x, spectra, truth = mixtures(24, seed=5)
+    new = write_mixtures(tmp_path / "new.csv", x, spectra, None)
+    rows = predicted_rows(run, new)
     assert len(rows) == 24 and [r["spectrum"] for r in rows] == [f"new_{i}" for i in range(24)]
     assert all(0 <= float(r[f"p({label})"]) <= 1 for r in rows for label in LABELS)
     assert sum(r["predicted"] == t for r, t in zip(rows, truth, strict=True)) >= 20  # well-separated peaks
@@ -260,19 +265,7 @@ def test_watch_claims_the_sets_predict_does(fitted: tuple[Path, Path], tmp_path:
     folder.mkdir()
     write_mixtures(folder / "new.csv", x, spectra, None)
     ckpt = run / "checkpoints" / "last.ckpt"
-    main(
-        [
-            "predict",
-            "--config",
-            str(run / "config.yaml"),
-            "--ckpt_path",
-            str(ckpt),
-            "--data.init_args.predict_path",
-            str(folder / "new.csv"),
-        ]
-    )
-    with open(run / "predict" / "predictions.csv") as f:
-        expected = [r["predicted"] for r in csv.DictReader(f)]
+    expected = [r["predicted"] for r in predicted_rows(run, folder / "new.csv")]
     capsys.readouterr()
     watch(["--ckpt_path", str(ckpt), "--folder", str(folder), "--once"])
     lines = [line.split("\t") for line in capsys.readouterr().out.splitlines() if not line.startswith("#")]
