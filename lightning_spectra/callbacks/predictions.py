@@ -81,10 +81,7 @@ class PredictionWriter(BasePredictionWriter):
 
 
 def spectrum_columns(datamodule: L.LightningDataModule | None, positions: list[int]) -> dict[str, list]:
-    """The columns that name each predicted spectrum: the datamodule's ``prediction_index_columns`` if it has
-    them (a run directory's train id and pulse), else its spectrum names (the position where it has none)."""
-    if datamodule is not None and hasattr(datamodule, "prediction_index_columns"):
-        columns = datamodule.prediction_index_columns("predict")
-        return {name: [cells[i] for i in positions] for name, cells in columns.items()}
-    names = datamodule.spectrum_names("predict") if datamodule is not None else []
-    return {"spectrum": [names[i] if i < len(names) else str(i) for i in positions]}
+    """The columns that name each predicted spectrum, the datamodule's ``prediction_index_columns`` (spectrum
+    names; a run directory's train id and pulse); a spectrum without a name is named by its position."""
+    columns = datamodule.prediction_index_columns("predict") if datamodule is not None else {"spectrum": []}
+    return {name: [cells[i] if i < len(cells) else str(i) for i in positions] for name, cells in columns.items()}

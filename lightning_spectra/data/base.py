@@ -260,6 +260,11 @@ class SpectraDataModule(L.LightningDataModule):
             split = "test"
         return list(self.splits.names.get(split, []))
 
+    def prediction_index_columns(self, split: str) -> dict[str, list]:
+        """The columns that name each spectrum of ``split`` in ``predictions.csv``: by default ``spectrum``, its
+        name (a run directory's datamodule gives ``train_id`` and ``pulse``)."""
+        return {"spectrum": self.spectrum_names(split)}
+
     def raw_spectra(self, split: str) -> np.ndarray | None:
         """The spectra of a split in the data's own units, where the model reads them transformed (a derivative,
         standardised); figures draw these. ``None``: the model's input is in the data's units already."""
